@@ -1,0 +1,55 @@
+"""The application factory and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Scope
+
+from backend.auth.router import router as auth_router
+from backend.imports.router import router as imports_router
+from backend.kit.db import create_engine, create_sessionmaker
+from backend.kit.errors import install_error_handlers
+from backend.kit.limits import BodySizeLimit
+from backend.listings.router import offerings_router, opportunities_router
+from backend.organisations.router import router as organisations_router
+from backend.settings import Settings
+from backend.taxonomy.router import router as taxonomy_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="scenematch 场景供需对接平台",
+        description="江西省数字经济应用场景“政府搭台、各方出卷、企业答题”平台的开放接口。错误以 application/problem+json 返回。",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    for router in (auth_router, organisations_router, taxonomy_router, opportunities_router, offerings_router, imports_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    def body_limit(scope: Scope) -> int:
+        if scope.get("path", "").startswith(f"{API_PREFIX}/imports"):
+            return settings.max_upload_bytes
+        return settings.max_json_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    return app

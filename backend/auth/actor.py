@@ -1,0 +1,51 @@
+"""Who is asking: a signed-in user or an anonymous visitor."""
+
+from dataclasses import dataclass
+
+from backend.auth.models import Role, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    @property
+    def organisation_id(self) -> int | None:
+        return self.user.organisation_id if self.user else None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def is_staff(self) -> bool:
+        """Matchmakers and admins curate every listing of every organisation."""
+        return self.role in (Role.matchmaker, Role.admin)
+
+    def belongs_to(self, organisation_id: int | None) -> bool:
+        return organisation_id is not None and self.organisation_id == organisation_id
+
+
+ANONYMOUS = Actor()
+
+
+def require_staff(actor: Actor, message: str) -> None:
+    """Refuse anyone but matchmakers and admins: 401 for visitors, 403 for other accounts."""
+    from backend.kit.errors import Forbidden, Unauthorized
+
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    if not actor.is_staff:
+        raise Forbidden(message)

@@ -1,0 +1,124 @@
+"""The two lists: opportunities (机会清单) and offerings (产品清单).
+
+Text is stored exactly as given (Traditional characters, pinyin annotations and all);
+normalisation happens in the search layer.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Numeric
+from sqlmodel import Field, SQLModel
+
+from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modified_at_field
+
+
+class ListingKind(StrEnum):
+    opportunity = "opportunity"
+    offering = "offering"
+
+
+class ListingStatus(StrEnum):
+    draft = "draft"
+    pending_review = "pending_review"
+    published = "published"
+    closed = "closed"  # opportunities only
+    withdrawn = "withdrawn"  # offerings only
+
+
+STATUS_LABELS = {
+    ListingStatus.draft: "草稿",
+    ListingStatus.pending_review: "待审核",
+    ListingStatus.published: "已发布",
+    ListingStatus.closed: "已截止",
+    ListingStatus.withdrawn: "已撤回",
+}
+
+
+class Maturity(StrEnum):
+    concept = "concept"
+    prototype = "prototype"
+    pilot = "pilot"
+    mature = "mature"
+
+
+MATURITY_LABELS = {
+    Maturity.concept: "概念方案",
+    Maturity.prototype: "样机/原型",
+    Maturity.pilot: "试点应用",
+    Maturity.mature: "成熟产品",
+}
+
+
+class ListingFields(SQLModel):
+    title: str = Field(max_length=200)
+    description: str = ""
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code", max_length=12, index=True)
+    place: str = Field(default="", max_length=200)
+    tags: list[str] = json_list_field()
+    contact: str = Field(default="", max_length=500)
+    status: str = Field(default=ListingStatus.draft, max_length=20, index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    external_id: str | None = Field(default=None, max_length=100, unique=True)
+    review_note: str = ""
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = created_at_field()
+    modified_at: datetime = modified_at_field()
+
+
+class Opportunity(ListingFields, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    budget_text: str = Field(default="", max_length=100)
+    budget_min: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    budget_max: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    deadline: date | None = Field(default=None, index=True)
+    requirements: str = ""
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Offering(ListingFields, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    maturity: str | None = Field(default=None, max_length=20)
+    reference_cases: str = ""
+    certifications: str = ""
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OpportunityTrack(SQLModel, table=True):
+    __tablename__ = "opportunity_track"
+
+    listing_id: int = Field(foreign_key="opportunity.id", primary_key=True, ondelete="CASCADE")
+    track_code: str = Field(foreign_key="track.code", primary_key=True, index=True)
+
+
+class OpportunityDomain(SQLModel, table=True):
+    __tablename__ = "opportunity_domain"
+
+    listing_id: int = Field(foreign_key="opportunity.id", primary_key=True, ondelete="CASCADE")
+    domain_code: str = Field(foreign_key="domain.code", primary_key=True, index=True)
+
+
+class OfferingTrack(SQLModel, table=True):
+    __tablename__ = "offering_track"
+
+    listing_id: int = Field(foreign_key="offering.id", primary_key=True, ondelete="CASCADE")
+    track_code: str = Field(foreign_key="track.code", primary_key=True, index=True)
+
+
+class OfferingDomain(SQLModel, table=True):
+    __tablename__ = "offering_domain"
+
+    listing_id: int = Field(foreign_key="offering.id", primary_key=True, ondelete="CASCADE")
+    domain_code: str = Field(foreign_key="domain.code", primary_key=True, index=True)
+
+
+LISTING_MODELS: dict[ListingKind, type[Opportunity] | type[Offering]] = {
+    ListingKind.opportunity: Opportunity,
+    ListingKind.offering: Offering,
+}
+TRACK_LINKS = {ListingKind.opportunity: OpportunityTrack, ListingKind.offering: OfferingTrack}
+DOMAIN_LINKS = {ListingKind.opportunity: OpportunityDomain, ListingKind.offering: OfferingDomain}
+

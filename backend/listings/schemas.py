@@ -1,0 +1,136 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from backend.kit.params import DbId
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend.listings.models import ListingStatus, Maturity
+
+Tag = Annotated[str, Field(min_length=1, max_length=40)]
+Code = Annotated[str, Field(min_length=1, max_length=40)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999"), decimal_places=2, description="万元")]
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _BudgetRange(BaseModel):
+    @model_validator(mode="after")
+    def _min_not_above_max(self):  # type: ignore[no-untyped-def]
+        low, high = getattr(self, "budget_min", None), getattr(self, "budget_max", None)
+        if low is not None and high is not None and low > high:
+            raise ValueError("预算下限不能高于上限")
+        return self
+
+
+class ListingCreate(BaseModel):
+    model_config = _STRICT
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20000)
+    organisation_id: DbId | None = Field(default=None, description="撮合专员代为填报时必填；其他账号默认为本组织")
+    region_code: str | None = Field(default=None, max_length=12)
+    place: str = Field(default="", max_length=200, description="地区原文，如“江西省新余市”“四川省成都市”")
+    tracks: list[Code] = Field(default_factory=list, max_length=10)
+    domains: list[Code] = Field(default_factory=list, max_length=10)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    contact: str = Field(default="", max_length=500)
+
+
+class OpportunityCreate(ListingCreate, _BudgetRange):
+    budget_text: str = Field(default="", max_length=100)
+    budget_min: Money | None = None
+    budget_max: Money | None = None
+    deadline: date | None = None
+    requirements: str = Field(default="", max_length=20000)
+
+
+class OfferingCreate(ListingCreate):
+    maturity: Maturity | None = None
+    reference_cases: str = Field(default="", max_length=20000)
+    certifications: str = Field(default="", max_length=5000)
+
+
+class ListingUpdate(BaseModel):
+    model_config = _STRICT
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20000)
+    region_code: str | None = Field(default=None, max_length=12)
+    place: str | None = Field(default=None, max_length=200)
+    tracks: list[Code] | None = Field(default=None, max_length=10)
+    domains: list[Code] | None = Field(default=None, max_length=10)
+    tags: list[Tag] | None = Field(default=None, max_length=20)
+    contact: str | None = Field(default=None, max_length=500)
+
+
+class OpportunityUpdate(ListingUpdate, _BudgetRange):
+    budget_text: str | None = Field(default=None, max_length=100)
+    budget_min: Money | None = None
+    budget_max: Money | None = None
+    deadline: date | None = None
+    requirements: str | None = Field(default=None, max_length=20000)
+
+
+class OfferingUpdate(ListingUpdate):
+    maturity: Maturity | None = None
+    reference_cases: str | None = Field(default=None, max_length=20000)
+    certifications: str | None = Field(default=None, max_length=5000)
+
+
+class PublishRequest(BaseModel):
+    model_config = _STRICT
+
+    batch_number: int | None = Field(default=None, ge=1, le=10000, description="发布到第几批；留空则不归入批次")
+
+
+class ReturnRequest(BaseModel):
+    model_config = _STRICT
+
+    reason: str = Field(min_length=1, max_length=2000, description="退回修改的原因，出卷方可见")
+
+
+class CodeName(BaseModel):
+    code: str
+    name: str
+
+
+class OrganisationRef(BaseModel):
+    id: int
+    name: str
+    kind: str
+
+
+class ListingPublic(BaseModel):
+    id: int
+    kind: Literal["opportunity", "offering"]
+    title: str
+    description: str
+    organisation: OrganisationRef
+    region: CodeName | None
+    place: str
+    tracks: list[CodeName]
+    domains: list[CodeName]
+    tags: list[str]
+    status: ListingStatus
+    batch: int | None
+    contact: str | None = Field(description="仅发布单位、撮合专员和管理员可见；其他人为 null")
+    review_note: str | None
+    published_at: datetime | None
+    created_at: datetime
+    modified_at: datetime
+
+
+class OpportunityPublic(ListingPublic):
+    budget_text: str
+    budget_min: Decimal | None
+    budget_max: Decimal | None
+    deadline: date | None
+    requirements: str
+    closed_at: datetime | None
+
+
+class OfferingPublic(ListingPublic):
+    maturity: Maturity | None
+    reference_cases: str
+    certifications: str

@@ -1,0 +1,347 @@
+"""The listing lifecycle: draft → pending_review → published → closed / withdrawn.
+
+Every rule about who may see or change a listing lives here; every change writes an
+outbox row in the same transaction so that the search index follows.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, or_
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor, require_staff
+from backend.auth.models import Role
+from backend.kit.db import utcnow
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.pagination import PageParams
+from backend.listings.models import (
+    DOMAIN_LINKS,
+    LISTING_MODELS,
+    TRACK_LINKS,
+    ListingKind,
+    ListingStatus,
+    Offering,
+    Opportunity,
+)
+from backend.listings.schemas import ListingCreate, ListingUpdate
+from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from backend.outbox.service import record_listing_change
+from backend.taxonomy import service as taxonomy_service
+from backend.taxonomy.mapping import load_taxonomy
+from backend.taxonomy.models import Batch, Region
+from backend.taxonomy.regions import resolve_region
+
+Listing = Opportunity | Offering
+
+KIND_LABELS = {ListingKind.opportunity: "机会", ListingKind.offering: "产品"}
+# Which account may post which list, and on behalf of which kinds of organisation.
+_AUTHOR_ROLE = {ListingKind.opportunity: Role.issuer, ListingKind.offering: Role.enterprise}
+_AUTHOR_ORGANISATION_KINDS = {
+    ListingKind.opportunity: {OrganisationKind.government, OrganisationKind.city, OrganisationKind.soe, OrganisationKind.lab},
+    ListingKind.offering: {OrganisationKind.enterprise, OrganisationKind.soe, OrganisationKind.lab},
+}
+_FINAL_STATUS = {ListingKind.opportunity: ListingStatus.closed, ListingKind.offering: ListingStatus.withdrawn}
+
+
+def _visible_clause(model: type[Listing], actor: Actor) -> Any:
+    if actor.is_staff:
+        return None
+    published = model.status == ListingStatus.published
+    if actor.organisation_id is not None:
+        return or_(published, model.organisation_id == actor.organisation_id)
+    return published
+
+
+def can_see_private_fields(actor: Actor, listing: Listing) -> bool:
+    """Contact details and review notes: the listing's own organisation and staff only."""
+    return actor.is_staff or actor.belongs_to(listing.organisation_id)
+
+
+async def get_visible(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
+    """A listing the actor may see; anything else is reported as missing, not forbidden."""
+    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    if listing is None:
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    if not (listing.status == ListingStatus.published or can_see_private_fields(actor, listing)):
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    return listing
+
+
+async def list_listings(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: ListingKind,
+    page: PageParams,
+    statuses: Sequence[ListingStatus] = (),
+    organisation_id: int | None = None,
+    track: str | None = None,
+    domain: str | None = None,
+    region: str | None = None,
+    batch: int | None = None,
+    mine: bool = False,
+    sort: str = "newest",
+) -> tuple[list[Listing], int]:
+    model = LISTING_MODELS[kind]
+    query = select(model)
+    visible = _visible_clause(model, actor)
+    if visible is not None:
+        query = query.where(visible)
+    if mine:
+        if actor.organisation_id is None:
+            return [], 0
+        query = query.where(model.organisation_id == actor.organisation_id)
+    if statuses:
+        query = query.where(col(model.status).in_(list(statuses)))
+    if organisation_id is not None:
+        query = query.where(model.organisation_id == organisation_id)
+    if track:
+        link = TRACK_LINKS[kind]
+        query = query.where(col(model.id).in_(select(link.listing_id).where(link.track_code == track)))
+    if domain:
+        link = DOMAIN_LINKS[kind]
+        query = query.where(col(model.id).in_(select(link.listing_id).where(link.domain_code == domain)))
+    if region:
+        # A city includes its counties.
+        children = select(Region.code).where(Region.parent_code == region)
+        query = query.where(or_(model.region_code == region, col(model.region_code).in_(children)))
+    if batch is not None:
+        query = query.where(col(model.batch_id).in_(select(Batch.id).where(Batch.number == batch)))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    if sort == "deadline" and model is Opportunity:
+        order = [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]
+    else:
+        order = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
+    rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
+    return list(rows.all()), total
+
+
+async def _author_organisation(session: AsyncSession, actor: Actor, kind: ListingKind, requested: int | None) -> int:
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    if actor.is_staff:
+        if requested is None:
+            raise Unprocessable("代为填报时请选择发布单位", field="organisation_id")
+        organisation_id = requested
+    else:
+        if actor.role != _AUTHOR_ROLE[kind]:
+            raise Forbidden(f"当前账号不能发布{KIND_LABELS[kind]}清单")
+        if requested is not None and requested != actor.organisation_id:
+            raise Forbidden("只能以本组织名义发布")
+        if actor.organisation_id is None:
+            raise Forbidden("账号未关联组织")
+        organisation_id = actor.organisation_id
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None or organisation.status != OrganisationStatus.active:
+        raise Unprocessable("发布单位不存在或已撤销", field="organisation_id")
+    if organisation.kind not in _AUTHOR_ORGANISATION_KINDS[kind]:
+        raise Unprocessable(f"该类型的组织不能发布{KIND_LABELS[kind]}清单", field="organisation_id")
+    return organisation_id
+
+
+def place_to_region(place: str) -> str | None:
+    """The region code for a place as written ("江西省新余市" → 新余); None outside the province."""
+    if not place.strip():
+        return None
+    return resolve_region(place, load_taxonomy()["regions"]).code
+
+
+async def _apply_classification(
+    session: AsyncSession, kind: ListingKind, listing_id: int, *, tracks: list[str] | None, domains: list[str] | None
+) -> None:
+    if tracks is not None:
+        link = TRACK_LINKS[kind]
+        await session.exec(delete(link).where(link.listing_id == listing_id))  # type: ignore[call-overload]
+        for code in dict.fromkeys(tracks):
+            session.add(link(listing_id=listing_id, track_code=code))
+    if domains is not None:
+        link = DOMAIN_LINKS[kind]
+        await session.exec(delete(link).where(link.listing_id == listing_id))  # type: ignore[call-overload]
+        for code in dict.fromkeys(domains):
+            session.add(link(listing_id=listing_id, domain_code=code))
+    await session.flush()
+
+
+async def create(session: AsyncSession, *, actor: Actor, kind: ListingKind, data: ListingCreate) -> Listing:
+    """Create a draft in the author's organisation (staff may author for any organisation)."""
+    organisation_id = await _author_organisation(session, actor, kind, data.organisation_id)
+    await taxonomy_service.check_codes(session, tracks=data.tracks, domains=data.domains)
+    fields = data.model_dump(exclude={"organisation_id", "tracks", "domains"})
+    if fields["region_code"] is None:
+        fields["region_code"] = place_to_region(fields["place"])
+    else:
+        await taxonomy_service.check_region(session, fields["region_code"])
+    fields["tags"] = list(dict.fromkeys(fields["tags"]))
+    listing = LISTING_MODELS[kind](**fields, organisation_id=organisation_id, created_by_id=actor.user_id)
+    session.add(listing)
+    await session.flush()
+    await _apply_classification(session, kind, listing.id, tracks=data.tracks, domains=data.domains)
+    await record_listing_change(session, kind=kind, listing_id=listing.id)
+    return listing
+
+
+def _check_can_edit(actor: Actor, kind: ListingKind, listing: Listing) -> None:
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    if actor.is_staff:
+        return
+    if not actor.belongs_to(listing.organisation_id):
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    if listing.status != ListingStatus.draft:
+        raise Conflict("只有草稿可以修改；已提交或已发布的内容请联系撮合专员", field="status")
+
+
+async def update(
+    session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, data: ListingUpdate
+) -> Listing:
+    """Change a listing: its organisation while it is a draft, staff at any stage."""
+    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    if listing is None:
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    _check_can_edit(actor, kind, listing)
+    changes = data.model_dump(exclude_unset=True)
+    for required in ("title",):
+        if required in changes and changes[required] is None:
+            raise Unprocessable("标题不能为空", field=required)
+    tracks, domains = changes.pop("tracks", None), changes.pop("domains", None)
+    await taxonomy_service.check_codes(session, tracks=tracks or [], domains=domains or [])
+    if changes.get("region_code") is not None:
+        await taxonomy_service.check_region(session, changes["region_code"])
+    elif "place" in changes and "region_code" not in changes:
+        changes["region_code"] = place_to_region(changes["place"] or "")
+    if isinstance(listing, Opportunity):
+        low = changes.get("budget_min", listing.budget_min)
+        high = changes.get("budget_max", listing.budget_max)
+        if low is not None and high is not None and low > high:
+            raise Unprocessable("预算下限不能高于上限", field="budget_min")
+    nullable = {"region_code", "budget_min", "budget_max", "deadline", "maturity"}
+    for key, value in changes.items():
+        if value is None and key not in nullable:
+            value = [] if key == "tags" else ""
+        setattr(listing, key, value)
+    listing.modified_at = utcnow()
+    session.add(listing)
+    await session.flush()
+    await _apply_classification(session, kind, listing.id, tracks=tracks, domains=domains)
+    await record_listing_change(session, kind=kind, listing_id=listing.id)
+    return listing
+
+
+async def _transition(
+    session: AsyncSession,
+    listing: Listing,
+    kind: ListingKind,
+    *,
+    allowed_from: set[ListingStatus],
+    to: ListingStatus,
+    message: str,
+) -> Listing:
+    if listing.status not in allowed_from:
+        raise Conflict(message, field="status")
+    listing.status = to
+    listing.modified_at = utcnow()
+    session.add(listing)
+    await session.flush()
+    await record_listing_change(session, kind=kind, listing_id=listing.id)
+    return listing
+
+
+async def _get_for_owner_or_staff(session: AsyncSession, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    if listing is None or not can_see_private_fields(actor, listing):
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    return listing
+
+
+async def submit(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
+    """The organisation sends its draft to the matchmakers for review."""
+    listing = await _get_for_owner_or_staff(session, actor, kind, listing_id)
+    if not listing.description.strip():
+        raise Unprocessable("提交审核前请填写描述", field="description")
+    return await _transition(
+        session, listing, kind, allowed_from={ListingStatus.draft}, to=ListingStatus.pending_review, message="只有草稿可以提交审核"
+    )
+
+
+async def publish(
+    session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, batch_number: int | None
+) -> Listing:
+    """A matchmaker publishes a reviewed listing, optionally into a numbered batch."""
+    require_staff(actor, "只有撮合专员可以发布")
+    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    if listing is None:
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    if isinstance(listing, Opportunity) and listing.deadline is not None and listing.deadline < date.today():
+        raise Unprocessable("截止日期已过，不能发布", field="deadline")
+    if batch_number is not None:
+        listing.batch_id = (await taxonomy_service.get_or_create_batch(session, number=batch_number)).id
+    listing.published_at = listing.published_at or utcnow()
+    listing.review_note = ""
+    return await _transition(
+        session,
+        listing,
+        kind,
+        allowed_from={ListingStatus.draft, ListingStatus.pending_review},
+        to=ListingStatus.published,
+        message="只有草稿或待审核的内容可以发布",
+    )
+
+
+async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, reason: str) -> Listing:
+    """A matchmaker returns a submission to its organisation with a reason."""
+    require_staff(actor, "只有撮合专员可以退回")
+    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    if listing is None:
+        raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    listing.review_note = reason
+    return await _transition(
+        session, listing, kind, allowed_from={ListingStatus.pending_review}, to=ListingStatus.draft, message="只有待审核的内容可以退回"
+    )
+
+
+async def finish(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
+    """Close an opportunity or withdraw an offering (its organisation or staff)."""
+    listing = await _get_for_owner_or_staff(session, actor, kind, listing_id)
+    final = _FINAL_STATUS[kind]
+    if kind == ListingKind.opportunity:
+        allowed = {ListingStatus.published}
+        message = "只有已发布的机会可以截止"
+        listing.closed_at = utcnow()  # type: ignore[union-attr]
+    else:
+        allowed = {ListingStatus.draft, ListingStatus.pending_review, ListingStatus.published}
+        message = "该产品已撤回"
+        listing.withdrawn_at = utcnow()  # type: ignore[union-attr]
+    return await _transition(session, listing, kind, allowed_from=allowed, to=final, message=message)
+
+
+async def load_classification(
+    session: AsyncSession, kind: ListingKind, listing_ids: Sequence[int]
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Track and domain codes for a page of listings, in two queries."""
+    tracks: dict[int, list[str]] = {i: [] for i in listing_ids}
+    domains: dict[int, list[str]] = {i: [] for i in listing_ids}
+    if not listing_ids:
+        return tracks, domains
+    track_link, domain_link = TRACK_LINKS[kind], DOMAIN_LINKS[kind]
+    for listing_id, code in (
+        await session.exec(
+            select(track_link.listing_id, track_link.track_code).where(
+                col(track_link.listing_id).in_(list(listing_ids))
+            )
+        )
+    ).all():
+        tracks[listing_id].append(code)
+    for listing_id, code in (
+        await session.exec(
+            select(domain_link.listing_id, domain_link.domain_code).where(
+                col(domain_link.listing_id).in_(list(listing_ids))
+            )
+        )
+    ).all():
+        domains[listing_id].append(code)
+    return tracks, domains

@@ -1,0 +1,108 @@
+"""Organisations: who may create, change and withdraw them."""
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor, require_staff
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.pagination import PageParams
+from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
+from backend.taxonomy.models import Region
+
+
+async def _check_unique(session: AsyncSession, *, name: str | None, credit_code: str | None, exclude_id: int | None) -> None:
+    if name is not None:
+        query = select(Organisation.id).where(Organisation.name == name)
+        if exclude_id is not None:
+            query = query.where(Organisation.id != exclude_id)
+        if (await session.exec(query)).first() is not None:
+            raise Conflict(f"组织名称已存在：{name}", field="name")
+    if credit_code is not None:
+        query = select(Organisation.id).where(Organisation.credit_code == credit_code)
+        if exclude_id is not None:
+            query = query.where(Organisation.id != exclude_id)
+        if (await session.exec(query)).first() is not None:
+            raise Conflict("该统一社会信用代码已被其他组织使用", field="credit_code")
+
+
+async def _check_region(session: AsyncSession, region_code: str | None) -> None:
+    if region_code is not None and await session.get(Region, region_code) is None:
+        raise Unprocessable(f"地区代码不存在：{region_code}", field="region_code")
+
+
+async def get(session: AsyncSession, *, organisation_id: int) -> Organisation:
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("组织不存在")
+    return organisation
+
+
+async def find_by_name(session: AsyncSession, *, name: str) -> Organisation | None:
+    return (await session.exec(select(Organisation).where(Organisation.name == name))).first()
+
+
+async def list_organisations(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    page: PageParams,
+    kind: OrganisationKind | None = None,
+    q: str | None = None,
+    include_withdrawn: bool = False,
+) -> tuple[list[Organisation], int]:
+    query = select(Organisation)
+    if not (include_withdrawn and actor.is_staff):
+        query = query.where(Organisation.status == OrganisationStatus.active)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(col(Organisation.name).like(pattern, escape="\\"))
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(col(Organisation.id)).offset(page.offset).limit(page.page_size))
+    return list(rows.all()), total
+
+
+async def create(session: AsyncSession, *, actor: Actor, data: OrganisationCreate) -> Organisation:
+    """Register an organisation (staff only)."""
+    require_staff(actor, "只有撮合专员或管理员可以新建组织")
+    await _check_unique(session, name=data.name, credit_code=data.credit_code, exclude_id=None)
+    await _check_region(session, data.region_code)
+    organisation = Organisation(**data.model_dump())
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def update(session: AsyncSession, *, actor: Actor, organisation_id: int, data: OrganisationUpdate) -> Organisation:
+    """Staff may change any organisation; members may change their own profile."""
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    organisation = await get(session, organisation_id=organisation_id)
+    if not (actor.is_staff or actor.belongs_to(organisation.id)):
+        raise Forbidden("只能修改本组织的信息")
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise Unprocessable("组织名称不能为空", field="name")
+    if organisation.kind == OrganisationKind.enterprise and "credit_code" in changes and not changes["credit_code"]:
+        raise Unprocessable("企业必须填写统一社会信用代码", field="credit_code")
+    await _check_unique(
+        session, name=changes.get("name"), credit_code=changes.get("credit_code"), exclude_id=organisation.id
+    )
+    await _check_region(session, changes.get("region_code"))
+    for key, value in changes.items():
+        setattr(organisation, key, "" if value is None and key not in ("credit_code", "region_code") else value)
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def withdraw(session: AsyncSession, *, actor: Actor, organisation_id: int) -> Organisation:
+    """Withdraw an organisation: it disappears from public lists; its history stays."""
+    require_staff(actor, "只有撮合专员或管理员可以撤销组织")
+    organisation = await get(session, organisation_id=organisation_id)
+    organisation.status = OrganisationStatus.withdrawn
+    session.add(organisation)
+    await session.flush()
+    return organisation

@@ -1,0 +1,61 @@
+"""One place for configuration, read from the environment (prefix SCENEMATCH_)."""
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    demo = "demo"
+    testing = "testing"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCENEMATCH_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/scenematch"
+    data_dir: Path = Path("data")
+    secret_key: str = DEVELOPMENT_SECRET
+
+    # Search: the embedded engine unless a Meilisearch URL is configured.
+    search_engine: str = "embedded"
+    meili_url: str | None = Field(default=None, validation_alias="MEILI_URL")
+    meili_master_key: str | None = Field(default=None, validation_alias="MEILI_MASTER_KEY")
+    search_index: str = "listings"
+    run_sync_worker: bool = True
+
+    session_cookie: str = "sm_session"
+    session_days: int = 14
+    cookie_secure: bool = False
+
+    max_json_body_bytes: int = 1 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_import_rows: int = 20000
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.env == Environment.production and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("SCENEMATCH_SECRET_KEY must be set in production")
+        if self.meili_url and self.search_engine == "embedded" and "search_engine" not in self.model_fields_set:
+            self.search_engine = "meilisearch"
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def search_dir(self) -> Path:
+        return self.data_dir / "search"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
