@@ -52,4 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_json_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+
+    from web.pages import install_web
+
+    install_web(app)
     return app

@@ -1,15 +1,17 @@
 """One error family, rendered as RFC 9457 problem objects (application/problem+json)."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -146,10 +148,22 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0]) if loc else ""
 
 
+async def _page_or_problem(
+    request: Request, status: int, slug: str, title: str, detail: str, **extra: Any
+) -> Response:
+    """Pages get an HTML error page (when the web layer registered one); the API gets a problem object."""
+    render = getattr(request.app.state, "render_error_page", None)
+    if render is not None and not request.url.path.startswith("/api/"):
+        return await render(request, status, title, detail)
+    return problem_response(status, slug, title, detail, **extra)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return problem_response(exc.status_code, exc.slug, exc.title, exc.detail, field=exc.field, **exc.extra)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return await _page_or_problem(
+            request, exc.status_code, exc.slug, exc.title, exc.detail, field=exc.field, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -161,20 +175,25 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Services check uniqueness first; this catches the race where two requests insert at once.
-        return problem_response(409, Conflict.slug, Conflict.title, "数据与已有记录冲突（可能已存在相同记录）")
+        return await _page_or_problem(request, 409, Conflict.slug, Conflict.title, "数据与已有记录冲突（可能已存在相同记录）")
 
     @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # Validation should stop these first; a value the database cannot hold is still the caller's error.
-        return problem_response(422, Unprocessable.slug, Unprocessable.title, "输入的数值超出允许范围")
+        return await _page_or_problem(request, 422, Unprocessable.slug, Unprocessable.title, "输入的数值超出允许范围")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "未找到", 405: "不支持的请求方法", 401: "需要登录", 403: "没有权限"}
         title = titles.get(exc.status_code, "请求有误")
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else title
         if exc.status_code == 404:
             detail = "请求的地址不存在"
-        return problem_response(exc.status_code, f"http-{exc.status_code}", title, detail)
+        return await _page_or_problem(request, exc.status_code, f"http-{exc.status_code}", title, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return await _page_or_problem(request, 500, "internal-error", "服务器内部错误", "服务器出现意外错误，已记录，请稍后再试")
