@@ -1,0 +1,1 @@
+"""Word lists (lexicon, stop words, synonyms); a package so they ship with the wheel."""

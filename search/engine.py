@@ -1,0 +1,159 @@
+"""The search engine interface and the values that cross it.
+
+Both engines (embedded tantivy, Meilisearch) implement `SearchEngine`; the web layer and
+the sync worker only see this module. Methods are synchronous: callers run them in a
+worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Kind = Literal["opportunity", "offering"]
+Sort = Literal["relevance", "newest", "deadline"]
+
+KINDS = ("opportunity", "offering")
+STATUSES = ("draft", "pending_review", "published", "closed", "withdrawn")
+SORTS = ("relevance", "newest", "deadline")
+FACETS = ("track", "domain", "region")
+MAX_PAGE_SIZE = 100
+
+
+class SearchUnavailable(Exception):
+    """The engine cannot be reached or used; the web layer answers 503."""
+
+
+@dataclass(slots=True)
+class ListingDocument:
+    """One opportunity or offering as the engines index it."""
+
+    id: str
+    kind: str
+    listing_id: int
+    title: str
+    description: str = ""
+    organisation: str = ""
+    region: str | None = None
+    place: str = ""
+    tracks: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    status: str = "draft"
+    batch: int | None = None
+    published_at: int | None = None
+    created_at: int = 0
+    deadline: int | None = None
+    maturity: str | None = None
+    extra_text: str = ""
+
+    @staticmethod
+    def make_id(kind: str, listing_id: int) -> str:
+        return f"{kind}-{listing_id}"
+
+    @property
+    def sort_time(self) -> int:
+        """What "newest" orders by: publication time, or creation time for unpublished."""
+        return self.published_at if self.published_at is not None else self.created_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ListingDocument:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    """Values within one facet are OR-ed; different facets are AND-ed."""
+
+    text: str = ""
+    kind: str | None = None
+    tracks: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    batch: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+    facets: bool = True
+    exclude_ids: list[str] = field(default_factory=list)
+    # Weighted key terms, OR-ed, used by matching instead of `text`.
+    terms: list[tuple[str, float]] = field(default_factory=list)
+    # Only documents without a deadline or with deadline >= open_at (unix seconds).
+    open_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}, not {self.sort!r}")
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+        self.page = max(1, int(self.page))
+        self.page_size = min(MAX_PAGE_SIZE, max(1, int(self.page_size)))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def is_browse(self) -> bool:
+        """No text and no terms: list by recency."""
+        return not self.text.strip() and not self.terms
+
+
+@dataclass(slots=True)
+class SearchHit:
+    id: str
+    kind: str
+    listing_id: int
+    score: float
+    title_html: str
+    snippet_html: str
+    matched_terms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    @classmethod
+    def empty(cls, took_ms: float = 0.0) -> SearchResult:
+        return cls(hits=[], total=0, facets={name: {} for name in FACETS}, took_ms=took_ms)
+
+
+@runtime_checkable
+class SearchEngine(Protocol):
+    def ensure_ready(self) -> None:
+        """Create the index (and apply settings) if needed. Idempotent."""
+
+    def upsert(self, docs: Iterable[ListingDocument]) -> None:
+        """Add or replace documents by id; visible to search when this returns."""
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove documents by id; unknown ids are ignored."""
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
+        """The stored version of each known id."""
+
+    def document_ids(self) -> set[str]: ...
+
+    def rebuild(self, docs: Iterable[ListingDocument]) -> None:
+        """Build a fresh index from `docs` and swap it in; search keeps working meanwhile."""
+
+    def doc_count(self) -> int: ...
+
+    def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
+        """Number of documents containing each normalised term (for idf)."""
+
+    def health(self) -> bool: ...
+
+    def close(self) -> None: ...

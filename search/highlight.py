@@ -1,0 +1,145 @@
+"""`<mark>` highlighting computed in Python, identical for every engine.
+
+Matching happens on the normalised text (Simplified, lower case) and the spans are
+mapped back to the text as written, so a Traditional title is marked in Traditional.
+Everything outside the marks is HTML-escaped: listing text is user input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .engine import ListingDocument
+from .text import (
+    edit_distance,
+    fuzzy_distance,
+    index_tokens,
+    looks_like_pinyin,
+    normalise,
+    normalise_with_offsets,
+    pinyin_of,
+    strip_pinyin_annotations,
+)
+
+SNIPPET_CHARS = 120
+_LEAD_CHARS = 30
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass(frozen=True, slots=True)
+class HighlightPlan:
+    """What a query asks to mark: exact terms, and latin probes that may match fuzzily
+    (`blockchian`) or as pinyin (`zhihuinongye`)."""
+
+    terms: frozenset[str] = frozenset()
+    probes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.probes
+
+
+@dataclass(slots=True)
+class Highlighted:
+    title_html: str
+    snippet_html: str
+    matched_terms: list[str] = field(default_factory=list)
+
+
+def highlight(doc: ListingDocument, plan: HighlightPlan, *, snippet_chars: int = SNIPPET_CHARS) -> Highlighted:
+    title = strip_pinyin_annotations(doc.title)
+    body = strip_pinyin_annotations(doc.description)
+    extra = strip_pinyin_annotations(doc.extra_text)
+    if plan.empty:
+        return Highlighted(_render(title, []), _render_window(body, [], snippet_chars), [])
+
+    t_norm, t_off = normalise_with_offsets(title)
+    b_norm, b_off = normalise_with_offsets(body)
+    # The extra text (requirements, cases) is read only when it has to supply the snippet.
+    e_norm = normalise(extra) if extra else ""
+    labels = normalise(" ".join([*doc.tracks, *doc.domains, *doc.tags, doc.organisation, doc.place]))
+    combined = "\n".join((t_norm, b_norm, e_norm, labels))
+
+    pattern = _pattern(plan.terms | _probe_matches(plan.probes, combined))
+    if pattern is None:
+        return Highlighted(_render(title, []), _render_window(body, [], snippet_chars), [])
+
+    matched = list(dict.fromkeys(m.group() for m in pattern.finditer(combined)))
+    title_spans = _map_spans(pattern, t_norm, t_off)
+    body_spans = _map_spans(pattern, b_norm, b_off)
+    snippet_text, snippet_spans = body, body_spans
+    if not body_spans and extra and pattern.search(e_norm):
+        snippet_text = extra
+        snippet_spans = _map_spans(pattern, *normalise_with_offsets(extra))
+    return Highlighted(_render(title, title_spans), _render_window(snippet_text, snippet_spans, snippet_chars), matched)
+
+
+def _probe_matches(probes: Iterable[str], text: str) -> frozenset[str]:
+    """Document words that a latin probe reaches through typo tolerance or pinyin."""
+    found: set[str] = set()
+    words = None
+    for probe in probes:
+        if re.search(rf"(?<![a-z0-9]){re.escape(probe)}(?![a-z0-9])", text):
+            continue
+        limit = fuzzy_distance(probe)
+        if limit:
+            words = words if words is not None else set(_WORD_RE.findall(text))
+            found.update(w for w in words if edit_distance(probe, w, limit) <= limit)
+        if looks_like_pinyin(probe):
+            for run in _CJK_RUN_RE.findall(text):
+                found.update(t for t in index_tokens(run, normalised=True) if pinyin_of(t) == probe)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=512)
+def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    alternatives = []
+    # Longest first so 智慧农业 wins over 农业 at the same position.
+    for term in sorted(terms, key=lambda t: (-len(t), t)):
+        escaped = re.escape(term)
+        if term.isascii():
+            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+        alternatives.append(escaped)
+    return re.compile("|".join(alternatives))
+
+
+def _map_spans(pattern: re.Pattern[str], norm: str, offsets: list[int]) -> list[tuple[int, int]]:
+    spans = []
+    for m in pattern.finditer(norm):
+        if m.end() > m.start():
+            spans.append((offsets[m.start()], offsets[m.end() - 1] + 1))
+    return spans
+
+
+def _render(text: str, spans: list[tuple[int, int]]) -> str:
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if start < pos:
+            start = pos
+        if end <= start:
+            continue
+        out.append(html.escape(text[pos:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _render_window(text: str, spans: list[tuple[int, int]], size: int) -> str:
+    if len(text) <= size:
+        return _render(text, spans)
+    start = max(0, spans[0][0] - _LEAD_CHARS) if spans else 0
+    end = min(len(text), start + size)
+    start = max(0, end - size)
+    inside = [(max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    return prefix + _render(text[start:end], inside) + suffix

@@ -1,0 +1,205 @@
+"""Two-way matching: opportunity → offerings and offering → opportunities.
+
+Pure logic over any `SearchEngine`: pick a listing's few most telling words (tf × idf,
+with the engine's document frequencies), ask the engine for listings of the other kind
+that contain them, then re-rank with what the text cannot see: shared tracks, shared
+domains, the same city, and an offering's maturity. Queries stay at eight words or
+fewer because Meilisearch ignores words past the tenth.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .engine import ListingDocument, SearchEngine, SearchQuery
+from .text import has_cjk, normalise, words
+
+MAX_KEY_TERMS = 8
+# Source weights for candidate words: the title says most about a listing.
+TITLE_WEIGHT = 3.0
+LABEL_WEIGHT = 2.0
+BODY_WEIGHT = 1.0
+EXTRA_WEIGHT = 0.5
+# A word in more than this share of listings does not discriminate.
+MAX_DOC_SHARE = 0.5
+
+W_TEXT = 0.45
+W_TRACK = 0.30
+W_EXTRA_TRACK = 0.05
+W_DOMAIN = 0.10
+W_REGION = 0.10
+W_MATURITY = 0.05
+
+# Offering maturity, worst to best. Keys are normalised; the backend's codes and the
+# Chinese labels used in imported lists both map here.
+MATURITY_SCORES: dict[str, float] = {
+    "concept": 0.2, "概念": 0.2, "研发": 0.2,
+    "prototype": 0.4, "样机": 0.4, "原型": 0.4,
+    "pilot": 0.6, "试点": 0.6, "试用": 0.6,
+    "commercial": 0.8, "商用": 0.8, "成熟": 0.8,
+    "scaled": 1.0, "规模化": 1.0, "推广": 1.0,
+}  # fmt: skip
+
+
+class TermStats(Protocol):
+    def doc_count(self) -> int: ...
+
+    def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]: ...
+
+    def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReasons:
+    matched_terms: list[str] = field(default_factory=list)
+    shared_tracks: list[str] = field(default_factory=list)
+    shared_domains: list[str] = field(default_factory=list)
+    same_region: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    id: str
+    listing_id: int
+    kind: str
+    score: float
+    reasons: MatchReasons
+
+
+def candidate_terms(doc: ListingDocument) -> dict[str, float]:
+    """Weighted term frequency of each useful word of `doc`."""
+    weighted: dict[str, float] = {}
+
+    def add(tokens: Iterable[str], weight: float) -> None:
+        for token in tokens:
+            if _useful(token):
+                weighted[token] = weighted.get(token, 0.0) + weight
+
+    add(words(doc.title), TITLE_WEIGHT)
+    for label in [*doc.tracks, *doc.domains, *doc.tags]:
+        whole = normalise(label).strip()
+        label_words = words(whole, normalised=True)
+        add(label_words if label_words == [whole] else [whole, *label_words], LABEL_WEIGHT)
+    add(words(doc.description), BODY_WEIGHT)
+    add(words(doc.extra_text), EXTRA_WEIGHT)
+    return weighted
+
+
+def _useful(token: str) -> bool:
+    if " " in token or token.isdigit():
+        return False
+    # A single Chinese character (物, 链) is too ambiguous to match on.
+    return len(token) >= 2 or not has_cjk(token)
+
+
+def extract_key_terms(doc: ListingDocument, term_stats: TermStats, limit: int = MAX_KEY_TERMS) -> list[tuple[str, float]]:
+    """At most `limit` (term, weight) pairs, heaviest first, weights scaled to 1.0."""
+    limit = min(limit, MAX_KEY_TERMS)
+    candidates = candidate_terms(doc)
+    if not candidates or limit <= 0:
+        return []
+    # Frequencies count the listing itself when it is indexed; a word only it contains
+    # would look rare and match nothing.
+    itself = 1 if doc.id in term_stats.get([doc.id]) else 0
+    total = max(term_stats.doc_count() - itself, 1)
+    freqs = term_stats.term_doc_freq(list(candidates))
+    scored = []
+    for term, tf in candidates.items():
+        df = freqs.get(term, 0) - itself
+        if df == 0 or (total >= 20 and df / total > MAX_DOC_SHARE):
+            continue  # matches nothing, or matches everything
+        idf = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+        scored.append((math.log1p(tf) * idf, term))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+
+    chosen: list[tuple[float, str]] = []
+    for score, term in scored:
+        # 智慧 adds nothing once 智慧农业 is in the query.
+        if any(term in other for _, other in chosen):
+            continue
+        chosen.append((score, term))
+        if len(chosen) == limit:
+            break
+    if not chosen:
+        return []
+    top = chosen[0][0] or 1.0
+    return [(term, round(score / top, 4)) for score, term in chosen]
+
+
+def match(
+    engine: SearchEngine,
+    doc: ListingDocument,
+    target_kind: str,
+    *,
+    limit: int = 20,
+    exclude_ids: Iterable[str] = (),
+    statuses: Iterable[str] = ("published",),
+    now: int | None = None,
+) -> list[Match]:
+    """Listings of `target_kind` that suit `doc`, best first, each with its reasons."""
+    now = int(time.time()) if now is None else now
+    statuses = list(statuses)
+    excluded = [doc.id, *exclude_ids]
+    pool = min(100, max(30, limit * 3))
+    # An opportunity can only be answered while it is open.
+    open_at = now if target_kind == "opportunity" else None
+    base = dict(kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at)
+
+    text_scores: dict[str, float] = {}
+    matched_terms: dict[str, list[str]] = {}
+    terms = extract_key_terms(doc, engine)
+    if terms:
+        for hit in engine.search(SearchQuery(terms=terms, **base)).hits:
+            text_scores[hit.id] = hit.score
+            matched_terms[hit.id] = hit.matched_terms
+    if doc.tracks:
+        # Listings on the same track are candidates even when worded differently.
+        for hit in engine.search(SearchQuery(tracks=list(doc.tracks), sort="newest", **base)).hits:
+            text_scores.setdefault(hit.id, 0.0)
+
+    candidates = engine.get(text_scores)
+    top_text = max(text_scores.values(), default=0.0) or 1.0
+    matches = []
+    for cid, candidate in candidates.items():
+        if candidate.status not in statuses or (open_at and candidate.deadline and candidate.deadline < open_at):
+            continue
+        reasons = MatchReasons(
+            matched_terms=matched_terms.get(cid, []),
+            shared_tracks=[t for t in dict.fromkeys(doc.tracks) if t in candidate.tracks],
+            shared_domains=[d for d in dict.fromkeys(doc.domains) if d in candidate.domains],
+            same_region=same_region(doc.region, candidate.region),
+        )
+        score = W_TEXT * text_scores[cid] / top_text + _facet_score(reasons)
+        if target_kind == "offering":
+            score += W_MATURITY * maturity_score(candidate.maturity)
+        matches.append(Match(cid, candidate.listing_id, candidate.kind, round(score, 6), reasons))
+    matches.sort(key=lambda m: (-m.score, m.id))
+    return matches[:limit]
+
+
+def _facet_score(reasons: MatchReasons) -> float:
+    score = 0.0
+    if reasons.shared_tracks:
+        score += W_TRACK + W_EXTRA_TRACK * min(len(reasons.shared_tracks) - 1, 1)
+    if reasons.shared_domains:
+        score += W_DOMAIN
+    if reasons.same_region:
+        score += W_REGION
+    return score
+
+
+def same_region(a: str | None, b: str | None) -> bool:
+    """Same prefecture: region codes share their first four digits (360702 ~ 360700)."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    return len(a) == len(b) == 6 and a[:4] == b[:4] and not a.endswith("0000")
+
+
+def maturity_score(maturity: str | None) -> float:
+    return MATURITY_SCORES.get(normalise(maturity).strip(), 0.0) if maturity else 0.0

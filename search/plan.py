@@ -1,0 +1,96 @@
+"""From a `SearchQuery` to engine-neutral clauses.
+
+Each clause is one query word with the ways it may match: itself, its synonyms, the
+shorter words inside it, a typo-tolerant form for latin words, and the pinyin field.
+Engines translate clauses into their own query language; the highlighter uses the same
+plan, so what is marked is what was searched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from .engine import SearchQuery
+from .highlight import HighlightPlan
+from .text import fuzzy_distance, has_cjk, looks_like_pinyin, query_tokens, search_subtokens, synonyms_of
+
+
+class Mode(Enum):
+    BROWSE = "browse"  # no text: everything that passes the filters, newest first
+    TEXT = "text"  # user words, most of them must match
+    TERMS = "terms"  # weighted key terms from matching, any may match
+    NOTHING = "nothing"  # text that normalised to nothing (stop words, punctuation)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    term: str
+    weight: float = 1.0
+    synonyms: tuple[str, ...] = ()
+    subtokens: tuple[str, ...] = ()
+    fuzzy: int = 0
+    pinyin: bool = False
+
+    @property
+    def exact_terms(self) -> tuple[str, ...]:
+        return (self.term, *self.synonyms)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    mode: Mode
+    clauses: tuple[Clause, ...] = ()
+    min_match: int = 0
+    highlight: HighlightPlan = HighlightPlan()
+
+    @property
+    def words(self) -> list[str]:
+        return [c.term for c in self.clauses]
+
+
+def plan_query(query: SearchQuery) -> QueryPlan:
+    if query.terms:
+        weighted: dict[str, float] = {}
+        for raw, weight in query.terms:
+            for token in query_tokens(raw):
+                weighted[token] = max(weighted.get(token, 0.0), float(weight))
+        clauses = tuple(make_clause(t, w) for t, w in weighted.items() if w > 0)
+        if not clauses:
+            return QueryPlan(Mode.NOTHING)
+        return QueryPlan(Mode.TERMS, clauses, 1, _highlight_plan(clauses))
+    if query.is_browse:
+        return QueryPlan(Mode.BROWSE)
+    clauses = tuple(make_clause(t) for t in query_tokens(query.text))
+    if not clauses:
+        return QueryPlan(Mode.NOTHING)
+    return QueryPlan(Mode.TEXT, clauses, min_match(len(clauses)), _highlight_plan(clauses))
+
+
+def min_match(n: int) -> int:
+    """All words up to three; beyond that a quarter may be missing (long pasted queries)."""
+    return n if n <= 3 else math.ceil(n * 0.75)
+
+
+def make_clause(term: str, weight: float = 1.0) -> Clause:
+    subtokens: tuple[str, ...] = ()
+    if has_cjk(term) and len(term) >= 3:
+        subtokens = tuple(search_subtokens(term))
+    return Clause(
+        term=term,
+        weight=weight,
+        synonyms=synonyms_of(term),
+        subtokens=subtokens,
+        fuzzy=fuzzy_distance(term),
+        pinyin=term.isascii() and looks_like_pinyin(term),
+    )
+
+
+def _highlight_plan(clauses: tuple[Clause, ...]) -> HighlightPlan:
+    terms: set[str] = set()
+    for clause in clauses:
+        terms.update(clause.exact_terms)
+        terms.update(clause.subtokens)
+    probes = tuple(c.term for c in clauses if c.fuzzy or c.pinyin)
+    return HighlightPlan(frozenset(terms), probes)
