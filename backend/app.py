@@ -3,6 +3,9 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import logging
+
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import Scope
 
@@ -13,10 +16,25 @@ from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
 from backend.organisations.router import router as organisations_router
+from backend.searching.router import router as search_router
+from backend.searching.sync import SyncWorker
 from backend.settings import Settings
+from search import SearchEngine, SearchUnavailable
+from search import create_engine as create_search_engine
 from backend.taxonomy.router import router as taxonomy_router
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+
+
+def open_search_engine(settings: Settings) -> SearchEngine:
+    return create_search_engine(
+        settings.search_engine,
+        data_dir=settings.search_dir,
+        meili_url=settings.meili_url,
+        meili_key=settings.meili_master_key,
+        index_name=settings.search_index,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,9 +45,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        search_engine = open_search_engine(settings)
+        app.state.search_engine = search_engine
+        try:
+            await to_thread.run_sync(search_engine.ensure_ready)
+        except SearchUnavailable as exc:
+            # Writes and browsing keep working; search answers 503 until the engine is back.
+            logger.warning("search engine not ready at start-up: %s", exc)
+        worker = SyncWorker(app.state.sessionmaker, search_engine)
+        app.state.sync_worker = worker
+        if settings.run_sync_worker:
+            worker.start()
         try:
             yield
         finally:
+            await worker.stop()
+            search_engine.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -43,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    for router in (auth_router, organisations_router, taxonomy_router, opportunities_router, offerings_router, imports_router):
+    for router in (auth_router, organisations_router, taxonomy_router, search_router, opportunities_router, offerings_router, imports_router):
         app.include_router(router, prefix=API_PREFIX)
 
     def body_limit(scope: Scope) -> int:

@@ -128,6 +128,7 @@ def demo(
     settings = _settings()
     _migrate(settings)
     seed(demo=True)
+    reindex()
     from backend.seeding import DEMO_ACCOUNTS, DEMO_PASSWORD
 
     console.print("\n[bold]演示账号[/bold]（密码均为 " + DEMO_PASSWORD + "）：")
@@ -245,6 +246,58 @@ def export(
         console.print(f"已导出 {len(lines)} 条到 {output}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the database (a fresh index is swapped in when complete)."""
+    from backend.app import open_search_engine
+    from backend.searching.sync import reindex as rebuild
+
+    settings = _settings()
+    engine = open_search_engine(settings)
+    try:
+        engine.ensure_ready()
+        count = _run_in_session(settings, lambda session: rebuild(session, engine))
+    finally:
+        engine.close()
+    console.print(f"[green]已重建索引：{count} 条清单[/green]")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="处理完当前积压后退出")] = False,
+) -> None:
+    """Run the search sync worker on its own (serve and demo run it in-process)."""
+    from backend.app import open_search_engine
+    from backend.kit.db import create_engine, create_sessionmaker
+    from backend.searching.sync import SyncWorker
+
+    settings = _settings()
+
+    async def _main() -> int:
+        database = create_engine(settings.database_url)
+        engine = open_search_engine(settings)
+        sync = SyncWorker(create_sessionmaker(database), engine)
+        applied = 0
+        try:
+            engine.ensure_ready()
+            if once:
+                while batch := await sync.run_once():
+                    applied += batch
+                return applied
+            console.print("同步进程已启动，按 Ctrl+C 停止")
+            await sync.run()
+            return applied
+        finally:
+            engine.close()
+            await database.dispose()
+
+    try:
+        applied = asyncio.run(_main())
+    except KeyboardInterrupt:
+        return
+    console.print(f"已同步 {applied} 条变更")
 
 
 @app.command("create-user")

@@ -11,12 +11,14 @@ from backend.listings.models import (
 )
 from backend.organisations.models import Organisation
 from backend.outbox.models import OutboxEvent
+from backend.searching.models import MatchDecision
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
     "AuthSession",
     "Batch",
     "Domain",
+    "MatchDecision",
     "Offering",
     "OfferingDomain",
     "OfferingTrack",

@@ -40,7 +40,7 @@ MATURITY_SCORES: dict[str, float] = {
     "concept": 0.2, "概念": 0.2, "研发": 0.2,
     "prototype": 0.4, "样机": 0.4, "原型": 0.4,
     "pilot": 0.6, "试点": 0.6, "试用": 0.6,
-    "commercial": 0.8, "商用": 0.8, "成熟": 0.8,
+    "commercial": 0.8, "mature": 0.8, "商用": 0.8, "成熟": 0.8,
     "scaled": 1.0, "规模化": 1.0, "推广": 1.0,
 }  # fmt: skip
 

@@ -80,6 +80,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         secret_key="test-secret",
+        run_sync_worker=False,  # tests drain the outbox themselves, inside their transaction
     )
 
 
@@ -124,3 +125,22 @@ async def make_client(app: object) -> AsyncIterator[object]:
     yield _make
     for c in clients:
         await c.aclose()
+
+
+@pytest.fixture
+def search_engine(app: object):
+    return app.state.search_engine  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sync_index(session: AsyncSession, search_engine: object):
+    """Apply pending outbox rows to the search engine, as the worker would."""
+    from backend.searching.sync import drain
+
+    async def _sync() -> int:
+        total = 0
+        while applied := await drain(session, search_engine):  # type: ignore[arg-type]
+            total += applied
+        return total
+
+    return _sync

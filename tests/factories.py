@@ -12,6 +12,7 @@ from backend.kit.db import utcnow
 from backend.listings.models import ListingStatus, Offering, OfferingTrack, Opportunity, OpportunityTrack
 from backend.organisations.credit_code import make_credit_code
 from backend.organisations.models import Organisation, OrganisationKind
+from backend.outbox.service import record_listing_change
 
 PASSWORD = "correct-horse-9"
 _PASSWORD_HASH = hash_password(PASSWORD)
@@ -75,6 +76,7 @@ async def create_opportunity(
     for code in tracks:
         session.add(OpportunityTrack(listing_id=opportunity.id, track_code=code))
     await session.flush()
+    await record_listing_change(session, kind="opportunity", listing_id=opportunity.id)
     return opportunity
 
 
@@ -100,6 +102,7 @@ async def create_offering(
     for code in tracks:
         session.add(OfferingTrack(listing_id=offering.id, track_code=code))
     await session.flush()
+    await record_listing_change(session, kind="offering", listing_id=offering.id)
     return offering
 
 

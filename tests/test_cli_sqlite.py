@@ -53,6 +53,10 @@ async def test_sqlite_app_serves_published_lists_and_logins(prepared_demo: Path)
             assert opportunities.json()["total"] >= 40
             assert all(item["contact"] is None for item in opportunities.json()["items"])
 
+            found = await client.get("/api/v1/search", params={"q": "智慧农业"})
+            assert found.status_code == 200 and found.json()["total"] >= 1
+            assert all(hit["listing"]["status"] == "published" for hit in found.json()["hits"])
+
             login = await client.post(
                 "/api/v1/auth/login", json={"email": "issuer@demo.scenematch.cn", "password": DEMO_PASSWORD}
             )
@@ -106,3 +110,17 @@ def test_create_user_from_the_shell(prepared_demo: Path):
     assert weak.exit_code == 2
 
 
+
+
+def test_worker_once_applies_pending_changes_and_reindex_rebuilds(prepared_demo: Path, tmp_path: Path):
+    source = tmp_path / "one.jsonl"
+    source.write_text(
+        json.dumps({"kind": "offering", "external_id": "W-1", "title": "鹰潭物联网网关", "organisation": "鹰潭测试物联科技有限公司"}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["import", str(source), "--publish"]).exit_code == 0
+    worker = runner.invoke(cli, ["worker", "--once"])
+    assert worker.exit_code == 0, worker.output
+    assert "已同步" in worker.output and "已同步 0 条" not in worker.output
+    rebuilt = runner.invoke(cli, ["reindex"])
+    assert rebuilt.exit_code == 0 and "已重建索引" in rebuilt.output

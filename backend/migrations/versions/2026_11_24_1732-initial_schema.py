@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 32ef031f2b52
+Revision ID: 8d149bd3e07a
 Revises: 
-Create Date: 2026-11-24 17:21:22.085176
+Create Date: 2026-11-24 17:32:09.185948
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import backend.kit.db
 
 
-revision: str = '32ef031f2b52'
+revision: str = '8d149bd3e07a'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -188,6 +188,22 @@ def upgrade() -> None:
     op.create_index(op.f('ix_opportunity_published_at'), 'opportunity', ['published_at'], unique=False)
     op.create_index(op.f('ix_opportunity_region_code'), 'opportunity', ['region_code'], unique=False)
     op.create_index(op.f('ix_opportunity_status'), 'opportunity', ['status'], unique=False)
+    op.create_table('match_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('opportunity_id', sa.Integer(), nullable=False),
+    sa.Column('offering_id', sa.Integer(), nullable=False),
+    sa.Column('verdict', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', backend.kit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_match_decision_decided_by_id_user_account')),
+    sa.ForeignKeyConstraint(['offering_id'], ['offering.id'], name=op.f('fk_match_decision_offering_id_offering'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['opportunity_id'], ['opportunity.id'], name=op.f('fk_match_decision_opportunity_id_opportunity'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_match_decision')),
+    sa.UniqueConstraint('opportunity_id', 'offering_id', name=op.f('uq_match_decision_opportunity_id'))
+    )
+    op.create_index(op.f('ix_match_decision_offering_id'), 'match_decision', ['offering_id'], unique=False)
+    op.create_index(op.f('ix_match_decision_opportunity_id'), 'match_decision', ['opportunity_id'], unique=False)
     op.create_table('offering_domain',
     sa.Column('listing_id', sa.Integer(), nullable=False),
     sa.Column('domain_code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -233,6 +249,9 @@ def downgrade() -> None:
     op.drop_table('offering_track')
     op.drop_index(op.f('ix_offering_domain_domain_code'), table_name='offering_domain')
     op.drop_table('offering_domain')
+    op.drop_index(op.f('ix_match_decision_opportunity_id'), table_name='match_decision')
+    op.drop_index(op.f('ix_match_decision_offering_id'), table_name='match_decision')
+    op.drop_table('match_decision')
     op.drop_index(op.f('ix_opportunity_status'), table_name='opportunity')
     op.drop_index(op.f('ix_opportunity_region_code'), table_name='opportunity')
     op.drop_index(op.f('ix_opportunity_published_at'), table_name='opportunity')

@@ -1,0 +1,98 @@
+"""Listing rows → the documents the search engine indexes."""
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, time
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.listings.models import LISTING_MODELS, ListingKind, Offering, Opportunity
+from backend.listings.service import Listing, load_classification
+from backend.organisations.models import Organisation
+from backend.taxonomy.models import Batch, Region
+from backend.taxonomy.service import load_index
+from search import ListingDocument
+
+
+def _seconds(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+async def city_codes(session: AsyncSession) -> dict[str, str]:
+    """County → its city, so that a city filter or facet covers its counties."""
+    rows = (await session.exec(select(Region.code, Region.level, Region.parent_code))).all()
+    return {code: (parent if level == "county" and parent else code) for code, level, parent in rows}
+
+
+async def build_documents(session: AsyncSession, kind: ListingKind, listings: Sequence[Listing]) -> list[ListingDocument]:
+    if not listings:
+        return []
+    ids = [listing.id for listing in listings]
+    tracks, domains = await load_classification(session, kind, ids)
+    names = await load_index(session)
+    cities = await city_codes(session)
+    organisation_ids = {listing.organisation_id for listing in listings}
+    organisations = dict(
+        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all()
+    )
+    batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
+    batches = (
+        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
+        if batch_ids
+        else {}
+    )
+    documents = []
+    for listing in listings:
+        if isinstance(listing, Opportunity):
+            deadline = (
+                int(datetime.combine(listing.deadline, time.max, tzinfo=UTC).timestamp()) if listing.deadline else None
+            )
+            extra_text, maturity = listing.requirements, None
+        else:
+            assert isinstance(listing, Offering)
+            deadline = None
+            extra_text = "\n".join(part for part in (listing.reference_cases, listing.certifications) if part)
+            maturity = listing.maturity
+        documents.append(
+            ListingDocument(
+                id=ListingDocument.make_id(kind.value, listing.id),
+                kind=kind.value,
+                listing_id=listing.id,
+                title=listing.title,
+                description=listing.description,
+                organisation=organisations.get(listing.organisation_id, ""),
+                region=cities.get(listing.region_code, listing.region_code) if listing.region_code else None,
+                place=listing.place,
+                tracks=[names.tracks.get(code, code) for code in tracks[listing.id]],
+                domains=[names.domains.get(code, code) for code in domains[listing.id]],
+                tags=list(listing.tags),
+                status=listing.status,
+                batch=batches.get(listing.batch_id) if listing.batch_id else None,
+                published_at=_seconds(listing.published_at),
+                created_at=_seconds(listing.created_at) or 0,
+                deadline=deadline,
+                maturity=maturity,
+                extra_text=extra_text,
+            )
+        )
+    return documents
+
+
+async def load_documents(session: AsyncSession, kind: ListingKind, listing_ids: Sequence[int]) -> list[ListingDocument]:
+    model = LISTING_MODELS[kind]
+    rows = (await session.exec(select(model).where(col(model.id).in_(list(listing_ids))))).all()
+    return await build_documents(session, kind, rows)
+
+
+async def all_documents(session: AsyncSession, *, chunk: int = 1000) -> AsyncIterator[list[ListingDocument]]:
+    """Every listing of both kinds, in chunks, for a full rebuild."""
+    for kind, model in LISTING_MODELS.items():
+        last_id = 0
+        while True:
+            rows = (
+                await session.exec(select(model).where(col(model.id) > last_id).order_by(col(model.id)).limit(chunk))
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            yield await build_documents(session, kind, rows)

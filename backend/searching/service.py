@@ -1,0 +1,227 @@
+"""Full-text search and two-way matching over the engine, joined back to database rows."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from anyio import to_thread
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor
+from backend.kit.db import utcnow
+from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Opportunity
+from backend.listings.service import KIND_LABELS, Listing, can_see_private_fields, get_visible
+from backend.searching.documents import build_documents
+from backend.searching.models import MatchDecision, MatchVerdict
+from backend.taxonomy.service import TaxonomyIndex, load_index
+from search import SearchEngine, SearchQuery, SearchUnavailable, match
+
+UNAVAILABLE_MESSAGE = "搜索服务暂时不可用，请稍后再试；清单浏览不受影响"
+OTHER_KIND = {ListingKind.opportunity: ListingKind.offering, ListingKind.offering: ListingKind.opportunity}
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    kind: ListingKind | None = None
+    tracks: list[str] = field(default_factory=list)  # codes
+    domains: list[str] = field(default_factory=list)  # codes
+    regions: list[str] = field(default_factory=list)  # city codes
+    statuses: list[ListingStatus] = field(default_factory=list)
+    batch: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass
+class SearchHitRow:
+    listing: Listing
+    kind: ListingKind
+    score: float
+    title_html: str
+    snippet_html: str
+    matched_terms: list[str]
+
+
+@dataclass
+class SearchPage:
+    hits: list[SearchHitRow]
+    total: int
+    facets: dict[str, list[FacetValue]]
+    took_ms: float
+
+
+def _visible_statuses(actor: Actor, requested: Sequence[ListingStatus]) -> list[str]:
+    """Visitors and organisations search published listings only; staff may search any status."""
+    if actor.is_staff:
+        return [s.value for s in requested]
+    return [ListingStatus.published.value]
+
+
+async def _load_rows(session: AsyncSession, wanted: dict[ListingKind, list[int]]) -> dict[tuple[ListingKind, int], Listing]:
+    rows: dict[tuple[ListingKind, int], Listing] = {}
+    for kind, ids in wanted.items():
+        if not ids:
+            continue
+        model = LISTING_MODELS[kind]
+        for listing in (await session.exec(select(model).where(col(model.id).in_(ids)))).all():
+            rows[(kind, listing.id)] = listing
+    return rows
+
+
+def _facets(raw: dict[str, dict[str, int]], names: TaxonomyIndex) -> dict[str, list[FacetValue]]:
+    by_name = {
+        "track": {name: code for code, name in names.tracks.items()},
+        "domain": {name: code for code, name in names.domains.items()},
+    }
+    out: dict[str, list[FacetValue]] = {}
+    for facet in ("track", "domain", "region"):
+        values = []
+        for value, count in raw.get(facet, {}).items():
+            if facet == "region":
+                values.append(FacetValue(value, names.regions.get(value, value), count))
+            else:
+                values.append(FacetValue(by_name[facet].get(value, value), value, count))
+        values.sort(key=lambda v: (-v.count, v.value))
+        out[facet] = values
+    return out
+
+
+async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams) -> SearchPage:
+    """Search both lists (or one); hits are re-checked against the database before they are shown."""
+    names = await load_index(session)
+    query = SearchQuery(
+        text=params.q,
+        kind=params.kind.value if params.kind else None,
+        tracks=[names.tracks.get(code, code) for code in params.tracks],
+        domains=[names.domains.get(code, code) for code in params.domains],
+        regions=list(params.regions),
+        statuses=_visible_statuses(actor, params.statuses),
+        batch=params.batch,
+        sort=params.sort,
+        page=params.page,
+        page_size=params.page_size,
+    )
+    try:
+        result = await to_thread.run_sync(engine.search, query)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
+    wanted: dict[ListingKind, list[int]] = {}
+    for hit in result.hits:
+        wanted.setdefault(ListingKind(hit.kind), []).append(hit.listing_id)
+    rows = await _load_rows(session, wanted)
+    hits = []
+    for hit in result.hits:
+        listing = rows.get((ListingKind(hit.kind), hit.listing_id))
+        # The index may lag the database by a moment: never show what the database no longer allows.
+        if listing is None or not (listing.status == ListingStatus.published or actor.is_staff):
+            continue
+        hits.append(
+            SearchHitRow(listing, ListingKind(hit.kind), hit.score, hit.title_html, hit.snippet_html, hit.matched_terms)
+        )
+    return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
+
+
+@dataclass
+class MatchRow:
+    listing: Listing
+    kind: ListingKind
+    score: float
+    matched_terms: list[str]
+    shared_tracks: list[str]
+    shared_domains: list[str]
+    same_region: bool
+    accepted: bool
+
+
+async def _decisions(session: AsyncSession, kind: ListingKind, listing_id: int) -> dict[int, str]:
+    if kind == ListingKind.opportunity:
+        rows = await session.exec(
+            select(MatchDecision.offering_id, MatchDecision.verdict).where(MatchDecision.opportunity_id == listing_id)
+        )
+    else:
+        rows = await session.exec(
+            select(MatchDecision.opportunity_id, MatchDecision.verdict).where(MatchDecision.offering_id == listing_id)
+        )
+    return dict(rows.all())
+
+
+async def matches_for(
+    session: AsyncSession, engine: SearchEngine, *, actor: Actor, kind: ListingKind, listing_id: int, limit: int = 20
+) -> list[MatchRow]:
+    """Ranked suggestions of the other kind, with reasons; dismissed pairs never come back."""
+    if not actor.is_authenticated:
+        raise Unauthorized("请先登录")
+    listing = await get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
+    if not can_see_private_fields(actor, listing):
+        raise Forbidden("只有发布单位和撮合专员可以查看推荐")
+    target = OTHER_KIND[kind]
+    decisions = await _decisions(session, kind, listing_id)
+    dismissed = [f"{target.value}-{i}" for i, verdict in decisions.items() if verdict == MatchVerdict.dismissed]
+    (document,) = await build_documents(session, kind, [listing])
+    try:
+        found = await to_thread.run_sync(
+            lambda: match(engine, document, target.value, limit=limit, exclude_ids=dismissed)
+        )
+    except SearchUnavailable as exc:
+        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
+    rows = await _load_rows(session, {target: [m.listing_id for m in found]})
+    today = date.today()
+    out = []
+    for m in found:
+        candidate = rows.get((target, m.listing_id))
+        if candidate is None or candidate.status != ListingStatus.published:
+            continue
+        if isinstance(candidate, Opportunity) and candidate.deadline is not None and candidate.deadline < today:
+            continue
+        out.append(
+            MatchRow(
+                listing=candidate,
+                kind=target,
+                score=m.score,
+                matched_terms=m.reasons.matched_terms,
+                shared_tracks=m.reasons.shared_tracks,
+                shared_domains=m.reasons.shared_domains,
+                same_region=m.reasons.same_region,
+                accepted=decisions.get(m.listing_id) == MatchVerdict.accepted,
+            )
+        )
+    return out
+
+
+async def decide(
+    session: AsyncSession, *, actor: Actor, opportunity_id: int, offering_id: int, verdict: MatchVerdict, reason: str
+) -> MatchDecision:
+    """A matchmaker accepts or dismisses a suggested pair (a later verdict replaces an earlier one)."""
+    from backend.auth.actor import require_staff
+
+    require_staff(actor, "只有撮合专员可以处理推荐")
+    for kind, listing_id in ((ListingKind.opportunity, opportunity_id), (ListingKind.offering, offering_id)):
+        if await session.get(LISTING_MODELS[kind], listing_id) is None:
+            raise NotFound(f"{KIND_LABELS[kind]}不存在")
+    decision = (
+        await session.exec(
+            select(MatchDecision).where(
+                MatchDecision.opportunity_id == opportunity_id, MatchDecision.offering_id == offering_id
+            )
+        )
+    ).first()
+    if decision is None:
+        decision = MatchDecision(opportunity_id=opportunity_id, offering_id=offering_id, verdict=verdict)
+    decision.verdict = verdict
+    decision.reason = reason
+    decision.decided_by_id = actor.user_id
+    decision.decided_at = utcnow()
+    session.add(decision)
+    await session.flush()
+    return decision
