@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo serve test postgres bench
+.PHONY: install demo serve test postgres chromium screenshots vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,5 +21,19 @@ postgres:
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
 
-test: $(STAMP) postgres
+# Browser tests drive Debian's Chromium; CJK fonts make Chinese render in screenshots.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
+test: $(STAMP) postgres chromium
 	$(VENV)/bin/pytest
+
+screenshots: $(STAMP) chromium
+	$(VENV)/bin/python -m web.screenshots
+
+# Refresh the vendored front-end files from the npm registry (serving pages never needs npm).
+vendor:
+	d=$$(mktemp -d) && cd $$d && npm init -y >/dev/null && npm install htmx.org@2.0.11 axe-core@4.14.1 && \
+	cp node_modules/htmx.org/dist/htmx.min.js $(CURDIR)/web/static/vendor/ && cp node_modules/htmx.org/LICENSE $(CURDIR)/web/static/vendor/htmx.LICENSE && \
+	cp node_modules/axe-core/axe.min.js $(CURDIR)/tests/web/vendor/ && cp node_modules/axe-core/LICENSE $(CURDIR)/tests/web/vendor/axe.LICENSE && \
+	cp node_modules/axe-core/LICENSE-3RD-PARTY.txt $(CURDIR)/tests/web/vendor/axe.LICENSE-3RD-PARTY.txt

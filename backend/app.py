@@ -9,16 +9,23 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from backend.answers.router import router as answers_router
+from backend.audit.router import router as audit_router
 from backend.auth.router import router as auth_router
 from backend.imports.router import router as imports_router
+from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
+from backend.notifications.mail import MailWorker
+from backend.notifications.router import router as notifications_router
 from backend.organisations.router import router as organisations_router
+from backend.pairings.router import router as pairings_router
 from backend.searching.router import router as search_router
 from backend.searching.sync import SyncWorker
 from backend.settings import Settings
+from backend.subscriptions.router import router as subscriptions_router
 from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
 from backend.taxonomy.router import router as taxonomy_router
@@ -56,9 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sync_worker = worker
         if settings.run_sync_worker:
             worker.start()
+        mail_worker = MailWorker(app.state.sessionmaker, settings)
+        app.state.mail_worker = mail_worker
+        if settings.run_mail_worker:
+            mail_worker.start()
         try:
             yield
         finally:
+            await mail_worker.stop()
             await worker.stop()
             search_engine.close()
             await engine.dispose()
@@ -74,11 +86,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    for router in (auth_router, organisations_router, taxonomy_router, search_router, opportunities_router, offerings_router, imports_router):
+    routers = (
+        auth_router,
+        organisations_router,
+        taxonomy_router,
+        search_router,
+        opportunities_router,
+        offerings_router,
+        answers_router,
+        pairings_router,
+        audit_router,
+        imports_router,
+        interests_router,
+        subscriptions_router,
+        notifications_router,
+    )
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
     def body_limit(scope: Scope) -> int:
-        if scope.get("path", "").startswith(f"{API_PREFIX}/imports"):
+        path = scope.get("path", "")
+        if path.startswith((f"{API_PREFIX}/imports", "/review/import")) or path.endswith("/attachments"):
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 

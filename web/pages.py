@@ -1,7 +1,31 @@
-"""Page routes. The web issue fills this in; the API works without it."""
+"""Install the website on the app: page routes, static files, security headers, HTML error pages."""
 
-from fastapi import FastAPI
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from web import account, public, review, workspace
+from web.security import SecurityHeaders
+from web.templating import render
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def render_error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """Every non-API error as a Chinese page that keeps the site's navigation."""
+    if status == 401:
+        # A page that needs a login sends the visitor to sign in, then back.
+        target = request.url.path if request.method == "GET" else request.headers.get("referer", "/")
+        return RedirectResponse(account.login_url(target), status_code=303)
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, static files and the HTML error renderer on the app."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (public, account, workspace, review):
+        app.include_router(module.router, include_in_schema=False)
+    app.state.render_error_page = render_error_page
+    app.add_middleware(SecurityHeaders)

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Response
 
 from backend.auth import service
+from backend.auth.ratelimit import TooManyAttempts, client_address, login_limiter, normalise_account
 from backend.auth.schemas import LoginRequest, UserCreate, UserPublic, UserUpdate
 from backend.dependencies import AdminDep, SessionDep, SettingsDep, SignedInDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
@@ -11,10 +12,19 @@ from fastapi import Depends, Request
 router = APIRouter(tags=["账号"])
 
 
-@router.post("/auth/login", response_model=UserPublic, responses=error_responses(Unauthorized, Forbidden))
-async def login(data: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep) -> UserPublic:
-    """Sign in with email and password; sets an HttpOnly, SameSite session cookie."""
-    user = await service.authenticate(session, email=data.email, password=data.password)
+@router.post("/auth/login", response_model=UserPublic, responses=error_responses(Unauthorized, Forbidden, TooManyAttempts))
+async def login(
+    data: LoginRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> UserPublic:
+    """Sign in with email and password; sets an HttpOnly, SameSite session cookie. Failed attempts are rate-limited."""
+    limiter, account, address = login_limiter(request.app), normalise_account(data.email), client_address(request)
+    limiter.check(account=account, address=address)
+    try:
+        user = await service.authenticate(session, email=data.email, password=data.password)
+    except Unauthorized:
+        limiter.failed(account=account, address=address)
+        raise
+    limiter.succeeded(account=account)
     token = await service.start_session(session, user=user, days=settings.session_days)
     response.set_cookie(
         settings.session_cookie,
@@ -22,7 +32,7 @@ async def login(data: LoginRequest, response: Response, session: SessionDep, set
         max_age=settings.session_days * 86400,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.cookie_secure or request.url.scheme == "https",
         path="/",
     )
     return UserPublic.model_validate(user)

@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
+from backend.interests.service import released_contact_ids
 from backend.listings.models import ListingKind, Offering, Opportunity
 from backend.listings.schemas import CodeName, OfferingPublic, OpportunityPublic, OrganisationRef
 from backend.listings.service import Listing, can_see_private_fields, load_classification
@@ -30,6 +31,10 @@ async def present(
     batches = dict(
         (await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all()
     ) if batch_ids else {}
+    # An approved introduction releases the contact (and only that) to the enterprise.
+    released = (
+        await released_contact_ids(session, actor=actor, opportunity_ids=ids) if kind == ListingKind.opportunity else set()
+    )
 
     out: list[OpportunityPublic | OfferingPublic] = []
     for listing in listings:
@@ -50,7 +55,7 @@ async def present(
             "tags": listing.tags,
             "status": listing.status,
             "batch": batches.get(listing.batch_id) if listing.batch_id else None,
-            "contact": listing.contact if private else None,
+            "contact": listing.contact if private or listing.id in released else None,
             "review_note": listing.review_note if private else None,
             "published_at": listing.published_at,
             "created_at": listing.created_at,

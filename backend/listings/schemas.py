@@ -114,7 +114,9 @@ class ListingPublic(BaseModel):
     tags: list[str]
     status: ListingStatus
     batch: int | None
-    contact: str | None = Field(description="仅发布单位、撮合专员和管理员可见；其他人为 null")
+    contact: str | None = Field(
+        description="仅发布单位、撮合专员和管理员可见，以及已获同意引荐的企业（仅该机会）；其他人为 null"
+    )
     review_note: str | None
     published_at: datetime | None
     created_at: datetime

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import and_, case, delete, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.audit import service as audit
 from backend.auth.actor import Actor, require_staff
 from backend.auth.models import Role
 from backend.kit.db import utcnow
@@ -29,9 +30,10 @@ from backend.listings.models import (
 from backend.listings.schemas import ListingCreate, ListingUpdate
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.outbox.service import record_listing_change
+from backend.subscriptions import service as subscriptions_service
 from backend.taxonomy import service as taxonomy_service
 from backend.taxonomy.mapping import load_taxonomy
-from backend.taxonomy.models import Batch, Region
+from backend.taxonomy.models import Batch, Domain, Region, Track
 from backend.taxonomy.regions import resolve_region
 
 Listing = Opportunity | Offering
@@ -70,12 +72,33 @@ async def get_visible(session: AsyncSession, *, actor: Actor, kind: ListingKind,
     return listing
 
 
-async def list_listings(
-    session: AsyncSession,
+def _text_clause(model: type[Listing], kind: ListingKind, text: str) -> Any:
+    """Every word of the query in the title, description, place, or a track or domain name (case-insensitive)."""
+    fields = (col(model.title), col(model.description), col(model.place))
+    track_link, domain_link = TRACK_LINKS[kind], DOMAIN_LINKS[kind]
+    clauses = []
+    for word in text.split()[:10]:
+        pattern = _like_pattern(word)
+        tracks = select(track_link.listing_id).join(Track, Track.code == track_link.track_code).where(
+            col(Track.name).ilike(pattern, escape="\\")
+        )
+        domains = select(domain_link.listing_id).join(Domain, Domain.code == domain_link.domain_code).where(
+            col(Domain.name).ilike(pattern, escape="\\")
+        )
+        clauses.append(
+            or_(*(f.ilike(pattern, escape="\\") for f in fields), col(model.id).in_(tracks), col(model.id).in_(domains))
+        )
+    return and_(*clauses)
+
+
+def _like_pattern(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def build_list_query(
     *,
     actor: Actor,
     kind: ListingKind,
-    page: PageParams,
     statuses: Sequence[ListingStatus] = (),
     organisation_id: int | None = None,
     track: str | None = None,
@@ -83,8 +106,9 @@ async def list_listings(
     region: str | None = None,
     batch: int | None = None,
     mine: bool = False,
-    sort: str = "newest",
-) -> tuple[list[Listing], int]:
+    text: str | None = None,
+) -> Any:
+    """The listings the actor may see, filtered; None when the filter can match nothing."""
     model = LISTING_MODELS[kind]
     query = select(model)
     visible = _visible_clause(model, actor)
@@ -92,7 +116,7 @@ async def list_listings(
         query = query.where(visible)
     if mine:
         if actor.organisation_id is None:
-            return [], 0
+            return None
         query = query.where(model.organisation_id == actor.organisation_id)
     if statuses:
         query = query.where(col(model.status).in_(list(statuses)))
@@ -110,11 +134,44 @@ async def list_listings(
         query = query.where(or_(model.region_code == region, col(model.region_code).in_(children)))
     if batch is not None:
         query = query.where(col(model.batch_id).in_(select(Batch.id).where(Batch.number == batch)))
+    if text and text.strip():
+        query = query.where(_text_clause(model, kind, text))
+    return query
+
+
+async def list_listings(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: ListingKind,
+    page: PageParams,
+    statuses: Sequence[ListingStatus] = (),
+    organisation_id: int | None = None,
+    track: str | None = None,
+    domain: str | None = None,
+    region: str | None = None,
+    batch: int | None = None,
+    mine: bool = False,
+    sort: str = "newest",
+    text: str | None = None,
+) -> tuple[list[Listing], int]:
+    model = LISTING_MODELS[kind]
+    query = build_list_query(
+        actor=actor, kind=kind, statuses=statuses, organisation_id=organisation_id, track=track,
+        domain=domain, region=region, batch=batch, mine=mine, text=text,
+    )
+    if query is None:
+        return [], 0
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    newest = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
     if sort == "deadline" and model is Opportunity:
         order = [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]
+    elif sort == "relevance" and text and text.strip():
+        # Without the search engine, relevance is only "the title matches every word" first.
+        in_title = and_(*(col(model.title).ilike(_like_pattern(w), escape="\\") for w in text.split()[:10]))
+        order = [case((in_title, 0), else_=1), *newest]
     else:
-        order = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
+        order = newest
     rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
     return list(rows.all()), total
 
@@ -180,6 +237,7 @@ async def create(session: AsyncSession, *, actor: Actor, kind: ListingKind, data
     await session.flush()
     await _apply_classification(session, kind, listing.id, tracks=data.tracks, domains=data.domains)
     await record_listing_change(session, kind=kind, listing_id=listing.id)
+    await audit.record(session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="created", to_state=listing.status)
     return listing
 
 
@@ -227,6 +285,9 @@ async def update(
     await session.flush()
     await _apply_classification(session, kind, listing.id, tracks=tracks, domains=domains)
     await record_listing_change(session, kind=kind, listing_id=listing.id)
+    await audit.record(
+        session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="edited", note="、".join(sorted(changes))
+    )
     return listing
 
 
@@ -235,12 +296,24 @@ async def _transition(
     listing: Listing,
     kind: ListingKind,
     *,
+    actor: Actor,
     allowed_from: set[ListingStatus],
     to: ListingStatus,
     message: str,
+    note: str = "",
 ) -> Listing:
     if listing.status not in allowed_from:
         raise Conflict(message, field="status")
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind=kind.value,
+        entity_id=listing.id,
+        action=f"status:{to.value}",
+        from_state=listing.status,
+        to_state=to.value,
+        note=note,
+    )
     listing.status = to
     listing.modified_at = utcnow()
     session.add(listing)
@@ -264,7 +337,13 @@ async def submit(session: AsyncSession, *, actor: Actor, kind: ListingKind, list
     if not listing.description.strip():
         raise Unprocessable("提交审核前请填写描述", field="description")
     return await _transition(
-        session, listing, kind, allowed_from={ListingStatus.draft}, to=ListingStatus.pending_review, message="只有草稿可以提交审核"
+        session,
+        listing,
+        kind,
+        actor=actor,
+        allowed_from={ListingStatus.draft},
+        to=ListingStatus.pending_review,
+        message="只有草稿可以提交审核",
     )
 
 
@@ -282,14 +361,18 @@ async def publish(
         listing.batch_id = (await taxonomy_service.get_or_create_batch(session, number=batch_number)).id
     listing.published_at = listing.published_at or utcnow()
     listing.review_note = ""
-    return await _transition(
+    listing = await _transition(
         session,
         listing,
         kind,
+        actor=actor,
         allowed_from={ListingStatus.draft, ListingStatus.pending_review},
         to=ListingStatus.published,
         message="只有草稿或待审核的内容可以发布",
     )
+    if isinstance(listing, Opportunity):
+        await subscriptions_service.on_opportunity_published(session, listing)
+    return listing
 
 
 async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, reason: str) -> Listing:
@@ -300,7 +383,14 @@ async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, l
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     listing.review_note = reason
     return await _transition(
-        session, listing, kind, allowed_from={ListingStatus.pending_review}, to=ListingStatus.draft, message="只有待审核的内容可以退回"
+        session,
+        listing,
+        kind,
+        actor=actor,
+        allowed_from={ListingStatus.pending_review},
+        to=ListingStatus.draft,
+        message="只有待审核的内容可以退回",
+        note=reason,
     )
 
 
@@ -316,7 +406,7 @@ async def finish(session: AsyncSession, *, actor: Actor, kind: ListingKind, list
         allowed = {ListingStatus.draft, ListingStatus.pending_review, ListingStatus.published}
         message = "该产品已撤回"
         listing.withdrawn_at = utcnow()  # type: ignore[union-attr]
-    return await _transition(session, listing, kind, allowed_from=allowed, to=final, message=message)
+    return await _transition(session, listing, kind, actor=actor, allowed_from=allowed, to=final, message=message)
 
 
 async def load_classification(

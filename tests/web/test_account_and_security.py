@@ -1,0 +1,150 @@
+"""Sign in and out, CSRF, cookies, security headers, rate limiting, error pages."""
+
+import re
+
+import httpx
+
+from backend.auth.models import Role
+from tests.factories import PASSWORD, create_organisation, create_user
+from tests.web.helpers import csrf_from, post_form, sign_in
+
+
+async def test_signing_in_opens_the_workspace_and_signing_out_ends_the_session(client, session):
+    organisation = await create_organisation(session)
+    user = await create_user(session, role=Role.issuer, organisation=organisation)
+    response = await sign_in(client, user.email, PASSWORD)
+    assert response.status_code == 303 and response.headers["location"] == "/workspace"
+    home = (await client.get("/")).text
+    assert user.display_name in home and "退出" in home
+
+    response = await post_form(client, "/logout", {}, token_from="/")
+    assert response.status_code == 303
+    assert (await client.get("/workspace")).status_code == 303  # back to the login page
+
+
+async def test_a_wrong_password_is_explained_in_chinese(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    response = await sign_in(client, user.email, "not-the-password")
+    assert response.status_code == 401
+    assert "邮箱或密码不正确" in response.text
+    assert 'name="email"' in response.text and user.email in response.text
+
+
+async def test_the_session_cookie_is_httponly_and_samesite_lax(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    response = await sign_in(client, user.email, PASSWORD)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+
+
+async def test_the_session_cookie_is_secure_over_https(app, session):
+    user = await create_user(session, role=Role.matchmaker)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as client:
+        response = await sign_in(client, user.email, PASSWORD)
+        assert "secure" in response.headers["set-cookie"].lower()
+
+
+async def test_after_sign_in_the_visitor_returns_where_they_were_but_never_off_site(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    login_page = await client.get("/review")
+    assert login_page.status_code == 303 and login_page.headers["location"] == "/login?next=/review"
+    response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "/review"})
+    assert response.headers["location"] == "/review"
+    await post_form(client, "/logout", {}, token_from="/")
+    response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.example/x"})
+    assert response.headers["location"] == "/workspace"
+
+
+async def test_a_form_posted_without_the_csrf_token_is_refused(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    await client.get("/login")
+    response = await client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "表单已过期" in response.text
+    forged = await client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": "0" * 64})
+    assert forged.status_code == 403
+
+
+async def test_a_token_from_another_browser_does_not_work(client, make_client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    token = await csrf_from(make_client(), "/login")
+    await client.get("/login")
+    response = await client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 403
+
+
+async def test_pages_carry_a_strict_content_security_policy(client):
+    response = await client.get("/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+async def test_pages_load_nothing_from_another_host_and_have_no_inline_script(client):
+    html = (await client.get("/opportunities")).text
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/vendor/htmx.min.js" defer>']
+    assert (await client.get("/static/vendor/htmx.min.js")).status_code == 200
+    assert (await client.get("/static/site.css")).status_code == 200
+
+
+async def test_failed_logins_are_limited_per_account(client, make_client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    for _ in range(5):
+        assert (await sign_in(client, user.email, "wrong-password")).status_code == 401
+    blocked = await sign_in(make_client(), user.email, PASSWORD)  # even the right password, from elsewhere
+    assert blocked.status_code == 429
+    assert "登录失败次数过多" in blocked.text
+
+
+async def test_failed_logins_are_limited_per_address(client, session):
+    for n in range(20):
+        assert (await sign_in(client, f"nobody{n}@example.com", "wrong-password")).status_code == 401
+    user = await create_user(session, role=Role.matchmaker)
+    assert (await sign_in(client, user.email, PASSWORD)).status_code == 429
+
+
+async def test_the_api_login_shares_the_limit(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    for _ in range(5):
+        await client.post("/api/v1/auth/login", json={"email": user.email, "password": "wrong-password"})
+    response = await client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await sign_in(client, user.email, PASSWORD)).status_code == 429
+
+
+async def test_an_unknown_page_is_a_chinese_404_that_keeps_the_navigation(client):
+    response = await client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "未找到" in response.text and ">机会清单</a>" in response.text and ">登录</a>" in response.text
+
+
+async def test_the_api_still_answers_problem_objects(client):
+    response = await client.get("/api/v1/opportunities/999999")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_wrong_role_gets_a_chinese_403_page(client, session):
+    enterprise = await create_organisation(session, kind="enterprise")
+    user = await create_user(session, role=Role.enterprise, organisation=enterprise)
+    await sign_in(client, user.email, PASSWORD)
+    response = await client.get("/review")
+    assert response.status_code == 403
+    assert "没有权限" in response.text and user.display_name in response.text
+
+
+async def test_an_unexpected_error_is_a_chinese_500_page(app):
+    @app.get("/boom-for-test")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/boom-for-test")
+    assert response.status_code == 500
+    assert "服务器内部错误" in response.text and ">机会清单</a>" in response.text

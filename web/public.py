@@ -1,0 +1,85 @@
+"""Public pages: home, the two lists with search and facets, and the detail pages."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from backend.auth.actor import ANONYMOUS
+from backend.dependencies import ActorDep, SessionDep
+from backend.kit.pagination import PageParams
+from backend.kit.params import IdPath
+from backend.listings import service
+from backend.listings.models import ListingKind, ListingStatus
+from backend.listings.presenter import present
+from backend.organisations import service as organisation_service
+from web.listing_query import FACET_LABELS, SORTS, ListingParams, find_listings, find_matches
+from web.templating import render
+
+router = APIRouter()
+
+KIND_SLUGS = {ListingKind.opportunity: "opportunities", ListingKind.offering: "offerings"}
+KIND_NAMES = {ListingKind.opportunity: "机会清单", ListingKind.offering: "产品清单"}
+
+
+async def _newest(session: SessionDep, kind: ListingKind, count: int) -> tuple[list, int]:
+    # The home page shows what any visitor sees, whoever is signed in.
+    rows, total = await service.list_listings(
+        session, actor=ANONYMOUS, kind=kind, page=PageParams(page=1, page_size=count), statuses=(ListingStatus.published,)
+    )
+    return await present(session, actor=ANONYMOUS, kind=kind, listings=rows), total
+
+
+@router.get("/")
+async def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    opportunities, opportunity_total = await _newest(session, ListingKind.opportunity, 6)
+    offerings, offering_total = await _newest(session, ListingKind.offering, 6)
+    _, organisation_total = await organisation_service.list_organisations(
+        session, actor=ANONYMOUS, page=PageParams(page=1, page_size=1)
+    )
+    counts = {"opportunities": opportunity_total, "offerings": offering_total, "organisations": organisation_total}
+    return render(
+        request, "public/home.html", {"opportunities": opportunities, "offerings": offerings, "counts": counts}
+    )
+
+
+def _list_route(kind: ListingKind) -> None:
+    slug = KIND_SLUGS[kind]
+
+    @router.get(f"/{slug}", name=f"page_list_{kind}")
+    async def list_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+        params = ListingParams.from_request(request, kind)
+        results = await find_listings(request, session, actor, kind, params)
+        context = {
+            "kind": kind.value,
+            "slug": slug,
+            "kind_name": KIND_NAMES[kind],
+            "params": params,
+            "query_values": params.as_query(),
+            "results": results,
+            "facet_labels": FACET_LABELS,
+            "sorts": {k: v for k, v in SORTS.items() if k != "deadline" or kind == ListingKind.opportunity},
+        }
+        return render(request, "public/list.html", context, status=503 if results.unavailable else 200)
+
+    @router.get(f"/{slug}/{{listing_id}}", name=f"page_{kind}")
+    async def detail_page(listing_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
+        listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
+        item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
+        # Suggestions are working material for the listing's own organisation and the matchmakers.
+        show_matches = service.can_see_private_fields(actor, listing)
+        matches = await find_matches(request, session, actor, kind, listing.id) if show_matches else None
+        organisation = await organisation_service.get(session, organisation_id=listing.organisation_id)
+        context = {
+            "kind": kind.value,
+            "slug": slug,
+            "kind_name": KIND_NAMES[kind],
+            "item": item,
+            "organisation": organisation,
+            "show_matches": show_matches,
+            "matches": matches,
+        }
+        return render(request, f"public/{kind.value}.html", context)
+
+
+_list_route(ListingKind.opportunity)
+_list_route(ListingKind.offering)
+
