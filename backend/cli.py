@@ -268,36 +268,44 @@ def reindex() -> None:
 def worker(
     once: Annotated[bool, typer.Option(help="处理完当前积压后退出")] = False,
 ) -> None:
-    """Run the search sync worker on its own (serve and demo run it in-process)."""
+    """Run the search sync worker and the mail worker on their own (serve and demo run them in-process).
+
+    Both claim their rows with locks, so running this next to `serve` sends and indexes nothing twice.
+    """
     from backend.app import open_search_engine
     from backend.kit.db import create_engine, create_sessionmaker
+    from backend.notifications.mail import MailWorker
     from backend.searching.sync import SyncWorker
 
     settings = _settings()
 
-    async def _main() -> int:
+    async def _main() -> tuple[int, int]:
         database = create_engine(settings.database_url)
         engine = open_search_engine(settings)
-        sync = SyncWorker(create_sessionmaker(database), engine)
-        applied = 0
+        sessionmaker = create_sessionmaker(database)
+        sync = SyncWorker(sessionmaker, engine)
+        mail = MailWorker(sessionmaker, settings)
+        applied = sent = 0
         try:
             engine.ensure_ready()
             if once:
                 while batch := await sync.run_once():
                     applied += batch
-                return applied
-            console.print("同步进程已启动，按 Ctrl+C 停止")
-            await sync.run()
-            return applied
+                while batch := await mail.run_once():
+                    sent += batch
+                return applied, sent
+            console.print("同步与邮件进程已启动，按 Ctrl+C 停止")
+            await asyncio.gather(sync.run(), mail.run())
+            return applied, sent
         finally:
             engine.close()
             await database.dispose()
 
     try:
-        applied = asyncio.run(_main())
+        applied, sent = asyncio.run(_main())
     except KeyboardInterrupt:
         return
-    console.print(f"已同步 {applied} 条变更")
+    console.print(f"已同步 {applied} 条变更，已发送 {sent} 封邮件")
 
 
 @app.command("create-user")

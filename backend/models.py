@@ -1,6 +1,9 @@
 """Every table, imported in one place for Alembic and the test database."""
 
+from backend.answers.models import Answer, AnswerAttachment, AnswerMember, AnswerOffering, Review, ReviewCriterion, Reviewer
+from backend.audit.models import AuditEntry
 from backend.auth.models import AuthSession, User
+from backend.interests.models import Interest
 from backend.listings.models import (
     Offering,
     OfferingDomain,
@@ -9,16 +12,32 @@ from backend.listings.models import (
     OpportunityDomain,
     OpportunityTrack,
 )
+from backend.notifications.models import EmailMessage, Notification
 from backend.organisations.models import Organisation
 from backend.outbox.models import OutboxEvent
+from backend.pairings.models import Pairing, PairingStep
 from backend.searching.models import MatchDecision
+from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
+    "Answer",
+    "AnswerAttachment",
+    "AnswerMember",
+    "AnswerOffering",
+    "Pairing",
+    "PairingStep",
+    "Review",
+    "ReviewCriterion",
+    "Reviewer",
+    "AuditEntry",
     "AuthSession",
     "Batch",
     "Domain",
+    "EmailMessage",
+    "Interest",
     "MatchDecision",
+    "Notification",
     "Offering",
     "OfferingDomain",
     "OfferingTrack",
@@ -28,6 +47,7 @@ __all__ = [
     "Organisation",
     "OutboxEvent",
     "Region",
+    "Subscription",
     "Track",
     "User",
 ]

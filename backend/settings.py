@@ -32,12 +32,25 @@ class Settings(BaseSettings):
     search_index: str = "listings"
     run_sync_worker: bool = True
 
+    # Outgoing mail: the mail worker drains the email outbox over SMTP.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "noreply@scenematch.localhost"
+    run_mail_worker: bool = True
+    # An expression of interest waiting longer than this reminds the issuer (again every period).
+    interest_reminder_days: int = Field(default=3, ge=1)
+
     session_cookie: str = "sm_session"
     session_days: int = 14
     cookie_secure: bool = False
 
     max_json_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 20000
 
     @model_validator(mode="after")

@@ -81,6 +81,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         secret_key="test-secret",
         run_sync_worker=False,  # tests drain the outbox themselves, inside their transaction
+        run_mail_worker=False,  # likewise the email outbox, against a local SMTP server
     )
 
 

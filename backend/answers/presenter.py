@@ -1,0 +1,73 @@
+"""Answers in their API shape, with member names and attachment links."""
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.answers.models import Answer, AnswerAttachment, AnswerOffering
+from backend.answers.schemas import AnswerPublic, AttachmentPublic, MemberPublic
+from backend.answers.service import members_of
+from backend.listings.models import Opportunity
+from backend.organisations.models import Organisation
+
+
+async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> list[AnswerPublic]:
+    if not answers:
+        return []
+    ids = [a.id for a in answers]
+    members = await members_of(session, ids)
+    organisation_ids = {a.lead_organisation_id for a in answers} | {m.organisation_id for ms in members.values() for m in ms}
+    names = dict((await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all())
+    titles = dict(
+        (await session.exec(select(Opportunity.id, Opportunity.title).where(col(Opportunity.id).in_({a.opportunity_id for a in answers})))).all()
+    )
+    offerings: dict[int, list[int]] = {i: [] for i in ids}
+    for answer_id, offering_id in (
+        await session.exec(select(AnswerOffering.answer_id, AnswerOffering.offering_id).where(col(AnswerOffering.answer_id).in_(ids)))
+    ).all():
+        offerings[answer_id].append(offering_id)
+    attachments: dict[int, list[AnswerAttachment]] = {i: [] for i in ids}
+    for attachment in (
+        await session.exec(select(AnswerAttachment).where(col(AnswerAttachment.answer_id).in_(ids)).order_by(col(AnswerAttachment.id)))
+    ).all():
+        attachments[attachment.answer_id].append(attachment)
+    return [
+        AnswerPublic(
+            id=a.id,
+            opportunity_id=a.opportunity_id,
+            opportunity_title=titles.get(a.opportunity_id, ""),
+            lead_organisation_id=a.lead_organisation_id,
+            lead_organisation_name=names.get(a.lead_organisation_id, ""),
+            title=a.title,
+            summary=a.summary,
+            solution=a.solution,
+            price_text=a.price_text,
+            price_amount=a.price_amount,
+            delivery_plan=a.delivery_plan,
+            status=a.status,
+            is_consortium=bool(members[a.id]),
+            members=[
+                MemberPublic(organisation_id=m.organisation_id, organisation_name=names.get(m.organisation_id, ""), status=m.status)
+                for m in members[a.id]
+            ],
+            offering_ids=offerings[a.id],
+            attachments=[
+                AttachmentPublic(
+                    id=f.id,
+                    filename=f.filename,
+                    content_type=f.content_type,
+                    size=f.size,
+                    created_at=f.created_at,
+                    url=f"/api/v1/answers/{a.id}/attachments/{f.id}",
+                )
+                for f in attachments[a.id]
+            ],
+            submitted_at=a.submitted_at,
+            decided_at=a.decided_at,
+            winner_published=a.winner_published,
+            created_at=a.created_at,
+            modified_at=a.modified_at,
+        )
+        for a in answers
+    ]
