@@ -1,0 +1,52 @@
+"""In-app notifications and the email outbox.
+
+Emails are rows written in the same transaction as the change that causes them, so a
+rolled-back request sends nothing and a crash after commit loses nothing; the mail
+worker sends them at least once.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from backend.kit.db import UTCDateTime, created_at_field, utcnow
+
+
+class NotificationKind:
+    """The kinds written today; stored as text so that new kinds need no migration."""
+
+    subscription_match = "subscription_match"
+    interest_received = "interest_received"
+    interest_approved = "interest_approved"
+    interest_declined = "interest_declined"
+    interest_reminder = "interest_reminder"
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notification"
+    # "My unread notifications, newest first" is the one query that must stay fast.
+    __table_args__ = (Index("ix_notification_user_id_read_at", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    body: str = ""
+    link: str = Field(default="", max_length=300)
+    created_at: datetime = created_at_field()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EmailMessage(SQLModel, table=True):
+    __tablename__ = "email_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = ""
+    created_at: datetime = created_at_field()
+    available_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    attempts: int = 0
+    last_error: str = ""
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

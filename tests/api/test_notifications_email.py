@@ -1,0 +1,207 @@
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.models import Role
+from backend.kit.db import utcnow
+from backend.listings.models import ListingStatus
+from backend.notifications import service as notifications
+from backend.notifications.mail import MailWorker, SmtpConfig, send_due
+from backend.notifications.models import EmailMessage, Notification
+from backend.settings import Settings
+from backend.subscriptions.models import Subscription
+from tests.factories import create_opportunity, create_organisation, create_user, login
+
+TITLE = "鄱阳湖智慧水利监测场景"
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 — aiosmtpd's hook name
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = Inbox()
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
+
+    def start(self) -> "SmtpServer":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def smtp_server(smtp_port: int) -> Iterator[SmtpServer]:
+    server = SmtpServer(smtp_port).start()
+    yield server
+    server.stop()
+
+
+def _config(port: int) -> SmtpConfig:
+    return SmtpConfig(host="127.0.0.1", port=port, timeout=5, mail_from="场景平台 <noreply@scenematch.example>")
+
+
+async def _publish_to_a_follower(make_client, session):
+    """The real path: a follower's subscription matches a newly published opportunity."""
+    follower = await create_user(
+        session, role=Role.enterprise, organisation=await create_organisation(session, kind="enterprise")
+    )
+    session.add(Subscription(user_id=follower.id, name="水利", q="智慧水利"))
+    opportunity = await create_opportunity(
+        session, await create_organisation(session), title=TITLE, status=ListingStatus.pending_review
+    )
+    staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
+    assert (await staff.post(f"/api/v1/opportunities/{opportunity.id}/publish")).status_code == 200
+    return follower, opportunity
+
+
+async def _pending(session):
+    return (await session.exec(select(EmailMessage).where(EmailMessage.sent_at == None))).all()  # noqa: E711
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+async def test_user_lists_and_marks_only_their_own_notifications(client, make_client, session):
+    me = await create_user(session, role=Role.enterprise)
+    someone = await create_user(session, role=Role.enterprise)
+    for n in range(3):
+        await notifications.notify(session, user_ids=[me.id], kind="test", title=f"通知{n}", body="正文", email=False)
+    theirs = (await notifications.notify(session, user_ids=[someone.id], kind="test", title="别人的", body="", email=False))[0]
+    await login(client, me)
+
+    listed = (await client.get("/api/v1/notifications", params={"page_size": 2})).json()
+    assert listed["total"] == 3 and listed["unread"] == 3 and len(listed["items"]) == 2
+    assert [n["title"] for n in listed["items"]] == ["通知2", "通知1"]
+
+    read = await client.post(f"/api/v1/notifications/{listed['items'][0]['id']}/read")
+    assert read.status_code == 200 and read.json()["read_at"]
+    assert (await client.get("/api/v1/notifications")).json()["unread"] == 2
+    unread_only = (await client.get("/api/v1/notifications", params={"unread_only": True})).json()
+    assert [n["title"] for n in unread_only["items"]] == ["通知1", "通知0"]
+
+    not_mine = await client.post(f"/api/v1/notifications/{theirs.id}/read")
+    assert not_mine.status_code == 404 and not_mine.json()["detail"] == "通知不存在"
+    assert "别人的" not in (await client.get("/api/v1/notifications")).text
+
+    assert (await client.post("/api/v1/notifications/read-all")).json() == {"marked": 2}
+    assert (await client.get("/api/v1/notifications")).json()["unread"] == 0
+    await session.refresh(theirs)
+    assert theirs.read_at is None
+    assert (await make_client().get("/api/v1/notifications")).status_code == 401
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+async def test_subscription_email_arrives_at_a_real_smtp_server_in_utf8(make_client, session, smtp_server):
+    follower, opportunity = await _publish_to_a_follower(make_client, session)
+    [queued] = await _pending(session)
+
+    sent, failed = await send_due(session, _config(smtp_server.port))
+
+    assert (sent, failed) == (1, 0)
+    [envelope] = smtp_server.inbox.envelopes
+    assert envelope.rcpt_tos == [follower.email]
+    assert envelope.mail_from == "noreply@scenematch.example"
+    raw = envelope.original_content
+    assert TITLE.encode() not in raw.split(b"\r\n\r\n", 1)[0]  # headers are RFC 2047-encoded, not raw UTF-8
+    message = message_from_bytes(raw, policy=default_policy)
+    assert message["Subject"] == f"新机会：{TITLE}"
+    assert message["To"] == follower.email
+    assert message.get_content_type() == "text/plain" and message.get_content_charset() == "utf-8"
+    body = message.get_content()
+    assert TITLE in body and f"/opportunities/{opportunity.id}" in body
+    await session.refresh(queued)
+    assert queued.sent_at is not None and queued.attempts == 0
+    assert await send_due(session, _config(smtp_server.port)) == (0, 0)  # nothing is sent twice
+
+
+async def test_mail_stays_pending_while_smtp_is_down_and_is_sent_when_it_returns(make_client, session, smtp_port):
+    follower, _ = await _publish_to_a_follower(make_client, session)
+    [queued] = await _pending(session)
+
+    assert await send_due(session, _config(smtp_port)) == (0, 1)  # nothing listens on the port yet
+
+    await session.refresh(queued)
+    assert queued.sent_at is None and queued.attempts == 1 and queued.last_error
+    assert queued.available_at > utcnow()  # backing off
+    assert await send_due(session, _config(smtp_port)) == (0, 0)  # not due again yet
+
+    server = SmtpServer(smtp_port).start()
+    try:
+        sent = await send_due(session, _config(smtp_port), now=queued.available_at + timedelta(seconds=1))
+    finally:
+        server.stop()
+    assert sent == (1, 0)
+    assert [e.rcpt_tos for e in server.inbox.envelopes] == [[follower.email]]
+    await session.refresh(queued)
+    assert queued.sent_at is not None and queued.attempts == 1
+
+
+async def test_mail_worker_round_sends_due_mail_and_reminders(make_client, session, smtp_server, database_url):
+    follower, _ = await _publish_to_a_follower(make_client, session)
+    # The worker's own transactions run inside the test's, so the test still rolls everything back.
+    maker = async_sessionmaker(
+        bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    settings = Settings(database_url=database_url, smtp_host="127.0.0.1", smtp_port=smtp_server.port)
+    worker = MailWorker(maker, settings)
+
+    assert await worker.run_once() == 1
+
+    assert [e.rcpt_tos for e in smtp_server.inbox.envelopes] == [[follower.email]]
+    assert await _pending(session) == []
+    told = (await session.exec(select(Notification).where(Notification.user_id == follower.id))).all()
+    assert len(told) == 1
+
+
+async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(make_client, session, smtp_server, database_url):
+    follower, _ = await _publish_to_a_follower(make_client, session)
+    maker = async_sessionmaker(
+        bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    worker = MailWorker(
+        maker, Settings(database_url=database_url, smtp_host="127.0.0.1", smtp_port=smtp_server.port), poll_seconds=0.05
+    )
+
+    worker.start()
+    try:
+        for _ in range(100):
+            if smtp_server.inbox.envelopes:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+
+    assert [e.rcpt_tos for e in smtp_server.inbox.envelopes] == [[follower.email]]
