@@ -7,7 +7,9 @@ see a complete index; the previous generation is kept until the next rebuild bec
 another process may still be reading it.
 
 Writes go through one tantivy writer per generation, taken lazily so that a process that
-only searches never holds the index lock.
+only searches never holds the index lock. A generation keeps the schema version it was
+built with (the `v<schema>` prefix): older readable versions keep working, with their
+own schema, until the next rebuild creates a current one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import tantivy
@@ -27,13 +29,21 @@ from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, Searc
 from .highlight import highlight
 from .plan import Mode, plan_query
 from .tantivy_index import (
+    READABLE_VERSIONS,
     SCHEMA_VERSION,
+    SET_FACETS_MIN_DOCS,
+    IndexFields,
     build_query,
     build_schema,
     facet_counts,
     facet_request,
     from_stored,
+    from_stored_prepared,
+    index_fields,
+    index_fields_batch,
+    make_document,
     to_tantivy,
+    total_count,
 )
 from .text import normalise
 
@@ -42,13 +52,19 @@ log = logging.getLogger(__name__)
 POINTER = "CURRENT"
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
+# Segmentation is Python work and holds the GIL, so a large rebuild spreads it over worker
+# processes while this process feeds tantivy. Below the threshold, starting the workers
+# (about a second) costs more than it saves.
+PARALLEL_REBUILD_MIN_DOCS = 5_000
+REBUILD_CHUNK = 500
 
 
 class _Generation:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = path.name
-        self.schema = build_schema()
+        self.version = _version_of(path.name)
+        self.schema = build_schema(self.version)
         try:
             self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         except (OSError, ValueError) as exc:
@@ -112,9 +128,10 @@ class EmbeddedEngine:
         docs = list(docs)
         if not docs:
             return
-        prepared = [to_tantivy(d) for d in docs]  # segmentation outside the lock
+        fields_ = [index_fields(d) for d in docs]  # segmentation outside the lock
         with self._lock:
             gen = self._current()
+            prepared = [make_document(d, f, gen.version) for d, f in zip(docs, fields_, strict=True)]
             self._apply_upsert(gen.get_writer(), docs, prepared)
             self._commit(gen)
             if self._journal is not None:
@@ -142,16 +159,16 @@ class EmbeddedEngine:
             try:
                 writer = gen.get_writer(REBUILD_HEAP, 0)
                 seen: set[str] = set()
-                for doc in docs:
+                for doc, prepared in _segmented(docs):
                     if doc.id in seen:
                         writer.delete_documents_by_term("id", doc.id)
                     seen.add(doc.id)
-                    writer.add_document(to_tantivy(doc))
+                    writer.add_document(make_document(doc, prepared, gen.version))
                 writer.commit()
                 with self._lock:
                     for op, payload in self._journal:
                         if op == "upsert":
-                            self._apply_upsert(writer, payload, [to_tantivy(d) for d in payload])
+                            self._apply_upsert(writer, payload, [to_tantivy(d, gen.version) for d in payload])
                         else:
                             for doc_id in payload:
                                 writer.delete_documents_by_term("id", doc_id)
@@ -205,12 +222,26 @@ class EmbeddedEngine:
         elif query.sort == "deadline":
             order_by, order = "deadline", tantivy.Order.Asc
         kwargs = {"order_by_field": order_by, "order": order} if order_by else {}
-        found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
+        facets: dict[str, dict[str, int]] = {}
+        if query.facets:
+            # Facets and the total come from one aggregation over the unscored form of the
+            # query (the same documents, each word looked up once); the ranked search then
+            # only collects its page.
+            use_sets = gen.version >= 2 and searcher.num_docs >= SET_FACETS_MIN_DOCS
+            aggregation = searcher.aggregate(
+                build_query(gen.schema, plan, query, scored=False), facet_request(True, use_sets)
+            )
+            facets = facet_counts(aggregation, use_sets)
+            total = total_count(aggregation)
+            found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
+        else:
+            found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
+            total = found.count or 0
 
         hits = []
         for key, address in found.hits:
-            doc = from_stored(searcher.doc(address))
-            marked = highlight(doc, plan.highlight)
+            doc, prepared = from_stored_prepared(searcher.doc(address))
+            marked = highlight(doc, plan.highlight, prepared=prepared)
             score = float(key) if order_by is None else 0.0
             hits.append(
                 SearchHit(
@@ -223,8 +254,7 @@ class EmbeddedEngine:
                     matched_terms=marked.matched_terms,
                 )
             )
-        facets = facet_counts(searcher.aggregate(tquery, facet_request())) if query.facets else {}
-        return SearchResult(hits=hits, total=found.count or 0, facets=facets, took_ms=_ms_since(started))
+        return SearchResult(hits=hits, total=total, facets=facets, took_ms=_ms_since(started))
 
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
         ids = list(dict.fromkeys(ids))
@@ -266,7 +296,7 @@ class EmbeddedEngine:
             name = self._read_pointer()
             if name is None:
                 raise SearchUnavailable(f"no search index at {self.root}; run ensure_ready or reindex")
-            if not name.startswith(f"v{SCHEMA_VERSION}-"):
+            if _version_of(name) not in READABLE_VERSIONS:
                 raise SearchUnavailable(f"search index {name} has an old format; run `scenematch reindex`")
             if self._gen is None or self._gen.name != name:
                 old = self._gen
@@ -308,6 +338,124 @@ class EmbeddedEngine:
             if child.is_dir() and child.name.startswith("v") and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
                 log.info("removed old search index generation %s", child.name)
+
+
+def _version_of(name: str) -> int:
+    """`v2-<time>-<random>` → 2 (0 when the name is not a generation's)."""
+    head = name.split("-", 1)[0]
+    return int(head[1:]) if head[:1] == "v" and head[1:].isdigit() else 0
+
+
+def _rebuild_workers() -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cpus, 8)
+
+
+def _segmented(docs: Iterable[ListingDocument]) -> Iterator[tuple[ListingDocument, IndexFields]]:
+    """Each document with its segmented fields, in input order."""
+    docs = docs if isinstance(docs, list) else list(docs)
+    workers = _rebuild_workers()
+    if len(docs) < PARALLEL_REBUILD_MIN_DOCS or workers < 2:
+        for doc in docs:
+            yield doc, index_fields(doc)
+        return
+    chunks = [docs[i : i + REBUILD_CHUNK] for i in range(0, len(docs), REBUILD_CHUNK)]
+    pool = _SegmenterPool(workers)
+    pool.feed(chunks)
+    try:
+        for number, chunk in enumerate(chunks):
+            results = pool.result(number) if pool.alive else None
+            if results is None:
+                results = index_fields_batch(chunk)
+            yield from zip(chunk, results, strict=True)
+    finally:
+        pool.close()
+
+
+class _SegmenterPool:
+    """Worker processes that segment chunks of documents (`python -m search.segment_worker`).
+
+    Plain subprocesses rather than `multiprocessing`: spawning through multiprocessing
+    re-imports the caller's main script in every worker, which is not ours to run. Chunk
+    `n` goes to worker `n % size`; a feeder thread per worker writes its chunks (so a full
+    pipe never blocks the reader) and results are read back in chunk order. Any failure
+    makes `result` return None and the caller segments in-process.
+    """
+
+    def __init__(self, size: int) -> None:
+        import subprocess
+        import sys
+
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        self.alive = True
+        self.procs: list = []
+        self.chunks: list[list[list[ListingDocument]]] = [[] for _ in range(size)]
+        try:
+            for _ in range(size):
+                self.procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "search.segment_worker"],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        env=env,
+                    )
+                )
+        except OSError as exc:
+            log.warning("parallel rebuild unavailable (%s); segmenting in this process", exc)
+            self.alive = False
+        self.size = size
+        self.feeders: list[threading.Thread] = []
+
+    def feed(self, chunks: list[list[ListingDocument]]) -> None:
+        if not self.alive:
+            return
+        for worker, proc in enumerate(self.procs):
+            mine = chunks[worker :: self.size]
+            thread = threading.Thread(target=_feed, args=(proc, mine), daemon=True, name=f"segment-feed-{worker}")
+            thread.start()
+            self.feeders.append(thread)
+
+    def result(self, number: int) -> list[IndexFields] | None:
+        from .segment_worker import read_frame
+
+        try:
+            payload = read_frame(self.procs[number % self.size].stdout)
+        except (OSError, EOFError, ValueError) as exc:
+            log.warning("rebuild worker failed (%s); segmenting in this process", exc)
+            self.close()
+            return None
+        if isinstance(payload, BaseException):
+            log.warning("rebuild worker failed (%r); segmenting in this process", payload)
+            self.close()
+            return None
+        return payload
+
+    def close(self) -> None:
+        self.alive = False
+        for proc in self.procs:
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                proc.kill()
+                proc.wait()
+        self.procs = []
+
+
+def _feed(proc, chunks: list[list[ListingDocument]]) -> None:
+    from .segment_worker import write_frame
+
+    try:
+        for chunk in chunks:
+            write_frame(proc.stdin, chunk)
+        proc.stdin.close()
+    except (OSError, ValueError):
+        pass  # the worker died or the pool was closed; the reader notices
 
 
 def _ms_since(started: float) -> float:

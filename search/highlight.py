@@ -20,7 +20,7 @@ from .text import (
     index_tokens,
     looks_like_pinyin,
     normalise,
-    normalise_with_offsets,
+    normalise_for_marks,
     pinyin_of,
     strip_pinyin_annotations,
 )
@@ -51,18 +51,80 @@ class Highlighted:
     matched_terms: list[str] = field(default_factory=list)
 
 
-def highlight(doc: ListingDocument, plan: HighlightPlan, *, snippet_chars: int = SNIPPET_CHARS) -> Highlighted:
-    title = strip_pinyin_annotations(doc.title)
-    body = strip_pinyin_annotations(doc.description)
-    extra = strip_pinyin_annotations(doc.extra_text)
+# One text prepared for highlighting: the form shown (annotations stripped), its
+# normalised form, and for each normalised character its index in the shown form
+# (None when that is the identity, as it is for most text).
+PreparedText = tuple[str, str, list[int] | None]
+
+
+def prepare_text(text: str) -> PreparedText:
+    shown = strip_pinyin_annotations(text)
+    norm, offsets = normalise_for_marks(shown)
+    return shown, norm, offsets
+
+
+def label_text(doc: ListingDocument) -> str:
+    return normalise(" ".join([*doc.tracks, *doc.domains, *doc.tags, doc.organisation, doc.place]))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What `highlight` needs of one document, computed once at indexing time so that a
+    search does not normalise its hits again."""
+
+    title: PreparedText
+    body: PreparedText
+    extra: PreparedText
+    labels: str
+
+    @classmethod
+    def of(cls, doc: ListingDocument) -> Prepared:
+        return cls(prepare_text(doc.title), prepare_text(doc.description), prepare_text(doc.extra_text), label_text(doc))
+
+    def to_json(self, doc: ListingDocument) -> dict:
+        """Compact form for the stored document: the shown form only where it differs from
+        the original, offsets only where they are not the identity."""
+
+        def one(text: str, prepared: PreparedText) -> list:
+            shown, norm, offsets = prepared
+            return [None if shown == text else shown, None if norm == shown else norm, offsets]
+
+        return {
+            "t": one(doc.title, self.title),
+            "b": one(doc.description, self.body),
+            "e": one(doc.extra_text, self.extra),
+            "l": self.labels,
+        }
+
+    @classmethod
+    def from_json(cls, doc: ListingDocument, data: dict) -> Prepared:
+        def one(text: str, item: list) -> PreparedText:
+            shown = text if item[0] is None else item[0]
+            return shown, shown if item[1] is None else item[1], item[2]
+
+        return cls(one(doc.title, data["t"]), one(doc.description, data["b"]), one(doc.extra_text, data["e"]), data["l"])
+
+
+def highlight(
+    doc: ListingDocument,
+    plan: HighlightPlan,
+    *,
+    snippet_chars: int = SNIPPET_CHARS,
+    prepared: Prepared | None = None,
+) -> Highlighted:
+    if prepared is None:
+        if plan.empty:
+            title = strip_pinyin_annotations(doc.title)
+            body = strip_pinyin_annotations(doc.description)
+            return Highlighted(_render(title, []), _render_window(body, [], snippet_chars), [])
+        prepared = Prepared.of(doc)
+    title, t_norm, t_off = prepared.title
+    body, b_norm, b_off = prepared.body
+    extra, e_norm, e_off = prepared.extra
     if plan.empty:
         return Highlighted(_render(title, []), _render_window(body, [], snippet_chars), [])
 
-    t_norm, t_off = normalise_with_offsets(title)
-    b_norm, b_off = normalise_with_offsets(body)
-    # The extra text (requirements, cases) is read only when it has to supply the snippet.
-    e_norm = normalise(extra) if extra else ""
-    labels = normalise(" ".join([*doc.tracks, *doc.domains, *doc.tags, doc.organisation, doc.place]))
+    labels = prepared.labels
     combined = "\n".join((t_norm, b_norm, e_norm, labels))
 
     pattern = _pattern(plan.terms | _probe_matches(plan.probes, combined))
@@ -75,7 +137,7 @@ def highlight(doc: ListingDocument, plan: HighlightPlan, *, snippet_chars: int =
     snippet_text, snippet_spans = body, body_spans
     if not body_spans and extra and pattern.search(e_norm):
         snippet_text = extra
-        snippet_spans = _map_spans(pattern, *normalise_with_offsets(extra))
+        snippet_spans = _map_spans(pattern, e_norm, e_off)
     return Highlighted(_render(title, title_spans), _render_window(snippet_text, snippet_spans, snippet_chars), matched)
 
 
@@ -110,7 +172,9 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(alternatives))
 
 
-def _map_spans(pattern: re.Pattern[str], norm: str, offsets: list[int]) -> list[tuple[int, int]]:
+def _map_spans(pattern: re.Pattern[str], norm: str, offsets: list[int] | None) -> list[tuple[int, int]]:
+    if offsets is None:
+        return [m.span() for m in pattern.finditer(norm) if m.end() > m.start()]
     spans = []
     for m in pattern.finditer(norm):
         if m.end() > m.start():

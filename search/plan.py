@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from .engine import SearchQuery
 from .highlight import HighlightPlan
@@ -51,18 +52,30 @@ class QueryPlan:
 
 
 def plan_query(query: SearchQuery) -> QueryPlan:
+    # Plans depend only on the words, so they are cached: the same query text (and the
+    # same key terms of a listing) come back often, and planning means segmenting.
     if query.terms:
-        weighted: dict[str, float] = {}
-        for raw, weight in query.terms:
-            for token in query_tokens(raw):
-                weighted[token] = max(weighted.get(token, 0.0), float(weight))
-        clauses = tuple(make_clause(t, w) for t, w in weighted.items() if w > 0)
-        if not clauses:
-            return QueryPlan(Mode.NOTHING)
-        return QueryPlan(Mode.TERMS, clauses, 1, _highlight_plan(clauses))
+        return _terms_plan(tuple((raw, float(weight)) for raw, weight in query.terms))
     if query.is_browse:
         return QueryPlan(Mode.BROWSE)
-    clauses = tuple(make_clause(t) for t in query_tokens(query.text))
+    return _text_plan(query.text)
+
+
+@lru_cache(maxsize=4096)
+def _terms_plan(terms: tuple[tuple[str, float], ...]) -> QueryPlan:
+    weighted: dict[str, float] = {}
+    for raw, weight in terms:
+        for token in query_tokens(raw):
+            weighted[token] = max(weighted.get(token, 0.0), weight)
+    clauses = tuple(make_clause(t, w) for t, w in weighted.items() if w > 0)
+    if not clauses:
+        return QueryPlan(Mode.NOTHING)
+    return QueryPlan(Mode.TERMS, clauses, 1, _highlight_plan(clauses))
+
+
+@lru_cache(maxsize=4096)
+def _text_plan(text: str) -> QueryPlan:
+    clauses = tuple(make_clause(t) for t in query_tokens(text))
     if not clauses:
         return QueryPlan(Mode.NOTHING)
     return QueryPlan(Mode.TEXT, clauses, min_match(len(clauses)), _highlight_plan(clauses))

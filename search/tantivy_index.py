@@ -7,14 +7,20 @@ Text is segmented in Python (see `text.py`) and fed to tantivy space-joined thro
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from dataclasses import fields
 
 import tantivy
 
 from .engine import ListingDocument, SearchQuery
 from .plan import Clause, Mode, QueryPlan
-from .text import index_tokens, pinyin_tokens
+from .highlight import Prepared
+from .text import index_tokens, normalise, pinyin_tokens
 
-SCHEMA_VERSION = 1
+# 2 added the single-valued `track_set` / `domain_set` facet fields. Version 1 indexes are
+# still read (facets then come from the multi-valued fields) until the next rebuild.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # Documents without a deadline sort after every real one and pass "deadline >= now".
 NO_DEADLINE = 2**53
@@ -33,13 +39,25 @@ SUBTOKEN_BOOST = 0.4
 FUZZY_BOOST = 0.5
 FACET_FIELDS = {"track": "tracks", "domain": "domains", "region": "region"}
 FACET_SIZE = 500
+# Facet counts over a multi-valued fast field are slow in tantivy (several ms per 100k
+# documents), so each document also carries its whole set of tracks (and of domains) as
+# one value; the set's counts are aggregated and spread over its members in Python.
+SET_FIELDS = {"track": "track_set", "domain": "domain_set"}
+SET_SEPARATOR = "\x1f"
+SET_BUCKETS = 65_000  # distinct sets; far more than the combinations that occur
+# Below this many documents the multi-valued fields are cheaper: their cost grows with the
+# matching documents, the sets' with the number of distinct sets returned to Python.
+SET_FACETS_MIN_DOCS = 30_000
 
 
-def build_schema() -> tantivy.Schema:
+def build_schema(version: int = SCHEMA_VERSION) -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
     for name in ("kind", "status", "region", "tracks", "domains"):
         sb.add_text_field(name, tokenizer_name="raw", fast=True)
+    if version >= 2:
+        for name in SET_FIELDS.values():
+            sb.add_text_field(name, tokenizer_name="raw", fast=True)
     for name in ("batch", "sort_time", "deadline"):
         sb.add_integer_field(name, indexed=True, fast=True)
     for name in TEXT_FIELDS:
@@ -51,17 +69,49 @@ def build_schema() -> tantivy.Schema:
     return sb.build()
 
 
-def to_tantivy(doc: ListingDocument) -> tantivy.Document:
+def _normalised(text: str, prepared: tuple[str, str, list[int] | None]) -> str:
+    shown, norm, _ = prepared
+    # Without annotations the shown form is the text itself and its normal form is reused.
+    return norm if shown == text else normalise(text)
+
+
+def to_tantivy(doc: ListingDocument, version: int = SCHEMA_VERSION) -> tantivy.Document:
+    return make_document(doc, index_fields(doc), version)
+
+
+# The searchable text of one document, segmented: (field name, space-joined tokens) pairs
+# and the stored source. Plain Python values, so a rebuild can compute them in worker
+# processes; `make_document` turns them into a tantivy document.
+IndexFields = tuple[tuple[tuple[str, str], ...], bytes]
+
+
+def index_fields(doc: ListingDocument) -> IndexFields:
+    prepared = Prepared.of(doc)
     # Labels are joined with a full stop so two labels never fuse into one word.
     parts = {
-        "title_t": index_tokens(doc.title),
+        "title_t": index_tokens(_normalised(doc.title, prepared.title), normalised=True),
         "labels_t": index_tokens("。".join([*doc.tracks, *doc.domains, *doc.tags])),
         "meta_t": index_tokens("。".join([doc.organisation, doc.place])),
-        "desc_t": index_tokens(doc.description),
-        "extra_t": index_tokens(doc.extra_text),
+        "desc_t": index_tokens(_normalised(doc.description, prepared.body), normalised=True),
+        "extra_t": index_tokens(_normalised(doc.extra_text, prepared.extra), normalised=True),
     }
     every = list(dict.fromkeys(t for tokens in parts.values() for t in tokens))
+    texts = [(name, " ".join(tokens)) for name, tokens in parts.items()]
+    texts.append(("pinyin_t", " ".join(pinyin_tokens(every))))
+    texts.append(("all_t", " ".join(every)))
+    return tuple(texts), _source(doc, prepared)
 
+
+def index_fields_batch(docs: list[ListingDocument]) -> list[IndexFields]:
+    return [index_fields(doc) for doc in docs]
+
+
+def _value_set(values: list[str]) -> str:
+    return SET_SEPARATOR.join(sorted({v.replace(SET_SEPARATOR, " ") for v in values}))
+
+
+def make_document(doc: ListingDocument, fields_: IndexFields, version: int = SCHEMA_VERSION) -> tantivy.Document:
+    texts, source = fields_
     out = tantivy.Document()
     out.add_text("id", doc.id)
     out.add_text("kind", doc.kind)
@@ -72,33 +122,75 @@ def to_tantivy(doc: ListingDocument) -> tantivy.Document:
         out.add_text("tracks", track)
     for domain in dict.fromkeys(doc.domains):
         out.add_text("domains", domain)
+    if version >= 2:
+        if doc.tracks:
+            out.add_text("track_set", _value_set(doc.tracks))
+        if doc.domains:
+            out.add_text("domain_set", _value_set(doc.domains))
     if doc.batch is not None:
         out.add_integer("batch", doc.batch)
     out.add_integer("sort_time", doc.sort_time)
     out.add_integer("deadline", doc.deadline if doc.deadline is not None else NO_DEADLINE)
-    for name, tokens in parts.items():
-        out.add_text(name, " ".join(tokens))
-    out.add_text("pinyin_t", " ".join(pinyin_tokens(every)))
-    out.add_text("all_t", " ".join(every))
-    out.add_bytes("source", json.dumps(doc.to_dict(), ensure_ascii=False).encode())
+    for name, text in texts:
+        out.add_text(name, text)
+    out.add_bytes("source", source)
     return out
 
 
+_DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
+
+# The stored source also carries the highlighting preparation under this key (ignored by
+# `ListingDocument.from_dict`; documents indexed without it are prepared when read).
+PREPARED_KEY = "_hl"
+
+
+def _source(doc: ListingDocument, prepared: Prepared) -> bytes:
+    data = {name: getattr(doc, name) for name in _DOC_FIELDS}  # `to_dict` without the deep copy
+    data[PREPARED_KEY] = prepared.to_json(doc)
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def _document(data: dict) -> ListingDocument:
+    # `ListingDocument.from_dict` without looking up the dataclass fields on every call.
+    return ListingDocument(**{name: data[name] for name in _DOC_FIELDS if name in data})
+
+
 def from_stored(stored: tantivy.Document) -> ListingDocument:
-    return ListingDocument.from_dict(json.loads(stored.get_first("source")))
+    return _document(json.loads(stored.get_first("source")))
 
 
-def build_query(schema: tantivy.Schema, plan: QueryPlan, query: SearchQuery) -> tantivy.Query:
+def from_stored_prepared(stored: tantivy.Document) -> tuple[ListingDocument, Prepared | None]:
+    data = json.loads(stored.get_first("source"))
+    doc = _document(data)
+    raw = data.get(PREPARED_KEY)
+    return doc, Prepared.from_json(doc, raw) if raw else None
+
+
+def build_query(schema: tantivy.Schema, plan: QueryPlan, query: SearchQuery, *, scored: bool = True) -> tantivy.Query:
+    """The query for `plan` and the filters of `query`.
+
+    `scored=False` gives a query that matches exactly the same documents but cannot rank
+    them: each word is looked up once in `all_t` (which holds every token of every text
+    field) instead of once per field and boost. Facet counts and totals use it: they only
+    need the set of matching documents, and it is several times cheaper to evaluate.
+    """
     Q, Occur = tantivy.Query, tantivy.Occur
+    parts: list[tuple[tantivy.Occur, tantivy.Query]]
     if plan.mode in (Mode.TEXT, Mode.TERMS):
-        text_query = Q.boolean_query(
-            [(Occur.Should, clause_query(schema, c)) for c in plan.clauses],
-            minimum_number_should_match=plan.min_match,
-        )
+        make = clause_query if scored else clause_match_query
+        clauses = [make(schema, c) for c in plan.clauses]
+        if plan.min_match >= len(clauses):
+            # Every word must match: required clauses let tantivy intersect (skipping
+            # through the rarest word) instead of counting matches per document; the
+            # score is the same sum.
+            parts = [(Occur.Must, c) for c in clauses]
+        else:
+            parts = [
+                (Occur.Must, Q.boolean_query([(Occur.Should, c) for c in clauses], minimum_number_should_match=plan.min_match))
+            ]
     else:
-        text_query = Q.all_query()
+        parts = [(Occur.Must, Q.all_query())]
 
-    parts = [(Occur.Must, text_query)]
     # Filters must not move scores: wrap them to contribute zero.
     for f in filter_queries(schema, query):
         parts.append((Occur.Must, Q.const_score_query(f, 0.0)))
@@ -145,6 +237,25 @@ def clause_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
     return Q.boost_query(combined, clause.weight) if clause.weight != 1.0 else combined
 
 
+def clause_match_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
+    """The documents `clause_query` matches, unscored (see `build_query`)."""
+    Q, Occur = tantivy.Query, tantivy.Occur
+    alternatives = [Q.term_query(schema, "all_t", t, "basic") for t in dict.fromkeys(clause.exact_terms)]
+    if clause.subtokens:
+        alternatives.append(
+            Q.boolean_query([(Occur.Must, Q.term_query(schema, "all_t", t, "basic")) for t in clause.subtokens])
+        )
+    if clause.fuzzy:
+        alternatives.append(
+            Q.fuzzy_term_query(schema, "all_t", clause.term, distance=clause.fuzzy, transposition_cost_one=True)
+        )
+    if clause.pinyin:
+        alternatives.append(Q.term_query(schema, "pinyin_t", clause.term, "basic"))
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return Q.boolean_query([(Occur.Should, a) for a in alternatives])
+
+
 def _across_fields(schema: tantivy.Schema, term: str, boost: float) -> tantivy.Query:
     Q = tantivy.Query
     per_field = [Q.boost_query(Q.term_query(schema, f, term, "freq"), b * boost) for f, b in TEXT_FIELDS.items()]
@@ -153,12 +264,46 @@ def _across_fields(schema: tantivy.Schema, term: str, boost: float) -> tantivy.Q
     return Q.disjunction_max_query(per_field, tie_breaker=0.2)
 
 
-def facet_request() -> dict:
-    return {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACET_FIELDS.items()}
+_TOTAL = "_total"
 
 
-def facet_counts(aggregation: dict) -> dict[str, dict[str, int]]:
-    return {
-        name: {b["key"]: int(b["doc_count"]) for b in aggregation.get(name, {}).get("buckets", [])}
-        for name in FACET_FIELDS
-    }
+def facet_request(with_total: bool = False, use_sets: bool = False) -> dict:
+    request = {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACET_FIELDS.items()}
+    if use_sets:
+        for name, field in SET_FIELDS.items():
+            request[name] = {"terms": {"field": field, "size": SET_BUCKETS}}
+    if with_total:
+        # Every document has exactly one sort_time, so its value count is the document count.
+        request[_TOTAL] = {"value_count": {"field": "sort_time"}}
+    return request
+
+
+def total_count(aggregation: dict) -> int:
+    return int(aggregation.get(_TOTAL, {}).get("value") or 0)
+
+
+_SET_MEMBERS: dict[str, tuple[str, ...]] = {}
+
+
+def facet_counts(aggregation: dict, use_sets: bool = False) -> dict[str, dict[str, int]]:
+    out = {}
+    for name in FACET_FIELDS:
+        buckets = aggregation.get(name, {}).get("buckets", [])
+        if use_sets and name in SET_FIELDS:
+            counts: defaultdict[str, int] = defaultdict(int)
+            members = _SET_MEMBERS
+            for bucket in buckets:
+                key, n = bucket["key"], bucket["doc_count"]
+                values = members.get(key)
+                if values is None:
+                    values = tuple(key.split(SET_SEPARATOR))
+                    if len(members) < 100_000:
+                        members[key] = values
+                for value in values:
+                    counts[value] += n
+            # As the terms aggregation would: most frequent first, at most FACET_SIZE.
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
+            out[name] = {value: int(n) for value, n in ranked}
+        else:
+            out[name] = {b["key"]: int(b["doc_count"]) for b in buckets}
+    return out

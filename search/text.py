@@ -21,9 +21,11 @@ import rjieba
 # Tone-marked vowels and ü are what tell an inline pinyin annotation such as `數(shù)`
 # apart from real bracketed content like `(NB-IoT)` or `(IPv6)`.
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+# The bracket comes first (then a look-behind for the Chinese character before it) so the
+# regex engine can skip ahead to brackets instead of testing every position.
 _PINYIN_ANNOTATION = (
-    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
-    rf"[(（]\s*(?=[^()（）]*[{_TONED}])[a-z{_TONED}]+(?:\s+[a-z{_TONED}]+)*\s*[)）]"
+    r"[(（](?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][(（])"
+    rf"\s*(?=[^()（）]*[{_TONED}])[a-z{_TONED}]+(?:\s+[a-z{_TONED}]+)*\s*[)）]"
 )
 _TAG = r"<!--.*?-->|</?[a-zA-Z][^<>]*>"
 _ENTITY = r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});"
@@ -35,6 +37,10 @@ _REMOVABLE_RE = re.compile(f"(?P<py>{_PINYIN_ANNOTATION})|(?P<tag>{_TAG})|(?P<en
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 _FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]")
+_HALFWIDTH_OF = {chr(cp): chr(half) for cp, half in _FULLWIDTH.items()}
+# A pinyin annotation needs a bracket, a tag `<`, an entity `&`: text without any of them
+# (most text) skips the removal regex, which is slow on long Chinese text.
+_REMOVABLE_MARKERS = ("(", "（", "<", "&")
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_RE = re.compile(r"^[a-z0-9][a-z0-9.+#_-]*$")
@@ -63,7 +69,7 @@ def normalise(text: str) -> str:
 
 def normalise_with_offsets(text: str, *, with_offsets: bool = True) -> tuple[str, list[int]]:
     """Normalise and return, for each output character, its index in `text`."""
-    if _REMOVABLE_RE.search(text) is None:
+    if not any(marker in text for marker in _REMOVABLE_MARKERS) or _REMOVABLE_RE.search(text) is None:
         # The common case (plain text) skips the span bookkeeping.
         return _fold(text, list(range(len(text))) if with_offsets else [])
     parts: list[str] = []
@@ -85,9 +91,21 @@ def normalise_with_offsets(text: str, *, with_offsets: bool = True) -> tuple[str
     return _fold("".join(parts), offsets)
 
 
+def normalise_for_marks(text: str) -> tuple[str, list[int] | None]:
+    """`normalise_with_offsets`, with None for offsets that are the identity (the common
+    case: nothing removed, every step one character for one), without building them."""
+    if not any(marker in text for marker in _REMOVABLE_MARKERS) or _REMOVABLE_RE.search(text) is None:
+        norm = _fold(text, [])[0]
+        if len(norm) == len(text):
+            # No step changed the length, so each went character for character.
+            return norm, None
+    norm, offsets = normalise_with_offsets(text)
+    identity = len(offsets) == len(text) and offsets == list(range(len(text)))
+    return norm, None if identity else offsets
+
+
 def _fold(cleaned: str, offsets: list[int]) -> tuple[str, list[int]]:
-    folded = cleaned.translate(_FULLWIDTH) if _FULLWIDTH_RE.search(cleaned) else cleaned
-    folded = folded.lower()
+    folded = _halfwidth(cleaned).lower()
     if len(folded) != len(cleaned):
         folded, offsets = _per_char(cleaned, offsets, lambda ch: ch.translate(_FULLWIDTH).lower())
     simplified = _t2s().convert(folded)
@@ -97,6 +115,14 @@ def _fold(cleaned: str, offsets: list[int]) -> tuple[str, list[int]]:
         converter = _t2s()
         simplified, offsets = _per_char(folded, offsets, converter.convert)
     return simplified, offsets
+
+
+def _halfwidth(text: str) -> str:
+    # `str.translate` with a mapping is slow on long non-ASCII text; Chinese text has only
+    # a few distinct full-width characters (，（）：), each replaced in one C-level pass.
+    for ch in set(_FULLWIDTH_RE.findall(text)):
+        text = text.replace(ch, _HALFWIDTH_OF[ch])
+    return text
 
 
 def _per_char(text: str, offsets: list[int], convert) -> tuple[str, list[int]]:
@@ -182,8 +208,26 @@ def is_meaningful(token: str) -> bool:
     return not (len(token) == 1 and token.isascii())
 
 
+# Segmenter output token → the token kept for it ("" when dropped). Tokens repeat a lot
+# across documents, so deciding once per distinct token makes indexing several times
+# faster; bounded so that a flood of unique tokens cannot grow it without limit.
+_KEEP: dict[str, str] = {}
+_KEEP_MAX = 500_000
+
+
 def _clean(tokens: list[str]) -> list[str]:
-    return [t for t in (tok.strip() for tok in tokens) if t and is_meaningful(t)]
+    keep = _KEEP
+    out = []
+    for tok in tokens:
+        kept = keep.get(tok)
+        if kept is None:
+            stripped = tok.strip()
+            kept = stripped if stripped and is_meaningful(stripped) else ""
+            if len(keep) < _KEEP_MAX:
+                keep[tok] = kept
+        if kept:
+            out.append(kept)
+    return out
 
 
 def index_tokens(text: str, *, normalised: bool = False) -> list[str]:
@@ -240,7 +284,12 @@ def pinyin_of(token: str) -> str:
 
 def pinyin_tokens(tokens: list[str]) -> list[str]:
     """`智慧农业, 智慧, 农业` → `zhihuinongye, zhihui, nongye`, for the pinyin field."""
-    return list(dict.fromkeys(p for p in map(pinyin_of, tokens) if len(p) > 1))
+    out: dict[str, None] = {}
+    for token in tokens:
+        p = pinyin_of(token)
+        if len(p) > 1:
+            out[p] = None
+    return list(out)
 
 
 

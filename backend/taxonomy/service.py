@@ -1,5 +1,7 @@
 """Taxonomies: loading the seeded lists and looking codes up."""
 
+import time
+
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -20,11 +22,33 @@ class TaxonomyIndex:
     regions: dict[str, str]
 
 
+# Names change only when the taxonomy is seeded, yet every rendered listing needs them:
+# keep them per database for a short while instead of three queries per page.
+_INDEX_TTL_SECONDS = 60.0
+_index_cache: dict[str, tuple[float, TaxonomyIndex]] = {}
+
+
+def _database_key(session: AsyncSession) -> str:
+    bind = session.bind
+    engine = getattr(bind, "engine", bind)
+    return str(getattr(engine, "url", id(engine)))
+
+
+def forget_index() -> None:
+    _index_cache.clear()
+
+
 async def load_index(session: AsyncSession) -> TaxonomyIndex:
+    key = _database_key(session)
+    cached = _index_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _INDEX_TTL_SECONDS:
+        return cached[1]
     tracks = (await session.exec(select(Track.code, Track.name))).all()
     domains = (await session.exec(select(Domain.code, Domain.name))).all()
     regions = (await session.exec(select(Region.code, Region.name))).all()
-    return TaxonomyIndex(dict(tracks), dict(domains), dict(regions))
+    index = TaxonomyIndex(dict(tracks), dict(domains), dict(regions))
+    _index_cache[key] = (time.monotonic(), index)
+    return index
 
 
 async def list_tracks(session: AsyncSession) -> list[Track]:
@@ -61,7 +85,9 @@ async def create_batch(session: AsyncSession, *, actor: Actor, number: int, titl
 async def get_or_create_batch(session: AsyncSession, *, number: int) -> Batch:
     batch = (await session.exec(select(Batch).where(Batch.number == number))).first()
     if batch is None:
-        batch = Batch(number=number, title=f"第{number}批", published_at=utcnow())
+        # Not published yet: a matchmaker publishes the batch (发布第N批, backend/batches), which
+        # closes its change-log window; listings published into it meanwhile count towards it.
+        batch = Batch(number=number, title=f"第{number}批")
         session.add(batch)
         await session.flush()
     return batch
@@ -89,6 +115,7 @@ async def check_region(session: AsyncSession, region_code: str | None) -> None:
 async def load_seed_taxonomy(session: AsyncSession, taxonomy: dict) -> dict[str, int]:
     """Insert or refresh tracks, domains and regions from the seed file; safe to run repeatedly."""
     counts = {"tracks": 0, "domains": 0, "regions": 0}
+    forget_index()
     for position, item in enumerate(taxonomy["tracks"]):
         await session.merge(
             Track(code=item["code"], name=item["name"], group=item["group"], aliases=item.get("aliases", []), position=position)
