@@ -212,7 +212,8 @@ def match(
     top_text = max(text_scores.values(), default=0.0) or 1.0
     # The engine only saw the few key terms; how much of the listing's whole vocabulary
     # (idf-weighted) a candidate shares tells worded-alike from merely topic-alike.
-    coverage = {cid: _coverage(scored, c) for cid, c in candidates.items()}
+    vocabulary = _expanded(scored)
+    coverage = {cid: _coverage(vocabulary, c) for cid, c in candidates.items()}
     top_coverage = max(coverage.values(), default=0.0) or 1.0
     matches = []
     for cid, candidate in candidates.items():
@@ -233,14 +234,18 @@ def match(
     return matches[:limit]
 
 
-def _coverage(scored: list[tuple[float, str]], candidate: ListingDocument) -> float:
+def _expanded(scored: list[tuple[float, str]]) -> list[tuple[float, frozenset[str]]]:
+    """Each weighted term with its synonyms, worked out once per match rather than per candidate."""
+    return [(score, frozenset((term, *synonyms_of(term)))) for score, term in scored]
+
+
+def _coverage(vocabulary: list[tuple[float, frozenset[str]]], candidate: ListingDocument) -> float:
     """Share of the idf-weighted vocabulary of a listing that `candidate` also uses (0–1)."""
-    total = sum(score for score, _ in scored)
+    total = sum(score for score, _ in vocabulary)
     if not total:
         return 0.0
     present = _vocabulary(candidate)
-    shared = sum(score for score, term in scored if term in present or any(s in present for s in synonyms_of(term)))
-    return shared / total
+    return sum(score for score, forms in vocabulary if not forms.isdisjoint(present)) / total
 
 
 # Candidates recur across matches (the same offerings suit many opportunities); segmenting
@@ -257,7 +262,14 @@ def _vocabulary(doc: ListingDocument) -> frozenset[str]:
         if found is not None:
             _vocabularies.move_to_end(key)
             return found
-    terms = frozenset(candidate_terms(doc))
+    found_terms: set[str] = set()
+    for text in (doc.title, doc.description, doc.extra_text):
+        found_terms.update(words(text))
+    for label in [*doc.tracks, *doc.domains, *doc.tags]:
+        whole = normalise(label).strip()
+        found_terms.add(whole)
+        found_terms.update(words(whole, normalised=True))
+    terms = frozenset(t for t in found_terms if _useful(t))
     with _vocabulary_lock:
         _vocabularies[key] = terms
         if len(_vocabularies) > _VOCABULARY_CACHE_SIZE:
