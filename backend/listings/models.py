@@ -77,6 +77,8 @@ class Opportunity(ListingFields, table=True):
     deadline: date | None = Field(default=None, index=True)
     requirements: str = ""
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when a matchmaker merged this duplicate into another opportunity (backend/duplicates).
+    merged_into_id: int | None = Field(default=None, foreign_key="opportunity.id")
 
 
 class Offering(ListingFields, table=True):
@@ -85,6 +87,8 @@ class Offering(ListingFields, table=True):
     reference_cases: str = ""
     certifications: str = ""
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when a matchmaker merged this duplicate into another offering (backend/duplicates).
+    merged_into_id: int | None = Field(default=None, foreign_key="offering.id")
 
 
 class OpportunityTrack(SQLModel, table=True):

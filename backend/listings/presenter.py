@@ -60,6 +60,7 @@ async def present(
             "published_at": listing.published_at,
             "created_at": listing.created_at,
             "modified_at": listing.modified_at,
+            "merged_into_id": listing.merged_into_id,
         }
         if isinstance(listing, Opportunity):
             out.append(

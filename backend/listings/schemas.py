@@ -121,6 +121,7 @@ class ListingPublic(BaseModel):
     published_at: datetime | None
     created_at: datetime
     modified_at: datetime
+    merged_into_id: int | None = Field(default=None, description="作为重复条目合并到的同类条目 id")
 
 
 class OpportunityPublic(ListingPublic):

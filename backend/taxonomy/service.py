@@ -8,7 +8,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor, require_staff
-from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Unprocessable
 from backend.taxonomy.models import Batch, Domain, Region, Track
 

@@ -1,0 +1,171 @@
+"""The batch pages (第N批 with 新增 / 变更 / 撤回), the similar-opportunities box and /review/duplicates."""
+
+import re
+
+from backend.auth.models import Role
+from backend.listings.models import ListingStatus
+from tests.factories import PASSWORD, create_opportunity, create_organisation, create_user
+from tests.web.helpers import post_form, sign_in
+
+LIFELINE = "面向燃气、供水、桥梁的城市生命线安全监测，需提供感知终端、监测预警平台与应急联动。"
+
+
+def _section(html: str, anchor: str) -> str:
+    """The HTML of one section of a batch page."""
+    match = re.search(rf'<section[^>]*id="{anchor}">(.*?)</section>', html, re.S)
+    assert match, anchor
+    return match.group(1)
+
+
+async def _matchmaker(client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    await sign_in(client, user.email, PASSWORD)
+    return user
+
+
+async def _two_batches(client, session):
+    """Batch 1: 甲 and 乙; then 乙 is edited, 丙 is published into batch 2 and 甲 is closed."""
+    department = await create_organisation(session, name="江西省数据局（批次页面）")
+    a, b, c = [
+        await create_opportunity(session, department, title=title, status=ListingStatus.pending_review)
+        for title in ("甲：赣州脐橙溯源场景", "乙：九江港口数字孪生场景", "丙：景德镇陶瓷窑炉智能监测")
+    ]
+    for listing, batch in ((a, 1), (b, 1)):
+        await post_form(client, f"/review/opportunities/{listing.id}/publish", {"batch_number": str(batch)}, token_from="/review")
+    published = await post_form(client, "/batches/1/publish", {}, token_from="/batches/1")
+    assert published.status_code == 303
+    await client.patch(f"/api/v1/opportunities/{b.id}", json={"title": "乙：九江港口数字孪生场景（修订）"})
+    await post_form(client, f"/review/opportunities/{c.id}/publish", {"batch_number": "2"}, token_from="/review")
+    await client.post(f"/api/v1/opportunities/{a.id}/close")
+    return a, b, c
+
+
+async def test_the_batch_page_shows_added_changed_and_withdrawn_with_links(client, make_client, session):
+    await _matchmaker(client, session)
+    a, b, c = await _two_batches(client, session)
+    visitor = make_client()
+
+    page = await visitor.get("/batches/2")
+    assert page.status_code == 200
+    added, changed, withdrawn = (_section(page.text, s) for s in ("added", "changed", "withdrawn"))
+    assert f'href="/opportunities/{c.id}"' in added and "丙：景德镇陶瓷窑炉智能监测" in added
+    assert f'href="/opportunities/{b.id}"' in changed and "变更：标题" in changed
+    # Withdrawn items are listed by title only: their pages are no longer public.
+    assert "甲：赣州脐橙溯源场景" in withdrawn and f"/opportunities/{a.id}" not in withdrawn
+    assert "与<a href=\"/batches/1\">第1批</a>相比" in page.text and "发布第2批" not in page.text
+
+    listing = (await visitor.get("/batches")).text
+    assert 'href="/batches/2"' in listing and "尚未发布" in listing
+
+
+async def test_a_matchmaker_publishes_a_batch_from_its_page(client, session):
+    await _matchmaker(client, session)
+    await _two_batches(client, session)
+    page = (await client.get("/batches/2")).text
+    assert "发布第2批" in page
+    response = await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")
+    assert response.status_code == 303
+    after = (await client.get(response.headers["location"])).text
+    assert "本批已发布" in after and 'action="/batches/2/publish"' not in after
+
+
+async def test_an_unknown_batch_is_a_chinese_404_page(client):
+    response = await client.get("/batches/404")
+    assert response.status_code == 404 and "第404批不存在" in response.text
+
+
+async def _lifeline_pair(session):
+    city = await create_organisation(session, name="南昌市城市管理局（页面查重）")
+    province = await create_organisation(session, name="江西省住建厅（页面查重）")
+    a = await create_opportunity(session, city, title="南昌市城市生命线安全监测场景", description=LIFELINE,
+                                 tracks=["iot"], status=ListingStatus.published)
+    b = await create_opportunity(session, province, title="南昌城市生命線安全監測平台", tracks=["infosec_data_services"],
+                                 description="面向燃气、供水管网和桥梁的城市生命线安全监测，提供感知终端与监测预警平台。",
+                                 status=ListingStatus.published)
+    return city, a, b
+
+
+async def test_the_new_opportunity_form_shows_similar_ones_above_it_without_javascript(client, session, sync_index):
+    city, a, _ = await _lifeline_pair(session)
+    await sync_index()
+    other = await create_organisation(session, name="九江市应急管理局（页面查重）")
+    await sign_in(client, (await create_user(session, role=Role.issuer, organisation=other)).email, PASSWORD)
+
+    blank = (await client.get("/workspace/opportunities/new")).text
+    assert 'id="similar-box"' in blank and "查找相似机会" in blank and "相似的已有机会" not in blank
+
+    response = await post_form(
+        client, "/workspace/opportunities/similar", {"title": "城市生命线安全监测", "description": LIFELINE},
+        token_from="/workspace/opportunities/new",
+    )
+    assert response.status_code == 200
+    html = response.text
+    assert "相似的已有机会" in html and f'href="/opportunities/{a.id}"' in html and "疑似重复" in html
+    # The box is above the form, and what was typed is still in the form.
+    assert html.index("相似的已有机会") < html.index('id="listing-form"')
+    assert 'value="城市生命线安全监测"' in html
+
+
+async def test_htmx_gets_only_the_box(client, session, sync_index):
+    _, a, _ = await _lifeline_pair(session)
+    await sync_index()
+    other = await create_organisation(session)
+    await sign_in(client, (await create_user(session, role=Role.issuer, organisation=other)).email, PASSWORD)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/workspace/opportunities/new")).text).group(1)
+
+    response = await client.post(
+        "/workspace/opportunities/similar",
+        data={"title": "南昌城市生命线监测", "description": "", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "<html" not in response.text and 'id="listing-form"' not in response.text
+    assert 'id="similar-box"' in response.text and f"/opportunities/{a.id}" in response.text
+
+    empty = await client.post(
+        "/workspace/opportunities/similar", data={"title": "", "description": "", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert empty.status_code == 200 and "请先填写标题或描述" in empty.text
+
+
+async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_the_kept_one(client, session, sync_index):
+    _, a, b = await _lifeline_pair(session)
+    await sync_index()
+    await _matchmaker(client, session)
+
+    page = (await client.get("/review/duplicates")).text
+    assert "南昌市城市生命线安全监测场景" in page and "南昌城市生命線安全監測平台" in page and "共同词语" in page
+    assert "合并：保留" in page and "不是重复" in page
+
+    response = await post_form(
+        client, "/review/duplicates/merge", {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
+        token_from="/review/duplicates",
+    )
+    assert response.status_code == 303
+    assert "已合并" in (await client.get(response.headers["location"])).text
+
+    merged_page = (await client.get(f"/opportunities/{b.id}")).text
+    assert "已合并到" in merged_page and f'href="/opportunities/{a.id}"' in merged_page
+    kept_page = (await client.get(f"/opportunities/{a.id}")).text
+    assert "信息安全和数据服务" in kept_page  # B's track was added to A
+
+
+async def test_not_a_duplicate_removes_the_pair_from_the_page(client, session, sync_index):
+    _, a, b = await _lifeline_pair(session)
+    await sync_index()
+    await _matchmaker(client, session)
+    response = await post_form(
+        client, "/review/duplicates/dismiss", {"first_id": str(a.id), "second_id": str(b.id)}, token_from="/review/duplicates",
+    )
+    assert response.status_code == 303
+    page = (await client.get(response.headers["location"])).text
+    assert "不会再出现" in page and "南昌城市生命線安全監測平台" not in page
+
+
+async def test_issuers_cannot_open_the_duplicates_desk(client, session):
+    organisation = await create_organisation(session)
+    await sign_in(client, (await create_user(session, role=Role.issuer, organisation=organisation)).email, PASSWORD)
+    assert (await client.get("/review/duplicates")).status_code == 403
+    forged = await client.post("/review/duplicates/merge", data={"first_id": "1", "second_id": "2", "keep_id": "1"})
+    assert forged.status_code == 403

@@ -1,0 +1,145 @@
+"""Duplicates on the website: the "相似的已有机会" box on the new-opportunity form, and the
+matchmakers' /review/duplicates page with 合并 and 不是重复."""
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from backend.auth.actor import Actor
+from backend.auth.models import Role
+from backend.dependencies import SessionDep, StaffDep, require_roles
+from backend.duplicates import service
+from backend.kit.errors import AppError, NotFound
+from backend.listings.models import ListingKind
+from web.csrf import CheckedForm
+from web.forms import FormErrors, listing_values
+from web.public import KIND_NAMES, KIND_SLUGS
+from web.templating import render
+from web.workspace import FIELD_LABELS, _taxonomy
+
+router = APIRouter()
+
+KIND = ListingKind.opportunity
+NOTICES = {
+    "merged": "已合并：被并入的机会已截止，其页面会指向保留的机会。",
+    "dismissed": "已标记为不是重复，这一对不会再出现。",
+}
+
+
+async def _similar(request: Request, session: SessionDep, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """The box's context: the similar opportunities, or a message saying why there are none to show."""
+    try:
+        rows = await service.similar_to_draft(
+            session,
+            request.app.state.search_engine,
+            actor=actor,
+            title=values.get("title") or "",
+            description=values.get("description") or "",
+            tracks=values.get("tracks") or [],
+            region_code=values.get("region_code"),
+        )
+    except AppError as exc:
+        if exc.status_code in (401, 403):
+            raise
+        return {"similar": [], "similar_message": exc.detail}
+    labels = await service.labels(session, [r.listing for r in rows])
+    similar = [
+        {
+            "id": r.listing.id,
+            "title": r.listing.title,
+            "organisation": labels.organisation(r.listing),
+            "batch": labels.batch(r.listing),
+            "status": r.listing.status,
+            "score": r.similarity.score,
+            "likely": r.similarity.likely_duplicate,
+            "shared_words": r.similarity.shared_words,
+        }
+        for r in rows
+    ]
+    message = None if similar else "没有找到相似的已有机会。"
+    return {"similar": similar, "similar_message": message}
+
+
+@router.post("/workspace/opportunities/similar")
+async def similar_box(
+    request: Request,
+    form: CheckedForm,
+    session: SessionDep,
+    actor: Actor = Depends(require_roles(Role.issuer, Role.matchmaker, Role.admin)),
+) -> Response:
+    """htmx swaps in just the box; without JavaScript the whole form comes back, as typed, with the box above it."""
+    values = listing_values(form, KIND)
+    context = await _similar(request, session, actor, values)
+    if request.headers.get("hx-request") == "true":
+        return render(request, "duplicates/_similar_box.html", context)
+    page = {
+        "kind": KIND.value,
+        "slug": KIND_SLUGS[KIND],
+        "kind_name": KIND_NAMES[KIND],
+        **await _taxonomy(session),
+        "values": {**values, "tags": "、".join(values["tags"])},
+        "errors": FormErrors(),
+        "listing_id": None,
+        "labels": FIELD_LABELS,
+        **context,
+    }
+    return render(request, "workspace/listing_form.html", page)
+
+
+async def _pairs_page(request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
+    try:
+        pairs = await service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=KIND, limit=100)
+    except AppError as exc:
+        if exc.status_code != 503:
+            raise
+        pairs = None
+    labels = await service.labels(session, [x for p in pairs or [] for x in (p.first, p.second)])
+    context = {
+        "pairs": pairs,
+        "labels": labels,
+        "slug": KIND_SLUGS[KIND],
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "error": error,
+    }
+    return render(request, "duplicates/pairs.html", context, status=status)
+
+
+@router.get("/review/duplicates")
+async def duplicate_pairs(request: Request, session: SessionDep, actor: StaffDep) -> Response:
+    return await _pairs_page(request, session, actor)
+
+
+def _ids(form: Any, *names: str) -> list[int]:
+    values = [str(form.get(name) or "") for name in names]
+    if not all(v.isdigit() and 0 < int(v) < 2**31 for v in values):
+        raise NotFound("条目不存在")
+    return [int(v) for v in values]
+
+
+@router.post("/review/duplicates/merge")
+async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    """The pressed button names the one to keep; the other one of the pair is merged into it."""
+    first_id, second_id, keep_id = _ids(form, "first_id", "second_id", "keep_id")
+    if keep_id not in (first_id, second_id):
+        raise NotFound("条目不存在")
+    merge_id = second_id if keep_id == first_id else first_id
+    try:
+        await service.merge(session, actor=actor, kind=KIND, keep_id=keep_id, merge_id=merge_id)
+    except AppError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return await _pairs_page(request, session, actor, error=exc.detail, status=exc.status_code)
+    return RedirectResponse("/review/duplicates?done=merged", status_code=303)
+
+
+@router.post("/review/duplicates/dismiss")
+async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    first_id, second_id = _ids(form, "first_id", "second_id")
+    try:
+        await service.dismiss(session, actor=actor, kind=KIND, first_id=first_id, second_id=second_id)
+    except AppError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return await _pairs_page(request, session, actor, error=exc.detail, status=exc.status_code)
+    return RedirectResponse("/review/duplicates?done=dismissed", status_code=303)
