@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor
 from backend.auth.models import Role, User
 from backend.auth.passwords import hash_password
+from backend.demonstration.service import seed_targets as seed_demonstration_targets
 from backend.imports.parsing import parse_listing_file
 from backend.imports.service import ImportReport, import_rows
 from backend.organisations.models import Organisation
@@ -53,6 +54,7 @@ async def seed_reference_data(session: AsyncSession) -> dict[str, int]:
             created += 1
     await session.flush()
     counts["organisations"] = created
+    counts["demonstration_targets"] = await seed_demonstration_targets(session)
     return counts
 
 
