@@ -4,6 +4,9 @@ Pure and deterministic: the same candidates, slots and availability always give 
 plan. Candidates are taken best match first; each gets the earliest slot in which both
 people are available and free, as long as neither has reached their meeting limit. Nobody
 is ever in two meetings in one slot, and a pair meets at most once.
+
+Re-proposing keeps what people already answered: `fixed` meetings hold their slots and
+count towards the limits, and `exclude_pairs` (declined meetings) never come back.
 """
 
 from collections.abc import Iterable, Mapping
@@ -36,13 +39,19 @@ def propose_meetings(
     *,
     default_limit: int,
     limits: Mapping[str, int] | None = None,
+    fixed: Iterable[ProposedMeeting] = (),
+    exclude_pairs: Iterable[tuple[str, str]] = (),
 ) -> list[ProposedMeeting]:
-    """A plan of meetings, in slot order. People missing from `availability` are available in every slot."""
+    """A plan of new meetings, in slot order. People missing from `availability` are available in every slot."""
     slot_order = sorted(set(slots))
     available = {person: set(chosen) for person, chosen in availability.items()}
     limits = limits or {}
     booked: dict[str, set[int]] = {}
-    met: set[tuple[str, str]] = set()
+    met: set[tuple[str, str]] = set(exclude_pairs)
+    for kept in fixed:
+        booked.setdefault(kept.issuer, set()).add(kept.slot)
+        booked.setdefault(kept.enterprise, set()).add(kept.slot)
+        met.add((kept.issuer, kept.enterprise))
     plan: list[ProposedMeeting] = []
 
     def free(person: str, slot: int) -> bool:
