@@ -1,5 +1,6 @@
 """Bulk import of listings: unknown organisations are created, external ids upsert, bad rows are reported."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor, require_staff
 from backend.imports.parsing import ImportRow, RowError
 from backend.kit.db import utcnow
-from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Opportunity
+from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Offering, Opportunity
 from backend.listings.service import place_to_region
 from backend.organisations.credit_code import validate_credit_code
 from backend.organisations.models import Organisation, OrganisationKind
@@ -82,6 +83,19 @@ def _classify(row: ImportRow, taxonomy: dict) -> tuple[list[str], list[str], lis
     return list(dict.fromkeys(tracks)), list(dict.fromkeys(domains)), list(dict.fromkeys(tags))
 
 
+# An export (backend.opendata) names a listing without an external id `<kind>-<id>`.
+_EXPORTED_ID = re.compile(r"(opportunity|offering)-([1-9][0-9]{0,8})")
+
+
+async def _exported_listing(session: AsyncSession, kind: ListingKind, external_id: str) -> Opportunity | Offering | None:
+    """The listing an exported row came from, so that re-importing the file updates it instead of duplicating it."""
+    match = _EXPORTED_ID.fullmatch(external_id)
+    if match is None or match[1] != kind.value:
+        return None
+    listing = await session.get(LISTING_MODELS[kind], int(match[2]))
+    return listing if listing is not None and listing.external_id is None else None
+
+
 async def _apply_row(
     session: AsyncSession,
     row: ImportRow,
@@ -102,6 +116,8 @@ async def _apply_row(
     listing = None
     if row.external_id:
         listing = (await session.exec(select(model).where(model.external_id == row.external_id))).first()
+        if listing is None:
+            listing = await _exported_listing(session, kind, row.external_id)
     created = listing is None
     if listing is None:
         listing = model(title=row.title, organisation_id=organisation.id, external_id=row.external_id, created_by_id=actor.user_id)

@@ -1,0 +1,67 @@
+"""/exports/{opportunities|offerings}.{xlsx|csv}: a list view, with its filters, as a file."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from backend.dependencies import ActorDep, SessionDep
+from backend.kit.errors import Unprocessable, error_responses
+from backend.kit.params import IdQuery
+from backend.listings.models import ListingKind, ListingStatus
+from backend.opendata import exports
+from backend.opendata.service import LIST_SLUGS
+
+router = APIRouter(prefix="/exports", tags=["导出与开放数据"])
+
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def attachment(body: bytes, *, media_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+def _add_route(kind: ListingKind, extension: str) -> None:
+    slug = LIST_SLUGS[kind]
+
+    @router.get(
+        f"/{slug}.{extension}",
+        name=f"export_{slug}_{extension}",
+        response_class=Response,
+        responses={200: {"content": {MEDIA_TYPES[extension].split(";")[0]: {}}}, **error_responses(Unprocessable)},
+        summary=f"Export {slug} as .{extension}",
+    )
+    async def export(
+        session: SessionDep,
+        actor: ActorDep,
+        status: Annotated[list[ListingStatus] | None, Query(description="状态，可多选")] = None,
+        organisation_id: IdQuery = None,
+        track: Annotated[str | None, Query(max_length=40, description="赛道代码")] = None,
+        domain: Annotated[str | None, Query(max_length=40, description="场景领域代码")] = None,
+        region: Annotated[str | None, Query(max_length=12, description="地区代码（设区市含下辖县区）")] = None,
+        batch: Annotated[int | None, Query(ge=1, le=10000, description="批次号")] = None,
+        mine: Annotated[bool, Query(description="只看本组织")] = False,
+        q: Annotated[str | None, Query(max_length=100, description="关键词（标题、描述、地点、赛道或领域名称包含每个词）")] = None,
+    ) -> Response:
+        """The same filters and visibility as the list endpoint; the columns are the import layout, so the
+        file can be edited and imported again. Contacts appear only where the caller may see them."""
+        filters = exports.ExportFilters(
+            statuses=status or (), organisation_id=organisation_id, track=track, domain=domain,
+            region=region, batch=batch, mine=mine, text=q,
+        )
+        rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters)
+        body = exports.to_xlsx(kind, rows) if extension == "xlsx" else exports.to_csv(rows)
+        return attachment(body, media_type=MEDIA_TYPES[extension], filename=f"{slug}-{date.today():%Y%m%d}.{extension}")
+
+
+for _kind in ListingKind:
+    for _extension in ("xlsx", "csv"):
+        _add_route(_kind, _extension)
