@@ -11,7 +11,12 @@ from starlette.types import Scope
 
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
+from backend.batches.router import router as batches_router
+from backend.duplicates.router import router as duplicates_router
+from backend.duplicates.router import similar_router
+from backend.demonstration.router import router as demonstration_router
 from backend.auth.router import router as auth_router
+from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
@@ -20,6 +25,8 @@ from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.mail import MailWorker
 from backend.notifications.router import router as notifications_router
+from backend.opendata.router import router as exports_router
+from backend.statistics.router import router as statistics_router
 from backend.organisations.router import router as organisations_router
 from backend.pairings.router import router as pairings_router
 from backend.searching.router import router as search_router
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organisations_router,
         taxonomy_router,
         search_router,
+        similar_router,  # before opportunities_router: /opportunities/similar is not an id
         opportunities_router,
         offerings_router,
         answers_router,
@@ -100,13 +108,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         interests_router,
         subscriptions_router,
         notifications_router,
+        events_router,
+        batches_router,
+        duplicates_router,
+        statistics_router,
+        exports_router,
+        demonstration_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
     def body_limit(scope: Scope) -> int:
         path = scope.get("path", "")
-        if path.startswith((f"{API_PREFIX}/imports", "/review/import")) or path.endswith("/attachments"):
+        if (
+            path.startswith((f"{API_PREFIX}/imports", "/review/import"))
+            or path.endswith(("/attachments", "/milestones"))
+            or "/attachments/" in path
+        ):
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 

@@ -2,6 +2,9 @@
 
 from backend.answers.models import Answer, AnswerAttachment, AnswerMember, AnswerOffering, Review, ReviewCriterion, Reviewer
 from backend.audit.models import AuditEntry
+from backend.demonstration.models import DemoProject, DemoProjectEnterprise, DemoZone, GrowthEnterprise, Milestone, MilestoneEvidence, Target
+from backend.duplicates.models import DuplicateDismissal
+from backend.events.models import Availability, Event, EventOpportunity, Meeting, Outcome, Registration
 from backend.auth.models import AuthSession, User
 from backend.interests.models import Interest
 from backend.listings.models import (
@@ -21,6 +24,13 @@ from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
+    "DemoProject",
+    "DemoProjectEnterprise",
+    "DemoZone",
+    "GrowthEnterprise",
+    "Milestone",
+    "MilestoneEvidence",
+    "Target",
     "Answer",
     "AnswerAttachment",
     "AnswerMember",
@@ -31,9 +41,16 @@ __all__ = [
     "ReviewCriterion",
     "Reviewer",
     "AuditEntry",
+    "Availability",
+    "Event",
+    "EventOpportunity",
+    "Meeting",
+    "Outcome",
+    "Registration",
     "AuthSession",
     "Batch",
     "Domain",
+    "DuplicateDismissal",
     "EmailMessage",
     "Interest",
     "MatchDecision",

@@ -11,6 +11,7 @@ from backend.listings import service
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.organisations import service as organisation_service
+from web.listing_extras import listing_extras
 from web.listing_query import FACET_LABELS, SORTS, ListingParams, find_listings, find_matches
 from web.templating import render
 
@@ -76,6 +77,7 @@ def _list_route(kind: ListingKind) -> None:
             "organisation": organisation,
             "show_matches": show_matches,
             "matches": matches,
+            **await listing_extras(request, session, actor, kind, listing),
         }
         return render(request, f"public/{kind.value}.html", context)
 

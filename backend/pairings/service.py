@@ -113,6 +113,8 @@ async def move(
     pairing = await session.get(Pairing, pairing_id)
     if pairing is None:
         raise NotFound("对接不存在")
+    if pairing.version != expected_version:
+        raise Conflict("该对接已被他人更新，请刷新后重试", field="version")
     if pairing.stage in (PairingStage.declined, PairingStage.demonstration):
         raise Conflict(f"对接已处于「{STAGE_LABELS[PairingStage(pairing.stage)]}」，不能再变更", field="stage")
     if to == PairingStage.declined:

@@ -148,3 +148,87 @@ def test_forms_have_no_serious_accessibility_violations(axe_page, role, path):
         axe_page.click("form.form button[type=submit]")  # with validation messages shown
         axe_page.wait_for_selector("#title-error")
         assert _serious_violations(axe_page) == []
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _publish_new_opportunity(page, chromium, live_site, title: str) -> str:
+    """The demo issuer creates and submits an opportunity, a matchmaker publishes it; returns its URL."""
+    sign_in(page, DEMO_EMAILS["issuer"])
+    page.goto("/workspace/opportunities/new")
+    page.fill("#f-title", title)
+    page.fill("#f-description", "在赣江新区主干道更换智慧路灯，集成照明调光、环境监测和视频感知。")
+    page.fill("#f-deadline", "2099-12-31")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r"done=created"))
+    page.locator("tr", has_text=title).locator("button", has_text="提交审核").click()
+    page.wait_for_url(re.compile(r"done=submitted"))
+    url = page.locator("tr", has_text=title).locator("a", has_text=title).get_attribute("href")
+
+    matchmaker = chromium.new_context(base_url=live_site).new_page()
+    sign_in(matchmaker, DEMO_EMAILS["matchmaker"])
+    matchmaker.goto("/review")
+    matchmaker.locator(".review-card", has_text=title).locator("button", has_text="发布").click()
+    matchmaker.wait_for_url(re.compile(r"done=published"))
+    matchmaker.context.close()
+    return url
+
+
+def test_an_enterprise_answers_and_submits_and_the_issuer_sees_it(page, chromium, live_site):
+    title = f"赣江新区智慧路灯改造{uuid.uuid4().hex[:4]}"
+    url = _publish_new_opportunity(page, chromium, live_site, title)
+
+    enterprise = chromium.new_context(base_url=live_site, locale="zh-CN").new_page()
+    problems: list[str] = []
+    enterprise.on("pageerror", lambda e: problems.append(str(e)))
+    sign_in(enterprise, DEMO_EMAILS["enterprise"])
+    enterprise.goto(url)
+    enterprise.click("a:has-text('我要答题')")
+    enterprise.wait_for_url(re.compile(r"/answer$"))
+    enterprise.fill("#f-title", "智慧路灯一体化解决方案")
+    enterprise.fill("#f-summary", "多功能智慧灯杆与城市照明管理平台，按需调光节能 40%。")
+    enterprise.fill("#f-solution", "分两期建设：一期改造 500 盏，二期接入环境监测。")
+    enterprise.click("form.answer-form button[type=submit]")
+    enterprise.wait_for_url(re.compile(r"/answers/\d+\?done=created"))
+    enterprise.set_input_files("#f-file", files=[{"name": "实施方案.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    enterprise.click("form.upload-form button[type=submit]")
+    enterprise.wait_for_url(re.compile(r"done=uploaded"))
+    assert enterprise.locator(".file-list a", has_text="实施方案.pdf").is_visible()
+    enterprise.click("button:has-text('提交答题')")
+    enterprise.wait_for_url(re.compile(r"done=submitted"))
+    assert "答题已提交" in enterprise.locator("main").inner_text()
+    enterprise.context.close()
+    assert not problems, problems
+
+    page.goto(url)
+    page.click("a:has-text('已提交的答题（1 份）')")
+    page.wait_for_url(re.compile(r"/answers$"))
+    page.click("a:has-text('智慧路灯一体化解决方案')")
+    page.wait_for_url(re.compile(r"/answers/\d+$"))
+    assert page.locator(".file-list a", has_text="实施方案.pdf").is_visible()
+    assert "多功能智慧灯杆" in page.locator("main").inner_text()
+
+
+def test_the_answer_form_and_the_pairing_board_have_no_serious_accessibility_violations(axe_page):
+    sign_in(axe_page, DEMO_EMAILS["enterprise"])
+    axe_page.goto("/opportunities")
+    for href in axe_page.locator(".listing-card h3 a").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+        axe_page.goto(href)
+        if axe_page.locator("a", has_text="我要答题").count():
+            break
+    else:
+        pytest.fail("no open opportunity to answer in the demo data")
+    axe_page.click("a:has-text('我要答题')")
+    axe_page.wait_for_url(re.compile(r"/answer$"))
+    assert _serious_violations(axe_page) == []
+    axe_page.fill("#f-summary", "长" * 501)
+    axe_page.click("form.answer-form button[type=submit]")  # with validation messages shown
+    axe_page.wait_for_selector("#title-error")
+    assert _serious_violations(axe_page) == []
+
+    axe_page.context.clear_cookies()
+    sign_in(axe_page, DEMO_EMAILS["matchmaker"])
+    axe_page.goto("/pairings")
+    assert axe_page.locator("#stage-heading-recommended").is_visible()
+    assert _serious_violations(axe_page) == []

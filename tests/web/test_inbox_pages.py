@@ -1,0 +1,139 @@
+"""Notifications (with the unread count in the navigation) and subscriptions: saving the current
+search from the opportunity list, following tracks and regions, deleting — each user's own only."""
+
+import re
+
+from sqlmodel import select
+
+from backend.auth.models import Role
+from backend.notifications import service as notifications
+from backend.subscriptions.models import Subscription
+from tests.factories import PASSWORD, create_organisation, create_user
+from tests.web.helpers import post_form, sign_in
+
+
+async def _enterprise_user(session, name="订阅测试科技有限公司"):
+    organisation = await create_organisation(session, kind="enterprise", name=name)
+    return await create_user(session, role=Role.enterprise, organisation=organisation)
+
+
+async def _as(make_client, user):
+    client = make_client()
+    await sign_in(client, user.email, PASSWORD)
+    return client
+
+
+def _badge(html: str) -> str | None:
+    match = re.search(r'class="nav-inbox"[^>]*>通知(?:<span class="badge">(\d+)</span>)?', html)
+    assert match, "no inbox link in the navigation"
+    return match.group(1)
+
+
+async def test_the_navigation_shows_the_unread_count_and_marking_read_lowers_it(make_client, session):
+    user = await _enterprise_user(session)
+    await notifications.notify(session, user_ids=[user.id], kind="subscription_match", title="新机会：南昌智慧停车",
+                               body="您订阅的条件有新发布的机会", link="/opportunities/1", email=False)
+    await notifications.notify(session, user_ids=[user.id], kind="interest_approved", title="合作意向已获同意：赣州园区",
+                               body="联系方式：张工", link="", email=False)
+    client = await _as(make_client, user)
+    assert _badge((await client.get("/")).text) == "2"
+
+    inbox = (await client.get("/inbox")).text
+    assert "新机会：南昌智慧停车" in inbox and "合作意向已获同意：赣州园区" in inbox and "（2 条未读）" in inbox
+    ids = re.findall(r'action="/inbox/(\d+)/read"', inbox)
+    assert ids
+    marked = await post_form(client, f"/inbox/{ids[-1]}/read", {}, token_from="/inbox")
+    assert marked.status_code == 303 and marked.headers["location"] == "/inbox?done=read"
+    assert _badge((await client.get("/inbox?done=read")).text) == "1"
+
+    all_read = await post_form(client, "/inbox/read-all", {}, token_from="/inbox")
+    assert all_read.status_code == 303
+    page = (await client.get(all_read.headers["location"])).text
+    assert "全部通知已标记为已读" in page and _badge(page) is None
+
+
+async def test_opening_a_notification_marks_it_read_and_follows_its_link(make_client, session):
+    user = await _enterprise_user(session)
+    created = await notifications.notify(session, user_ids=[user.id], kind="subscription_match", title="新机会：抚州",
+                                         body="……", link="/opportunities/12345", email=False)
+    client = await _as(make_client, user)
+    opened = await post_form(client, f"/inbox/{created[0].id}/read", {"open": "1"}, token_from="/inbox")
+    assert opened.status_code == 303 and opened.headers["location"] == "/opportunities/12345"
+    await session.refresh(created[0])
+    assert created[0].read_at is not None
+
+
+async def test_nobody_reads_or_marks_another_users_notifications(make_client, session):
+    owner = await _enterprise_user(session, "通知主人科技有限公司")
+    created = await notifications.notify(session, user_ids=[owner.id], kind="interest_approved", title="私人通知",
+                                         body="联系方式：王工 139", email=False)
+    stranger = await _as(make_client, await _enterprise_user(session, "陌生人科技有限公司"))
+    assert "私人通知" not in (await stranger.get("/inbox")).text
+    refused = await post_form(stranger, f"/inbox/{created[0].id}/read", {}, token_from="/inbox")
+    assert refused.status_code == 404
+    await session.refresh(created[0])
+    assert created[0].read_at is None
+    visitor = make_client()
+    assert (await visitor.get("/inbox")).headers["location"] == "/login?next=/inbox"
+
+
+async def test_an_enterprise_saves_the_current_search_from_the_opportunity_list(make_client, session):
+    user = await _enterprise_user(session)
+    client = await _as(make_client, user)
+    listing = (await client.get("/opportunities?q=智慧农业&track=iot&region=360100")).text
+    assert "保存当前搜索" in listing
+    assert '<input type="hidden" name="q" value="智慧农业">' in listing and '<input type="hidden" name="track" value="iot">' in listing
+    assert "保存当前搜索" not in (await client.get("/opportunities")).text  # nothing to save yet
+
+    saved = await post_form(client, "/subscriptions", {"q": "智慧农业", "track": "iot", "region": "360100"},
+                            token_from="/opportunities?q=智慧农业&track=iot&region=360100")
+    assert saved.status_code == 303 and saved.headers["location"] == "/subscriptions?done=created"
+    page = (await client.get(saved.headers["location"])).text
+    assert "订阅已保存" in page and "关键词：智慧农业" in page and "物联网" in page and "南昌市" in page
+    subscription = (await session.exec(select(Subscription).where(Subscription.user_id == user.id))).one()
+    assert subscription.q == "智慧农业" and subscription.tracks == ["iot"] and subscription.regions == ["360100"]
+
+
+async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, session):
+    user = await _enterprise_user(session)
+    client = await _as(make_client, user)
+    form = (await client.get("/subscriptions")).text
+    assert 'name="tracks"' in form and 'name="regions"' in form and 'name="domains"' in form
+
+    empty = await post_form(client, "/subscriptions", {"name": "", "q": ""})
+    assert empty.status_code == 422 and "请至少填写关键词、赛道、场景领域或地区中的一项" in empty.text
+    unknown = await post_form(client, "/subscriptions", {"regions": ["999999"]})
+    assert unknown.status_code == 422 and "未知的地区代码：999999" in unknown.text
+
+    followed = await post_form(client, "/subscriptions", {"name": "关注南昌物联网", "tracks": ["iot"], "regions": ["360100"]})
+    assert followed.status_code == 303
+    page = (await client.get("/subscriptions")).text
+    assert "关注南昌物联网" in page and "已保存的订阅（1）" in page
+    subscription_id = re.search(r'action="/subscriptions/(\d+)/delete"', page).group(1)
+
+    stranger = await _as(make_client, await _enterprise_user(session, "别家科技有限公司"))
+    assert "关注南昌物联网" not in (await stranger.get("/subscriptions")).text
+    refused = await post_form(stranger, f"/subscriptions/{subscription_id}/delete", {}, token_from="/subscriptions")
+    assert refused.status_code == 404
+
+    deleted = await post_form(client, f"/subscriptions/{subscription_id}/delete", {}, token_from="/subscriptions")
+    assert deleted.status_code == 303
+    page = (await client.get(deleted.headers["location"])).text
+    assert "订阅已删除" in page and "还没有订阅" in page
+
+
+async def test_subscriptions_are_for_enterprise_accounts(make_client, session):
+    department = await create_organisation(session)
+    issuer = await create_user(session, role=Role.issuer, organisation=department)
+    client = await _as(make_client, issuer)
+    assert "保存当前搜索" not in (await client.get("/opportunities?q=智慧农业")).text
+    refused = await post_form(client, "/subscriptions", {"q": "智慧农业"})
+    assert refused.status_code == 403 and "只有企业账号可以订阅机会" in refused.text
+
+
+async def test_subscribing_without_the_csrf_token_is_refused(make_client, session):
+    user = await _enterprise_user(session)
+    client = await _as(make_client, user)
+    response = await client.post("/subscriptions", data={"q": "智慧农业"})
+    assert response.status_code == 403
+    assert (await session.exec(select(Subscription).where(Subscription.user_id == user.id))).first() is None
