@@ -128,3 +128,15 @@ async def test_moving_without_the_csrf_token_is_refused(make_client, session):
     assert response.status_code == 403
     await session.refresh(pairing)
     assert pairing.stage == "recommended"
+
+
+async def test_a_pairing_at_demonstration_offers_to_register_a_demonstration_project(make_client, session):
+    pairing, users = await _setup(session)
+    matchmaker = await _as(make_client, users["matchmaker"])
+    for version, stage in enumerate(["intent", "negotiation", "pilot", "signed", "demonstration"], start=1):
+        assert (await _move(matchmaker, pairing.id, stage, version)).status_code == 303
+    page = (await matchmaker.get(f"/pairings/{pairing.id}")).text
+    assert f'href="/demonstration/projects/new?pairing_id={pairing.id}"' in page
+    assert "标记为未达成" not in page  # a finished pipeline cannot be declined any more
+    form = (await matchmaker.get(f"/demonstration/projects/new?pairing_id={pairing.id}")).text
+    assert "赣州稀土园区能耗监测" in form
