@@ -11,7 +11,6 @@ The same loop also sends the issuers' reminders about expressions of interest aw
 a decision: cheap, periodic, and it needs the outbox anyway.
 """
 
-import asyncio
 import logging
 import smtplib
 import ssl
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.kit.worker import PollingWorker
 from backend.kit.db import session_scope, utcnow
 from backend.notifications.models import EmailMessage
 from backend.settings import Settings
@@ -151,8 +151,10 @@ async def pending_count(session: AsyncSession) -> int:
     ).one()
 
 
-class MailWorker:
+class MailWorker(PollingWorker):
     """Runs `send_due` (and the interest reminders) in a loop, in-process or in `scenematch worker`."""
+
+    name = "mail"
 
     def __init__(
         self,
@@ -161,17 +163,11 @@ class MailWorker:
         *,
         poll_seconds: float = 5.0,
     ) -> None:
+        super().__init__(poll_seconds=poll_seconds)
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.config = SmtpConfig.from_settings(settings)
-        self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
         self._last_reminder_check: float | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def remind_once(self) -> int:
         from backend.interests import service as interests_service  # the interests package uses ours
@@ -188,29 +184,3 @@ class MailWorker:
         async with session_scope(self.sessionmaker) as session:
             sent, _ = await send_due(session, self.config)
         return sent
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception:  # noqa: BLE001 — a database hiccup must not kill the worker
-                logger.exception("mail round failed")
-                sent = 0
-            if sent:
-                continue  # more may be waiting
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self.run(), name="mail")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None

@@ -6,7 +6,6 @@ listing is gone), so a row applied twice does no harm. One worker drains at a ti
 (a PostgreSQL advisory lock), so an older state can never overwrite a newer one.
 """
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -18,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.kit.db import session_scope, utcnow
+from backend.kit.worker import PollingWorker
 from backend.listings.models import ListingKind
 from backend.outbox.models import OutboxEvent
 from backend.searching.documents import all_documents, load_documents
@@ -113,51 +113,21 @@ async def pending_count(session: AsyncSession) -> int:
     ).one()
 
 
-class SyncWorker:
+class SyncWorker(PollingWorker):
     """Runs `drain` in a loop, in-process (serve, demo) or on its own (`scenematch worker`)."""
+
+    name = "search-sync"
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], engine: SearchEngine, *, poll_seconds: float = 0.5
     ) -> None:
+        super().__init__(poll_seconds=poll_seconds)
         self.sessionmaker = sessionmaker
         self.engine = engine
-        self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def run_once(self) -> int:
         async with session_scope(self.sessionmaker) as session:
             return await drain(session, self.engine)
-
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                applied = await self.run_once()
-            except Exception:  # noqa: BLE001 — a database hiccup must not kill the worker
-                logger.exception("search sync round failed")
-                applied = 0
-            if applied:
-                continue  # more may be waiting
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self.run(), name="search-sync")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
 
 
 __all__ = ["SyncWorker", "drain", "reindex", "pending_count", "SearchUnavailable"]
