@@ -16,6 +16,7 @@ from backend.listings.service import place_to_region
 from backend.organisations.credit_code import validate_credit_code
 from backend.organisations.models import Organisation, OrganisationKind
 from backend.outbox.service import record_listing_change
+from backend.subscriptions import service as subscriptions_service
 from backend.taxonomy.mapping import classify_categories, load_taxonomy
 from backend.taxonomy.service import get_or_create_batch
 
@@ -140,7 +141,8 @@ async def _apply_row(
         listing.certifications = row.certifications
     if row.batch is not None:
         listing.batch_id = (await get_or_create_batch(session, number=row.batch)).id
-    if publish and listing.status in (ListingStatus.draft, ListingStatus.pending_review):
+    newly_published = publish and listing.status in (ListingStatus.draft, ListingStatus.pending_review)
+    if newly_published:
         listing.status = ListingStatus.published
         listing.published_at = listing.published_at or utcnow()
     listing.modified_at = utcnow()
@@ -159,6 +161,9 @@ async def _apply_row(
         session.add(domain_link(listing_id=listing.id, domain_code=code))
     await session.flush()
     await record_listing_change(session, kind=kind, listing_id=listing.id)
+    if newly_published and isinstance(listing, Opportunity):
+        # Published by import is still published: subscribers hear of it as they would otherwise.
+        await subscriptions_service.on_opportunity_published(session, listing)
     return created
 
 

@@ -168,3 +168,21 @@ async def test_offerings_and_refused_publications_notify_nobody(make_client, ses
     assert await _told(session, follower) == []
     count = (await session.exec(select(func.count()).select_from(EmailMessage).where(col(EmailMessage.to_address) == follower.email))).one()
     assert count == 0
+
+
+async def test_opportunities_published_by_bulk_import_also_notify_subscribers(make_client, session):
+    import json
+
+    user = await _enterprise_user(session)
+    await _subscribe(session, user, q="脐橙")
+    staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
+    rows = [
+        {"kind": "opportunity", "external_id": "SUB-IMP-1", "title": "赣南脐橙溯源场景", "organisation": "赣州市农业农村局（导入订阅）"},
+        {"kind": "opportunity", "external_id": "SUB-IMP-2", "title": "南昌地铁客流预测", "organisation": "南昌市交通运输局（导入订阅）"},
+    ]
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
+    response = await staff.post("/api/v1/imports", files={"file": ("a.jsonl", data, "application/x-ndjson")}, data={"publish": "true"})
+    assert response.json()["created"] == 2, response.text
+    titles = (await session.exec(select(Notification.title).where(Notification.user_id == user.id))).all()
+    assert len(titles) == 1 and "赣南脐橙溯源场景" in titles[0]
+    assert (await session.exec(select(func.count()).select_from(EmailMessage).where(EmailMessage.to_address == user.email))).one() == 1
