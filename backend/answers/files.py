@@ -6,8 +6,11 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from urllib.parse import quote
 
-from backend.kit.errors import PayloadTooLarge, Unprocessable
+from fastapi.responses import FileResponse
+
+from backend.kit.errors import NotFound, PayloadTooLarge, Unprocessable
 
 # extension → (content type, family); the family is what the bytes must prove.
 ALLOWED = {
@@ -99,3 +102,19 @@ def resolve(upload_dir: Path, key: str) -> Path:
     if upload_dir.resolve() not in path.parents:
         raise Unprocessable("附件路径无效")
     return path
+
+
+def download_response(upload_dir: Path, *, storage_key: str, filename: str, content_type: str, missing: str) -> FileResponse:
+    """A stored file as a private download that browsers will not sniff or render inline."""
+    path = resolve(upload_dir, storage_key)
+    if not path.exists():
+        raise NotFound(missing)
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

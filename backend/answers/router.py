@@ -1,11 +1,10 @@
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from backend.answers import review, service
-from backend.answers.files import resolve
+from backend.answers.files import download_response
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import (
     AnswerCreate,
@@ -120,17 +119,9 @@ async def download_attachment(
 ) -> Response:
     """Served only to those who may read the answer, always as a download."""
     attachment = await service.get_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id)
-    path = resolve(settings.upload_dir, attachment.storage_key)
-    if not path.exists():
-        raise NotFound("附件文件已丢失，请联系撮合专员")
-    return FileResponse(
-        path,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
+    return download_response(
+        settings.upload_dir, storage_key=attachment.storage_key, filename=attachment.filename,
+        content_type=attachment.content_type, missing="附件文件已丢失，请联系撮合专员",
     )
 
 

@@ -1,12 +1,11 @@
 """十百千 API: the registry (zones, projects, milestones and evidence, enterprises), targets and progress."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
-from backend.answers.files import resolve
+from backend.answers.files import download_response
 from backend.auth.actor import require_staff
 from backend.demonstration import presenter, service
 from backend.demonstration.models import ProjectStatus
@@ -166,17 +165,9 @@ async def download_evidence(
 ) -> Response:
     """Served only to those who may read the project, always as a download."""
     evidence = await service.get_evidence(session, actor=actor, milestone_id=milestone_id, evidence_id=evidence_id)
-    path = resolve(settings.upload_dir, evidence.storage_key)
-    if not path.exists():
-        raise NotFound("佐证材料文件已丢失，请重新上传")
-    return FileResponse(
-        path,
-        media_type=evidence.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(evidence.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
+    return download_response(
+        settings.upload_dir, storage_key=evidence.storage_key, filename=evidence.filename,
+        content_type=evidence.content_type, missing="佐证材料文件已丢失，请重新上传",
     )
 
 
