@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import tantivy
@@ -223,16 +224,16 @@ class EmbeddedEngine:
             order_by, order = "deadline", tantivy.Order.Asc
         kwargs = {"order_by_field": order_by, "order": order} if order_by else {}
         facets: dict[str, dict[str, int]] = {}
+        counting: Future | None = None
         if query.facets:
             # Facets and the total come from one aggregation over the unscored form of the
             # query (the same documents, each word looked up once); the ranked search then
-            # only collects its page.
+            # only collects its page. tantivy releases the GIL for both, so the aggregation
+            # runs on the other core while this thread ranks, fetches and highlights.
             use_sets = gen.version >= 2 and searcher.num_docs >= SET_FACETS_MIN_DOCS
-            aggregation = searcher.aggregate(
-                build_query(gen.schema, plan, query, scored=False), facet_request(True, use_sets)
+            counting = _counting_pool().submit(
+                searcher.aggregate, build_query(gen.schema, plan, query, scored=False), facet_request(True, use_sets)
             )
-            facets = facet_counts(aggregation, use_sets)
-            total = total_count(aggregation)
             found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
         else:
             found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
@@ -254,6 +255,10 @@ class EmbeddedEngine:
                     matched_terms=marked.matched_terms,
                 )
             )
+        if counting is not None:
+            aggregation = counting.result()
+            facets = facet_counts(aggregation, use_sets)
+            total = total_count(aggregation)
         return SearchResult(hits=hits, total=total, facets=facets, took_ms=_ms_since(started))
 
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
@@ -338,6 +343,25 @@ class EmbeddedEngine:
             if child.is_dir() and child.name.startswith("v") and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
                 log.info("removed old search index generation %s", child.name)
+
+
+_COUNTING_POOL: ThreadPoolExecutor | None = None
+_COUNTING_POOL_LOCK = threading.Lock()
+
+
+def _counting_pool() -> ThreadPoolExecutor:
+    """Threads for facet aggregations, shared by every engine in the process.
+
+    Only aggregations run here and they never wait on the pool, so a search waiting for
+    one cannot deadlock it; when every thread is busy an aggregation queues, which costs
+    latency under load, never correctness.
+    """
+    global _COUNTING_POOL
+    if _COUNTING_POOL is None:
+        with _COUNTING_POOL_LOCK:
+            if _COUNTING_POOL is None:
+                _COUNTING_POOL = ThreadPoolExecutor(max(2, _rebuild_workers()), thread_name_prefix="search-facets")
+    return _COUNTING_POOL
 
 
 def _version_of(name: str) -> int:

@@ -248,8 +248,26 @@ def query_tokens(text: str, *, normalised: bool = False) -> list[str]:
 
 
 def search_subtokens(token: str) -> list[str]:
-    """The shorter dictionary words inside `token` (`智慧农业` → 智慧, 农业)."""
-    return [t for t in dict.fromkeys(_clean(_segmenter().cut_for_search(token))) if t != token]
+    """The shorter dictionary words inside `token` (`智慧农业` → 智慧, 农业).
+
+    None unless together they cover every character: `数字文创` holds only the dictionary
+    word `数字`, and "every document that mentions 数字" is not what was asked.
+
+    Only the longest ones: a word inside another of them (`互联` inside `互联网`) adds
+    nothing to "all of them appear", because the search-mode cut that built the index
+    stores the shorter words of every word it stores, and each extra word is one more
+    long posting list to intersect.
+    """
+    inside = [t for t in dict.fromkeys(_clean(_segmenter().cut_for_search(token))) if t != token]
+    covered = [False] * len(token)
+    for sub in inside:
+        start = token.find(sub)
+        while start >= 0:
+            covered[start : start + len(sub)] = [True] * len(sub)
+            start = token.find(sub, start + 1)
+    if not all(covered):
+        return []
+    return [t for t in inside if not any(t != other and t in other for other in inside)]
 
 
 def has_cjk(token: str) -> bool:

@@ -5,13 +5,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from search_fixtures import make_doc
 
+from search import SearchQuery, create_engine
 from search.text import (
     index_tokens,
     normalise,
     normalise_with_offsets,
     pinyin_tokens,
     query_tokens,
+    search_subtokens,
     strip_pinyin_annotations,
     synonyms_of,
 )
@@ -78,6 +81,27 @@ def test_lexicon_keeps_domain_words_whole(word):
 def test_search_tokens_include_the_parts():
     tokens = index_tokens("待处理事项")
     assert {"待处理", "处理"} <= set(tokens)
+
+
+def test_a_query_word_is_widened_only_to_parts_that_cover_it():
+    assert search_subtokens("智慧农业") == ["智慧", "农业"]
+    # 互联 and 联网 lie inside 互联网: asking for them too would only cost time.
+    assert search_subtokens("工业互联网") == ["工业", "互联网"]
+    # 文创 is no dictionary word, so 数字 alone would stand for the whole query word.
+    assert search_subtokens("数字文创") == []
+
+
+def test_query_word_does_not_match_documents_holding_only_a_part_of_it(tmp_path):
+    engine = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    engine.ensure_ready()
+    engine.upsert([
+        make_doc(1, title="数字文创产品展示"),
+        make_doc(2, title="数字政府建设"),
+        make_doc(3, title="农业的智慧化改造"),
+    ])
+    assert [h.id for h in engine.search(SearchQuery(text="数字文创")).hits] == ["opportunity-1"]
+    assert [h.id for h in engine.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-3"]
+    engine.close()
 
 
 def test_stop_words_and_punctuation_are_dropped():
