@@ -47,6 +47,11 @@ class ListingDocument:
     deadline: int | None = None
     maturity: str | None = None
     extra_text: str = ""
+    # The words the engine indexed for the title, labels and texts, space-separated. Engines
+    # fill it when they store a document, so matching can compare a candidate's vocabulary
+    # without segmenting its text again; empty on documents built from the database, and
+    # not part of the listing's identity (equality, `to_dict`).
+    words: str = field(default="", compare=False, repr=False)
 
     @staticmethod
     def make_id(kind: str, listing_id: int) -> str:
@@ -58,7 +63,9 @@ class ListingDocument:
         return self.published_at if self.published_at is not None else self.created_at
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["words"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ListingDocument:

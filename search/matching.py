@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .engine import ListingDocument, SearchEngine, SearchQuery
-from .text import has_cjk, normalise, synonyms_of, words
+from .text import has_cjk, index_tokens, normalise, synonyms_of, vocabulary_words, words
 
 MAX_KEY_TERMS = 8
 # Source weights for candidate words: the title says most about a listing.
@@ -235,8 +235,8 @@ def match(
 
 
 def _expanded(scored: list[tuple[float, str]]) -> list[tuple[float, frozenset[str]]]:
-    """Each weighted term with its synonyms, worked out once per match rather than per candidate."""
-    return [(score, frozenset((term, *synonyms_of(term)))) for score, term in scored]
+    """Each weighted term with its useful synonyms, worked out once per match rather than per candidate."""
+    return [(score, frozenset(t for t in (term, *synonyms_of(term)) if _useful(t))) for score, term in scored]
 
 
 def _coverage(vocabulary: list[tuple[float, frozenset[str]]], candidate: ListingDocument) -> float:
@@ -248,28 +248,29 @@ def _coverage(vocabulary: list[tuple[float, frozenset[str]]], candidate: Listing
     return sum(score for score, forms in vocabulary if not forms.isdisjoint(present)) / total
 
 
-# Candidates recur across matches (the same offerings suit many opportunities); segmenting
-# their text again each time was most of a match's cost. Keyed by content, so an edit misses.
+# For documents stored without their words. Candidates recur across matches (the same
+# offerings suit many opportunities), and segmenting their text is most of a match's cost.
+# Keyed by content, so an edit misses.
 _VOCABULARY_CACHE_SIZE = 20000
 _vocabularies: OrderedDict[tuple[str, int], frozenset[str]] = OrderedDict()
 _vocabulary_lock = threading.Lock()
 
 
 def _vocabulary(doc: ListingDocument) -> frozenset[str]:
+    """The words of `doc` as the engine indexed them (`ListingDocument.words`), or, for a
+    document stored without them, segmented here the same way."""
+    # Unfiltered: the vocabulary it is compared with holds only useful words (`_expanded`).
+    if doc.words:
+        return frozenset(doc.words.split(" "))
     key = (doc.id, hash((doc.title, doc.description, doc.extra_text, tuple(doc.tracks), tuple(doc.domains), tuple(doc.tags))))
     with _vocabulary_lock:
         found = _vocabularies.get(key)
         if found is not None:
             _vocabularies.move_to_end(key)
             return found
-    found_terms: set[str] = set()
-    for text in (doc.title, doc.description, doc.extra_text):
-        found_terms.update(words(text))
-    for label in [*doc.tracks, *doc.domains, *doc.tags]:
-        whole = normalise(label).strip()
-        found_terms.add(whole)
-        found_terms.update(words(whole, normalised=True))
-    terms = frozenset(t for t in found_terms if _useful(t))
+    labels = index_tokens("。".join([*doc.tracks, *doc.domains, *doc.tags]))
+    stored = vocabulary_words(index_tokens(doc.title), labels, index_tokens(doc.description), index_tokens(doc.extra_text))
+    terms = frozenset(stored.split(" "))
     with _vocabulary_lock:
         _vocabularies[key] = terms
         if len(_vocabularies) > _VOCABULARY_CACHE_SIZE:

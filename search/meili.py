@@ -20,7 +20,7 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationErro
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
 from .plan import Mode, QueryPlan, plan_query
-from .text import index_tokens, normalise, pinyin_tokens, synonym_groups
+from .text import index_tokens, normalise, pinyin_tokens, synonym_groups, vocabulary_words
 
 SEARCHABLE = ["title_zh", "labels_zh", "meta_zh", "text_zh", "extra_zh", "pinyin"]
 FILTERABLE = ["id", "kind", "status", "region", "tracks", "domains", "batch", "deadline"]
@@ -86,7 +86,7 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "deadline": doc.deadline,
         **{name: " ".join(tokens) for name, tokens in parts.items()},
         "pinyin": " ".join(pinyin_tokens(every)),
-        "doc": doc.to_dict(),
+        "doc": {**doc.to_dict(), "words": vocabulary_words(parts["title_zh"], parts["labels_zh"], parts["text_zh"], parts["extra_zh"])},
     }
 
 

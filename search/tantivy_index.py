@@ -15,7 +15,7 @@ import tantivy
 from .engine import ListingDocument, SearchQuery
 from .plan import Clause, Mode, QueryPlan
 from .highlight import Prepared
-from .text import index_tokens, normalise, pinyin_tokens
+from .text import index_tokens, normalise, pinyin_tokens, vocabulary_words
 
 # 2 added the single-valued `track_set` / `domain_set` facet fields. Version 1 indexes are
 # still read (facets then come from the multi-valued fields) until the next rebuild.
@@ -99,7 +99,7 @@ def index_fields(doc: ListingDocument) -> IndexFields:
     texts = [(name, " ".join(tokens)) for name, tokens in parts.items()]
     texts.append(("pinyin_t", " ".join(pinyin_tokens(every))))
     texts.append(("all_t", " ".join(every)))
-    return tuple(texts), _source(doc, prepared)
+    return tuple(texts), _source(doc, prepared, vocabulary_words(parts["title_t"], parts["labels_t"], parts["desc_t"], parts["extra_t"]))
 
 
 def index_fields_batch(docs: list[ListingDocument]) -> list[IndexFields]:
@@ -144,8 +144,9 @@ _DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
 PREPARED_KEY = "_hl"
 
 
-def _source(doc: ListingDocument, prepared: Prepared) -> bytes:
+def _source(doc: ListingDocument, prepared: Prepared, words: str) -> bytes:
     data = {name: getattr(doc, name) for name in _DOC_FIELDS}  # `to_dict` without the deep copy
+    data["words"] = words
     data[PREPARED_KEY] = prepared.to_json(doc)
     return json.dumps(data, ensure_ascii=False).encode()
 

@@ -236,6 +236,13 @@ def index_tokens(text: str, *, normalised: bool = False) -> list[str]:
     return _clean(_segmenter().cut_for_search(norm)) if norm else []
 
 
+def vocabulary_words(*token_lists: list[str]) -> str:
+    """The distinct index tokens of a listing's title, labels and texts, space-separated:
+    what engines store as `ListingDocument.words` (organisation and place left out, as
+    matching scores the region on its own)."""
+    return " ".join(dict.fromkeys(t for tokens in token_lists for t in tokens))
+
+
 def words(text: str, *, normalised: bool = False) -> list[str]:
     """Precise-mode words in order, repeats kept, stop words and punctuation removed."""
     norm = text if normalised else normalise(text)

@@ -119,3 +119,23 @@ def test_key_terms_prefer_rare_title_words():
     terms = dict(extract_key_terms(doc, FakeStats(100, {"平台": 60, "智慧农业": 3, "监测": 10})))
     assert "平台" not in terms  # in more than half the listings
     assert terms["智慧农业"] == 1.0 > terms["监测"]
+
+
+def test_scores_are_the_same_whether_candidates_carry_their_indexed_words_or_not(engine, monkeypatch):
+    # The engine stores each listing's indexed words so that matching need not segment
+    # candidates again; a document stored without them (an older index) must score the same.
+    engine.upsert([OPPORTUNITY, *offerings()])
+    stored = engine.get(["offering-10"])["offering-10"]
+    assert {"土壤", "墒情", "智慧农业", "物联网"} <= set(stored.words.split())
+    with_words = [(m.id, m.score) for m in match(engine, OPPORTUNITY, "offering", now=NOW)]
+
+    original_get = engine.get
+
+    def get_without_words(ids):
+        docs = original_get(ids)
+        for doc in docs.values():
+            doc.words = ""
+        return docs
+
+    monkeypatch.setattr(engine, "get", get_without_words)
+    assert [(m.id, m.score) for m in match(engine, OPPORTUNITY, "offering", now=NOW)] == with_words
