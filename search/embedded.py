@@ -253,6 +253,7 @@ class EmbeddedEngine:
                     title_html=marked.title_html,
                     snippet_html=marked.snippet_html,
                     matched_terms=marked.matched_terms,
+                    document=doc,
                 )
             )
         if counting is not None:

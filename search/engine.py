@@ -121,6 +121,8 @@ class SearchHit:
     title_html: str
     snippet_html: str
     matched_terms: list[str] = field(default_factory=list)
+    # The stored document, which the engine read anyway to highlight it.
+    document: ListingDocument | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

@@ -197,18 +197,25 @@ def match(
 
     text_scores: dict[str, float] = {}
     matched_terms: dict[str, list[str]] = {}
+    candidates: dict[str, ListingDocument] = {}
     scored = weighted_terms(doc, engine)
     terms = extract_key_terms(doc, engine, scored=scored)
     if terms:
         for hit in engine.search(SearchQuery(terms=terms, **base)).hits:
             text_scores[hit.id] = hit.score
             matched_terms[hit.id] = hit.matched_terms
+            if hit.document is not None:
+                candidates[hit.id] = hit.document
     if doc.tracks:
         # Listings on the same track are candidates even when worded differently.
         for hit in engine.search(SearchQuery(tracks=list(doc.tracks), sort="newest", **base)).hits:
             text_scores.setdefault(hit.id, 0.0)
+            if hit.document is not None:
+                candidates.setdefault(hit.id, hit.document)
 
-    candidates = engine.get(text_scores)
+    missing = [cid for cid in text_scores if cid not in candidates]
+    if missing:
+        candidates.update(engine.get(missing))
     top_text = max(text_scores.values(), default=0.0) or 1.0
     # The engine only saw the few key terms; how much of the listing's whole vocabulary
     # (idf-weighted) a candidate shares tells worded-alike from merely topic-alike.

@@ -230,6 +230,7 @@ class MeiliEngine:
                     title_html=marked.title_html,
                     snippet_html=marked.snippet_html,
                     matched_terms=marked.matched_terms,
+                    document=doc,
                 )
             )
         distribution = raw.get("facetDistribution") or {}

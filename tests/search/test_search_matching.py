@@ -129,7 +129,7 @@ def test_scores_are_the_same_whether_candidates_carry_their_indexed_words_or_not
     assert {"土壤", "墒情", "智慧农业", "物联网"} <= set(stored.words.split())
     with_words = [(m.id, m.score) for m in match(engine, OPPORTUNITY, "offering", now=NOW)]
 
-    original_get = engine.get
+    original_get, original_search = engine.get, engine.search
 
     def get_without_words(ids):
         docs = original_get(ids)
@@ -137,5 +137,12 @@ def test_scores_are_the_same_whether_candidates_carry_their_indexed_words_or_not
             doc.words = ""
         return docs
 
+    def search_without_words(query):
+        result = original_search(query)
+        for hit in result.hits:
+            hit.document.words = ""
+        return result
+
     monkeypatch.setattr(engine, "get", get_without_words)
+    monkeypatch.setattr(engine, "search", search_without_words)
     assert [(m.id, m.score) for m in match(engine, OPPORTUNITY, "offering", now=NOW)] == with_words
