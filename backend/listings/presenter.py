@@ -18,26 +18,36 @@ from backend.taxonomy.service import load_index
 async def present(
     session: AsyncSession, *, actor: Actor, kind: ListingKind, listings: Sequence[Listing]
 ) -> list[OpportunityPublic | OfferingPublic]:
-    if not listings:
+    return await present_mixed(session, actor=actor, rows=[(kind, listing) for listing in listings])
+
+
+async def present_mixed(
+    session: AsyncSession, *, actor: Actor, rows: Sequence[tuple[ListingKind, Listing]]
+) -> list[OpportunityPublic | OfferingPublic]:
+    """Listings of either kind, in the order given, with what they need loaded once for all."""
+    if not rows:
         return []
-    ids = [listing.id for listing in listings]
-    tracks, domains = await load_classification(session, kind, ids)
+    classification = {}
+    for kind in ListingKind:
+        ids = [listing.id for k, listing in rows if k == kind]
+        if ids:
+            classification[kind] = await load_classification(session, kind, ids)
     names = await load_index(session)
-    organisation_ids = {listing.organisation_id for listing in listings}
+    organisation_ids = {listing.organisation_id for _, listing in rows}
     organisations = {
         o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
     }
-    batch_ids = {listing.batch_id for listing in listings if listing.batch_id is not None}
+    batch_ids = {listing.batch_id for _, listing in rows if listing.batch_id is not None}
     batches = dict(
         (await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all()
     ) if batch_ids else {}
     # An approved introduction releases the contact (and only that) to the enterprise.
-    released = (
-        await released_contact_ids(session, actor=actor, opportunity_ids=ids) if kind == ListingKind.opportunity else set()
-    )
+    opportunity_ids = [listing.id for k, listing in rows if k == ListingKind.opportunity]
+    released = await released_contact_ids(session, actor=actor, opportunity_ids=opportunity_ids)
 
     out: list[OpportunityPublic | OfferingPublic] = []
-    for listing in listings:
+    for kind, listing in rows:
+        tracks, domains = classification[kind]
         organisation = organisations[listing.organisation_id]
         private = can_see_private_fields(actor, listing)
         common = {
@@ -55,7 +65,7 @@ async def present(
             "tags": listing.tags,
             "status": listing.status,
             "batch": batches.get(listing.batch_id) if listing.batch_id else None,
-            "contact": listing.contact if private or listing.id in released else None,
+            "contact": listing.contact if private or (kind == ListingKind.opportunity and listing.id in released) else None,
             "review_note": listing.review_note if private else None,
             "published_at": listing.published_at,
             "created_at": listing.created_at,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, delete, or_
+from sqlalchemy import and_, case, delete, literal, or_, union_all
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -412,26 +412,22 @@ async def finish(session: AsyncSession, *, actor: Actor, kind: ListingKind, list
 async def load_classification(
     session: AsyncSession, kind: ListingKind, listing_ids: Sequence[int]
 ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """Track and domain codes for a page of listings, in two queries."""
+    """Track and domain codes for a page of listings, in one query."""
     tracks: dict[int, list[str]] = {i: [] for i in listing_ids}
     domains: dict[int, list[str]] = {i: [] for i in listing_ids}
     if not listing_ids:
         return tracks, domains
     track_link, domain_link = TRACK_LINKS[kind], DOMAIN_LINKS[kind]
-    for listing_id, code in (
-        await session.exec(
-            select(track_link.listing_id, track_link.track_code).where(
-                col(track_link.listing_id).in_(list(listing_ids))
-            )
-        )
-    ).all():
-        tracks[listing_id].append(code)
-    for listing_id, code in (
-        await session.exec(
-            select(domain_link.listing_id, domain_link.domain_code).where(
-                col(domain_link.listing_id).in_(list(listing_ids))
-            )
-        )
-    ).all():
-        domains[listing_id].append(code)
+    ids = list(listing_ids)
+    both = union_all(
+        select(literal("t").label("which"), track_link.listing_id, track_link.track_code.label("code")).where(
+            col(track_link.listing_id).in_(ids)
+        ),
+        select(literal("d").label("which"), domain_link.listing_id, domain_link.domain_code.label("code")).where(
+            col(domain_link.listing_id).in_(ids)
+        ),
+    )
+    # Link rows come back in insertion order within each table, as the forms list them.
+    for which, listing_id, code in (await session.exec(both)).all():
+        (tracks if which == "t" else domains)[listing_id].append(code)
     return tracks, domains

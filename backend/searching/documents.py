@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.listings.models import LISTING_MODELS, ListingKind, Offering, Opportunity
 from backend.listings.service import Listing, load_classification
 from backend.organisations.models import Organisation
-from backend.taxonomy.models import Batch, Region
+from backend.taxonomy.models import Batch
 from backend.taxonomy.service import load_index
 from search import ListingDocument
 
@@ -20,8 +20,7 @@ def _seconds(moment: datetime | None) -> int | None:
 
 async def city_codes(session: AsyncSession) -> dict[str, str]:
     """County → its city, so that a city filter or facet covers its counties."""
-    rows = (await session.exec(select(Region.code, Region.level, Region.parent_code))).all()
-    return {code: (parent if level == "county" and parent else code) for code, level, parent in rows}
+    return (await load_index(session)).cities
 
 
 async def build_documents(session: AsyncSession, kind: ListingKind, listings: Sequence[Listing]) -> list[ListingDocument]:
@@ -30,7 +29,7 @@ async def build_documents(session: AsyncSession, kind: ListingKind, listings: Se
     ids = [listing.id for listing in listings]
     tracks, domains = await load_classification(session, kind, ids)
     names = await load_index(session)
-    cities = await city_codes(session)
+    cities = names.cities
     organisation_ids = {listing.organisation_id for listing in listings}
     organisations = dict(
         (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all()

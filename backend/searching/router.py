@@ -7,7 +7,7 @@ from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized, error_responses
 from backend.kit.params import DbId, IdPath
 from backend.listings.models import ListingKind, ListingStatus
-from backend.listings.presenter import present
+from backend.listings.presenter import present_mixed
 from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.searching import service
 from backend.searching.models import MatchVerdict
@@ -47,12 +47,7 @@ class SearchResponse(BaseModel):
 
 
 async def _present_rows(session: Any, actor: Any, rows: list[tuple[ListingKind, Any]]) -> dict[tuple[str, int], Any]:
-    out: dict[tuple[str, int], Any] = {}
-    for kind in ListingKind:
-        listings = [listing for k, listing in rows if k == kind]
-        for item in await present(session, actor=actor, kind=kind, listings=listings):
-            out[(kind.value, item.id)] = item
-    return out
+    return {(item.kind, item.id): item for item in await present_mixed(session, actor=actor, rows=rows)}
 
 
 @router.get("/search", response_model=SearchResponse, responses=error_responses(ServiceUnavailable))

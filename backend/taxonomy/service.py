@@ -19,6 +19,8 @@ class TaxonomyIndex:
     tracks: dict[str, str]
     domains: dict[str, str]
     regions: dict[str, str]
+    # Region code → the city it belongs to (a county's parent, otherwise itself).
+    cities: dict[str, str]
 
 
 # Names change only when the taxonomy is seeded, yet every rendered listing needs them:
@@ -44,8 +46,13 @@ async def load_index(session: AsyncSession) -> TaxonomyIndex:
         return cached[1]
     tracks = (await session.exec(select(Track.code, Track.name))).all()
     domains = (await session.exec(select(Domain.code, Domain.name))).all()
-    regions = (await session.exec(select(Region.code, Region.name))).all()
-    index = TaxonomyIndex(dict(tracks), dict(domains), dict(regions))
+    regions = (await session.exec(select(Region.code, Region.name, Region.level, Region.parent_code))).all()
+    index = TaxonomyIndex(
+        dict(tracks),
+        dict(domains),
+        {code: name for code, name, _, _ in regions},
+        {code: (parent if level == "county" and parent else code) for code, _, level, parent in regions},
+    )
     _index_cache[key] = (time.monotonic(), index)
     return index
 
