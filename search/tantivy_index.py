@@ -196,7 +196,7 @@ def build_query(schema: tantivy.Schema, plan: QueryPlan, query: SearchQuery, *, 
     for f in filter_queries(schema, query):
         parts.append((Occur.Must, Q.const_score_query(f, 0.0)))
     if query.exclude_ids:
-        parts.append((Occur.MustNot, Q.term_set_query(schema, "id", list(query.exclude_ids))))
+        parts.append((Occur.MustNot, any_of(schema, "id", query.exclude_ids)))
     return parts[0][1] if len(parts) == 1 else Q.boolean_query(parts)
 
 
@@ -212,7 +212,7 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
         ("region", query.regions),
     ):
         if values:
-            filters.append(Q.term_set_query(schema, field, list(dict.fromkeys(values))))
+            filters.append(any_of(schema, field, values))
     if query.batch is not None:
         filters.append(Q.term_query(schema, "batch", int(query.batch)))
     if query.open_at is not None:
@@ -220,6 +220,23 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
             Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower_bound=int(query.open_at))
         )
     return filters
+
+
+# Up to this many values, a filter is a union of term queries: they skip along their
+# posting lists, where a term-set query first marks every matching document in a bitset
+# (about a millisecond for `status = published` over 100k listings, on every search).
+TERM_UNION_MAX = 64
+
+
+def any_of(schema: tantivy.Schema, field: str, values) -> tantivy.Query:
+    """Documents whose `field` holds any of `values` (exact terms)."""
+    Q = tantivy.Query
+    values = list(dict.fromkeys(values))
+    if len(values) == 1:
+        return Q.term_query(schema, field, values[0])
+    if len(values) <= TERM_UNION_MAX:
+        return Q.boolean_query([(tantivy.Occur.Should, Q.term_query(schema, field, v)) for v in values])
+    return Q.term_set_query(schema, field, values)
 
 
 def clause_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
