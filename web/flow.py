@@ -7,7 +7,6 @@ objects stay "not found" and a visitor is sent to sign in.
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi.responses import RedirectResponse
@@ -20,20 +19,9 @@ from backend.interests.models import INTEREST_STATUS_LABELS
 from backend.kit.errors import AppError
 from backend.listings.models import STATUS_LABELS
 from backend.pairings.models import STAGE_LABELS
-from web.templating import CHINA, environment
 
 T = TypeVar("T")
 
-
-def _datetime(value: datetime | None) -> str:
-    """Date and minute in China time, for logs and steps where the hour matters."""
-    if value is None:
-        return ""
-    local = value.astimezone(CHINA) if value.tzinfo else value
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-environment.filters.setdefault("datetime", _datetime)
 
 # Statuses that stay as an error page rather than a message on the form.
 RAISED = (401, 404)

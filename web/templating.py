@@ -29,6 +29,14 @@ def _date(value: date | datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def _datetime(value: datetime | None) -> str:
+    """Date and minute in China time, for logs and steps where the hour matters."""
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA) if value.tzinfo else value
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def countdown(deadline: date | None, today: date | None = None) -> tuple[str, str]:
     """(text, css modifier) of the time left to answer an opportunity."""
     if deadline is None:
@@ -62,7 +70,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(date=_date, money=_money)
+environment.filters.update(date=_date, datetime=_datetime, money=_money)
 environment.globals.update(
     countdown=countdown,
     query=_query,
