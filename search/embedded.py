@@ -241,9 +241,13 @@ class EmbeddedEngine:
 
         hits = []
         for key, address in found.hits:
+            score = float(key) if order_by is None else 0.0
+            if not query.highlight:
+                doc = from_stored(searcher.doc(address))
+                hits.append(SearchHit(doc.id, doc.kind, doc.listing_id, score, "", "", [], document=doc))
+                continue
             doc, prepared = from_stored_prepared(searcher.doc(address))
             marked = highlight(doc, plan.highlight, prepared=prepared)
-            score = float(key) if order_by is None else 0.0
             hits.append(
                 SearchHit(
                     id=doc.id,

@@ -93,6 +93,9 @@ class SearchQuery:
     terms: list[tuple[str, float]] = field(default_factory=list)
     # Only documents without a deadline or with deadline >= open_at (unix seconds).
     open_at: int | None = None
+    # False: hits carry their document but no marked title, snippet or matched terms
+    # (matching re-ranks a pool of candidates and explains only the few it keeps).
+    highlight: bool = True
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:

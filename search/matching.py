@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Protocol
 
 from .engine import ListingDocument, SearchEngine, SearchQuery
-from .text import has_cjk, index_tokens, normalise, synonyms_of, vocabulary_words, words
+from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
 
 MAX_KEY_TERMS = 8
 # Source weights for candidate words: the title says most about a listing.
@@ -193,17 +194,18 @@ def match(
     pool = min(100, max(30, limit * 3))
     # An opportunity can only be answered while it is open.
     open_at = now if target_kind == "opportunity" else None
-    base = dict(kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at)
+    base = dict(
+        kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at,
+        highlight=False,
+    )  # fmt: skip
 
     text_scores: dict[str, float] = {}
-    matched_terms: dict[str, list[str]] = {}
     candidates: dict[str, ListingDocument] = {}
     scored = weighted_terms(doc, engine)
     terms = extract_key_terms(doc, engine, scored=scored)
     if terms:
         for hit in engine.search(SearchQuery(terms=terms, **base)).hits:
             text_scores[hit.id] = hit.score
-            matched_terms[hit.id] = hit.matched_terms
             if hit.document is not None:
                 candidates[hit.id] = hit.document
     if doc.tracks:
@@ -219,15 +221,15 @@ def match(
     top_text = max(text_scores.values(), default=0.0) or 1.0
     # The engine only saw the few key terms; how much of the listing's whole vocabulary
     # (idf-weighted) a candidate shares tells worded-alike from merely topic-alike.
-    vocabulary = _expanded(scored)
-    coverage = {cid: _coverage(vocabulary, c) for cid, c in candidates.items()}
+    vocabulary = _Vocabulary(scored)
+    present = {cid: _vocabulary(c) for cid, c in candidates.items()}
+    coverage = {cid: vocabulary.coverage(present[cid]) for cid in candidates}
     top_coverage = max(coverage.values(), default=0.0) or 1.0
     matches = []
     for cid, candidate in candidates.items():
         if candidate.status not in statuses or (open_at and candidate.deadline and candidate.deadline < open_at):
             continue
         reasons = MatchReasons(
-            matched_terms=matched_terms.get(cid, []),
             shared_tracks=[t for t in dict.fromkeys(doc.tracks) if t in candidate.tracks],
             shared_domains=[d for d in dict.fromkeys(doc.domains) if d in candidate.domains],
             same_region=same_region(doc.region, candidate.region),
@@ -238,21 +240,47 @@ def match(
             score += W_MATURITY * maturity_score(candidate.maturity)
         matches.append(Match(cid, candidate.listing_id, candidate.kind, round(score, 6), reasons))
     matches.sort(key=lambda m: (-m.score, m.id))
-    return matches[:limit]
+    # Only the kept ones are explained: which of the key terms each of them uses.
+    key_terms = [term for term, _ in terms]
+    return [
+        Match(m.id, m.listing_id, m.kind, m.score, replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id])))
+        for m in matches[:limit]
+    ]
 
 
-def _expanded(scored: list[tuple[float, str]]) -> list[tuple[float, frozenset[str]]]:
-    """Each weighted term with its useful synonyms, worked out once per match rather than per candidate."""
-    return [(score, frozenset(t for t in (term, *synonyms_of(term)) if _useful(t))) for score, term in scored]
+class _Vocabulary:
+    """A listing's idf-weighted words with their synonyms, set up once per match so that
+    each candidate costs one set intersection."""
+
+    def __init__(self, scored: list[tuple[float, str]]) -> None:
+        self.scores = [score for score, _ in scored]
+        self.total = sum(self.scores)
+        self.entries_of: dict[str, list[int]] = {}
+        for index, (_, term) in enumerate(scored):
+            for form in (term, *synonyms_of(term)):
+                if _useful(form):
+                    self.entries_of.setdefault(form, []).append(index)
+        self.forms = frozenset(self.entries_of)
+
+    def coverage(self, present: frozenset[str]) -> float:
+        """Share of the weight whose word (or a synonym of it) `present` holds (0–1)."""
+        if not self.total:
+            return 0.0
+        hit = {index for form in self.forms & present for index in self.entries_of[form]}
+        return sum(self.scores[index] for index in hit) / self.total
 
 
-def _coverage(vocabulary: list[tuple[float, frozenset[str]]], candidate: ListingDocument) -> float:
-    """Share of the idf-weighted vocabulary of a listing that `candidate` also uses (0–1)."""
-    total = sum(score for score, _ in vocabulary)
-    if not total:
-        return 0.0
-    present = _vocabulary(candidate)
-    return sum(score for score, forms in vocabulary if not forms.isdisjoint(present)) / total
+def matched_terms(key_terms: list[str], present: frozenset[str]) -> list[str]:
+    """The key terms a candidate's words hold: each term itself or its synonyms as the
+    candidate words them, else all the parts of it (智慧 and 农业 for 智慧农业)."""
+    found: list[str] = []
+    for term in key_terms:
+        forms = [form for form in (term, *synonyms_of(term)) if form in present]
+        if not forms:
+            parts = search_subtokens(term)
+            forms = parts if parts and all(part in present for part in parts) else []
+        found.extend(forms)
+    return list(dict.fromkeys(found))
 
 
 # For documents stored without their words. Candidates recur across matches (the same
@@ -305,5 +333,7 @@ def same_region(a: str | None, b: str | None) -> bool:
     return len(a) == len(b) == 6 and a[:4] == b[:4] and not a.endswith("0000")
 
 
+@lru_cache(maxsize=256)
 def maturity_score(maturity: str | None) -> float:
+    # Cached: a handful of codes and labels, asked for every candidate of every match.
     return MATURITY_SCORES.get(normalise(maturity).strip(), 0.0) if maturity else 0.0

@@ -220,6 +220,10 @@ class MeiliEngine:
         hits = []
         for item in raw.get("hits", []):
             doc = ListingDocument.from_dict(item["doc"])
+            if not query.highlight:
+                score = float(item.get("_rankingScore", 0.0)) if "sort" not in params else 0.0
+                hits.append(SearchHit(doc.id, doc.kind, doc.listing_id, score, "", "", [], document=doc))
+                continue
             marked = highlight(doc, plan.highlight)
             hits.append(
                 SearchHit(

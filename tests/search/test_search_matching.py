@@ -6,7 +6,7 @@ import pytest
 from search_fixtures import NOW, make_doc
 
 from search import create_engine, extract_key_terms, match
-from search.matching import MAX_KEY_TERMS
+from search.matching import MAX_KEY_TERMS, matched_terms
 
 
 @pytest.fixture
@@ -146,3 +146,9 @@ def test_scores_are_the_same_whether_candidates_carry_their_indexed_words_or_not
     monkeypatch.setattr(engine, "get", get_without_words)
     monkeypatch.setattr(engine, "search", search_without_words)
     assert [(m.id, m.score) for m in match(engine, OPPORTUNITY, "offering", now=NOW)] == with_words
+
+
+def test_reasons_name_key_terms_as_the_candidate_words_them():
+    # A synonym counts as the term, and so do all the parts of a term; one part does not.
+    words = frozenset({"vr", "智慧", "农业", "区块"})
+    assert matched_terms(["虚拟现实", "智慧农业", "区块链", "物联网"], words) == ["vr", "智慧", "农业"]
