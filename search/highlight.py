@@ -127,7 +127,7 @@ def highlight(
     labels = prepared.labels
     combined = "\n".join((t_norm, b_norm, e_norm, labels))
 
-    pattern = _pattern(plan.terms | _probe_matches(plan.probes, combined))
+    pattern = _pattern(plan.terms | _probe_matches(plan.probes, combined, doc.words))
     if pattern is None:
         return Highlighted(_render(title, []), _render_window(body, [], snippet_chars), [])
 
@@ -141,10 +141,15 @@ def highlight(
     return Highlighted(_render(title, title_spans), _render_window(snippet_text, snippet_spans, snippet_chars), matched)
 
 
-def _probe_matches(probes: Iterable[str], text: str) -> frozenset[str]:
-    """Document words that a latin probe reaches through typo tolerance or pinyin."""
+def _probe_matches(probes: Iterable[str], text: str, indexed_words: str = "") -> frozenset[str]:
+    """Document words that a latin probe reaches through typo tolerance or pinyin.
+
+    `indexed_words` are the document's words as the engine indexed them
+    (`ListingDocument.words`); when given, pinyin is compared on them instead of
+    segmenting the text again."""
     found: set[str] = set()
     words = None
+    chinese: list[str] | None = indexed_words.split() if indexed_words else None
     for probe in probes:
         if re.search(rf"(?<![a-z0-9]){re.escape(probe)}(?![a-z0-9])", text):
             continue
@@ -153,8 +158,9 @@ def _probe_matches(probes: Iterable[str], text: str) -> frozenset[str]:
             words = words if words is not None else set(_WORD_RE.findall(text))
             found.update(w for w in words if edit_distance(probe, w, limit) <= limit)
         if looks_like_pinyin(probe):
-            for run in _CJK_RUN_RE.findall(text):
-                found.update(t for t in index_tokens(run, normalised=True) if pinyin_of(t) == probe)
+            if chinese is None:
+                chinese = [t for run in _CJK_RUN_RE.findall(text) for t in index_tokens(run, normalised=True)]
+            found.update(t for t in chinese if pinyin_of(t) == probe)
     return frozenset(found)
 
 

@@ -282,7 +282,8 @@ def _across_fields(schema: tantivy.Schema, term: str, boost: float) -> tantivy.Q
     return Q.disjunction_max_query(per_field, tie_breaker=0.2)
 
 
-_TOTAL = "_total"
+# The bucket of documents without a region; no region code looks like it.
+NO_REGION = "\x1fnone"
 
 
 def facet_request(with_total: bool = False, use_sets: bool = False) -> dict:
@@ -291,13 +292,16 @@ def facet_request(with_total: bool = False, use_sets: bool = False) -> dict:
         for name, field in SET_FIELDS.items():
             request[name] = {"terms": {"field": field, "size": SET_BUCKETS}}
     if with_total:
-        # Every document has exactly one sort_time, so its value count is the document count.
-        request[_TOTAL] = {"value_count": {"field": "sort_time"}}
+        # A document has one region or none, so the region buckets (with one for "none")
+        # add up to the number of matching documents: no separate count to collect.
+        request["region"]["terms"]["missing"] = NO_REGION
     return request
 
 
 def total_count(aggregation: dict) -> int:
-    return int(aggregation.get(_TOTAL, {}).get("value") or 0)
+    """The number of matching documents, from a `facet_request(with_total=True)` aggregation."""
+    region = aggregation.get("region", {})
+    return sum(int(b["doc_count"]) for b in region.get("buckets", [])) + int(region.get("sum_other_doc_count") or 0)
 
 
 _SET_MEMBERS: dict[str, tuple[str, ...]] = {}
@@ -323,5 +327,5 @@ def facet_counts(aggregation: dict, use_sets: bool = False) -> dict[str, dict[st
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
             out[name] = {value: int(n) for value, n in ranked}
         else:
-            out[name] = {b["key"]: int(b["doc_count"]) for b in buckets}
+            out[name] = {b["key"]: int(b["doc_count"]) for b in buckets if b["key"] != NO_REGION}
     return out

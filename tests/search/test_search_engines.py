@@ -72,10 +72,11 @@ def test_facets_count_the_current_query(engine):
         make_doc(1, title="智慧农业大棚", tracks=["智慧农业", "物联网"], region="360700"),
         make_doc(2, title="智慧农业灌溉", tracks=["智慧农业"], domains=["现代农业"], region="360100"),
         make_doc(3, title="智慧交通信号", tracks=["物联网"], region="360700"),
+        make_doc(4, title="省外智慧农业示范", tracks=["智慧农业"], region=None),
     ])
     result = engine.search(SearchQuery(text="智慧农业"))
-    assert result.total == 2
-    assert result.facets["track"] == {"智慧农业": 2, "物联网": 1}
+    assert result.total == 3  # a listing without a region counts, but in no region
+    assert result.facets["track"] == {"智慧农业": 3, "物联网": 1}
     assert result.facets["domain"] == {"现代农业": 1}
     assert result.facets["region"] == {"360700": 1, "360100": 1}
     assert engine.search(SearchQuery(text="智慧", facets=False)).facets == {}
