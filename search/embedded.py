@@ -28,7 +28,7 @@ import tantivy
 
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
-from .plan import Mode, plan_query
+from .plan import Mode, QueryPlan, plan_query, without_subtokens
 from .tantivy_index import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -58,6 +58,8 @@ REBUILD_HEAP = 256_000_000
 # (about a second) costs more than it saves.
 PARALLEL_REBUILD_MIN_DOCS = 5_000
 REBUILD_CHUNK = 500
+# See `_common_words`.
+SUBTOKEN_FALLBACK_MAX_DOCS = 100
 
 
 class _Generation:
@@ -215,6 +217,7 @@ class EmbeddedEngine:
             return SearchResult.empty(_ms_since(started))
         gen = self._current()
         searcher = gen.index.searcher()
+        plan = without_subtokens(plan, _common_words(searcher, plan))
         tquery = build_query(gen.schema, plan, query)
 
         order_by, order = None, tantivy.Order.Desc
@@ -348,6 +351,19 @@ class EmbeddedEngine:
             if child.is_dir() and child.name.startswith("v") and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
                 log.info("removed old search index generation %s", child.name)
+
+
+def _common_words(searcher: tantivy.Searcher, plan: QueryPlan) -> set[str]:
+    """Query words that enough listings hold whole that their parts need not be searched.
+
+    Matching the parts (智慧 and 农业 anywhere for 智慧农业) is a fallback for words the
+    index rarely holds whole; for a word in hundreds of listings it only adds weaker
+    results after them, and intersecting two common parts is the slowest work a query
+    can ask for.
+    """
+    return {
+        c.term for c in plan.clauses if c.subtokens and searcher.doc_freq("all_t", c.term) >= SUBTOKEN_FALLBACK_MAX_DOCS
+    }
 
 
 _COUNTING_POOL: ThreadPoolExecutor | None = None

@@ -9,7 +9,7 @@ plan, so what is marked is what was searched.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 
@@ -79,6 +79,14 @@ def _text_plan(text: str) -> QueryPlan:
     if not clauses:
         return QueryPlan(Mode.NOTHING)
     return QueryPlan(Mode.TEXT, clauses, min_match(len(clauses)), _highlight_plan(clauses))
+
+
+def without_subtokens(plan: QueryPlan, terms: set[str]) -> QueryPlan:
+    """`plan` with the clauses of `terms` matching only the words themselves, not their parts."""
+    if not terms or not any(c.subtokens and c.term in terms for c in plan.clauses):
+        return plan
+    clauses = tuple(replace(c, subtokens=()) if c.term in terms else c for c in plan.clauses)
+    return QueryPlan(plan.mode, clauses, plan.min_match, _highlight_plan(clauses))
 
 
 def min_match(n: int) -> int:

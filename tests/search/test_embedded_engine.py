@@ -1,4 +1,4 @@
-"""Facet counts of the embedded engine: the large-index path agrees with the plain one."""
+"""Embedded-engine choices that only show on a large index, forced on a small one."""
 
 from __future__ import annotations
 
@@ -44,3 +44,13 @@ def test_facets_over_a_large_index_count_the_same_as_over_a_small_one(engine, mo
     assert large.total == small.total > 0
     assert large.facets == small.facets
     assert sum(small.facets["region"].values()) < small.total or query.regions  # some listings have no region
+
+
+def test_parts_of_a_query_word_are_searched_only_while_few_listings_hold_it_whole(engine, monkeypatch):
+    engine.upsert([make_doc(1, title="智慧农业示范"), make_doc(2, title="农业的智慧化改造"), make_doc(3, title="智慧城市")])
+    assert [h.id for h in engine.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-1", "opportunity-2"]
+    # Once the word is common, listings holding only its parts no longer come with it.
+    monkeypatch.setattr(embedded, "SUBTOKEN_FALLBACK_MAX_DOCS", 1)
+    result = engine.search(SearchQuery(text="智慧农业"))
+    assert [h.id for h in result.hits] == ["opportunity-1"]
+    assert result.total == 1
