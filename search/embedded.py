@@ -27,12 +27,15 @@ from pathlib import Path
 import tantivy
 
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
+from .facet_bits import FacetBits
 from .highlight import highlight
 from .plan import Mode, QueryPlan, plan_query, without_subtokens
 from .tantivy_index import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
     SET_FACETS_MIN_DOCS,
+    SET_FIELDS,
+    FacetLayout,
     IndexFields,
     build_query,
     build_schema,
@@ -70,9 +73,19 @@ class _Generation:
         self.schema = build_schema(self.version)
         try:
             self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+            self.bits = FacetBits(path)
         except (OSError, ValueError) as exc:
             raise SearchUnavailable(f"cannot open search index {path}: {exc}") from exc
         self.writer: tantivy.IndexWriter | None = None
+
+    def facet_layout(self, num_docs: int) -> FacetLayout:
+        """How a search of this generation counts each facet (see `tantivy_index`)."""
+        if self.version < 2 or num_docs < SET_FACETS_MIN_DOCS:
+            return {}
+        layout: FacetLayout = {}
+        for facet in SET_FIELDS:
+            layout[facet] = self.bits.fields_in_use(facet) if self.version >= 3 and self.bits.usable(facet) else "set"
+        return layout
 
     def get_writer(self, heap: int = WRITER_HEAP, threads: int = 1) -> tantivy.IndexWriter:
         if self.writer is None:
@@ -134,8 +147,9 @@ class EmbeddedEngine:
         fields_ = [index_fields(d) for d in docs]  # segmentation outside the lock
         with self._lock:
             gen = self._current()
-            prepared = [make_document(d, f, gen.version) for d, f in zip(docs, fields_, strict=True)]
+            prepared = [make_document(d, f, gen.version, gen.bits) for d, f in zip(docs, fields_, strict=True)]
             self._apply_upsert(gen.get_writer(), docs, prepared)
+            gen.bits.save()
             self._commit(gen)
             if self._journal is not None:
                 self._journal.append(("upsert", docs))
@@ -166,15 +180,17 @@ class EmbeddedEngine:
                     if doc.id in seen:
                         writer.delete_documents_by_term("id", doc.id)
                     seen.add(doc.id)
-                    writer.add_document(make_document(doc, prepared, gen.version))
+                    writer.add_document(make_document(doc, prepared, gen.version, gen.bits))
+                gen.bits.save()
                 writer.commit()
                 with self._lock:
                     for op, payload in self._journal:
                         if op == "upsert":
-                            self._apply_upsert(writer, payload, [to_tantivy(d, gen.version) for d in payload])
+                            self._apply_upsert(writer, payload, [to_tantivy(d, gen.version, gen.bits) for d in payload])
                         else:
                             for doc_id in payload:
                                 writer.delete_documents_by_term("id", doc_id)
+                    gen.bits.save()
                     writer.commit()
                     gen.release_writer()
                     gen.index.reload()
@@ -233,9 +249,9 @@ class EmbeddedEngine:
             # query (the same documents, each word looked up once); the ranked search then
             # only collects its page. tantivy releases the GIL for both, so the aggregation
             # runs on the other core while this thread ranks, fetches and highlights.
-            use_sets = gen.version >= 2 and searcher.num_docs >= SET_FACETS_MIN_DOCS
+            layout = gen.facet_layout(searcher.num_docs)
             counting = _counting_pool().submit(
-                searcher.aggregate, build_query(gen.schema, plan, query, scored=False), facet_request(True, use_sets)
+                searcher.aggregate, build_query(gen.schema, plan, query, scored=False), facet_request(True, layout)
             )
             found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
         else:
@@ -265,7 +281,7 @@ class EmbeddedEngine:
             )
         if counting is not None:
             aggregation = counting.result()
-            facets = facet_counts(aggregation, use_sets)
+            facets = facet_counts(aggregation, layout, gen.bits)
             total = total_count(aggregation)
         return SearchResult(hits=hits, total=total, facets=facets, took_ms=_ms_since(started))
 

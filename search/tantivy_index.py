@@ -12,15 +12,18 @@ from dataclasses import fields
 
 import tantivy
 
+from . import facet_bits
 from .engine import ListingDocument, SearchQuery
+from .facet_bits import FacetBits
 from .plan import Clause, Mode, QueryPlan
 from .highlight import Prepared
 from .text import index_tokens, normalise, pinyin_tokens, vocabulary_words
 
-# 2 added the single-valued `track_set` / `domain_set` facet fields. Version 1 indexes are
-# still read (facets then come from the multi-valued fields) until the next rebuild.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 2 added the single-valued `track_set` / `domain_set` facet fields, 3 the bit-mask ones
+# (`facet_bits.py`). Older indexes are still read, each with the facet fields it has, until
+# the next rebuild.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # Documents without a deadline sort after every real one and pass "deadline >= now".
 NO_DEADLINE = 2**53
@@ -49,6 +52,10 @@ SET_BUCKETS = 65_000  # distinct sets; far more than the combinations that occur
 # matching documents, the sets' with the number of distinct sets returned to Python.
 SET_FACETS_MIN_DOCS = 30_000
 
+# How one search counts each facet: "multi" (the multi-valued field), "set" (the set
+# field) or, as a number, from that many bit-mask fields.
+FacetLayout = dict[str, str | int]
+
 
 def build_schema(version: int = SCHEMA_VERSION) -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
@@ -58,6 +65,9 @@ def build_schema(version: int = SCHEMA_VERSION) -> tantivy.Schema:
     if version >= 2:
         for name in SET_FIELDS.values():
             sb.add_text_field(name, tokenizer_name="raw", fast=True)
+    if version >= 3:
+        for name in facet_bits.all_field_names():
+            sb.add_integer_field(name, fast=True)
     for name in ("batch", "sort_time", "deadline"):
         sb.add_integer_field(name, indexed=True, fast=True)
     for name in TEXT_FIELDS:
@@ -75,8 +85,8 @@ def _normalised(text: str, prepared: tuple[str, str, list[int] | None]) -> str:
     return norm if shown == text else normalise(text)
 
 
-def to_tantivy(doc: ListingDocument, version: int = SCHEMA_VERSION) -> tantivy.Document:
-    return make_document(doc, index_fields(doc), version)
+def to_tantivy(doc: ListingDocument, version: int = SCHEMA_VERSION, bits: FacetBits | None = None) -> tantivy.Document:
+    return make_document(doc, index_fields(doc), version, bits)
 
 
 # The searchable text of one document, segmented: (field name, space-joined tokens) pairs
@@ -110,7 +120,10 @@ def _value_set(values: list[str]) -> str:
     return SET_SEPARATOR.join(sorted({v.replace(SET_SEPARATOR, " ") for v in values}))
 
 
-def make_document(doc: ListingDocument, fields_: IndexFields, version: int = SCHEMA_VERSION) -> tantivy.Document:
+def make_document(
+    doc: ListingDocument, fields_: IndexFields, version: int = SCHEMA_VERSION, bits: FacetBits | None = None
+) -> tantivy.Document:
+    """`bits` (the generation's assignment) is required from version 3 on."""
     texts, source = fields_
     out = tantivy.Document()
     out.add_text("id", doc.id)
@@ -127,6 +140,11 @@ def make_document(doc: ListingDocument, fields_: IndexFields, version: int = SCH
             out.add_text("track_set", _value_set(doc.tracks))
         if doc.domains:
             out.add_text("domain_set", _value_set(doc.domains))
+    if version >= 3:
+        assert bits is not None, "version 3 documents need the generation's facet bits"
+        for facet, names in (("track", doc.tracks), ("domain", doc.domains)):
+            for number, value in enumerate(bits.values(facet, list(dict.fromkeys(names)))):
+                out.add_integer(facet_bits.field_name(facet, number), value)
     if doc.batch is not None:
         out.add_integer("batch", doc.batch)
     out.add_integer("sort_time", doc.sort_time)
@@ -286,11 +304,16 @@ def _across_fields(schema: tantivy.Schema, term: str, boost: float) -> tantivy.Q
 NO_REGION = "\x1fnone"
 
 
-def facet_request(with_total: bool = False, use_sets: bool = False) -> dict:
+def facet_request(with_total: bool = False, layout: FacetLayout | None = None) -> dict:
     request = {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACET_FIELDS.items()}
-    if use_sets:
-        for name, field in SET_FIELDS.items():
-            request[name] = {"terms": {"field": field, "size": SET_BUCKETS}}
+    for name, how in (layout or {}).items():
+        if how == "set":
+            request[name] = {"terms": {"field": SET_FIELDS[name], "size": SET_BUCKETS}}
+        elif isinstance(how, int):
+            del request[name]
+            for number in range(how):
+                field = facet_bits.field_name(name, number)
+                request[field] = {"terms": {"field": field, "size": facet_bits.BUCKETS_PER_FIELD}}
     if with_total:
         # A document has one region or none, so the region buckets (with one for "none")
         # add up to the number of matching documents: no separate count to collect.
@@ -307,12 +330,26 @@ def total_count(aggregation: dict) -> int:
 _SET_MEMBERS: dict[str, tuple[str, ...]] = {}
 
 
-def facet_counts(aggregation: dict, use_sets: bool = False) -> dict[str, dict[str, int]]:
+def facet_counts(
+    aggregation: dict, layout: FacetLayout | None = None, bits: FacetBits | None = None
+) -> dict[str, dict[str, int]]:
+    layout = layout or {}
     out = {}
     for name in FACET_FIELDS:
+        how = layout.get(name, "multi")
         buckets = aggregation.get(name, {}).get("buckets", [])
-        if use_sets and name in SET_FIELDS:
+        if isinstance(how, int):
+            assert bits is not None
             counts: defaultdict[str, int] = defaultdict(int)
+            for number in range(how):
+                for bucket in aggregation.get(facet_bits.field_name(name, number), {}).get("buckets", []):
+                    value, n = int(bucket["key"]), bucket["doc_count"]
+                    if value:
+                        for member in bits.names_of(name, number, value):
+                            counts[member] += n
+            out[name] = _ranked(counts)
+        elif how == "set":
+            counts = defaultdict(int)
             members = _SET_MEMBERS
             for bucket in buckets:
                 key, n = bucket["key"], bucket["doc_count"]
@@ -323,9 +360,13 @@ def facet_counts(aggregation: dict, use_sets: bool = False) -> dict[str, dict[st
                         members[key] = values
                 for value in values:
                     counts[value] += n
-            # As the terms aggregation would: most frequent first, at most FACET_SIZE.
-            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
-            out[name] = {value: int(n) for value, n in ranked}
+            out[name] = _ranked(counts)
         else:
             out[name] = {b["key"]: int(b["doc_count"]) for b in buckets if b["key"] != NO_REGION}
     return out
+
+
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    """As the terms aggregation would: most frequent first, at most FACET_SIZE."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
+    return {value: int(n) for value, n in ranked}

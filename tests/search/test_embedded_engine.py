@@ -6,6 +6,7 @@ import pytest
 from search_fixtures import make_doc
 
 import search.embedded as embedded
+import search.facet_bits as facet_bits
 from search import SearchQuery, create_engine
 
 
@@ -28,22 +29,47 @@ def listings():
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("query", [
+QUERIES = [
     SearchQuery(text="智慧农业"),
     SearchQuery(text="智慧农业", statuses=["published"]),
     SearchQuery(text="项目", tracks=["人工智能"]),
     SearchQuery(regions=["360700"]),
-])  # fmt: skip
-def test_facets_over_a_large_index_count_the_same_as_over_a_small_one(engine, monkeypatch, query):
-    # Past SET_FACETS_MIN_DOCS documents, tracks and domains are counted through one
-    # combined value per document; forcing that path here must change no count.
+]
+
+
+@pytest.mark.parametrize("names_fit_in_bits", [True, False], ids=["bit masks", "sets past the bit capacity"])
+def test_facets_over_a_large_index_count_the_same_as_over_a_small_one(engine, monkeypatch, names_fit_in_bits):
+    # Past SET_FACETS_MIN_DOCS documents, tracks and domains are counted from bit masks
+    # (or, with more names than bits, from one combined value per document); forcing that
+    # path here must change no count.
+    if not names_fit_in_bits:
+        monkeypatch.setattr(facet_bits, "CAPACITY", 2)
     engine.upsert(listings())
-    small = engine.search(query)
+    small = [engine.search(query) for query in QUERIES]
     monkeypatch.setattr(embedded, "SET_FACETS_MIN_DOCS", 0)
-    large = engine.search(query)
-    assert large.total == small.total > 0
-    assert large.facets == small.facets
-    assert sum(small.facets["region"].values()) < small.total or query.regions  # some listings have no region
+    layout = engine._current().facet_layout(engine.doc_count())
+    # Three track names, two domain names: only the tracks outgrow a capacity of two.
+    assert layout == ({"track": 1, "domain": 1} if names_fit_in_bits else {"track": "set", "domain": 1})
+    for query, before in zip(QUERIES, small, strict=True):
+        after = engine.search(query)
+        assert after.total == before.total > 0
+        assert after.facets == before.facets
+        assert sum(before.facets["region"].values()) < before.total or query.regions  # some have no region
+
+
+def test_facet_bits_survive_reopening_and_a_second_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedded, "SET_FACETS_MIN_DOCS", 0)
+    first = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    first.ensure_ready()
+    first.upsert([make_doc(1, title="智慧农业", tracks=["智慧农业"])])
+    first.close()
+    # Another process (a fresh engine) adds a listing with a track the first never saw.
+    second = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    second.upsert([make_doc(2, title="智慧农业 物联网", tracks=["物联网", "智慧农业"])])
+    second.close()
+    reader = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    assert reader.search(SearchQuery(text="智慧农业")).facets["track"] == {"智慧农业": 2, "物联网": 1}
+    reader.close()
 
 
 def test_parts_of_a_query_word_are_searched_only_while_few_listings_hold_it_whole(engine, monkeypatch):
