@@ -149,7 +149,7 @@ def _probe_matches(probes: Iterable[str], text: str, indexed_words: str = "") ->
     segmenting the text again."""
     found: set[str] = set()
     words = None
-    chinese: list[str] | None = indexed_words.split() if indexed_words else None
+    chinese: list[str] | None = None
     for probe in probes:
         if re.search(rf"(?<![a-z0-9]){re.escape(probe)}(?![a-z0-9])", text):
             continue
@@ -158,7 +158,9 @@ def _probe_matches(probes: Iterable[str], text: str, indexed_words: str = "") ->
             words = words if words is not None else set(_WORD_RE.findall(text))
             found.update(w for w in words if edit_distance(probe, w, limit) <= limit)
         if looks_like_pinyin(probe):
-            if chinese is None:
+            if chinese is None and indexed_words:
+                chinese = indexed_words.split()
+            elif chinese is None:
                 chinese = [t for run in _CJK_RUN_RE.findall(text) for t in index_tokens(run, normalised=True)]
             found.update(t for t in chinese if pinyin_of(t) == probe)
     return frozenset(found)
