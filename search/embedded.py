@@ -247,12 +247,9 @@ class EmbeddedEngine:
         if query.facets:
             # Facets and the total come from one aggregation over the unscored form of the
             # query (the same documents, each word looked up once); the ranked search then
-            # only collects its page. tantivy releases the GIL for both, so the aggregation
+            # only collects its page. tantivy releases the GIL for both, so the counting
             # runs on the other core while this thread ranks, fetches and highlights.
-            layout = gen.facet_layout(searcher.num_docs)
-            counting = _counting_pool().submit(
-                searcher.aggregate, build_query(gen.schema, plan, query, scored=False), facet_request(True, layout)
-            )
+            counting = _counting_pool().submit(_count, gen, searcher, build_query(gen.schema, plan, query, scored=False))
             found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
         else:
             found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
@@ -280,9 +277,7 @@ class EmbeddedEngine:
                 )
             )
         if counting is not None:
-            aggregation = counting.result()
-            facets = facet_counts(aggregation, layout, gen.bits)
-            total = total_count(aggregation)
+            facets, total = counting.result()
         return SearchResult(hits=hits, total=total, facets=facets, took_ms=_ms_since(started))
 
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
@@ -367,6 +362,13 @@ class EmbeddedEngine:
             if child.is_dir() and child.name.startswith("v") and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
                 log.info("removed old search index generation %s", child.name)
+
+
+def _count(gen: _Generation, searcher: tantivy.Searcher, matching: tantivy.Query) -> tuple[dict[str, dict[str, int]], int]:
+    """Facet counts and the total of the documents `matching` finds."""
+    layout = gen.facet_layout(searcher.num_docs)
+    aggregation = searcher.aggregate(matching, facet_request(True, layout))
+    return facet_counts(aggregation, layout, gen.bits), total_count(aggregation)
 
 
 def _common_words(searcher: tantivy.Searcher, plan: QueryPlan) -> set[str]:
