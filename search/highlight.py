@@ -175,7 +175,10 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
     for term in sorted(terms, key=lambda t: (-len(t), t)):
         escaped = re.escape(term)
         if term.isascii():
-            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+            # Whole latin words only. The look-behind comes after the word (checking the
+            # character before it) so that the pattern still starts with a literal, which
+            # lets the regex engine skip ahead instead of trying every position.
+            escaped = rf"{escaped}(?<![a-z0-9]{escaped})(?![a-z0-9])"
         alternatives.append(escaped)
     return re.compile("|".join(alternatives))
 

@@ -171,6 +171,12 @@ def test_highlight_escapes_html_and_marks_the_match(engine):
     assert hit.matched_terms == ["智慧农业"]
 
 
+def test_highlight_marks_latin_words_only_where_they_stand_alone(engine):
+    engine.upsert([make_doc(1, title="VR实训室 avr 芯片与 vr2 模组 VR")])
+    hit = engine.search(SearchQuery(text="VR")).hits[0]
+    assert hit.title_html == "<mark>VR</mark>实训室 avr 芯片与 vr2 模组 <mark>VR</mark>"
+
+
 def test_highlight_marks_traditional_text_as_written(engine):
     engine.upsert([make_doc(1, title="數(shù)字經濟平台")])
     hit = engine.search(SearchQuery(text="数字经济")).hits[0]
