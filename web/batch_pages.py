@@ -7,8 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.batches import service
 from backend.dependencies import ActorDep, SessionDep, StaffDep
-from backend.kit.errors import AppError
 from web.csrf import CheckedForm
+from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.public import KIND_SLUGS
 from web.templating import render
 from web.workspace import FIELD_LABELS
@@ -47,10 +47,7 @@ async def batch_detail(number: BatchNumber, request: Request, session: SessionDe
 
 @router.post("/batches/{number}/publish")
 async def publish_batch(number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
-    try:
-        await service.publish_batch(session, actor=actor, number=number)
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return await _detail(request, session, actor, number, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(session, lambda: service.publish_batch(session, actor=actor, number=number), raised=RAISED_WITH_FORBIDDEN)
+    if refused is not None:
+        return await _detail(request, session, actor, number, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/batches/{number}?done=published", status_code=303)

@@ -37,6 +37,7 @@ from backend.kit.errors import AppError, NotFound
 from backend.kit.params import IdPath, IdQuery
 from backend.organisations.models import Organisation
 from web.csrf import CheckedForm
+from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.forms import GENERAL, FormErrors, add_app_error, validate
 from web.templating import render
 
@@ -77,6 +78,12 @@ def _tracks(form: FormData) -> list[str]:
 
 def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
+
+
+def _raise_missing(refused: AppError | None) -> None:
+    """A missing object is the error page; a 404 about something chosen on the form (it names a field) is shown there."""
+    if refused is not None and refused.status_code == 404 and refused.field is None:
+        raise refused
 
 
 async def _options(session: AsyncSession) -> dict[str, Any]:
@@ -192,15 +199,18 @@ async def _save_zone(request: Request, form: FormData, session: SessionDep, acto
     schema = ZoneUpdate if zone_id else ZoneCreate
     data = validate(schema, payload, errors, required={"name": "请填写示范区名称", "region_code": "请选择地区"})
     if data is not None:
-        try:
-            if zone_id:
-                await service.update_zone(session, actor=actor, zone_id=zone_id, data=data)
-            else:
-                await service.create_zone(session, actor=actor, data=data)
-        except AppError as exc:
-            if exc.status_code in (401, 403) or (exc.status_code == 404 and exc.field is None):
-                raise
-            add_app_error(errors, exc)
+        _, refused = await attempt(
+            session,
+            lambda: (
+                service.update_zone(session, actor=actor, zone_id=zone_id, data=data)
+                if zone_id
+                else service.create_zone(session, actor=actor, data=data)
+            ),
+            raised=(401, 403),
+        )
+        _raise_missing(refused)
+        if refused is not None:
+            add_app_error(errors, refused)
     if errors:
         return await _zone_form(request, session, values=values, errors=errors, zone_id=zone_id, status=422)
     return RedirectResponse("/demonstration/zones?done=zone", status_code=303)
@@ -288,15 +298,18 @@ async def _save_project(request: Request, form: FormData, session: SessionDep, a
         payload |= {"pairing_id": values["pairing_id"], "opportunity_id": values["opportunity_id"]}
     data = validate(ProjectUpdate if project_id else ProjectCreate, payload, errors, required={"title": "请填写项目名称"})
     if data is not None:
-        try:
-            if project_id:
-                project = await service.update_project(session, actor=actor, project_id=project_id, data=data)
-            else:
-                project = await service.create_project(session, actor=actor, data=data)
-        except AppError as exc:
-            if exc.status_code in (401, 403) or (exc.status_code == 404 and exc.field is None):
-                raise
-            add_app_error(errors, exc)
+        project, refused = await attempt(
+            session,
+            lambda: (
+                service.update_project(session, actor=actor, project_id=project_id, data=data)
+                if project_id
+                else service.create_project(session, actor=actor, data=data)
+            ),
+            raised=(401, 403),
+        )
+        _raise_missing(refused)
+        if refused is not None:
+            add_app_error(errors, refused)
     if errors:
         return await _project_form(request, session, values=values, errors=errors, project_id=project_id, status=422)
     return RedirectResponse(f"/demonstration/projects/{project.id}?done=project", status_code=303)
@@ -345,12 +358,13 @@ async def move_project(project_id: IdPath, request: Request, form: CheckedForm, 
     if raw not in ProjectStatus.__members__:
         errors.add("status", "请选择状态")
     else:
-        try:
-            await service.move_project(session, actor=actor, project_id=project_id, to=ProjectStatus(raw), note=_text(form, "note")[:2000])
-        except AppError as exc:
-            if exc.status_code in (401, 403, 404):
-                raise
-            errors.add(GENERAL, exc.detail)
+        _, refused = await attempt(
+            session,
+            lambda: service.move_project(session, actor=actor, project_id=project_id, to=ProjectStatus(raw), note=_text(form, "note")[:2000]),
+            raised=RAISED_WITH_FORBIDDEN,
+        )
+        if refused is not None:
+            errors.add(GENERAL, refused.detail)
     if errors:
         return await _project_page(request, session, actor, project_id, errors=errors, status=409 if GENERAL in errors else 422)
     return RedirectResponse(f"/demonstration/projects/{project_id}?done=status", status_code=303)
@@ -374,19 +388,19 @@ async def add_milestone(
     data = validate(MilestoneCreate, values, errors, required={"title": "请填写里程碑名称"})
     upload = await _read_upload(form, settings)
     if data is not None:
-        try:
-            # One savepoint: a file refused by its content takes the new milestone with it.
-            async with session.begin_nested():
-                milestone = await service.add_milestone(session, actor=actor, project_id=project_id, data=data)
-                if upload is not None:
-                    await service.add_evidence(
-                        session, actor=actor, milestone_id=milestone.id, data=upload[0], filename=upload[1],
-                        upload_dir=settings.upload_dir, max_bytes=settings.max_attachment_bytes,
-                    )
-        except AppError as exc:
-            if exc.status_code in (401, 403, 404):
-                raise
-            add_app_error(errors, exc)
+
+        async def add_with_evidence() -> None:
+            milestone = await service.add_milestone(session, actor=actor, project_id=project_id, data=data)
+            if upload is not None:
+                await service.add_evidence(
+                    session, actor=actor, milestone_id=milestone.id, data=upload[0], filename=upload[1],
+                    upload_dir=settings.upload_dir, max_bytes=settings.max_attachment_bytes,
+                )
+
+        # One savepoint: a file refused by its content takes the new milestone with it.
+        _, refused = await attempt(session, add_with_evidence, raised=RAISED_WITH_FORBIDDEN)
+        if refused is not None:
+            add_app_error(errors, refused)
     if errors:
         return await _project_page(request, session, actor, project_id, errors=errors, values=values, status=422)
     return RedirectResponse(f"/demonstration/projects/{project_id}?done=milestone", status_code=303)
@@ -404,15 +418,16 @@ async def add_evidence(
     if upload is None:
         errors.add(f"file-{milestone_id}", "请选择要上传的文件")
     else:
-        try:
-            await service.add_evidence(
+        _, refused = await attempt(
+            session,
+            lambda: service.add_evidence(
                 session, actor=actor, milestone_id=milestone_id, data=upload[0], filename=upload[1],
                 upload_dir=settings.upload_dir, max_bytes=settings.max_attachment_bytes,
-            )
-        except AppError as exc:
-            if exc.status_code in (401, 403, 404):
-                raise
-            errors.add(f"file-{milestone_id}", exc.detail)
+            ),
+            raised=RAISED_WITH_FORBIDDEN,
+        )
+        if refused is not None:
+            errors.add(f"file-{milestone_id}", refused.detail)
     if errors:
         return await _project_page(request, session, actor, milestone.project_id, errors=errors, status=422)
     return RedirectResponse(f"/demonstration/projects/{milestone.project_id}?done=evidence", status_code=303)
@@ -485,15 +500,18 @@ async def _save_enterprise(request: Request, form: FormData, session: SessionDep
             payload["organisation_id"] = found[0] if found else None
     data = validate(EnterpriseUpdate if enterprise_id else EnterpriseCreate, payload, errors, required={"year_recognised": "请填写认定年份"})
     if data is not None:
-        try:
-            if enterprise_id:
-                await service.update_enterprise(session, actor=actor, enterprise_id=enterprise_id, data=data)
-            else:
-                await service.create_enterprise(session, actor=actor, data=data)
-        except AppError as exc:
-            if exc.status_code in (401, 403) or (exc.status_code == 404 and exc.field is None):
-                raise
-            add_app_error(errors, exc if exc.field != "organisation_id" else type(exc)(exc.detail, field="organisation"))
+        _, refused = await attempt(
+            session,
+            lambda: (
+                service.update_enterprise(session, actor=actor, enterprise_id=enterprise_id, data=data)
+                if enterprise_id
+                else service.create_enterprise(session, actor=actor, data=data)
+            ),
+            raised=(401, 403),
+        )
+        _raise_missing(refused)
+        if refused is not None:
+            add_app_error(errors, refused if refused.field != "organisation_id" else type(refused)(refused.detail, field="organisation"))
     if errors:
         return await _enterprise_form(request, session, values=values, errors=errors, enterprise_id=enterprise_id, status=422)
     return RedirectResponse("/demonstration/enterprises?done=enterprise", status_code=303)
@@ -547,12 +565,9 @@ async def set_target(request: Request, form: CheckedForm, session: SessionDep, a
     errors = FormErrors()
     data = validate(TargetSet, payload, errors, required={"year": "请填写年度", "value": "请填写目标值"})
     if data is not None:
-        try:
-            await service.set_target(session, actor=actor, data=data)
-        except AppError as exc:
-            if exc.status_code in (401, 403):
-                raise
-            add_app_error(errors, exc)
+        _, refused = await attempt(session, lambda: service.set_target(session, actor=actor, data=data), raised=(401, 403))
+        if refused is not None:
+            add_app_error(errors, refused)
     year_text = values["year"] or ""
     year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else service.china_today().year
     if errors:

@@ -10,9 +10,10 @@ from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.dependencies import SessionDep, StaffDep, require_roles
 from backend.duplicates import service
-from backend.kit.errors import AppError, NotFound
+from backend.kit.errors import NotFound
 from backend.listings.models import ListingKind
 from web.csrf import CheckedForm
+from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.forms import FormErrors, listing_values
 from web.public import KIND_NAMES, KIND_SLUGS
 from web.templating import render
@@ -29,8 +30,9 @@ NOTICES = {
 
 async def _similar(request: Request, session: SessionDep, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
     """The box's context: the similar opportunities, or a message saying why there are none to show."""
-    try:
-        rows = await service.similar_to_draft(
+    rows, refused = await attempt(
+        session,
+        lambda: service.similar_to_draft(
             session,
             request.app.state.search_engine,
             actor=actor,
@@ -38,11 +40,11 @@ async def _similar(request: Request, session: SessionDep, actor: Actor, values: 
             description=values.get("description") or "",
             tracks=values.get("tracks") or [],
             region_code=values.get("region_code"),
-        )
-    except AppError as exc:
-        if exc.status_code in (401, 403):
-            raise
-        return {"similar": [], "similar_message": exc.detail}
+        ),
+        raised=(401, 403),
+    )
+    if refused is not None:
+        return {"similar": [], "similar_message": refused.detail}
     labels = await service.labels(session, [r.listing for r in rows])
     similar = [
         {
@@ -88,12 +90,9 @@ async def similar_box(
 
 
 async def _pairs_page(request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
-    try:
-        pairs = await service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=KIND, limit=100)
-    except AppError as exc:
-        if exc.status_code != 503:
-            raise
-        pairs = None
+    pairs, refused = await attempt(session, lambda: service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=KIND, limit=100))
+    if refused is not None and refused.status_code != 503:
+        raise refused  # only an unavailable search engine is explained on the page
     labels = await service.labels(session, [x for p in pairs or [] for x in (p.first, p.second)])
     context = {
         "pairs": pairs,
@@ -124,22 +123,20 @@ async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, a
     if keep_id not in (first_id, second_id):
         raise NotFound("条目不存在")
     merge_id = second_id if keep_id == first_id else first_id
-    try:
-        await service.merge(session, actor=actor, kind=KIND, keep_id=keep_id, merge_id=merge_id)
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return await _pairs_page(request, session, actor, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session, lambda: service.merge(session, actor=actor, kind=KIND, keep_id=keep_id, merge_id=merge_id), raised=RAISED_WITH_FORBIDDEN
+    )
+    if refused is not None:
+        return await _pairs_page(request, session, actor, error=refused.detail, status=refused.status_code)
     return RedirectResponse("/review/duplicates?done=merged", status_code=303)
 
 
 @router.post("/review/duplicates/dismiss")
 async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     first_id, second_id = _ids(form, "first_id", "second_id")
-    try:
-        await service.dismiss(session, actor=actor, kind=KIND, first_id=first_id, second_id=second_id)
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return await _pairs_page(request, session, actor, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session, lambda: service.dismiss(session, actor=actor, kind=KIND, first_id=first_id, second_id=second_id), raised=RAISED_WITH_FORBIDDEN
+    )
+    if refused is not None:
+        return await _pairs_page(request, session, actor, error=refused.detail, status=refused.status_code)
     return RedirectResponse("/review/duplicates?done=dismissed", status_code=303)

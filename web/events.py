@@ -23,12 +23,12 @@ from backend.events.models import (
     Reply,
 )
 from backend.events.schemas import EventCreate, EventPublic
-from backend.kit.errors import AppError
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
 from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus
 from web.csrf import CheckedForm
+from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.forms import FormErrors, add_app_error, validate
 from web.templating import CHINA, environment, render
 
@@ -79,12 +79,6 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
-def _problem(exc: AppError) -> None:
-    """Not-found and permission problems become the error page; the rest are shown on the form."""
-    if exc.status_code in (401, 403, 404):
-        raise exc
-
-
 # --- public ----------------------------------------------------------------------------------
 
 
@@ -126,21 +120,17 @@ async def event_detail(event_id: IdPath, request: Request, session: SessionDep, 
 
 @router.post("/events/{event_id}/register")
 async def register(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    try:
-        await service.register(session, actor=actor, event_id=event_id)
-    except AppError as exc:
-        _problem(exc)
-        return await _detail(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN)
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/events/{event_id}?done=registered", status_code=303)
 
 
 @router.post("/events/{event_id}/cancel")
 async def cancel(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    try:
-        await service.cancel_registration(session, actor=actor, event_id=event_id)
-    except AppError as exc:
-        _problem(exc)
-        return await _detail(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(session, lambda: service.cancel_registration(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN)
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/events/{event_id}?done=cancelled", status_code=303)
 
 
@@ -149,11 +139,13 @@ async def availability(event_id: IdPath, request: Request, form: CheckedForm, se
     raw = [v for v in form.getlist("slots") if isinstance(v, str)]
     if not all(v.isdigit() and len(v) < 5 for v in raw):
         return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
-    try:
-        await service.set_availability(session, actor=actor, event_id=event_id, slots=[int(v) for v in raw])
-    except AppError as exc:
-        _problem(exc)
-        return await _detail(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_availability(session, actor=actor, event_id=event_id, slots=[int(v) for v in raw]),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/events/{event_id}?done=availability", status_code=303)
 
 
@@ -181,11 +173,13 @@ async def reply(event_id: IdPath, meeting_id: IdPath, request: Request, form: Ch
     answer = str(form.get("reply", ""))
     if answer not in (Reply.accepted, Reply.declined):
         return await _my_meetings(request, session, actor, error="请选择接受或谢绝", status=422)
-    try:
-        await service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=Reply(answer))
-    except AppError as exc:
-        _problem(exc)
-        return await _my_meetings(request, session, actor, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=Reply(answer)),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _my_meetings(request, session, actor, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/workspace/events?done={answer}", status_code=303)
 
 
@@ -244,11 +238,9 @@ async def create_event(request: Request, form: CheckedForm, session: SessionDep,
     data = validate(EventCreate, {k: v for k, v in data_values.items() if v not in ("", None)}, errors, required=required)
     event = None
     if data is not None:
-        try:
-            event = await service.create(session, actor=actor, data=data)
-        except AppError as exc:
-            _problem(exc)
-            add_app_error(errors, exc)
+        event, refused = await attempt(session, lambda: service.create(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN)
+        if refused is not None:
+            add_app_error(errors, refused)
     if errors or event is None:
         return _event_form(request, values, errors, status=422)
     return RedirectResponse(f"/review/events/{event.id}?done=created", status_code=303)
@@ -301,11 +293,13 @@ async def change_status(event_id: IdPath, request: Request, form: CheckedForm, s
     wanted = str(form.get("status", ""))
     if wanted not in {s.value for s in EventStatus}:
         return await _manage(request, session, actor, event_id, error="状态无效", status=422)
-    try:
-        await service.set_status(session, actor=actor, event_id=event_id, status=EventStatus(wanted))
-    except AppError as exc:
-        _problem(exc)
-        return await _manage(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_status(session, actor=actor, event_id=event_id, status=EventStatus(wanted)),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/review/events/{event_id}?done=status", status_code=303)
 
 
@@ -314,21 +308,25 @@ async def set_featured(event_id: IdPath, request: Request, form: CheckedForm, se
     raw = [v for v in form.getlist("opportunity_ids") if isinstance(v, str)]
     if not all(v.isdigit() and len(v) < 10 for v in raw):
         return await _manage(request, session, actor, event_id, error="所选机会无效，请刷新页面后重试", status=422)
-    try:
-        await service.set_featured(session, actor=actor, event_id=event_id, opportunity_ids=[int(v) for v in raw])
-    except AppError as exc:
-        _problem(exc)
-        return await _manage(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_featured(session, actor=actor, event_id=event_id, opportunity_ids=[int(v) for v in raw]),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/review/events/{event_id}?done=featured", status_code=303)
 
 
 @router.post("/review/events/{event_id}/propose")
 async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
-    try:
-        await service.propose(session, request.app.state.search_engine, actor=actor, event_id=event_id)
-    except AppError as exc:
-        _problem(exc)
-        return await _manage(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.propose(session, request.app.state.search_engine, actor=actor, event_id=event_id),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/review/events/{event_id}?done=proposed#schedule", status_code=303)
 
 
@@ -340,13 +338,15 @@ async def record_outcome(event_id: IdPath, meeting_id: IdPath, request: Request,
         return await _manage(request, session, actor, event_id, error="请选择洽谈结果", status=422)
     if len(note) > 2000:
         return await _manage(request, session, actor, event_id, error="备注最多 2000 字", status=422)
-    try:
-        await service.record_outcome(
+    _, refused = await attempt(
+        session,
+        lambda: service.record_outcome(
             session, actor=actor, event_id=event_id, meeting_id=meeting_id, result=OutcomeResult(result), note=note,
             create_pairing=form.get("create_pairing") == "on",
-        )
-    except AppError as exc:
-        _problem(exc)
-        return await _manage(request, session, actor, event_id, error=exc.detail, status=exc.status_code)
+        ),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/review/events/{event_id}?done=outcome#outcomes", status_code=303)
 

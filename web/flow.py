@@ -1,4 +1,4 @@
-"""Helpers shared by the answering, judging, pairing and inbox pages.
+"""Helpers shared by the page modules (answering, judging, pairing, inbox, events, the matchmakers' desk …).
 
 `attempt` runs one service call inside a savepoint: when the service refuses (409, 422 …)
 whatever it had already flushed is undone, and the page shows the Chinese message instead
@@ -6,7 +6,7 @@ of an error page. Missing objects and missing logins still raise, so that confid
 objects stay "not found" and a visitor is sent to sign in.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
 from fastapi.responses import RedirectResponse
@@ -25,15 +25,21 @@ T = TypeVar("T")
 
 # Statuses that stay as an error page rather than a message on the form.
 RAISED = (401, 404)
+# Pages that also show a refused permission (403) as the error page rather than on the form.
+RAISED_WITH_FORBIDDEN = (401, 403, 404)
 
 
-async def attempt(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> tuple[T | None, AppError | None]:
-    """(result, None) on success; (None, error) when the service refused, with nothing kept."""
+async def attempt(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *, raised: Collection[int] = RAISED
+) -> tuple[T | None, AppError | None]:
+    """(result, None) on success; (None, error) when the service refused, with nothing kept.
+
+    Errors whose status is in `raised` propagate (after the savepoint is rolled back)."""
     try:
         async with session.begin_nested():
             return await work(), None
     except AppError as exc:
-        if exc.status_code in RAISED:
+        if exc.status_code in raised:
             raise
         return None, exc
 

@@ -7,7 +7,7 @@ from starlette.datastructures import UploadFile
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
 from backend.imports import service as import_service
 from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_listing_file
-from backend.kit.errors import AppError, NotFound
+from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
 from backend.listings import service
@@ -18,6 +18,7 @@ from backend.pairings.models import PairingSource
 from backend.searching import service as searching
 from backend.searching.models import MatchVerdict
 from web.csrf import CheckedForm
+from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.listing_query import find_matches
 from web.public import KIND_NAMES, KIND_SLUGS
 from web.templating import render
@@ -57,12 +58,13 @@ async def publish(slug: str, listing_id: IdPath, request: Request, form: Checked
     raw_batch = str(form.get("batch_number") or "").strip()
     if raw_batch and not (raw_batch.isdigit() and 1 <= int(raw_batch) <= 10000):
         return await _queue(request, session, actor, error="批次号应为 1 到 10000 之间的整数", status=422)
-    try:
-        await service.publish(session, actor=actor, kind=kind, listing_id=listing_id, batch_number=int(raw_batch) if raw_batch else None)
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return await _queue(request, session, actor, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.publish(session, actor=actor, kind=kind, listing_id=listing_id, batch_number=int(raw_batch) if raw_batch else None),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
     return RedirectResponse("/review?done=published", status_code=303)
 
 
@@ -72,12 +74,13 @@ async def send_back(slug: str, listing_id: IdPath, request: Request, form: Check
     reason = str(form.get("reason") or "").strip()
     if not reason:
         return await _queue(request, session, actor, error="退回时请填写原因，发布单位会看到它", status=422)
-    try:
-        await service.send_back(session, actor=actor, kind=kind, listing_id=listing_id, reason=reason[:2000])
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return await _queue(request, session, actor, error=exc.detail, status=exc.status_code)
+    _, refused = await attempt(
+        session,
+        lambda: service.send_back(session, actor=actor, kind=kind, listing_id=listing_id, reason=reason[:2000]),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
     return RedirectResponse("/review?done=returned", status_code=303)
 
 
@@ -112,21 +115,21 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
     verdict = str(form.get("verdict", ""))
     if not (opportunity_id.isdigit() and offering_id.isdigit()) or verdict not in MATCH_NOTICES:
         raise NotFound("推荐不存在")
-    try:
+
+    async def decide() -> object:
         if verdict == "accepted":
-            await pairings.create(
+            return await pairings.create(
                 session, actor=actor, opportunity_id=int(opportunity_id), offering_id=int(offering_id),
                 source=PairingSource.match, note="由匹配推荐采纳",
             )
-        else:
-            await searching.decide(
-                session, actor=actor, opportunity_id=int(opportunity_id), offering_id=int(offering_id),
-                verdict=MatchVerdict.dismissed, reason="",
-            )
-    except AppError as exc:
-        if exc.status_code in (401, 403, 404):
-            raise
-        return render(request, "review/matches.html", {"suggestions": [], "notice": None, "error": exc.detail}, status=exc.status_code)
+        return await searching.decide(
+            session, actor=actor, opportunity_id=int(opportunity_id), offering_id=int(offering_id),
+            verdict=MatchVerdict.dismissed, reason="",
+        )
+
+    _, refused = await attempt(session, decide, raised=RAISED_WITH_FORBIDDEN)
+    if refused is not None:
+        return render(request, "review/matches.html", {"suggestions": [], "notice": None, "error": refused.detail}, status=refused.status_code)
     target = str(form.get("next") or "/review/matches")
     if not target.startswith("/") or target.startswith("//"):
         target = "/review/matches"

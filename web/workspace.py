@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.dependencies import SessionDep, SignedInDep, require_roles
-from backend.kit.errors import AppError, NotFound
+from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
 from backend.listings import service
@@ -19,6 +19,7 @@ from backend.organisations import service as organisation_service
 from backend.organisations.schemas import OrganisationUpdate
 from backend.taxonomy import service as taxonomy_service
 from web.csrf import CheckedForm
+from web.flow import attempt
 from web.forms import FormErrors, add_app_error, listing_values, organisation_values, validate
 from web.public import KIND_NAMES, KIND_SLUGS
 from web.templating import render
@@ -107,10 +108,10 @@ def _listing_routes(kind: ListingKind) -> None:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(create_schema, values, errors, required=REQUIRED)
         if data is not None:
-            try:
-                await service.create(session, actor=actor, kind=kind, data=data)
-            except AppError as exc:
-                add_app_error(errors, exc)
+            # Every refusal, whatever its status, is shown on the form.
+            _, refused = await attempt(session, lambda: service.create(session, actor=actor, kind=kind, data=data), raised=())
+            if refused is not None:
+                add_app_error(errors, refused)
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(request, session, values=shown, errors=errors, listing_id=None, status=422)
@@ -129,12 +130,11 @@ def _listing_routes(kind: ListingKind) -> None:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(update_schema, values, errors, required=REQUIRED)
         if data is not None:
-            try:
-                await service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data)
-            except AppError as exc:
-                if exc.status_code == 404:
-                    raise
-                add_app_error(errors, exc)
+            _, refused = await attempt(
+                session, lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data), raised=(404,)
+            )
+            if refused is not None:
+                add_app_error(errors, refused)
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(request, session, values=shown, errors=errors, listing_id=listing_id, status=422)
@@ -143,12 +143,9 @@ def _listing_routes(kind: ListingKind) -> None:
 
     @router.post(f"/{slug}/{{listing_id}}/submit")
     async def submit(listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author) -> Response:
-        try:
-            await service.submit(session, actor=actor, kind=kind, listing_id=listing_id)
-        except AppError as exc:
-            if exc.status_code == 404:
-                raise
-            return await _mine(request, session, actor, error=exc.detail, status=exc.status_code)
+        _, refused = await attempt(session, lambda: service.submit(session, actor=actor, kind=kind, listing_id=listing_id), raised=(404,))
+        if refused is not None:
+            return await _mine(request, session, actor, error=refused.detail, status=refused.status_code)
         return RedirectResponse(f"/workspace/{slug}?done=submitted", status_code=303)
 
 
@@ -184,10 +181,11 @@ async def organisation_update(request: Request, form: CheckedForm, session: Sess
     values, errors = organisation_values(form), FormErrors()
     data = validate(OrganisationUpdate, values, errors, required={"name": "请填写组织名称"})
     if data is not None:
-        try:
-            await organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data)
-        except AppError as exc:
-            add_app_error(errors, exc)
+        _, refused = await attempt(
+            session, lambda: organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data), raised=()
+        )
+        if refused is not None:
+            add_app_error(errors, refused)
     if errors:
         return await _organisation_page(request, session, actor, values=values, errors=errors, status=422)
     return RedirectResponse("/workspace/organisation?done=profile", status_code=303)

@@ -69,6 +69,14 @@ async def test_a_matchmaker_publishes_a_batch_from_its_page(client, session):
     assert "本批已发布" in after and 'action="/batches/2/publish"' not in after
 
 
+async def test_publishing_a_batch_twice_is_explained_on_its_page(client, session):
+    await _matchmaker(client, session)
+    await _two_batches(client, session)
+    assert (await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")).status_code == 303
+    again = await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")
+    assert again.status_code == 409 and "第2批已经发布过" in again.text and "丙：景德镇陶瓷窑炉智能监测" in again.text
+
+
 async def test_an_unknown_batch_is_a_chinese_404_page(client):
     response = await client.get("/batches/404")
     assert response.status_code == 404 and "第404批不存在" in response.text
@@ -149,6 +157,20 @@ async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_
     assert "已合并到" in merged_page and f'href="/opportunities/{a.id}"' in merged_page
     kept_page = (await client.get(f"/opportunities/{a.id}")).text
     assert "信息安全和数据服务" in kept_page  # B's track was added to A
+
+
+async def test_merging_an_already_merged_pair_is_explained_on_the_duplicates_page(client, session, sync_index):
+    _, a, b = await _lifeline_pair(session)
+    await sync_index()
+    await _matchmaker(client, session)
+    form = {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)}
+    assert (await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")).status_code == 303
+    again = await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")
+    assert again.status_code == 409 and f"#{b.id} 已经合并到 #{a.id}" in again.text
+    same = await post_form(
+        client, "/review/duplicates/dismiss", {"first_id": str(a.id), "second_id": str(a.id)}, token_from="/review/duplicates"
+    )
+    assert same.status_code == 422 and "请选择两个不同的条目" in same.text
 
 
 async def test_not_a_duplicate_removes_the_pair_from_the_page(client, session, sync_index):

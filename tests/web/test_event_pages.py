@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
+from sqlmodel import select
 
 from backend.auth.models import Role
-from backend.events.models import Event
+from backend.events.models import Event, Meeting
 from backend.listings.models import ListingStatus
 from tests.factories import PASSWORD, create_offering, create_opportunity, create_organisation, create_user
 from tests.web.helpers import post_form, sign_in
@@ -126,6 +127,46 @@ async def test_late_registration_shows_a_message_and_strangers_cannot_manage(mak
     assert "报名参加" not in page and "报名已截止" in page
     assert (await enterprise.get(manage_path)).status_code == 403
     assert (await enterprise.get("/review/events/new")).status_code == 403
+
+
+async def test_a_refused_proposal_keeps_the_existing_schedule(app, make_client, session, sync_index):
+    """Proposing again drops the unanswered meetings before asking the search engine; when the engine is down
+    the page explains it, and the dropped meetings must not be committed as gone."""
+    from search import SearchUnavailable
+
+    staff, event_id, manage_path, _, enterprise = await _event_with_people(session, make_client, sync_index)
+    await post_form(enterprise, f"/events/{event_id}/register", {}, token_from=f"/events/{event_id}")
+    assert (await post_form(staff, f"{manage_path}/propose", {}, token_from=manage_path)).status_code == 303
+    schedule = (await session.exec(select(Meeting.id, Meeting.status).where(Meeting.event_id == event_id))).all()
+    assert schedule and all(status == "proposed" for _, status in schedule)
+
+    class StoppedEngine:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise SearchUnavailable("engine stopped by the test")
+
+            return fail
+
+    app.state.search_engine = StoppedEngine()
+    refused = await post_form(staff, f"{manage_path}/propose", {}, token_from=manage_path)
+    assert refused.status_code == 503
+    assert "搜索服务暂时不可用，暂时无法生成对接安排，请稍后再试" in refused.text
+    assert 'class="meeting meeting-proposed"' in refused.text  # the page shows the schedule as it still is
+    assert (await session.exec(select(Meeting.id, Meeting.status).where(Meeting.event_id == event_id))).all() == schedule
+
+
+async def test_refused_registrations_show_the_reason_or_the_permission_error_page(make_client, session, sync_index):
+    staff, event_id, _, host, enterprise = await _event_with_people(session, make_client, sync_index)
+    detail = f"/events/{event_id}"
+    assert (await post_form(enterprise, f"{detail}/register", {}, token_from=detail)).status_code == 303
+    # The registration form is gone once registered; a second post (an old tab) is refused on the page.
+    again = await post_form(enterprise, f"{detail}/register", {}, token_from=detail)
+    assert again.status_code == 409 and "本企业已报名该活动" in again.text and "九江场景沙龙·智慧巡检专场" in again.text
+    # A refused permission stays an error page, not a message on the event page.
+    issuer = await _signed_in(make_client, host)
+    forbidden = await post_form(issuer, f"{detail}/register", {}, token_from=detail)
+    assert forbidden.status_code == 403 and "只有企业账号可以报名活动" in forbidden.text
+    assert "九江场景沙龙·智慧巡检专场" not in forbidden.text
 
 
 async def test_the_event_form_explains_bad_input(make_client, session):
