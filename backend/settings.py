@@ -3,11 +3,13 @@
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 
 
 class Environment(StrEnum):
@@ -24,6 +26,8 @@ class Settings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/scenematch"
     data_dir: Path = Path("data")
     secret_key: str = DEVELOPMENT_SECRET
+    # The public address of the site as people reach it; links in emails are made absolute with it.
+    site_url: str = DEFAULT_SITE_URL
 
     # Search: the embedded engine unless a Meilisearch URL is configured.
     search_engine: str = "embedded"
@@ -52,6 +56,30 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 20000
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url_is_a_web_address(cls, value: str) -> str:
+        text = value.strip()
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 — reading it is what checks a port such as ":80a"
+        except ValueError:  # also an unclosed "[" of an IPv6 address
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() for c in text)
+        ):
+            raise ValueError(
+                f"SCENEMATCH_SITE_URL must be the site's public http:// or https:// address, "
+                f"such as https://scenes.example.gov.cn (got {value!r})"
+            )
+        # Links are site paths that start with "/", so a trailing slash would double it.
+        return text.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -1,6 +1,9 @@
 """docker-compose.yml cannot be run here (no Docker engine); check what it hands the app instead."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +36,12 @@ def _app_environment(env: dict[str, str]) -> dict[str, str]:
     return {k: _interpolate(str(v), env) for k, v in COMPOSE["services"]["app"]["environment"].items()}
 
 
-SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "MEILI_MASTER_KEY": "meili-master-key-123", "SCENEMATCH_SECRET_KEY": "s3cret"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret",
+    "MEILI_MASTER_KEY": "meili-master-key-123",
+    "SCENEMATCH_SECRET_KEY": "s3cret",
+    "SCENEMATCH_SITE_URL": "https://scenes.example.gov.cn/",
+}
 
 
 def test_compose_configures_the_app_for_postgres_and_meilisearch(monkeypatch: pytest.MonkeyPatch):
@@ -45,6 +53,7 @@ def test_compose_configures_the_app_for_postgres_and_meilisearch(monkeypatch: py
     assert settings.search_engine == "meilisearch"
     assert settings.meili_url == "http://meilisearch:7700"
     assert settings.meili_master_key == "meili-master-key-123"
+    assert settings.site_url == "https://scenes.example.gov.cn"  # the trailing slash is dropped
     database = COMPOSE["services"]["db"]["environment"]
     assert database["POSTGRES_DB"] == "scenematch" and database["POSTGRES_USER"] == "scenematch"
 
@@ -59,6 +68,35 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("SCENEMATCH_SECRET_KEY", raising=False)
     with pytest.raises(ValidationError):
         Settings(_env_file=None)
+
+
+def test_compose_refuses_to_start_without_the_site_address():
+    without = {k: v for k, v in SECRETS.items() if k != "SCENEMATCH_SITE_URL"}
+    with pytest.raises(KeyError, match="SCENEMATCH_SITE_URL"):
+        _app_environment(without)
+
+
+@pytest.mark.parametrize("bad", ["ftp://scenes.example.gov.cn", "not a url", "https://", "scenes.example.gov.cn"])
+def test_a_site_address_that_is_not_http_is_refused_at_start_up(monkeypatch: pytest.MonkeyPatch, bad: str):
+    monkeypatch.setenv("SCENEMATCH_SITE_URL", bad)
+    with pytest.raises(ValidationError, match="SCENEMATCH_SITE_URL must be the site's public http:// or https://"):
+        Settings(_env_file=None)
+
+
+def test_the_app_does_not_start_with_a_bad_site_address(tmp_path: Path):
+    """What an operator sees: `backend.main` (uvicorn's entry point) fails, naming the setting."""
+    env = {**os.environ, "SCENEMATCH_SITE_URL": "ftp://scenes.example.gov.cn", "PYTHONPATH": str(ROOT)}
+    started = subprocess.run(
+        [sys.executable, "-c", "import backend.main"],
+        cwd=tmp_path,  # no .env file here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0
+    assert "SCENEMATCH_SITE_URL must be the site's public http:// or https:// address" in started.stderr
+    assert "ftp://scenes.example.gov.cn" in started.stderr
 
 
 def test_no_secret_is_written_in_the_compose_file():

@@ -1,17 +1,22 @@
 """The mail worker: sends the email outbox over SMTP.
 
-At least once and never lost: a message is marked sent only after the SMTP server
-accepted it, and a failure leaves it pending with a growing delay, with no limit on
-attempts (a long outage delays mail, it does not drop it). Rows are claimed with
-`FOR UPDATE SKIP LOCKED`, so an in-process worker and `scenematch worker` never send the
-same message twice at the same time. The Message-ID is stable per row, so the rare resend
-after a crash between SMTP and commit can be recognised by mail clients.
+At least once: a message is marked sent only after the SMTP server accepted it. A transient
+failure (no connection, a timeout, a 4xx reply) leaves it pending with a growing delay, so
+an outage delays mail rather than dropping it, up to MAX_ATTEMPTS. A 5xx reply about the
+message itself (550 no such mailbox, 553 bad address, 554 rejected) is permanent: retrying
+cannot help, so the message is marked failed at once, the server's reply kept in
+`last_error` for an administrator. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so an
+in-process worker and `scenematch worker` never send the same message twice at the same
+time. The Message-ID is stable per row, so the rare resend after a crash between SMTP and
+commit can be recognised by mail clients. Links are stored as site paths and made absolute
+with the site URL here, when the message is sent.
 
 The same loop also sends the issuers' reminders about expressions of interest awaiting
 a decision: cheap, periodic, and it needs the outbox anyway.
 """
 
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -22,6 +27,7 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from anyio import to_thread
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,11 +35,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.kit.worker import PollingWorker
 from backend.kit.db import session_scope, utcnow
 from backend.notifications.models import EmailMessage
-from backend.settings import Settings
+from backend.notifications.service import LINK_LABEL
+from backend.settings import DEFAULT_SITE_URL, Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 3600
+# Give up after this many failed attempts, whatever the reason: about five days, as mail
+# servers keep undeliverable mail (Postfix's maximal_queue_lifetime). With the backoff below
+# the eighth attempt comes about an hour after the first and each later one an hour apart, so
+# a relay that is down over a long weekend delays mail, it does not lose it.
+MAX_ATTEMPTS = 8 + 24 * 5
 # Reminders need not be checked on every poll; once a minute is prompt enough for a period of days.
 REMINDER_CHECK_SECONDS = 60.0
 
@@ -41,6 +53,25 @@ REMINDER_CHECK_SECONDS = 60.0
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … capped at an hour."""
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 15 * 2 ** min(attempts, 12)))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one message was not sent, and whether trying again could help."""
+
+    reason: str
+    permanent: bool = False
+
+
+def _permanent(code: int) -> bool:
+    return 500 <= code <= 599
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    """The server's reply as an administrator would read it: "550 5.1.1 No such mailbox"."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return f"{code} {text}".strip()
 
 
 @dataclass(frozen=True)
@@ -52,6 +83,8 @@ class SmtpConfig:
     starttls: bool = False
     timeout: float = 30.0
     mail_from: str = "noreply@scenematch.localhost"
+    # Where the links in the emails point (Settings.site_url, already validated).
+    site_url: str = DEFAULT_SITE_URL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmtpConfig":
@@ -63,10 +96,20 @@ class SmtpConfig:
             starttls=settings.smtp_starttls,
             timeout=settings.smtp_timeout_seconds,
             mail_from=settings.mail_from,
+            site_url=settings.site_url,
         )
 
 
-def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
+# A link line as `notify` writes it, holding a site path ("/x", not "//host/x" nor a full URL).
+_SITE_PATH_LINK = re.compile(rf"^({re.escape(LINK_LABEL)})(/(?!/)\S*)$", re.MULTILINE)
+
+
+def absolute_links(body: str, site_url: str) -> str:
+    """Turn the site paths in the link lines into addresses that work from a mail client."""
+    return _SITE_PATH_LINK.sub(lambda m: f"{m.group(1)}{site_url}{m.group(2)}", body)
+
+
+def build_mime(message: EmailMessage, mail_from: str, site_url: str) -> MimeMessage:
     """A UTF-8 text/plain message; the email package encodes the Chinese subject (RFC 2047)."""
     mime = MimeMessage()
     mime["From"] = mail_from
@@ -75,33 +118,53 @@ def build_mime(message: EmailMessage, mail_from: str) -> MimeMessage:
     mime["Date"] = format_datetime(message.created_at)
     domain = parseaddr(mail_from)[1].rpartition("@")[2] or "scenematch.localhost"
     mime["Message-ID"] = make_msgid(idstring=f"email-{message.id}", domain=domain)
-    mime.set_content(message.body, charset="utf-8")
+    mime.set_content(absolute_links(message.body, site_url), charset="utf-8")
     return mime
 
 
-def _send_blocking(config: SmtpConfig, messages: Sequence[MimeMessage]) -> list[str | None]:
-    """Send over one connection; for each message None (accepted) or the error text."""
+def _send_blocking(config: SmtpConfig, messages: Sequence[MimeMessage]) -> list[Failure | None]:
+    """Send over one connection; for each message None (accepted) or why not.
+
+    Only a reply about one message can be permanent; whatever goes wrong with the connection,
+    the greeting or the login is the server's or our configuration's fault, and is retried.
+    """
     try:
         smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
     except (OSError, smtplib.SMTPException) as exc:
-        return [f"{type(exc).__name__}: {exc}"] * len(messages)
-    results: list[str | None] = []
+        return [Failure(f"{type(exc).__name__}: {exc}")] * len(messages)
+    results: list[Failure | None] = []
     try:
         if config.starttls:
             smtp.starttls(context=ssl.create_default_context())
         if config.username:
             smtp.login(config.username, config.password or "")
+        # Greet here rather than inside the first send_message (smtplib's default), so that
+        # a refused EHLO is not taken for a refusal of the first message.
+        smtp.ehlo_or_helo_if_needed()
         for mime in messages:
             try:
                 smtp.send_message(mime)
                 results.append(None)
             except smtplib.SMTPRecipientsRefused as exc:
-                results.append(f"收件人被拒绝: {exc.recipients}")
+                # Each message has one recipient, so this is that recipient's answer.
+                refused = exc.recipients.items()
+                results.append(
+                    Failure(
+                        "；".join(f"收件人 {address} 被拒绝：{_reply(code, text)}" for address, (code, text) in refused),
+                        permanent=all(_permanent(code) for _, (code, _text) in refused),
+                    )
+                )
+            except smtplib.SMTPSenderRefused as exc:
+                # Our own From address refused: a configuration fault shared by every message,
+                # retried (up to MAX_ATTEMPTS) so that mail survives until it is corrected.
+                results.append(Failure(f"发件人 {exc.sender} 被拒绝：{_reply(exc.smtp_code, exc.smtp_error)}"))
             except smtplib.SMTPResponseException as exc:
-                results.append(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
+                # The DATA answer: about this message (554 rejected as spam, 552 too large).
+                reply = _reply(exc.smtp_code, exc.smtp_error)
+                results.append(Failure(f"SMTP {reply}", permanent=_permanent(exc.smtp_code)))
     except (OSError, smtplib.SMTPException) as exc:
         # The connection broke part-way: the rest are retried later.
-        error = f"{type(exc).__name__}: {exc}"
+        error = Failure(f"{type(exc).__name__}: {exc}")
         results += [error] * (len(messages) - len(results))
     finally:
         try:
@@ -111,14 +174,23 @@ def _send_blocking(config: SmtpConfig, messages: Sequence[MimeMessage]) -> list[
     return results
 
 
+def _pending() -> ColumnElement[bool]:
+    """Neither sent nor given up."""
+    return and_(col(EmailMessage.sent_at).is_(None), col(EmailMessage.failed_at).is_(None))
+
+
 async def send_due(
     session: AsyncSession, config: SmtpConfig, *, limit: int = 50, now: datetime | None = None
 ) -> tuple[int, int]:
-    """Send up to `limit` due messages; returns (sent, failed). Failures stay pending with a backoff."""
+    """Send up to `limit` due messages; returns (sent, failed).
+
+    A transient failure stays pending with a backoff; a permanent one, or the last allowed
+    attempt, marks the message failed for good.
+    """
     now = now or utcnow()
     query = (
         select(EmailMessage)
-        .where(col(EmailMessage.sent_at).is_(None), EmailMessage.available_at <= now)
+        .where(_pending(), EmailMessage.available_at <= now)
         .order_by(col(EmailMessage.available_at), col(EmailMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -126,29 +198,35 @@ async def send_due(
     messages = list((await session.exec(query)).all())
     if not messages:
         return 0, 0
-    mimes = [build_mime(m, config.mail_from) for m in messages]
+    mimes = [build_mime(m, config.mail_from, config.site_url) for m in messages]
     results = await to_thread.run_sync(_send_blocking, config, mimes)
     sent = failed = 0
-    for message, error in zip(messages, results, strict=True):
-        if error is None:
+    for message, failure in zip(messages, results, strict=True):
+        if failure is None:
             message.sent_at = utcnow()
             sent += 1
         else:
             message.attempts += 1
-            message.last_error = error[:1000]
-            message.available_at = now + backoff(message.attempts)
+            message.last_error = failure.reason[:1000]
+            if failure.permanent or message.attempts >= MAX_ATTEMPTS:
+                message.failed_at = utcnow()
+                logger.error(
+                    "mail: message %s given up after %d attempt(s): %s", message.id, message.attempts, message.last_error
+                )
+            else:
+                message.available_at = now + backoff(message.attempts)
             failed += 1
         session.add(message)
     await session.flush()
     if failed:
-        logger.warning("mail: %d sent, %d failed (kept for retry): %s", sent, failed, next(e for e in results if e))
+        first = next(f for f in results if f)
+        logger.warning("mail: %d sent, %d failed: %s", sent, failed, first.reason)
     return sent, failed
 
 
 async def pending_count(session: AsyncSession) -> int:
-    return (
-        await session.exec(select(func.count()).select_from(EmailMessage).where(col(EmailMessage.sent_at).is_(None)))
-    ).one()
+    """Messages still to be sent; those given up for good are not waiting for anything."""
+    return (await session.exec(select(func.count()).select_from(EmailMessage).where(_pending()))).one()
 
 
 class MailWorker(PollingWorker):

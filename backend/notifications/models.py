@@ -48,5 +48,9 @@ class EmailMessage(SQLModel, table=True):
     created_at: datetime = created_at_field()
     available_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     attempts: int = 0
+    # The last failure as the SMTP server worded it, so an administrator can see why.
     last_error: str = ""
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # Set when the worker gives up for good (refused with a 5xx, or out of attempts); such a
+    # message is neither pending nor sent.
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

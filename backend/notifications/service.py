@@ -18,6 +18,10 @@ from backend.kit.pagination import PageParams
 from backend.notifications.models import EmailMessage, Notification
 
 EMAIL_SIGNATURE = "\n\n——\n江西省数字经济应用场景供需对接平台（scenematch）\n此邮件由系统自动发送，请勿直接回复。"
+# The line that carries a notification's link in its email. The link is stored as the site path
+# (as in the notification); the mail worker makes it absolute with the site URL when it sends, so
+# the address in force at sending time is used, also for mail queued before it changed.
+LINK_LABEL = "查看详情："
 
 
 async def enqueue_email(session: AsyncSession, *, to: str, subject: str, body: str) -> EmailMessage:
@@ -51,7 +55,7 @@ async def notify(
         session.add(notification)
         created.append(notification)
         if email:
-            text = body + (f"\n\n查看详情：{link}" if link else "")
+            text = body + (f"\n\n{LINK_LABEL}{link}" if link else "")
             await enqueue_email(session, to=user.email, subject=title, body=text)
     await session.flush()
     return created

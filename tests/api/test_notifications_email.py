@@ -15,7 +15,7 @@ from backend.auth.models import Role
 from backend.kit.db import utcnow
 from backend.listings.models import ListingStatus
 from backend.notifications import service as notifications
-from backend.notifications.mail import MailWorker, SmtpConfig, send_due
+from backend.notifications.mail import MAX_ATTEMPTS, MailWorker, SmtpConfig, pending_count, send_due
 from backend.notifications.models import EmailMessage, Notification
 from backend.settings import Settings
 from backend.subscriptions.models import Subscription
@@ -35,6 +35,35 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
+class Refusing(Inbox):
+    """Answers RCPT for some addresses, or MAIL or DATA for every message, with a given reply."""
+
+    def __init__(
+        self, *, rcpt: dict[str, str] | None = None, mail: str | None = None, data: str | None = None
+    ) -> None:
+        super().__init__()
+        self.rcpt, self.mail, self.data = rcpt or {}, mail, data
+        self.asked: list[str] = []  # every recipient the server was asked to take, refused or not
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: ANN001, N802
+        if self.mail:
+            return self.mail
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
+        self.asked.append(address)
+        if address in self.rcpt:
+            return self.rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+        if self.data:
+            return self.data
+        return await super().handle_DATA(server, session, envelope)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,9 +71,9 @@ def _free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, inbox: Inbox | None = None) -> None:
         self.port = port
-        self.inbox = Inbox()
+        self.inbox = inbox or Inbox()
         self._controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
 
     def start(self) -> "SmtpServer":
@@ -205,3 +234,118 @@ async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(make_c
         await worker.stop()
 
     assert [e.rcpt_tos for e in smtp_server.inbox.envelopes] == [[follower.email]]
+
+
+async def test_email_links_point_at_the_site_url_while_the_notification_keeps_the_path(
+    make_client, session, smtp_server, database_url
+):
+    follower, opportunity = await _publish_to_a_follower(make_client, session)
+    path = f"/opportunities/{opportunity.id}"
+    [queued] = await _pending(session)
+    assert f"查看详情：{path}" in queued.body.splitlines()  # stored as the path: the address is applied when sending
+    maker = async_sessionmaker(
+        bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    settings = Settings(
+        database_url=database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        site_url="https://scenes.example.gov.cn/",  # the trailing slash is not doubled
+    )
+
+    assert await MailWorker(maker, settings).run_once() == 1
+
+    [envelope] = smtp_server.inbox.envelopes
+    body = message_from_bytes(envelope.original_content, policy=default_policy).get_content()
+    assert f"查看详情：https://scenes.example.gov.cn{path}" in body.splitlines()
+    [told] = (await session.exec(select(Notification).where(Notification.user_id == follower.id))).all()
+    assert told.link == path  # the web pages use it as an href on the site itself
+
+
+@pytest.mark.parametrize("answer", ["550 5.1.1 No such mailbox here", "553 5.1.3 Bad recipient address syntax"])
+async def test_a_recipient_refused_with_5xx_fails_for_good_and_is_not_retried(session, smtp_port, answer):
+    server = SmtpServer(smtp_port, Refusing(rcpt={"gone@example.com": answer})).start()
+    try:
+        gone = await notifications.enqueue_email(session, to="gone@example.com", subject="通知", body="正文")
+        here = await notifications.enqueue_email(session, to="here@example.com", subject="通知", body="正文")
+
+        assert await send_due(session, _config(smtp_port)) == (1, 1)  # the other message still goes
+
+        await session.refresh(gone)
+        await session.refresh(here)
+        assert here.sent_at is not None
+        assert gone.sent_at is None and gone.failed_at is not None and gone.attempts == 1
+        assert gone.last_error == f"收件人 gone@example.com 被拒绝：{answer}"  # the server's words, for an administrator
+        assert await pending_count(session) == 0
+
+        # However long one waits, it is not tried again.
+        assert await send_due(session, _config(smtp_port), now=utcnow() + timedelta(days=30)) == (0, 0)
+        assert server.inbox.asked == ["gone@example.com", "here@example.com"]
+        await session.refresh(gone)
+        assert gone.attempts == 1
+    finally:
+        server.stop()
+
+
+async def test_a_message_rejected_after_data_with_5xx_fails_for_good(session, smtp_port):
+    server = SmtpServer(smtp_port, Refusing(data="554 5.7.1 Message content rejected")).start()
+    try:
+        message = await notifications.enqueue_email(session, to="someone@example.com", subject="通知", body="正文")
+        assert await send_due(session, _config(smtp_port)) == (0, 1)
+    finally:
+        server.stop()
+    await session.refresh(message)
+    assert message.failed_at is not None and message.last_error == "SMTP 554 5.7.1 Message content rejected"
+    assert await pending_count(session) == 0
+
+
+@pytest.mark.parametrize(
+    ("refusing", "reply"),
+    [
+        (
+            {"rcpt": {"busy@example.com": "451 4.3.0 Try again later"}},
+            "收件人 busy@example.com 被拒绝：451 4.3.0 Try again later",
+        ),
+        # Our own sender refused, even with a 5xx, is a configuration fault: mail waits for the fix.
+        (
+            {"mail": "553 5.7.1 Sender address rejected"},
+            "发件人 noreply@scenematch.example 被拒绝：553 5.7.1 Sender address rejected",
+        ),
+    ],
+    ids=["451-recipient", "5xx-sender"],
+)
+async def test_a_transient_refusal_stays_pending_with_a_backoff(session, smtp_port, refusing, reply):
+    server = SmtpServer(smtp_port, Refusing(**refusing)).start()
+    try:
+        message = await notifications.enqueue_email(session, to="busy@example.com", subject="通知", body="正文")
+
+        assert await send_due(session, _config(smtp_port)) == (0, 1)
+        await session.refresh(message)
+        assert message.failed_at is None and message.sent_at is None and message.attempts == 1
+        assert message.last_error == reply
+        assert message.available_at > utcnow()
+        assert await pending_count(session) == 1
+
+        assert await send_due(session, _config(smtp_port), now=message.available_at + timedelta(seconds=1)) == (0, 1)
+        await session.refresh(message)
+        assert message.failed_at is None and message.attempts == 2
+    finally:
+        server.stop()
+
+
+async def test_mail_gives_up_after_the_attempts_cap(session, smtp_port):
+    message = await notifications.enqueue_email(session, to="someone@example.com", subject="通知", body="正文")
+    message.attempts = MAX_ATTEMPTS - 2
+    session.add(message)
+    await session.flush()
+
+    assert await send_due(session, _config(smtp_port)) == (0, 1)  # nothing listens: transient
+    await session.refresh(message)
+    assert message.failed_at is None and message.attempts == MAX_ATTEMPTS - 1
+
+    assert await send_due(session, _config(smtp_port), now=message.available_at + timedelta(seconds=1)) == (0, 1)
+    await session.refresh(message)
+    assert message.failed_at is not None and message.attempts == MAX_ATTEMPTS
+    assert "ConnectionRefusedError" in message.last_error
+    assert await pending_count(session) == 0
+    assert await send_due(session, _config(smtp_port), now=utcnow() + timedelta(days=30)) == (0, 0)
