@@ -1,12 +1,14 @@
 """Public pages: home, the two lists with search and facets, and the detail pages."""
 
+import re
+
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from backend.auth.actor import ANONYMOUS
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath
 from backend.listings import service
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
@@ -19,6 +21,15 @@ router = APIRouter()
 
 KIND_SLUGS = {ListingKind.opportunity: "opportunities", ListingKind.offering: "offerings"}
 KIND_NAMES = {ListingKind.opportunity: "机会清单", ListingKind.offering: "产品清单"}
+_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def _id_or_none(value: str | None) -> int | None:
+    """A database id from a query parameter; anything else (text, 0, too large) is ignored, not an error."""
+    if value is None or not _ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
 
 
 async def _newest(session: SessionDep, kind: ListingKind, count: int) -> tuple[list, int]:
@@ -63,7 +74,20 @@ def _list_route(kind: ListingKind) -> None:
 
     @router.get(f"/{slug}/{{listing_id}}", name=f"page_{kind}")
     async def detail_page(listing_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
-        listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
+        found = await service.locate(session, actor=actor, kind=kind, listing_id=listing_id)
+        if isinstance(found, service.MergedInto):
+            # 301: a merge is never undone, and search engines carry an old address over to the
+            # new one only on a permanent redirect. no-store, because browsers otherwise keep a
+            # 301 for good, while the answer depends on who asks (the owner still sees B itself).
+            return RedirectResponse(
+                f"/{slug}/{found.listing_id}?merged_from={listing_id}", status_code=301, headers={"Cache-Control": "no-store"}
+            )
+        listing = found
+        merged_from = _id_or_none(request.query_params.get("merged_from"))
+        if merged_from is not None and not await service.was_merged_into(
+            session, actor=actor, kind=kind, merged_id=merged_from, listing_id=listing.id
+        ):
+            merged_from = None
         item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
         # Suggestions are working material for the listing's own organisation and the matchmakers.
         show_matches = service.can_see_private_fields(actor, listing)
@@ -77,6 +101,7 @@ def _list_route(kind: ListingKind) -> None:
             "organisation": organisation,
             "show_matches": show_matches,
             "matches": matches,
+            "merged_from": merged_from,
             **await listing_extras(request, session, actor, kind, listing),
         }
         return render(request, f"public/{kind.value}.html", context)

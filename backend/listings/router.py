@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
@@ -23,6 +24,11 @@ from backend.listings.schemas import (
 )
 
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable)
+_MOVED_RESPONSE: dict[str, Any] = {
+    "description": "已合并到另一条目：Location 指向合并后的条目（仅当调用方看得到该条目时；否则为 404）",
+    "headers": {"Location": {"description": "合并后条目的地址", "schema": {"type": "string"}}},
+    "content": {"application/json": {"example": {"detail": "机会 #12 已合并到 #7", "merged_into_id": 7}}},
+}
 
 
 def _build(
@@ -78,10 +84,34 @@ def _build(
         """Create a draft."""
         return await _one(session, actor, await service.create(session, actor=actor, kind=kind, data=data))
 
-    @router.get("/{listing_id}", response_model=public_schema, responses=error_responses(NotFound), name=f"get_{kind}")
-    async def get_listing(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
-        listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
-        return await _one(session, actor, listing)
+    @router.get(
+        "/{listing_id}",
+        response_model=public_schema,
+        responses={301: _MOVED_RESPONSE, **error_responses(NotFound)},
+        name=f"get_{kind}",
+    )
+    async def get_listing(listing_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Any:
+        """取一条清单。
+
+        已合并到另一条目（已合并到 #A）的条目：调用方看不到它本身、但看得到合并后的条目时，
+        答 301，`Location` 指向合并后的条目，正文给出 `merged_into_id`；本单位和撮合专员仍看到它本身
+        （含 `merged_into_id`）。合并后的条目也看不到（未发布、已截止或已撤回）时答 404，与不存在无异。
+        """
+        found = await service.locate(session, actor=actor, kind=kind, listing_id=listing_id)
+        if isinstance(found, service.MergedInto):
+            # 301 rather than 308: only GET arrives here, where the two mean the same and every
+            # client follows 301; a 404 naming the new id would make clients drop a listing that
+            # lives on. Not cacheable: the answer depends on who asks (the owner gets B itself).
+            target = found.listing_id
+            return JSONResponse(
+                {"detail": f"{service.KIND_LABELS[kind]} #{listing_id} 已合并到 #{target}", "merged_into_id": target},
+                status_code=301,
+                headers={
+                    "Location": request.app.url_path_for(f"get_{kind}", listing_id=str(target)),
+                    "Cache-Control": "no-store",
+                },
+            )
+        return await _one(session, actor, found)
 
     @router.patch("/{listing_id}", response_model=public_schema, responses=_WRITE_ERRORS, name=f"update_{kind}")
     async def update_listing(listing_id: IdPath, data: update_schema, session: SessionDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]

@@ -5,6 +5,7 @@ outbox row in the same transaction so that the search index follows.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -62,14 +63,68 @@ def can_see_private_fields(actor: Actor, listing: Listing) -> bool:
     return actor.is_staff or actor.belongs_to(listing.organisation_id)
 
 
+def _may_see(actor: Actor, listing: Listing) -> bool:
+    return listing.status == ListingStatus.published or can_see_private_fields(actor, listing)
+
+
 async def get_visible(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
     """A listing the actor may see; anything else is reported as missing, not forbidden."""
     listing = await session.get(LISTING_MODELS[kind], listing_id)
-    if listing is None:
-        raise NotFound(f"{KIND_LABELS[kind]}不存在")
-    if not (listing.status == ListingStatus.published or can_see_private_fields(actor, listing)):
+    if listing is None or not _may_see(actor, listing):
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     return listing
+
+
+# A merge never targets a listing that is itself merged, but the kept one may be merged later
+# (B → A, then A → C); the bound and the `seen` set stop a loop written straight into the database.
+MAX_MERGE_HOPS = 10
+
+
+@dataclass(frozen=True)
+class MergedInto:
+    """A listing the actor may not see lives on, after a merge, as `listing_id`, which they may see."""
+
+    listing_id: int
+
+
+async def locate(
+    session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int
+) -> Listing | MergedInto:
+    """The listing if the actor may see it, else the first listing down its merge chain that they may see.
+
+    Old links to a merged listing (search engines, e-mails, printed lists) thus lead to the
+    listing it became. When nothing down the chain is visible, the answer is the same plain
+    "不存在" as `get_visible`: a merge into a draft or a closed listing reveals neither.
+    """
+    model = LISTING_MODELS[kind]
+    listing = await session.get(model, listing_id)
+    if listing is not None and _may_see(actor, listing):
+        return listing
+    seen = {listing_id}
+    current = listing
+    for _ in range(MAX_MERGE_HOPS):
+        if current is None or current.merged_into_id is None or current.merged_into_id in seen:
+            break
+        seen.add(current.merged_into_id)
+        current = await session.get(model, current.merged_into_id)
+        if current is not None and _may_see(actor, current):
+            return MergedInto(current.id)
+    raise NotFound(f"{KIND_LABELS[kind]}不存在")
+
+
+async def was_merged_into(
+    session: AsyncSession, *, actor: Actor, kind: ListingKind, merged_id: int, listing_id: int
+) -> bool:
+    """Whether `locate` would send this actor from `merged_id` to `listing_id` (the "merged here" notice).
+
+    Checked rather than trusted so a hand-made `?merged_from=` shows nothing; it tells no more
+    than opening `merged_id` itself would.
+    """
+    try:
+        found = await locate(session, actor=actor, kind=kind, listing_id=merged_id)
+    except NotFound:
+        return False
+    return isinstance(found, MergedInto) and found.listing_id == listing_id
 
 
 def _text_clause(model: type[Listing], kind: ListingKind, text: str) -> Any:

@@ -6,7 +6,8 @@ from backend.audit.models import AuditEntry
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus, OpportunityTrack
 from backend.outbox.models import OutboxEvent
-from tests.factories import create_opportunity, create_organisation, create_user, login
+from backend.organisations.models import OrganisationKind
+from tests.factories import create_offering, create_opportunity, create_organisation, create_user, login
 
 LIFELINE = "面向燃气、供水、桥梁的城市生命线安全监测，需提供感知终端、监测预警平台与应急联动。"
 
@@ -157,3 +158,87 @@ async def test_similar_opportunities_rank_the_near_duplicate_first(client, make_
     assert (await make_client().get("/api/v1/opportunities/similar", params={"title": "城市生命线"})).status_code == 401
     empty = await issuer.get("/api/v1/opportunities/similar", params={"title": " "})
     assert empty.status_code == 422 and empty.json()["detail"] == "请先填写标题或描述"
+
+
+# Old links to a merged listing: visitors are sent on to the listing it became.
+
+
+async def _merged(session, client, *, kind="opportunity", keep_status=ListingStatus.published):
+    """B merged into A by a matchmaker (who stays signed in on `client`); A has `keep_status`."""
+    make = create_opportunity if kind == "opportunity" else create_offering
+    org_kind = OrganisationKind.government if kind == "opportunity" else OrganisationKind.enterprise
+    first, second = [await create_organisation(session, kind=org_kind) for _ in range(2)]
+    a = await make(session, first, title="保留的条目（合并跳转）", status=keep_status)
+    b = await make(session, second, title="并入的条目（合并跳转）", status=ListingStatus.published)
+    await _staff(session, client)
+    response = await client.post("/api/v1/duplicates/merge", json={"kind": kind, "keep_id": a.id, "merge_id": b.id})
+    assert response.status_code == 200, response.text
+    return a, b
+
+
+async def test_visitors_asking_for_a_merged_listing_are_redirected_to_the_kept_one(client, make_client, session):
+    for kind, path in (("opportunity", "opportunities"), ("offering", "offerings")):
+        a, b = await _merged(session, client, kind=kind)
+        other_organisation = await login(
+            make_client(), await create_user(session, role=Role.enterprise, organisation=await create_organisation(session))
+        )
+        for caller in (make_client(), other_organisation):
+            response = await caller.get(f"/api/v1/{path}/{b.id}")
+            assert response.status_code == 301, response.text
+            assert response.headers["location"] == f"/api/v1/{path}/{a.id}"
+            assert response.headers["cache-control"] == "no-store"
+            assert response.json()["merged_into_id"] == a.id
+            followed = await caller.get(f"/api/v1/{path}/{b.id}", follow_redirects=True)
+            assert followed.status_code == 200 and followed.json()["id"] == a.id
+
+
+async def test_the_owner_and_matchmakers_still_get_the_merged_listing_itself(client, make_client, session):
+    a, b = await _merged(session, client)
+    owner = await login(
+        make_client(), await create_user(session, role=Role.issuer, organisation_id=b.organisation_id)
+    )
+    for caller in (client, owner):
+        response = await caller.get(f"/api/v1/opportunities/{b.id}")
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == b.id and response.json()["merged_into_id"] == a.id
+    # The same address sends a visitor on: the answer depends on who asks.
+    assert (await make_client().get(f"/api/v1/opportunities/{b.id}")).status_code == 301
+
+
+async def test_a_merge_into_an_unpublished_listing_stays_a_plain_404(client, make_client, session):
+    visitor = make_client()
+    missing = (await visitor.get("/api/v1/opportunities/2147483000")).json()
+
+    async def assert_plain_404(target, merged):
+        response = await visitor.get(f"/api/v1/opportunities/{merged.id}")
+        assert response.status_code == 404 and "location" not in response.headers
+        # Word for word what a listing that never existed answers: nothing points at A.
+        assert response.json() == missing
+        assert str(target.id) not in response.text
+
+    # Into a draft: nothing until the draft is published.
+    draft_target, into_draft = await _merged(session, client, keep_status=ListingStatus.draft)
+    await assert_plain_404(draft_target, into_draft)
+    assert (await client.post(f"/api/v1/opportunities/{draft_target.id}/publish")).status_code == 200
+    assert (await visitor.get(f"/api/v1/opportunities/{into_draft.id}")).status_code == 301
+
+    # Into a published listing that is later closed: the redirect stops with it.
+    closed_target, into_closed = await _merged(session, client)
+    assert (await visitor.get(f"/api/v1/opportunities/{into_closed.id}")).status_code == 301
+    assert (await client.post(f"/api/v1/opportunities/{closed_target.id}/close")).status_code == 200
+    await assert_plain_404(closed_target, into_closed)
+
+
+async def test_a_chain_of_merges_leads_to_the_last_listing_and_a_loop_is_a_404(client, make_client, session):
+    a, b = await _merged(session, client)
+    c = await create_opportunity(session, await create_organisation(session), status=ListingStatus.published)
+    assert (await client.post("/api/v1/duplicates/merge", json={"keep_id": c.id, "merge_id": a.id})).status_code == 200
+    visitor = make_client()
+    response = await visitor.get(f"/api/v1/opportunities/{b.id}")
+    assert response.status_code == 301 and response.headers["location"] == f"/api/v1/opportunities/{c.id}"
+
+    # A loop can only be written by hand, but must not hang the request.
+    c.merged_into_id, c.status = b.id, ListingStatus.closed
+    session.add(c)
+    await session.flush()
+    assert (await visitor.get(f"/api/v1/opportunities/{b.id}")).status_code == 404

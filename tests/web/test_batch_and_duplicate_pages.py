@@ -4,7 +4,8 @@ import re
 
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus
-from tests.factories import PASSWORD, create_opportunity, create_organisation, create_user
+from backend.organisations.models import OrganisationKind
+from tests.factories import PASSWORD, create_offering, create_opportunity, create_organisation, create_user
 from tests.web.helpers import post_form, sign_in
 
 LIFELINE = "面向燃气、供水、桥梁的城市生命线安全监测，需提供感知终端、监测预警平台与应急联动。"
@@ -191,3 +192,82 @@ async def test_issuers_cannot_open_the_duplicates_desk(client, session):
     assert (await client.get("/review/duplicates")).status_code == 403
     forged = await client.post("/review/duplicates/merge", data={"first_id": "1", "second_id": "2", "keep_id": "1"})
     assert forged.status_code == 403
+
+
+async def _merge(client, session, *, kind="opportunity", keep_status=ListingStatus.published):
+    """B merged into A by the matchmaker signed in on `client`."""
+    make = create_opportunity if kind == "opportunity" else create_offering
+    org_kind = OrganisationKind.government if kind == "opportunity" else OrganisationKind.enterprise
+    first, second = [await create_organisation(session, kind=org_kind) for _ in range(2)]
+    a = await make(session, first, title="保留下来的条目（合并页面）", status=keep_status)
+    b = await make(session, second, title="被并入的条目（合并页面）", status=ListingStatus.published)
+    merged = await client.post("/api/v1/duplicates/merge", json={"kind": kind, "keep_id": a.id, "merge_id": b.id})
+    assert merged.status_code == 200, merged.text
+    return a, b
+
+
+async def test_a_visitor_following_an_old_link_to_a_merged_listing_lands_on_the_kept_one(client, make_client, session):
+    await _matchmaker(client, session)
+    for kind, slug in (("opportunity", "opportunities"), ("offering", "offerings")):
+        a, b = await _merge(client, session, kind=kind)
+        visitor = make_client()
+        response = await visitor.get(f"/{slug}/{b.id}")
+        assert response.status_code == 301
+        assert response.headers["location"] == f"/{slug}/{a.id}?merged_from={b.id}"
+        assert response.headers["cache-control"] == "no-store"
+        page = await visitor.get(f"/{slug}/{b.id}", follow_redirects=True)
+        assert page.status_code == 200 and "保留下来的条目（合并页面）" in page.text
+        assert f"您访问的条目 #{b.id} 已合并到本条目" in page.text
+
+
+async def test_the_owner_and_matchmakers_still_see_the_merged_listing_with_its_note(client, make_client, session):
+    await _matchmaker(client, session)
+    a, b = await _merge(client, session)
+    owner = make_client()
+    await sign_in(owner, (await create_user(session, role=Role.issuer, organisation_id=b.organisation_id)).email, PASSWORD)
+    for who in (client, owner):
+        response = await who.get(f"/opportunities/{b.id}")
+        assert response.status_code == 200
+        assert "被并入的条目（合并页面）" in response.text and "已合并到" in response.text
+        assert f'href="/opportunities/{a.id}"' in response.text and "您访问的条目" not in response.text
+    # The same address sends a visitor on: the answer depends on who asks.
+    assert (await make_client().get(f"/opportunities/{b.id}")).status_code == 301
+
+
+async def test_a_listing_merged_into_an_unpublished_one_is_simply_not_found(client, make_client, session):
+    await _matchmaker(client, session)
+    visitor = make_client()
+
+    async def assert_plain_404(target, merged):
+        response = await visitor.get(f"/opportunities/{merged.id}")
+        assert response.status_code == 404 and "location" not in response.headers
+        assert "未找到" in response.text and "合并" not in response.text
+        assert f"/opportunities/{target.id}" not in response.text and "保留下来的条目" not in response.text
+
+    # Into a draft: nothing until the draft is published.
+    draft_target, into_draft = await _merge(client, session, keep_status=ListingStatus.draft)
+    await assert_plain_404(draft_target, into_draft)
+    assert (await client.post(f"/api/v1/opportunities/{draft_target.id}/publish")).status_code == 200
+    assert (await visitor.get(f"/opportunities/{into_draft.id}")).status_code == 301
+
+    # Into a published listing that is later closed: the redirect stops with it.
+    closed_target, into_closed = await _merge(client, session)
+    assert (await visitor.get(f"/opportunities/{into_closed.id}")).status_code == 301
+    assert (await client.post(f"/api/v1/opportunities/{closed_target.id}/close")).status_code == 200
+    await assert_plain_404(closed_target, into_closed)
+
+
+async def test_a_bad_or_forged_merged_from_parameter_shows_no_notice(client, make_client, session):
+    await _matchmaker(client, session)
+    a, b = await _merge(client, session)
+    unrelated = await create_opportunity(session, await create_organisation(session), status=ListingStatus.published)
+    visitor = make_client()
+    genuine = await visitor.get(f"/opportunities/{a.id}", params={"merged_from": str(b.id)})
+    assert genuine.status_code == 200 and f"您访问的条目 #{b.id} 已合并到本条目" in genuine.text
+    for value in ("abc", "<script>", "0", "-3", "99999999999", f"{b.id}.5", f" {b.id}", "", str(unrelated.id), str(a.id)):
+        response = await visitor.get(f"/opportunities/{a.id}", params={"merged_from": value})
+        assert response.status_code == 200, value
+        assert "您访问的条目" not in response.text and "<script>" not in response.text, value
+    # Pointing another listing at B shows nothing either: B was merged into A, not into it.
+    response = await visitor.get(f"/opportunities/{unrelated.id}", params={"merged_from": str(b.id)})
+    assert response.status_code == 200 and "您访问的条目" not in response.text
