@@ -1,5 +1,6 @@
 """Duplicates on the website: the "相似的已有机会" box on the new-opportunity form, and the
-matchmakers' /review/duplicates page with 合并 and 不是重复."""
+matchmakers' /review/duplicates page (opportunities, or offerings with `?kind=offering`)
+with 合并 and 不是重复."""
 
 from typing import Any
 
@@ -23,9 +24,15 @@ router = APIRouter()
 
 KIND = ListingKind.opportunity
 NOTICES = {
-    "merged": "已合并：被并入的机会已截止，其页面会指向保留的机会。",
+    "merged": "已合并：被并入的一条已截止（产品为已撤回），其页面会指向保留的一条。",
     "dismissed": "已标记为不是重复，这一对不会再出现。",
 }
+KIND_NOUNS = {ListingKind.opportunity: "机会", ListingKind.offering: "产品"}
+
+
+def _kind(value: object) -> ListingKind:
+    """The list a duplicates page or form is about; anything unknown means opportunities."""
+    return ListingKind.offering if value == ListingKind.offering.value else ListingKind.opportunity
 
 
 async def _similar(request: Request, session: SessionDep, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
@@ -89,15 +96,19 @@ async def similar_box(
     return render(request, "workspace/listing_form.html", page)
 
 
-async def _pairs_page(request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
-    pairs, refused = await attempt(session, lambda: service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=KIND, limit=100))
+async def _pairs_page(
+    request: Request, session: SessionDep, actor: Actor, kind: ListingKind, *, error: str | None = None, status: int = 200
+) -> Response:
+    pairs, refused = await attempt(session, lambda: service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=kind, limit=100))
     if refused is not None and refused.status_code != 503:
         raise refused  # only an unavailable search engine is explained on the page
     labels = await service.labels(session, [x for p in pairs or [] for x in (p.first, p.second)])
     context = {
         "pairs": pairs,
         "labels": labels,
-        "slug": KIND_SLUGS[KIND],
+        "kind": kind.value,
+        "noun": KIND_NOUNS[kind],
+        "slug": KIND_SLUGS[kind],
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "error": error,
     }
@@ -106,7 +117,7 @@ async def _pairs_page(request: Request, session: SessionDep, actor: Actor, *, er
 
 @router.get("/review/duplicates")
 async def duplicate_pairs(request: Request, session: SessionDep, actor: StaffDep) -> Response:
-    return await _pairs_page(request, session, actor)
+    return await _pairs_page(request, session, actor, _kind(request.query_params.get("kind")))
 
 
 def _ids(form: Any, *names: str) -> list[int]:
@@ -119,24 +130,30 @@ def _ids(form: Any, *names: str) -> list[int]:
 @router.post("/review/duplicates/merge")
 async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     """The pressed button names the one to keep; the other one of the pair is merged into it."""
+    kind = _kind(form.get("kind"))
     first_id, second_id, keep_id = _ids(form, "first_id", "second_id", "keep_id")
     if keep_id not in (first_id, second_id):
         raise NotFound("条目不存在")
     merge_id = second_id if keep_id == first_id else first_id
     _, refused = await attempt(
-        session, lambda: service.merge(session, actor=actor, kind=KIND, keep_id=keep_id, merge_id=merge_id), raised=RAISED_WITH_FORBIDDEN
+        session, lambda: service.merge(session, actor=actor, kind=kind, keep_id=keep_id, merge_id=merge_id), raised=RAISED_WITH_FORBIDDEN
     )
     if refused is not None:
-        return await _pairs_page(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse("/review/duplicates?done=merged", status_code=303)
+        return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(_pairs_url(kind, "merged"), status_code=303)
+
+
+def _pairs_url(kind: ListingKind, done: str) -> str:
+    return f"/review/duplicates?kind={kind.value}&done={done}"
 
 
 @router.post("/review/duplicates/dismiss")
 async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    kind = _kind(form.get("kind"))
     first_id, second_id = _ids(form, "first_id", "second_id")
     _, refused = await attempt(
-        session, lambda: service.dismiss(session, actor=actor, kind=KIND, first_id=first_id, second_id=second_id), raised=RAISED_WITH_FORBIDDEN
+        session, lambda: service.dismiss(session, actor=actor, kind=kind, first_id=first_id, second_id=second_id), raised=RAISED_WITH_FORBIDDEN
     )
     if refused is not None:
-        return await _pairs_page(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse("/review/duplicates?done=dismissed", status_code=303)
+        return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(_pairs_url(kind, "dismissed"), status_code=303)

@@ -271,3 +271,34 @@ async def test_a_bad_or_forged_merged_from_parameter_shows_no_notice(client, mak
     # Pointing another listing at B shows nothing either: B was merged into A, not into it.
     response = await visitor.get(f"/opportunities/{unrelated.id}", params={"merged_from": str(b.id)})
     assert response.status_code == 200 and "您访问的条目" not in response.text
+
+
+async def test_matchmakers_merge_duplicate_offerings_on_the_offerings_tab(client, session, sync_index):
+    companies = [
+        await create_organisation(session, name=name, kind=OrganisationKind.enterprise)
+        for name in ("赣江感知科技有限公司", "洪城物联股份有限公司")
+    ]
+    a, b = [
+        await create_offering(session, company, title=title, description=LIFELINE, status=ListingStatus.published)
+        for company, title in zip(companies, ("城市生命线安全监测平台", "城市生命線安全監測系統"), strict=True)
+    ]
+    opportunity_side = await create_opportunity(session, await create_organisation(session), title="景德镇陶瓷窑炉智能监测")
+    await sync_index()
+    await _matchmaker(client, session)
+
+    page = await client.get("/review/duplicates?kind=offering")
+    assert page.status_code == 200
+    assert "疑似重复的产品" in page.text and "城市生命線安全監測系統" in page.text
+    assert f'href="/offerings/{a.id}"' in page.text and opportunity_side.title not in page.text
+    assert "暂无疑似重复的机会" in (await client.get("/review/duplicates")).text
+
+    response = await post_form(
+        client, "/review/duplicates/merge",
+        {"kind": "offering", "first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
+        token_from="/review/duplicates?kind=offering",
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/review/duplicates?kind=offering")
+    after = (await client.get(response.headers["location"])).text
+    assert "已合并" in after and "城市生命線安全監測系統" not in after
+    merged = (await client.get(f"/api/v1/offerings/{b.id}")).json()
+    assert merged["status"] == "withdrawn" and merged["merged_into_id"] == a.id
