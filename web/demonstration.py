@@ -1,8 +1,9 @@
 """十百千 pages: the public progress page and the matchmakers' registry (zones, projects, enterprises, targets)."""
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -34,6 +35,7 @@ from backend.demonstration.schemas import (
 )
 from backend.dependencies import AdminDep, SessionDep, SettingsDep, SignedInDep, StaffDep
 from backend.kit.errors import AppError, NotFound
+from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath, IdQuery
 from backend.organisations.models import Organisation
 from web.csrf import CheckedForm
@@ -61,6 +63,10 @@ LABELS = {
     "done_on": "实际完成日期", "file": "佐证材料", "status": "状态", "scope_code": "范围", "value": "目标值", "year": "年度",
 }
 _SPLIT_LINES = re.compile(r"[\r\n]+")
+PAGE_SIZE = 20
+# ASCII digits only and short: "²".isdigit() is true and a 5000-digit number makes int() raise.
+_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
+Row = TypeVar("Row")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -80,6 +86,26 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
+def _page_number(request: Request) -> int:
+    """The page asked for in the URL; anything that is not a page number shows the first page."""
+    raw = request.query_params.get("page", "")
+    return int(raw) if _PAGE_NUMBER.fullmatch(raw) else 1
+
+
+async def _one_page(
+    request: Request, fetch: Callable[[PageParams], Awaitable[tuple[list[Row], int]]], filters: dict[str, Any]
+) -> tuple[list[Row], dict[str, Any]]:
+    """One page of a registry list and what the paging links need; a page past the end (rows deleted since) shows the last one."""
+    page = PageParams(page=_page_number(request), page_size=PAGE_SIZE)
+    rows, total = await fetch(page)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page.page > pages:
+        page = PageParams(page=pages, page_size=PAGE_SIZE)
+        rows, total = await fetch(page)
+        pages = max(1, -(-total // PAGE_SIZE))
+    return rows, {"page": page.page, "pages": pages, "total": total, "filters": filters}
+
+
 def _raise_missing(refused: AppError | None) -> None:
     """A missing object is the error page; a 404 about something chosen on the form (it names a field) is shown there."""
     if refused is not None and refused.status_code == 404 and refused.field is None:
@@ -95,7 +121,7 @@ async def _options(session: AsyncSession) -> dict[str, Any]:
         # Counties read "南昌市 · 南昌县", so that the list stays grouped by city.
         label = f"{places.names[city]} · {name}" if city and city != code else name
         regions.append((code, label))
-    zones = await service.list_zones(session)
+    zones = await service.all_zones(session)
     return {
         "region_options": regions,
         "track_options": list(names.items()),
@@ -146,7 +172,7 @@ async def progress_page(
     """Targets against actuals, overall, per city and per track, with the year's trend (tables first, charts beside)."""
     progress = await service.progress(session, year=year)
     charts = [trend_chart(progress.trend, m.value) for m in Metric]
-    zones = await presenter.zones(session, await service.list_zones(session))
+    zones = await presenter.zones(session, await service.all_zones(session))
     context = {"progress": progress, "charts": charts, "zones": zones, "metrics": [(m.value, METRIC_LABELS[m]) for m in Metric]}
     return render(request, "demonstration/progress.html", context)
 
@@ -156,8 +182,9 @@ async def progress_page(
 
 @router.get("/zones")
 async def zones_page(request: Request, session: SessionDep, actor: StaffDep) -> Response:
-    zones = await presenter.zones(session, await service.list_zones(session))
-    return render(request, "demonstration/zones.html", {"zones": zones, "notice": _notice(request)})
+    rows, paging = await _one_page(request, lambda page: service.list_zones(session, page=page), {})
+    zones = await presenter.zones(session, rows)
+    return render(request, "demonstration/zones.html", {"zones": zones, "paging": paging, "notice": _notice(request)})
 
 
 async def _zone_form(request: Request, session: SessionDep, *, values: dict, errors: FormErrors, zone_id: int | None, status: int = 200) -> Response:
@@ -232,8 +259,14 @@ async def update_zone(zone_id: IdPath, request: Request, form: CheckedForm, sess
 
 @router.get("/projects")
 async def projects_page(request: Request, session: SessionDep, actor: StaffDep, status: ProjectStatus | None = None) -> Response:
-    projects = await presenter.projects(session, await service.list_projects(session, actor=actor, status=status))
-    context = {"projects": projects, "status": status.value if status else "", "statuses": list(PROJECT_STATUS_LABELS.items()), "notice": _notice(request)}
+    rows, paging = await _one_page(
+        request, lambda page: service.list_projects(session, actor=actor, page=page, status=status), {"status": status.value if status else None}
+    )
+    projects = await presenter.projects(session, rows)
+    context = {
+        "projects": projects, "paging": paging, "status": status.value if status else "",
+        "statuses": list(PROJECT_STATUS_LABELS.items()), "notice": _notice(request),
+    }
     return render(request, "demonstration/projects.html", context)
 
 
@@ -438,8 +471,9 @@ async def add_evidence(
 
 @router.get("/enterprises")
 async def enterprises_page(request: Request, session: SessionDep, actor: StaffDep) -> Response:
-    enterprises = await presenter.enterprises(session, await service.list_enterprises(session, actor=actor))
-    return render(request, "demonstration/enterprises.html", {"enterprises": enterprises, "notice": _notice(request)})
+    rows, paging = await _one_page(request, lambda page: service.list_enterprises(session, actor=actor, page=page), {})
+    enterprises = await presenter.enterprises(session, rows)
+    return render(request, "demonstration/enterprises.html", {"enterprises": enterprises, "paging": paging, "notice": _notice(request)})
 
 
 def _indicator_text(indicators: dict[str, float]) -> str:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from backend.answers.files import download_response
@@ -31,11 +31,13 @@ from backend.demonstration.schemas import (
 )
 from backend.dependencies import ActorDep, SessionDep, SettingsDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, error_responses
+from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/demonstration", tags=["十百千"])
 _ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable)
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="年度，默认今年")]
+PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/progress", response_model=Progress)
@@ -47,10 +49,13 @@ async def get_progress(session: SessionDep, year: YearQuery = None) -> Progress:
 # ---------------------------------------------------------------- zones
 
 
-@router.get("/zones", response_model=list[ZonePublic])
-async def list_zones(session: SessionDep, region_code: Annotated[str | None, Query(max_length=12)] = None) -> list[ZonePublic]:
-    """Demonstration zones (public); a city code includes the zones in its counties."""
-    return await presenter.zones(session, await service.list_zones(session, region_code=region_code))
+@router.get("/zones", response_model=Page[ZonePublic])
+async def list_zones(
+    session: SessionDep, page: PageDep, region_code: Annotated[str | None, Query(max_length=12)] = None
+) -> Page[ZonePublic]:
+    """Demonstration zones (public), by place; a city code includes the zones in its counties."""
+    rows, total = await service.list_zones(session, page=page, region_code=region_code)
+    return Page(items=await presenter.zones(session, rows), total=total, page=page.page, page_size=page.page_size)
 
 
 @router.post("/zones", response_model=ZonePublic, status_code=201, responses=_ERRORS)
@@ -71,12 +76,13 @@ async def update_zone(zone_id: IdPath, data: ZoneUpdate, session: SessionDep, ac
 # ---------------------------------------------------------------- projects
 
 
-@router.get("/projects", response_model=list[ProjectPublic], responses=error_responses(Unauthorized))
+@router.get("/projects", response_model=Page[ProjectPublic], responses=error_responses(Unauthorized))
 async def list_projects(
-    session: SessionDep, actor: ActorDep, status: ProjectStatus | None = None, zone_id: IdQuery = None
-) -> list[ProjectPublic]:
-    """Matchmakers see every project; organisations the ones they are part of."""
-    return await presenter.projects(session, await service.list_projects(session, actor=actor, status=status, zone_id=zone_id))
+    session: SessionDep, actor: ActorDep, page: PageDep, status: ProjectStatus | None = None, zone_id: IdQuery = None
+) -> Page[ProjectPublic]:
+    """Newest first. Matchmakers see every project; organisations the ones they are part of."""
+    rows, total = await service.list_projects(session, actor=actor, page=page, status=status, zone_id=zone_id)
+    return Page(items=await presenter.projects(session, rows), total=total, page=page.page, page_size=page.page_size)
 
 
 @router.post("/projects", response_model=ProjectPublic, status_code=201, responses=_ERRORS)
@@ -180,10 +186,11 @@ async def delete_evidence(milestone_id: IdPath, evidence_id: IdPath, session: Se
 # ---------------------------------------------------------------- high-growth enterprises
 
 
-@router.get("/enterprises", response_model=list[EnterprisePublic], responses=error_responses(Unauthorized))
-async def list_enterprises(session: SessionDep, actor: ActorDep, year: YearQuery = None) -> list[EnterprisePublic]:
-    """Matchmakers see every record; an enterprise sees its own."""
-    return await presenter.enterprises(session, await service.list_enterprises(session, actor=actor, year=year))
+@router.get("/enterprises", response_model=Page[EnterprisePublic], responses=error_responses(Unauthorized))
+async def list_enterprises(session: SessionDep, actor: ActorDep, page: PageDep, year: YearQuery = None) -> Page[EnterprisePublic]:
+    """Newest first. Matchmakers see every record; an enterprise sees its own."""
+    rows, total = await service.list_enterprises(session, actor=actor, page=page, year=year)
+    return Page(items=await presenter.enterprises(session, rows), total=total, page=page.page, page_size=page.page_size)
 
 
 @router.post("/enterprises", response_model=EnterprisePublic, status_code=201, responses=_ERRORS)

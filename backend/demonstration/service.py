@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
@@ -15,6 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy import update as sql_update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.answers import files
 from backend.answers.models import Answer, AnswerMember, MemberStatus
@@ -55,6 +57,7 @@ from backend.demonstration.schemas import (
 )
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.pagination import PageParams
 from backend.listings.models import Opportunity, OpportunityTrack
 from backend.organisations.models import Organisation, OrganisationKind
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingStage
@@ -67,6 +70,7 @@ CITY_LEVELS = ("city", "new_area")
 ENTERPRISE_KINDS = (OrganisationKind.enterprise, OrganisationKind.soe, OrganisationKind.lab)
 # The plan's province-wide figures (二(四)3 of the 2022 opinion): about 50 / 300 / 3000.
 PLAN_TARGETS = {Metric.zones: 50, Metric.projects: 300, Metric.enterprises: 3000}
+Row = TypeVar("Row")
 
 
 def china_today() -> date:
@@ -143,6 +147,13 @@ async def _enterprise(session: AsyncSession, organisation_id: int, field_name: s
     return organisation
 
 
+async def _paged(session: AsyncSession, query: SelectOfScalar[Row], page: PageParams, *order: Any) -> tuple[list[Row], int]:
+    """One page of `query` and the number of rows it matches; `order` must end in a unique column so pages never overlap."""
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
+    return list(rows.all()), total
+
+
 # ---------------------------------------------------------------- 示范区
 
 
@@ -212,14 +223,22 @@ async def get_zone(session: AsyncSession, *, zone_id: int) -> DemoZone:
     return zone
 
 
-async def list_zones(session: AsyncSession, *, region_code: str | None = None) -> list[DemoZone]:
-    """Zones are public: name, place, focus tracks and lead organisation."""
+ZONE_ORDER = (col(DemoZone.region_code), col(DemoZone.id))
+
+
+async def list_zones(session: AsyncSession, *, page: PageParams, region_code: str | None = None) -> tuple[list[DemoZone], int]:
+    """Zones are public: name, place, focus tracks and lead organisation; a city code includes its counties."""
     query = select(DemoZone)
     if region_code:
         places = await load_places(session)
         codes = [c for c, city in places.city_of_code.items() if c == region_code or city == region_code]
         query = query.where(col(DemoZone.region_code).in_(codes or [region_code]))
-    return list((await session.exec(query.order_by(col(DemoZone.region_code), col(DemoZone.id)))).all())
+    return await _paged(session, query, page, *ZONE_ORDER)
+
+
+async def all_zones(session: AsyncSession) -> list[DemoZone]:
+    """Every zone, for choosers and the progress page (the plan counts them in tens, not thousands)."""
+    return list((await session.exec(select(DemoZone).order_by(*ZONE_ORDER))).all())
 
 
 async def zone_project_counts(session: AsyncSession) -> dict[int, int]:
@@ -410,14 +429,15 @@ async def get_project_readable(session: AsyncSession, *, actor: Actor, project_i
 
 
 async def list_projects(
-    session: AsyncSession, *, actor: Actor, status: ProjectStatus | None = None, zone_id: int | None = None
-) -> list[DemoProject]:
+    session: AsyncSession, *, actor: Actor, page: PageParams, status: ProjectStatus | None = None, zone_id: int | None = None
+) -> tuple[list[DemoProject], int]:
+    """Newest first; matchmakers see every project, organisations the ones they are a party to (as in get_project_readable)."""
     if not actor.is_authenticated:
         raise Unauthorized("请先登录")
     query = select(DemoProject)
     if not actor.is_staff:
         if actor.organisation_id is None:
-            return []
+            return [], 0
         own = select(DemoProjectEnterprise.project_id).where(DemoProjectEnterprise.organisation_id == actor.organisation_id)
         issued = select(Opportunity.id).where(Opportunity.organisation_id == actor.organisation_id)
         led = select(DemoZone.id).where(DemoZone.lead_organisation_id == actor.organisation_id)
@@ -426,7 +446,7 @@ async def list_projects(
         query = query.where(DemoProject.status == status)
     if zone_id is not None:
         query = query.where(DemoProject.zone_id == zone_id)
-    return list((await session.exec(query.order_by(col(DemoProject.id).desc()).limit(1000))).all())
+    return await _paged(session, query, page, col(DemoProject.id).desc())
 
 
 async def proposal_from_pairing(session: AsyncSession, pairing_id: int) -> Proposal:
@@ -476,7 +496,7 @@ async def _guess_zone(session: AsyncSession, region_code: str | None, tracks: li
     city = places.city_of(region_code)
     best: tuple[int, int, int] | None = None
     chosen = None
-    for zone in await list_zones(session):
+    for zone in await all_zones(session):
         if zone.region_code == region_code:
             place_score = 2
         elif city is not None and places.city_of(zone.region_code) == city:
@@ -664,17 +684,20 @@ async def get_enterprise(session: AsyncSession, *, actor: Actor, enterprise_id: 
     return enterprise
 
 
-async def list_enterprises(session: AsyncSession, *, actor: Actor, year: int | None = None) -> list[GrowthEnterprise]:
+async def list_enterprises(
+    session: AsyncSession, *, actor: Actor, page: PageParams, year: int | None = None
+) -> tuple[list[GrowthEnterprise], int]:
+    """Newest first; matchmakers see every record, an enterprise only its own (indicators are not public)."""
     if not actor.is_authenticated:
         raise Unauthorized("请先登录")
     query = select(GrowthEnterprise)
     if not actor.is_staff:
         if actor.organisation_id is None:
-            return []
+            return [], 0
         query = query.where(GrowthEnterprise.organisation_id == actor.organisation_id)
     if year is not None:
         query = query.where(GrowthEnterprise.year_recognised == year)
-    return list((await session.exec(query.order_by(col(GrowthEnterprise.id).desc()).limit(5000))).all())
+    return await _paged(session, query, page, col(GrowthEnterprise.id).desc())
 
 
 # ---------------------------------------------------------------- targets

@@ -1,11 +1,14 @@
 """十百千 registry: zones, projects with one-step status and evidence, high-growth enterprises, targets and progress."""
 
+from datetime import date
+
 from sqlmodel import select
 
 from backend.answers.models import Answer, AnswerMember, AnswerStatus, MemberStatus
 from backend.audit.models import AuditEntry
 from backend.auth.models import Role
 from backend.demonstration import service as demonstration
+from backend.demonstration.models import DemoProject, DemoProjectEnterprise, DemoZone, GrowthEnterprise
 from backend.listings.models import ListingStatus
 from backend.pairings.models import Pairing, PairingStage
 from tests.factories import create_opportunity, create_organisation, create_user, login
@@ -85,7 +88,88 @@ async def test_matchmaker_keeps_zones_projects_and_enterprises(client, session):
     assert again.status_code == 409
 
     listed = (await client.get(f"{API}/zones", params={"region_code": "360100"})).json()
-    assert [z["name"] for z in listed] == ["南昌县VR产业示范区"] and listed[0]["project_count"] == 1
+    assert [z["name"] for z in listed["items"]] == ["南昌县VR产业示范区"] and listed["items"][0]["project_count"] == 1
+    assert (listed["total"], listed["page"], listed["page_size"]) == (1, 1, 20)
+
+
+async def _all_pages(caller, path, **params):
+    """Walk a paged list to its end; every page must agree on the total."""
+    seen, page, totals = [], 1, set()
+    while True:
+        body = (await caller.get(f"{API}/{path}", params={**params, "page": page})).json()
+        totals.add(body["total"])
+        seen.extend(item["id"] for item in body["items"])
+        if page * body["page_size"] >= body["total"]:
+            return seen, totals
+        page += 1
+
+
+async def test_registry_lists_are_paged_with_a_total_and_no_cap(client, session):
+    staff = await _matchmaker(session, client)
+    # All in one county and one status, so the order has nothing but the id to tell rows apart.
+    zones = [DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(25)]
+    projects = [DemoProject(title=f"分页项目{i:02d}", region_code="360121") for i in range(25)]
+    session.add_all(zones + projects + [DemoProject(title="已入选项目", status="selected")])
+    companies = [await _enterprise(session, name=f"分页企业{i:02d}") for i in range(25)]
+    growth = [GrowthEnterprise(organisation_id=c.id, year_recognised=2025 if i < 22 else 2024) for i, c in enumerate(companies)]
+    session.add_all(growth)
+    await session.flush()
+
+    first = (await staff.get(f"{API}/enterprises")).json()
+    assert (first["total"], first["page"], first["page_size"], len(first["items"])) == (25, 1, 20, 20)
+    second = (await staff.get(f"{API}/enterprises", params={"page": 2})).json()
+    assert (second["total"], second["page"], len(second["items"])) == (25, 2, 5)
+    newest_first = sorted((g.id for g in growth), reverse=True)
+    assert [e["id"] for e in first["items"] + second["items"]] == newest_first
+    assert (await staff.get(f"{API}/enterprises", params={"page": 3})).json()["items"] == []
+    of_2025 = (await staff.get(f"{API}/enterprises", params={"year": 2025, "page": 2})).json()
+    assert of_2025["total"] == 22 and len(of_2025["items"]) == 2
+
+    zone_ids, totals = await _all_pages(client, "zones", page_size=7)
+    assert totals == {25} and zone_ids == sorted(z.id for z in zones)
+    in_county = (await client.get(f"{API}/zones", params={"region_code": "360100", "page_size": 10, "page": 3})).json()
+    assert in_county["total"] == 25 and len(in_county["items"]) == 5
+    assert (await client.get(f"{API}/zones", params={"region_code": "360700"})).json()["total"] == 0
+
+    project_ids, totals = await _all_pages(staff, "projects", status="applied", page_size=10)
+    assert totals == {25} and project_ids == sorted((p.id for p in projects), reverse=True)
+    assert (await staff.get(f"{API}/projects")).json()["total"] == 26
+    zoned = (await staff.get(f"{API}/projects", params={"zone_id": zones[0].id})).json()
+    assert zoned == {"items": [], "total": 0, "page": 1, "page_size": 20}
+
+    for bad in ({"page": 0}, {"page_size": 101}, {"page": "abc"}):
+        assert (await staff.get(f"{API}/enterprises", params=bad)).status_code == 422
+
+
+async def test_an_organisation_pages_through_and_counts_only_its_own(client, make_client, session):
+    company = await _enterprise(session, name="只看自己的企业")
+    others = [await _enterprise(session) for _ in range(3)]
+    member = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=company))
+    department = await create_organisation(session)
+    issuer = await login(make_client(), await create_user(session, role=Role.issuer, organisation=department))
+    opportunity = await create_opportunity(session, department, title="只属于发布单位的机会", status=ListingStatus.published)
+    projects = [DemoProject(title=f"项目{i}", opportunity_id=opportunity.id if i == 7 else None) for i in range(12)]
+    session.add_all(projects)
+    await session.flush()
+    # The company takes part in projects 0, 3, 6, 9; project 7 is the department's through its opportunity.
+    session.add_all(DemoProjectEnterprise(project_id=projects[i].id, organisation_id=company.id) for i in (0, 3, 6, 9))
+    session.add_all(DemoProjectEnterprise(project_id=p.id, organisation_id=others[0].id) for p in projects)
+    session.add_all(GrowthEnterprise(organisation_id=o.id, year_recognised=2025) for o in [company, *others])
+    await session.flush()
+
+    first = (await member.get(f"{API}/projects", params={"page_size": 3})).json()
+    second = (await member.get(f"{API}/projects", params={"page_size": 3, "page": 2})).json()
+    assert first["total"] == second["total"] == 4
+    assert [p["id"] for p in first["items"] + second["items"]] == [projects[i].id for i in (9, 6, 3, 0)]
+    assert (await member.get(f"{API}/projects", params={"status": "selected"})).json()["total"] == 0
+    issued = (await issuer.get(f"{API}/projects")).json()
+    assert issued["total"] == 1 and [p["id"] for p in issued["items"]] == [projects[7].id]
+
+    own = (await member.get(f"{API}/enterprises")).json()
+    assert own["total"] == 1 and [e["organisation"]["name"] for e in own["items"]] == ["只看自己的企业"]
+    assert (await member.get(f"{API}/enterprises", params={"page": 2})).json() == {"items": [], "total": 1, "page": 2, "page_size": 20}
+    assert (await issuer.get(f"{API}/enterprises")).json()["total"] == 0
+    assert (await make_client().get(f"{API}/projects")).status_code == 401
 
 
 async def test_only_matchmakers_write_the_registry_and_only_admins_set_targets(client, make_client, session):
@@ -100,7 +184,7 @@ async def test_only_matchmakers_write_the_registry_and_only_admins_set_targets(c
     target = {"scope": "province", "year": 2025, "metric": "zones", "value": 60}
     assert (await staff.put(f"{API}/targets", json=target)).status_code == 403
     assert (await enterprise.put(f"{API}/targets", json=target)).status_code == 403
-    assert (await client.get(f"{API}/zones")).json() == []  # nothing was saved
+    assert (await client.get(f"{API}/zones")).json() == {"items": [], "total": 0, "page": 1, "page_size": 20}  # nothing was saved
 
 
 async def test_project_status_moves_one_step_at_a_time_with_audit_entries(client, session):
@@ -139,7 +223,7 @@ async def test_a_project_links_only_to_things_that_exist(client, session):
     signed, _, _ = await _pairing_at(session, PairingStage.signed)
     early = await staff.post(f"{API}/projects", json={"title": "签约即申报", "pairing_id": signed.id})
     assert early.status_code == 409 and "示范" in early.json()["detail"]
-    assert (await staff.get(f"{API}/projects")).json() == []
+    assert (await staff.get(f"{API}/projects")).json()["total"] == 0
 
 
 async def test_milestone_evidence_is_checked_by_content_and_served_to_the_project_only(client, make_client, session):

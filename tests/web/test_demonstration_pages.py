@@ -6,7 +6,7 @@ from datetime import date
 from sqlmodel import select
 
 from backend.auth.models import Role
-from backend.demonstration.models import DemoProject, DemoZone, Milestone, MilestoneEvidence
+from backend.demonstration.models import DemoProject, DemoZone, GrowthEnterprise, Milestone, MilestoneEvidence
 from backend.listings.models import ListingStatus
 from backend.pairings.models import Pairing, PairingStage
 from tests.factories import PASSWORD, create_opportunity, create_organisation, create_user
@@ -161,3 +161,48 @@ async def test_only_admins_edit_targets_on_the_targets_page(client, make_client,
     progress = (await make_client().get("/api/v1/demonstration/progress", params={"year": 2027})).json()
     assert next(c for c in progress["cities"] if c["code"] == "360300")["enterprises"]["target"] == 260
     assert (await post_form(client, "/demonstration/targets", form, token_from="/demonstration/targets")).status_code == 403
+
+
+async def test_registry_pages_are_paged_with_plain_links(client, session):
+    await _signed_in(client, session)
+    companies = [await create_organisation(session, kind="enterprise", name=f"分页成长企业{i:02d}") for i in range(25)]
+    session.add_all(GrowthEnterprise(organisation_id=c.id, year_recognised=2026) for c in companies)
+    session.add_all(DemoProject(title=f"分页示范项目{i:02d}", region_code="360100") for i in range(23))
+    session.add(DemoProject(title="已入选的示范项目", region_code="360100", status="selected"))
+    await session.flush()
+
+    # Newest first: page 1 holds the last 20 registered, page 2 the first 5, and nothing is on both.
+    first = (await client.get("/demonstration/enterprises")).text
+    assert 'href="/demonstration/enterprises?page=2" rel="next"' in first and 'rel="prev"' not in first
+    assert "第 1 / 2 页，共 25 条" in first
+    second = (await client.get("/demonstration/enterprises", params={"page": "2"})).text
+    assert 'href="/demonstration/enterprises?page=1" rel="prev"' in second and 'rel="next"' not in second
+    for i, company in enumerate(companies):
+        on_first, on_second = f"<td>{company.name}</td>" in first, f"<td>{company.name}</td>" in second
+        assert (on_first, on_second) == ((False, True) if i < 5 else (True, False)), company.name
+
+    # A page number that is not one shows the first page; one past the end, the last.
+    for bad in ("abc", "0", "-1", "²", "1" * 5000, "2.0"):
+        shown = await client.get("/demonstration/enterprises", params={"page": bad})
+        assert shown.status_code == 200 and "第 1 / 2 页" in shown.text, bad
+    assert "第 2 / 2 页" in (await client.get("/demonstration/enterprises", params={"page": "99"})).text
+
+    # The status filter rides along in the paging links and counts only its own rows.
+    applied = (await client.get("/demonstration/projects", params={"status": "applied"})).text
+    assert 'href="/demonstration/projects?status=applied&amp;page=2" rel="next"' in applied and "共 23 条" in applied
+    rest = (await client.get("/demonstration/projects", params={"status": "applied", "page": "2"})).text
+    assert rest.count('<a href="/demonstration/projects/') == 3 and "已入选的示范项目" not in rest
+    assert "pagination" not in (await client.get("/demonstration/projects", params={"status": "selected"})).text
+
+
+async def test_the_zones_page_pages_too(client, session):
+    await _signed_in(client, session)
+    session.add_all(DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(21))
+    await session.flush()
+    first = (await client.get("/demonstration/zones")).text
+    second = (await client.get("/demonstration/zones", params={"page": "2"})).text
+    # Same county for all, so the id settles the order.
+    assert "分页示范区19" in first and "分页示范区20" not in first and "第 1 / 2 页，共 21 条" in first
+    assert "分页示范区20" in second and "分页示范区00" not in second
+    # The zone chooser on the project form still offers every zone, not one page of them.
+    assert "分页示范区20</option>" in (await client.get("/demonstration/projects/new")).text
