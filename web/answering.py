@@ -19,7 +19,7 @@ from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.dependencies import ActorDep, SessionDep, SettingsDep, require_roles
 from backend.kit.errors import NotFound
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
 from backend.organisations.models import Organisation
@@ -125,7 +125,7 @@ async def _form_page(
     answer_id: int | None,
     status: int = 200,
 ) -> Response:
-    chosen = [int(v) for v in values.get("offering_ids", []) if str(v).isdigit()]
+    chosen = [n for v in values.get("offering_ids", []) if (n := whole_number(str(v), 1, MAX_ID)) is not None]
     context = {
         "opportunity": opportunity,
         "values": values,

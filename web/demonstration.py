@@ -36,7 +36,7 @@ from backend.demonstration.schemas import (
 from backend.dependencies import AdminDep, SessionDep, SettingsDep, SignedInDep, StaffDep
 from backend.kit.errors import AppError, NotFound
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath, IdQuery
+from backend.kit.params import IdPath, IdQuery, whole_number
 from backend.organisations.models import Organisation
 from web.csrf import CheckedForm
 from web.flow import RAISED_WITH_FORBIDDEN, attempt
@@ -603,7 +603,7 @@ async def set_target(request: Request, form: CheckedForm, session: SessionDep, a
         if refused is not None:
             add_app_error(errors, refused)
     year_text = values["year"] or ""
-    year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else service.china_today().year
+    year = whole_number(year_text, 2000, 2100) or service.china_today().year
     if errors:
         return await _targets_page(request, session, actor, year=year, values=values, errors=errors, status=422)
     return RedirectResponse(f"/demonstration/targets?year={year}&done=target", status_code=303)

@@ -13,6 +13,7 @@ from backend.dependencies import SessionDep, StaffDep, require_roles
 from backend.duplicates import service
 from backend.kit.errors import NotFound
 from backend.listings.models import ListingKind
+from backend.kit.params import MAX_ID, whole_number
 from web.csrf import CheckedForm
 from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.forms import FormErrors, listing_values
@@ -122,7 +123,7 @@ async def duplicate_pairs(request: Request, session: SessionDep, actor: StaffDep
 
 def _ids(form: Any, *names: str) -> list[int]:
     values = [str(form.get(name) or "") for name in names]
-    if not all(v.isdigit() and 0 < int(v) < 2**31 for v in values):
+    if not all(whole_number(v, 1, MAX_ID) is not None for v in values):
         raise NotFound("条目不存在")
     return [int(v) for v in values]
 

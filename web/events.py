@@ -24,7 +24,7 @@ from backend.events.models import (
 )
 from backend.events.schemas import EventCreate, EventPublic
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus
 from web.csrf import CheckedForm
@@ -85,7 +85,7 @@ def _notice(request: Request) -> str | None:
 @router.get("/events")
 async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     raw_page = request.query_params.get("page", "1")
-    page = PageParams(page=int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 1000 else 1, page_size=20)
+    page = PageParams(page=whole_number(raw_page, 1, 1000) or 1, page_size=20)
     rows, total = await service.list_events(session, actor=actor, page=page)
     events = [await presenter.present_event(session, e) for e in rows]
     return render(request, "events/list.html", {"events": events, "total": total, "page": page})
@@ -137,7 +137,7 @@ async def cancel(event_id: IdPath, request: Request, _: CheckedForm, session: Se
 @router.post("/events/{event_id}/availability")
 async def availability(event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     raw = [v for v in form.getlist("slots") if isinstance(v, str)]
-    if not all(v.isdigit() and len(v) < 5 for v in raw):
+    if not all(whole_number(v, 0, 9999) is not None for v in raw):
         return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
     _, refused = await attempt(
         session,
@@ -232,7 +232,7 @@ async def create_event(request: Request, form: CheckedForm, session: SessionDep,
                 errors.add(name, "时间格式无法识别，请按 2026-12-01 09:00 填写")
             data_values[name] = moment
     for name in ("capacity", "slot_minutes", "meeting_limit"):
-        if values[name] and not values[name].isdigit():
+        if values[name] and whole_number(values[name], 0, 10**9) is None:
             errors.add(name, "应为正整数")
     required = {"title": "请填写活动名称", "starts_at": "请填写开始时间", "ends_at": "请填写结束时间", "capacity": "请填写企业名额"}
     data = validate(EventCreate, {k: v for k, v in data_values.items() if v not in ("", None)}, errors, required=required)
@@ -306,7 +306,7 @@ async def change_status(event_id: IdPath, request: Request, form: CheckedForm, s
 @router.post("/review/events/{event_id}/opportunities")
 async def set_featured(event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     raw = [v for v in form.getlist("opportunity_ids") if isinstance(v, str)]
-    if not all(v.isdigit() and len(v) < 10 for v in raw):
+    if not all(whole_number(v, 1, MAX_ID) is not None for v in raw):
         return await _manage(request, session, actor, event_id, error="所选机会无效，请刷新页面后重试", status=422)
     _, refused = await attempt(
         session,

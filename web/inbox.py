@@ -15,7 +15,7 @@ from backend.auth.models import Role
 from backend.dependencies import ActorDep, SessionDep, SignedInDep
 from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath
+from backend.kit.params import IdPath, whole_number
 from backend.notifications import service as notifications
 from backend.notifications.models import Notification
 from backend.subscriptions import service as subscriptions
@@ -51,7 +51,7 @@ async def count_unread(request: Request, session: SessionDep, actor: ActorDep) -
 
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10000 else 1
+    return whole_number(raw, 1, 10000) or 1
 
 
 @router.get("/inbox")

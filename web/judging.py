@@ -21,7 +21,7 @@ from backend.interests import service as interests
 from backend.interests.models import InterestStatus
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings.models import Opportunity
 from web.answer_view import DECISION_LABELS, answer_page
 from web.csrf import CheckedForm
@@ -123,7 +123,7 @@ def _criteria_from(form: Any) -> tuple[list[tuple[str, str]], list[tuple[str, in
             problem = f"第 {number} 行：请填写标准名称"
         elif len(name) > 100:
             problem = f"第 {number} 行：标准名称最多 100 字"
-        elif not (weight.isdigit() and 1 <= int(weight) <= 100):
+        elif whole_number(weight, 1, 100) is None:
             problem = f"第 {number} 行：权重应为 1 到 100 之间的整数"
         else:
             items.append((name, int(weight)))
@@ -149,7 +149,7 @@ async def save_criteria(opportunity_id: IdPath, request: Request, form: CheckedF
 @router.post("/opportunities/{opportunity_id}/reviewers")
 async def invite_reviewer(opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     raw = text(form, "user_id", 20)
-    if not raw.isdigit():
+    if whole_number(raw, 1, MAX_ID) is None:
         return await judging_page(request, session, actor, opportunity_id, error="请选择要邀请的评审人", status=422)
     _, refused = await attempt(session, lambda: review.invite(session, actor=actor, opportunity_id=opportunity_id, user_id=int(raw)))
     if refused is not None:
@@ -175,7 +175,7 @@ async def score_answer(answer_id: IdPath, request: Request, form: CheckedForm, s
     scores: dict[str, int] = {}
     for c in criteria:
         raw = values[f"score_{c.id}"]
-        if raw.isdigit() and 0 <= int(raw) <= 100:
+        if whole_number(raw, 0, 100) is not None:
             scores[str(c.id)] = int(raw)
         else:
             errors.setdefault(f"score_{c.id}", f"「{c.name}」的分数应为 0 到 100 之间的整数")

@@ -23,6 +23,7 @@ from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, L
 from backend.listings.presenter import present
 from backend.taxonomy.models import Batch, Region
 from backend.taxonomy.service import TaxonomyIndex, load_index
+from backend.kit.params import whole_number
 
 PAGE_SIZE = 20
 SNIPPET_CHARS = 120
@@ -89,7 +90,7 @@ def _code(value: str | None) -> str | None:
 
 
 def _int(value: str | None, limit: int) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) <= limit else None
+    return whole_number(value, 1, limit)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from backend.answers.service import members_of
 from backend.auth.actor import Actor
 from backend.auth.models import User
 from backend.dependencies import SessionDep, SignedInDep
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings.models import Offering
 from backend.organisations.models import Organisation
 from backend.pairings import service
@@ -44,7 +44,7 @@ async def _names(session: AsyncSession, organisation_ids: set[int]) -> dict[int,
 async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     """Matchmakers see every pairing; an organisation sees the pairings it is part of."""
     raw = request.query_params.get("opportunity", "")
-    opportunity_id = int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None
+    opportunity_id = whole_number(raw, 1, MAX_ID)
     rows = await service.list_pairings(session, actor=actor, opportunity_id=opportunity_id)
     names = await _names(session, {p.organisation_id for p, _ in rows} | {o.organisation_id for _, o in rows})
     columns: dict[str, list[dict[str, Any]]] = {stage.value: [] for stage in BOARD_STAGES}
@@ -124,7 +124,7 @@ async def show_pairing(pairing_id: IdPath, request: Request, session: SessionDep
 async def move(pairing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     """Advance to the next stage, or decline with a reason; a stale version is refused with 409."""
     stage, raw_version, note = text(form, "stage", 20), text(form, "version", 12), text(form, "note", 5000)
-    if stage not in {s.value for s in PairingStage} or not raw_version.isdigit() or int(raw_version) < 1:
+    if stage not in {s.value for s in PairingStage} or whole_number(raw_version, 1, MAX_ID) is None:
         return await pairing_page(request, session, actor, pairing_id, error="请求无效，请刷新页面后重试", note=note, status=422)
     if len(note) > 2000:
         return await pairing_page(request, session, actor, pairing_id, error="备注最多 2000 字", note=note, status=422)

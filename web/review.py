@@ -9,7 +9,7 @@ from backend.imports import service as import_service
 from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_listing_file
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
@@ -56,7 +56,7 @@ async def review_queue(request: Request, session: SessionDep, actor: StaffDep) -
 async def publish(slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     kind = _kind(slug)
     raw_batch = str(form.get("batch_number") or "").strip()
-    if raw_batch and not (raw_batch.isdigit() and 1 <= int(raw_batch) <= 10000):
+    if raw_batch and whole_number(raw_batch, 1, 10000) is None:
         return await _queue(request, session, actor, error="批次号应为 1 到 10000 之间的整数", status=422)
     _, refused = await attempt(
         session,
@@ -113,7 +113,7 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
     """Accept (opens a pairing at 推荐) or dismiss a suggested opportunity ↔ offering pair."""
     opportunity_id, offering_id = str(form.get("opportunity_id", "")), str(form.get("offering_id", ""))
     verdict = str(form.get("verdict", ""))
-    if not (opportunity_id.isdigit() and offering_id.isdigit()) or verdict not in MATCH_NOTICES:
+    if whole_number(opportunity_id, 1, MAX_ID) is None or whole_number(offering_id, 1, MAX_ID) is None or verdict not in MATCH_NOTICES:
         raise NotFound("推荐不存在")
 
     async def decide() -> object:

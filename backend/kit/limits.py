@@ -23,7 +23,8 @@ class BodySizeLimit:
             return
         limit = self.limit_for(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        # Bounded length: int() refuses strings of more than 4,300 digits.
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             await _refuse(send, limit)
             return
 

@@ -148,3 +148,26 @@ async def test_an_unexpected_error_is_a_chinese_500_page(app):
         response = await client.get("/boom-for-test")
     assert response.status_code == 500
     assert "服务器内部错误" in response.text and ">机会清单</a>" in response.text
+
+
+# Numbers that `str.isdigit` accepts but `int()` refuses, and ones too long for `int()`.
+CRAFTED_NUMBERS = ["²", "①", "١٢", "9" * 5000, " 3", "3.0", "-1"]
+
+
+async def test_crafted_numbers_in_urls_and_forms_are_refused_politely_not_with_a_500(client, session):
+    matchmaker = await create_user(session, role=Role.matchmaker)
+    await sign_in(client, matchmaker.email, PASSWORD)
+    for value in CRAFTED_NUMBERS:
+        for path in ("/events", "/inbox", "/opportunities", "/demonstration/enterprises"):
+            response = await client.get(path, params={"page": value})
+            assert response.status_code == 200, (path, value[:10], response.status_code)
+        for path, form in (
+            ("/review/duplicates/merge", {"first_id": value, "second_id": "2", "keep_id": value}),
+            ("/review/matches/decide", {"opportunity_id": value, "offering_id": "1", "verdict": "dismissed"}),
+        ):
+            response = await post_form(client, path, form, token_from="/review")
+            assert 400 <= response.status_code < 500, (path, value[:10], response.status_code)
+    oversize = await client.post(
+        "/api/v1/opportunities", content=b"{}", headers={"content-type": "application/json", "content-length": "9" * 5000}
+    )
+    assert 400 <= oversize.status_code < 500
