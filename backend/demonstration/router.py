@@ -212,10 +212,11 @@ async def update_enterprise(enterprise_id: IdPath, data: EnterpriseUpdate, sessi
 # ---------------------------------------------------------------- targets
 
 
-@router.get("/targets", response_model=list[TargetPublic])
-async def list_targets(session: SessionDep, year: YearQuery = None) -> list[TargetPublic]:
+@router.get("/targets", response_model=Page[TargetPublic])
+async def list_targets(session: SessionDep, page: PageDep, year: YearQuery = None) -> Page[TargetPublic]:
     """The targets as data (public, like the progress they are measured in)."""
-    return await presenter.targets(session, await service.list_targets(session, year=year))
+    rows, total = await service.targets_page(session, page=page, year=year)
+    return Page(items=await presenter.targets(session, rows), total=total, page=page.page, page_size=page.page_size)
 
 
 @router.put("/targets", response_model=TargetPublic, responses=_ERRORS)

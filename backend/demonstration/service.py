@@ -752,11 +752,21 @@ async def delete_target(session: AsyncSession, *, actor: Actor, target_id: int) 
     await session.flush()
 
 
-async def list_targets(session: AsyncSession, *, year: int | None = None) -> list[Target]:
+TARGET_ORDER = (col(Target.year), col(Target.scope), col(Target.scope_code), col(Target.metric), col(Target.id))
+
+
+def _targets_query(year: int | None) -> SelectOfScalar[Target]:
     query = select(Target)
-    if year is not None:
-        query = query.where(Target.year == year)
-    return list((await session.exec(query.order_by(col(Target.year), col(Target.scope), col(Target.scope_code), col(Target.metric)))).all())
+    return query.where(Target.year == year) if year is not None else query
+
+
+async def list_targets(session: AsyncSession, *, year: int | None = None) -> list[Target]:
+    """Every target (of `year`), for the page that edits a year's targets together."""
+    return list((await session.exec(_targets_query(year).order_by(*TARGET_ORDER))).all())
+
+
+async def targets_page(session: AsyncSession, *, page: PageParams, year: int | None = None) -> tuple[list[Target], int]:
+    return await _paged(session, _targets_query(year), page, *TARGET_ORDER)
 
 
 async def targets_for(session: AsyncSession, year: int) -> dict[tuple[str, str, str], int]:

@@ -267,7 +267,20 @@ async def test_admin_edits_targets_as_data(client, make_client, session):
     ganzhou = next(c for c in progress["cities"] if c["code"] == "360700")
     assert ganzhou["projects"]["target"] == 45
     listed = (await client.get(f"{API}/targets", params={"year": 2031})).json()
-    assert [(t["scope_code"], t["value"]) for t in listed] == [("360700", 45)]
+    assert [(t["scope_code"], t["value"]) for t in listed["items"]] == [("360700", 45)] and listed["total"] == 1
+
+
+async def test_targets_are_paged_like_every_list(client):
+    year = demonstration.china_today().year
+    first = (await client.get(f"{API}/targets", params={"year": year, "page_size": 7})).json()
+    total = first["total"]
+    assert total > 7 and len(first["items"]) == 7
+    seen = []
+    for number in range(1, -(-total // 7) + 1):
+        page = (await client.get(f"{API}/targets", params={"year": year, "page_size": 7, "page": number})).json()
+        assert page["total"] == total
+        seen += [(t["scope"], t["scope_code"], t["metric"]) for t in page["items"]]
+    assert len(seen) == len(set(seen)) == total
 
 
 async def test_this_years_targets_are_the_plans_figures_split_over_the_cities(client):
