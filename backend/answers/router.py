@@ -4,7 +4,7 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from backend.answers import review, service
-from backend.answers.files import download_response
+from backend.kit.files import download_response
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import (
     AnswerCreate,

@@ -14,7 +14,6 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.answers import files
 from backend.answers.models import (
     Answer,
     AnswerAttachment,
@@ -27,6 +26,7 @@ from backend.answers.schemas import AnswerCreate, AnswerUpdate
 from backend.audit import service as audit
 from backend.auth.actor import Actor
 from backend.auth.models import Role
+from backend.kit import files
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from backend.listings.models import ListingStatus, Offering, Opportunity

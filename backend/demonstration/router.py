@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from backend.answers.files import download_response
+from backend.kit.files import download_response
 from backend.auth.actor import require_staff
 from backend.demonstration import presenter, service
 from backend.demonstration.models import ProjectStatus

@@ -18,7 +18,6 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from backend.answers import files
 from backend.answers.models import Answer, AnswerMember, MemberStatus
 from backend.audit import service as audit
 from backend.auth.actor import Actor, require_staff
@@ -55,6 +54,7 @@ from backend.demonstration.schemas import (
     ZoneCreate,
     ZoneUpdate,
 )
+from backend.kit import files
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from backend.kit.pagination import PageParams

@@ -1,4 +1,5 @@
-"""Attachment checks by content, not by name, and storage outside the web root."""
+"""Uploaded files (answer attachments, milestone evidence): checked by content, not by name,
+stored outside the web root, and served back only as downloads."""
 
 import hashlib
 import io
