@@ -64,8 +64,6 @@ LABELS = {
 }
 _SPLIT_LINES = re.compile(r"[\r\n]+")
 PAGE_SIZE = 20
-# ASCII digits only and short: "²".isdigit() is true and a 5000-digit number makes int() raise.
-_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 Row = TypeVar("Row")
 
 
@@ -88,8 +86,7 @@ def _notice(request: Request) -> str | None:
 
 def _page_number(request: Request) -> int:
     """The page asked for in the URL; anything that is not a page number shows the first page."""
-    raw = request.query_params.get("page", "")
-    return int(raw) if _PAGE_NUMBER.fullmatch(raw) else 1
+    return whole_number(request.query_params.get("page"), 1, 999_999) or 1
 
 
 async def _one_page(

@@ -1,14 +1,12 @@
 """Public pages: home, the two lists with search and facets, and the detail pages."""
 
-import re
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backend.auth.actor import ANONYMOUS
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.pagination import PageParams
-from backend.kit.params import MAX_ID, IdPath
+from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
@@ -21,15 +19,6 @@ router = APIRouter()
 
 KIND_SLUGS = {ListingKind.opportunity: "opportunities", ListingKind.offering: "offerings"}
 KIND_NAMES = {ListingKind.opportunity: "机会清单", ListingKind.offering: "产品清单"}
-_ID = re.compile(r"[1-9][0-9]{0,9}")
-
-
-def _id_or_none(value: str | None) -> int | None:
-    """A database id from a query parameter; anything else (text, 0, too large) is ignored, not an error."""
-    if value is None or not _ID.fullmatch(value):
-        return None
-    number = int(value)
-    return number if number <= MAX_ID else None
 
 
 async def _newest(session: SessionDep, kind: ListingKind, count: int) -> tuple[list, int]:
@@ -83,7 +72,8 @@ def _list_route(kind: ListingKind) -> None:
                 f"/{slug}/{found.listing_id}?merged_from={listing_id}", status_code=301, headers={"Cache-Control": "no-store"}
             )
         listing = found
-        merged_from = _id_or_none(request.query_params.get("merged_from"))
+        # Anything but an id (text, 0, too large) is ignored, not an error.
+        merged_from = whole_number(request.query_params.get("merged_from"), 1, MAX_ID)
         if merged_from is not None and not await service.was_merged_into(
             session, actor=actor, kind=kind, merged_id=merged_from, listing_id=listing.id
         ):
