@@ -1,9 +1,8 @@
 """The application factory and its lifespan."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import logging
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -11,11 +10,11 @@ from starlette.types import Scope
 
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
+from backend.auth.router import router as auth_router
 from backend.batches.router import router as batches_router
+from backend.demonstration.router import router as demonstration_router
 from backend.duplicates.router import router as duplicates_router
 from backend.duplicates.router import similar_router
-from backend.demonstration.router import router as demonstration_router
-from backend.auth.router import router as auth_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
@@ -26,16 +25,16 @@ from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.mail import MailWorker
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
-from backend.statistics.router import router as statistics_router
 from backend.organisations.router import router as organisations_router
 from backend.pairings.router import router as pairings_router
 from backend.searching.router import router as search_router
 from backend.searching.sync import SyncWorker
 from backend.settings import Settings
+from backend.statistics.router import router as statistics_router
 from backend.subscriptions.router import router as subscriptions_router
+from backend.taxonomy.router import router as taxonomy_router
 from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
-from backend.taxonomy.router import router as taxonomy_router
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)

@@ -142,7 +142,9 @@ def demo(
 
 @app.command("import")
 def import_file(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".jsonl、.csv 或 .xlsx 文件")],
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".jsonl、.csv 或 .xlsx 文件")
+    ],
     publish: Annotated[bool, typer.Option(help="导入后直接发布")] = False,
     as_user: Annotated[str | None, typer.Option("--as", help="以该撮合专员账号的名义导入（默认第一个管理员）")] = None,
 ) -> None:
@@ -214,7 +216,10 @@ def export(
         page = 1
         while True:
             rows, _ = await list_listings(
-                session, actor=ANONYMOUS, kind=ListingKind(kind), page=PageParams(page=page, page_size=100),
+                session,
+                actor=ANONYMOUS,
+                kind=ListingKind(kind),
+                page=PageParams(page=page, page_size=100),
                 statuses=[ListingStatus.published],
             )
             if not rows:
@@ -235,7 +240,9 @@ def export(
                 if kind == "opportunity":
                     record.update(budget=item.budget_text, deadline=item.deadline.isoformat() if item.deadline else "")
                 else:
-                    record.update(maturity=item.maturity, reference_cases=item.reference_cases, certifications=item.certifications)
+                    record.update(
+                        maturity=item.maturity, reference_cases=item.reference_cases, certifications=item.certifications
+                    )
                 lines.append(json.dumps(record, ensure_ascii=False))
             page += 1
 

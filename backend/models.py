@@ -1,11 +1,27 @@
 """Every table, imported in one place for Alembic and the test database."""
 
-from backend.answers.models import Answer, AnswerAttachment, AnswerMember, AnswerOffering, Review, ReviewCriterion, Reviewer
+from backend.answers.models import (
+    Answer,
+    AnswerAttachment,
+    AnswerMember,
+    AnswerOffering,
+    Review,
+    ReviewCriterion,
+    Reviewer,
+)
 from backend.audit.models import AuditEntry
-from backend.demonstration.models import DemoProject, DemoProjectEnterprise, DemoZone, GrowthEnterprise, Milestone, MilestoneEvidence, Target
+from backend.auth.models import AuthSession, User
+from backend.demonstration.models import (
+    DemoProject,
+    DemoProjectEnterprise,
+    DemoZone,
+    GrowthEnterprise,
+    Milestone,
+    MilestoneEvidence,
+    Target,
+)
 from backend.duplicates.models import DuplicateDismissal
 from backend.events.models import Availability, Event, EventOpportunity, Meeting, Outcome, Registration
-from backend.auth.models import AuthSession, User
 from backend.interests.models import Interest
 from backend.listings.models import (
     Offering,
@@ -24,36 +40,28 @@ from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
-    "DemoProject",
-    "DemoProjectEnterprise",
-    "DemoZone",
-    "GrowthEnterprise",
-    "Milestone",
-    "MilestoneEvidence",
-    "Target",
     "Answer",
     "AnswerAttachment",
     "AnswerMember",
     "AnswerOffering",
-    "Pairing",
-    "PairingStep",
-    "Review",
-    "ReviewCriterion",
-    "Reviewer",
     "AuditEntry",
-    "Availability",
-    "Event",
-    "EventOpportunity",
-    "Meeting",
-    "Outcome",
-    "Registration",
     "AuthSession",
+    "Availability",
     "Batch",
+    "DemoProject",
+    "DemoProjectEnterprise",
+    "DemoZone",
     "Domain",
     "DuplicateDismissal",
     "EmailMessage",
+    "Event",
+    "EventOpportunity",
+    "GrowthEnterprise",
     "Interest",
     "MatchDecision",
+    "Meeting",
+    "Milestone",
+    "MilestoneEvidence",
     "Notification",
     "Offering",
     "OfferingDomain",
@@ -63,8 +71,16 @@ __all__ = [
     "OpportunityTrack",
     "Organisation",
     "OutboxEvent",
+    "Outcome",
+    "Pairing",
+    "PairingStep",
     "Region",
+    "Registration",
+    "Review",
+    "ReviewCriterion",
+    "Reviewer",
     "Subscription",
+    "Target",
     "Track",
     "User",
 ]

@@ -29,7 +29,9 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("admin@demo.scenematch.cn", "平台管理员", Role.admin, None),
-    DemoAccount("matchmaker@demo.scenematch.cn", "省数字经济办 撮合专员", Role.matchmaker, "江西省发展数字经济领导小组办公室"),
+    DemoAccount(
+        "matchmaker@demo.scenematch.cn", "省数字经济办 撮合专员", Role.matchmaker, "江西省发展数字经济领导小组办公室"
+    ),
     DemoAccount("issuer@demo.scenematch.cn", "省交通运输厅 场景联络员", Role.issuer, "江西省交通运输厅"),
     DemoAccount("enterprise@demo.scenematch.cn", "企业用户", Role.enterprise, None),
 )
@@ -79,7 +81,9 @@ async def seed_demo(session: AsyncSession) -> ImportReport:
     for account in DEMO_ACCOUNTS:
         if account.organisation is None:
             continue
-        organisation = (await session.exec(select(Organisation).where(Organisation.name == account.organisation))).first()
+        organisation = (
+            await session.exec(select(Organisation).where(Organisation.name == account.organisation))
+        ).first()
         user = await _ensure_account(session, account, organisation.id if organisation else None)
         if account.role == Role.matchmaker:
             matchmaker = user

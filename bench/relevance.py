@@ -212,7 +212,9 @@ def rank_bm25(engine: SearchEngine, doc: ListingDocument, k: int = K) -> list[st
 
 
 def rank_engine_text(engine: SearchEngine, doc: ListingDocument, k: int = K) -> list[str]:
-    query = SearchQuery(text=f"{doc.title} {doc.description}", kind="offering", statuses=["published"], page_size=k, facets=False)
+    query = SearchQuery(
+        text=f"{doc.title} {doc.description}", kind="offering", statuses=["published"], page_size=k, facets=False
+    )
     return [h.id for h in engine.search(query).hits]
 
 
@@ -252,8 +254,12 @@ def build_engine(corpus: Corpus, data_dir: Path) -> SearchEngine:
 
 
 def evaluate(
-    data_dir: Path | None = None, *, k: int = K, methods: Sequence[str] = ("matching", "bm25"),
-    corpus_path: Path = CORPUS, judgements_path: Path = JUDGEMENTS,
+    data_dir: Path | None = None,
+    *,
+    k: int = K,
+    methods: Sequence[str] = ("matching", "bm25"),
+    corpus_path: Path = CORPUS,
+    judgements_path: Path = JUDGEMENTS,
 ) -> Report:
     corpus = load_corpus(corpus_path)
     judgements = load_judgements(judgements_path)
@@ -271,7 +277,9 @@ def evaluate(
                 ranked = {m: [corpus.external[i] for i in runners[m](engine, doc, k)] for m in methods}
                 report.queries.append(
                     QueryResult(
-                        opp, doc.title, ranked,
+                        opp,
+                        doc.title,
+                        ranked,
                         {m: ndcg_at_k(r, judged, k) for m, r in ranked.items()},
                         {m: recall_at_k(r, judged, k) for m, r in ranked.items()},
                     )

@@ -68,13 +68,56 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 # Realistic user queries: domain words, two-word queries, places, latin abbreviations,
 # a Traditional one, pinyin, a typo, and long pasted phrases.
 QUERIES = [
-    "智慧农业", "物联网 监测", "数字孪生", "VR 教育", "应急管理", "赣州 脐橙", "工业互联网 平台", "无人机 巡检",
-    "智慧交通", "车路协同", "5G", "人工智能", "大数据 分析", "区块链", "信创", "数据安全", "智能制造",
-    "智慧水利 监测", "森林防火", "智慧医疗", "远程医疗", "数字乡村", "政务服务 一网通办", "城市大脑", "智慧园区",
-    "数字文创", "文化旅游 VR", "智慧能源", "光伏", "碳排放 监测", "稀土", "芯片", "北斗 定位", "元宇宙",
-    "智能网联汽车", "智慧社区 养老", "食品安全 追溯", "南昌 智慧城市", "景德镇 陶瓷", "九江 港口",
-    "上饶 数字经济", "数據要素", "zhihuinongye", "blockchian", "虚拟现实", "视频监控 AI 识别", "算力 中心",
-    "产业数字化 转型", "智慧教育 平台", "水质 在线监测 预警",
+    "智慧农业",
+    "物联网 监测",
+    "数字孪生",
+    "VR 教育",
+    "应急管理",
+    "赣州 脐橙",
+    "工业互联网 平台",
+    "无人机 巡检",
+    "智慧交通",
+    "车路协同",
+    "5G",
+    "人工智能",
+    "大数据 分析",
+    "区块链",
+    "信创",
+    "数据安全",
+    "智能制造",
+    "智慧水利 监测",
+    "森林防火",
+    "智慧医疗",
+    "远程医疗",
+    "数字乡村",
+    "政务服务 一网通办",
+    "城市大脑",
+    "智慧园区",
+    "数字文创",
+    "文化旅游 VR",
+    "智慧能源",
+    "光伏",
+    "碳排放 监测",
+    "稀土",
+    "芯片",
+    "北斗 定位",
+    "元宇宙",
+    "智能网联汽车",
+    "智慧社区 养老",
+    "食品安全 追溯",
+    "南昌 智慧城市",
+    "景德镇 陶瓷",
+    "九江 港口",
+    "上饶 数字经济",
+    "数據要素",
+    "zhihuinongye",
+    "blockchian",
+    "虚拟现实",
+    "视频监控 AI 识别",
+    "算力 中心",
+    "产业数字化 转型",
+    "智慧教育 平台",
+    "水质 在线监测 预警",
 ]
 # Filters added to some queries (API parameters; track/domain codes, region city codes).
 FILTERS: list[dict[str, str]] = [
@@ -86,12 +129,48 @@ FILTERS: list[dict[str, str]] = [
 ]
 
 TITLE_SUFFIXES = [
-    "平台建设", "示范应用", "解决方案", "系统建设项目", "试点", "应用场景", "综合服务平台", "智能化改造", "监测系统",
-    "一体化平台", "升级改造", "数字化转型项目", "管理系统", "智能终端", "云平台", "创新应用",
+    "平台建设",
+    "示范应用",
+    "解决方案",
+    "系统建设项目",
+    "试点",
+    "应用场景",
+    "综合服务平台",
+    "智能化改造",
+    "监测系统",
+    "一体化平台",
+    "升级改造",
+    "数字化转型项目",
+    "管理系统",
+    "智能终端",
+    "云平台",
+    "创新应用",
 ]
 TITLE_MIDDLES = ["智慧", "数字", "智能", "基于AI的", "基于5G的", "", "", ""]
-COMPANY_PREFIXES = ["赣", "洪", "昌", "虔", "庐", "瓷都", "红谷", "赣江", "鄱湖", "井冈", "三清", "武功山", "豫章", "滕王阁"]
-COMPANY_SUFFIXES = ["科技有限公司", "信息技术有限公司", "智能科技股份有限公司", "数据服务有限公司", "软件有限公司", "物联网科技有限公司"]
+COMPANY_PREFIXES = [
+    "赣",
+    "洪",
+    "昌",
+    "虔",
+    "庐",
+    "瓷都",
+    "红谷",
+    "赣江",
+    "鄱湖",
+    "井冈",
+    "三清",
+    "武功山",
+    "豫章",
+    "滕王阁",
+]
+COMPANY_SUFFIXES = [
+    "科技有限公司",
+    "信息技术有限公司",
+    "智能科技股份有限公司",
+    "数据服务有限公司",
+    "软件有限公司",
+    "物联网科技有限公司",
+]
 MATURITIES = ["concept", "prototype", "pilot", "pilot", "mature", "mature", "mature", None]
 
 
@@ -203,12 +282,12 @@ def generate(n: int, vocab: Vocabulary, seed: int = SEED) -> list[Listing]:
             region_code = county["code"]
         if rng.random() < 0.03:
             region_code = None
-        statuses = (
-            ["published"] * 17 + ["draft", "pending_review", "closed" if kind == "opportunity" else "withdrawn"]
-        )
+        statuses = ["published"] * 17 + ["draft", "pending_review", "closed" if kind == "opportunity" else "withdrawn"]
         status = rng.choice(statuses)
         created = NOW - timedelta(days=rng.uniform(0, 720))
-        published = created + timedelta(hours=rng.uniform(1, 96)) if status in ("published", "closed", "withdrawn") else None
+        published = (
+            created + timedelta(hours=rng.uniform(1, 96)) if status in ("published", "closed", "withdrawn") else None
+        )
         listing = Listing(
             kind=kind,
             title=_title(rng, vocab, tracks[0], domains[0], region),
@@ -280,16 +359,26 @@ async def load_listings(db: str, listings: list[Listing], rng: random.Random) ->
             f"{i:03d}{rng.choice(COMPANY_SUFFIXES)}"
             for i in range(300)
         }
-        companies = [
-            (n, "enterprise", rng.choice(cities), "active", NOW, NOW, "", "", "", "") for n in sorted(names)
-        ]
+        companies = [(n, "enterprise", rng.choice(cities), "active", NOW, NOW, "", "", "", "") for n in sorted(names)]
         await conn.copy_records_to_table(
             "organisation",
             records=companies,
-            columns=["name", "kind", "region_code", "status", "created_at", "modified_at", "short_name", "place",
-                     "description", "website"],
+            columns=[
+                "name",
+                "kind",
+                "region_code",
+                "status",
+                "created_at",
+                "modified_at",
+                "short_name",
+                "place",
+                "description",
+                "website",
+            ],
         )
-        enterprises = [r["id"] for r in await conn.fetch("SELECT id FROM organisation WHERE kind = 'enterprise' ORDER BY id")]
+        enterprises = [
+            r["id"] for r in await conn.fetch("SELECT id FROM organisation WHERE kind = 'enterprise' ORDER BY id")
+        ]
         ids: dict[str, list[int]] = {"opportunity": [], "offering": []}
         rows: dict[str, list[tuple]] = {"opportunity": [], "offering": []}
         tracks: dict[str, list[tuple]] = {"opportunity": [], "offering": []}
@@ -316,8 +405,12 @@ async def load_listings(db: str, listings: list[Listing], rng: random.Random) ->
         }
         for kind in ("opportunity", "offering"):
             await conn.copy_records_to_table(kind, records=rows[kind], columns=LISTING_COLUMNS + extra_columns[kind])
-            await conn.copy_records_to_table(f"{kind}_track", records=tracks[kind], columns=["listing_id", "track_code"])
-            await conn.copy_records_to_table(f"{kind}_domain", records=domains[kind], columns=["listing_id", "domain_code"])
+            await conn.copy_records_to_table(
+                f"{kind}_track", records=tracks[kind], columns=["listing_id", "track_code"]
+            )
+            await conn.copy_records_to_table(
+                f"{kind}_domain", records=domains[kind], columns=["listing_id", "domain_code"]
+            )
             await conn.execute(f"SELECT setval(pg_get_serial_sequence('{kind}', 'id'), {len(ids[kind]) + 1})")
         await conn.execute("ANALYZE")
         return ids
@@ -645,7 +738,7 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
             engine.close()
         try:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"warning: could not drop database {db}: {exc}", file=sys.stderr)
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -669,8 +762,10 @@ def report(r: dict) -> None:
     e95, a95, i95 = (percentile(s.values, 95) for s in (engine, api, ilike))
     em95, am95 = percentile(r["engine_match"].values, 95), percentile(r["api_match"].values, 95)
     print(f"\n--- results at {r['size']:,} listings ({r['indexed']:,} indexed, index {r['index_mb']:.0f} MB) ---")
-    print(f"  indexing (reindex: DB + documents + segmentation + tantivy)  {r['reindex_rate']:8,.0f} listings/s"
-          f"   [target >= 2,000: {verdict(r['reindex_rate'] >= TARGETS['index'])}]")
+    print(
+        f"  indexing (reindex: DB + documents + segmentation + tantivy)  {r['reindex_rate']:8,.0f} listings/s"
+        f"   [target >= 2,000: {verdict(r['reindex_rate'] >= TARGETS['index'])}]"
+    )
     print(f"  indexing (engine rebuild alone, incl. segmentation)          {r['rebuild_rate']:8,.0f} listings/s")
     print(api.row() + f"   [p95 < 30: {verdict(a95 < TARGETS['api'])}]")
     print(engine.row() + f"   [p95 < 5: {verdict(e95 < TARGETS['engine'])}]")
@@ -681,8 +776,10 @@ def report(r: dict) -> None:
     print(ilike.row())
     print(f"  ILIKE p95 / engine p95 = {i95 / e95:6.1f}x   ILIKE p95 / API p95 = {i95 / a95:6.1f}x")
     print(f"  mean hits per API query {r['mean_total']:.0f}; matches that came back empty: {r['empty_matches']}")
-    print("  load average (1/5/15 min) before measuring %.2f/%.2f/%.2f, after %.2f/%.2f/%.2f"
-          % (*r["load_before"], *r["load_after"]))
+    print(
+        "  load average (1/5/15 min) before measuring %.2f/%.2f/%.2f, after %.2f/%.2f/%.2f"
+        % (*r["load_before"], *r["load_after"])
+    )
     print(f"  peak memory: server VmHWM {r['server_hwm_mb']:.0f} MB, benchmark process ru_maxrss "
           f"{r['bench_maxrss_mb']:.0f} MB (holds the generated listings and built the index)", flush=True)  # fmt: skip
 
@@ -713,7 +810,9 @@ def main() -> None:
         sys.exit(130)
     if len(all_results) > 1:
         print("\n=== summary (p95, ms) ===")
-        print(f"  {'listings':>9} {'index/s':>9} {'API':>7} {'engine':>7} {'match API':>10} {'match eng':>10} {'ILIKE':>8}")
+        print(
+            f"  {'listings':>9} {'index/s':>9} {'API':>7} {'engine':>7} {'match API':>10} {'match eng':>10} {'ILIKE':>8}"
+        )
         for r in all_results:
             print(f"  {r['size']:>9,} {r['reindex_rate']:>9,.0f} {percentile(r['api'].values, 95):>7.1f} "
                   f"{percentile(r['engine'].values, 95):>7.2f} {percentile(r['api_match'].values, 95):>10.1f} "

@@ -21,8 +21,20 @@ SEEDS = Path("/work/shared/seed-documents")
 TRACKS = ["物联网", "智慧农业", "VR", "数字孪生", "工业互联网", "无人机", "信创", "数字健康", "智慧能源", "数据服务"]
 DOMAINS = ["政务服务", "生产制造", "现代农业", "医疗健康", "交通出行", "文化旅游", "应急管理", "智慧水利"]
 REGIONS = [f"36{i:02d}00" for i in range(1, 12)]
-QUERIES = ["智慧农业", "数字经济", "VR", "虚拟现实 教育", "zhihuinongye", "blockchian", "处理", "物联网 平台 监测",
-           "工业互联网 标识解析", "数據要素市場化", "5G专网", "赣州 智慧交通"]
+QUERIES = [
+    "智慧农业",
+    "数字经济",
+    "VR",
+    "虚拟现实 教育",
+    "zhihuinongye",
+    "blockchian",
+    "处理",
+    "物联网 平台 监测",
+    "工业互联网 标识解析",
+    "数據要素市場化",
+    "5G专网",
+    "赣州 智慧交通",
+]
 
 
 def sentences() -> list[str]:
@@ -35,15 +47,25 @@ def make_docs(n: int, rng: random.Random) -> list[ListingDocument]:
     docs = []
     for i in range(n):
         kind = "opportunity" if i % 2 else "offering"
-        docs.append(ListingDocument(
-            id=f"{kind}-{i}", kind=kind, listing_id=i,
-            title=rng.choice(pool)[:30], description="。".join(rng.sample(pool, 3)),
-            organisation="省发改委", region=rng.choice(REGIONS), place="",
-            tracks=rng.sample(TRACKS, rng.randint(1, 2)), domains=rng.sample(DOMAINS, 1),
-            status=rng.choice(["published"] * 4 + ["draft"]), created_at=1_700_000_000 + i,
-            published_at=1_700_000_000 + i, deadline=1_800_000_000 + rng.randint(0, 10**7),
-            extra_text=rng.choice(pool),
-        ))
+        docs.append(
+            ListingDocument(
+                id=f"{kind}-{i}",
+                kind=kind,
+                listing_id=i,
+                title=rng.choice(pool)[:30],
+                description="。".join(rng.sample(pool, 3)),
+                organisation="省发改委",
+                region=rng.choice(REGIONS),
+                place="",
+                tracks=rng.sample(TRACKS, rng.randint(1, 2)),
+                domains=rng.sample(DOMAINS, 1),
+                status=rng.choice(["published"] * 4 + ["draft"]),
+                created_at=1_700_000_000 + i,
+                published_at=1_700_000_000 + i,
+                deadline=1_800_000_000 + rng.randint(0, 10**7),
+                extra_text=rng.choice(pool),
+            )
+        )
     return docs
 
 
@@ -82,8 +104,10 @@ def main() -> None:
                 started = time.perf_counter()
                 engine.search(build(q))
                 timings.append((time.perf_counter() - started) * 1000)
-        print(f"{name:14} p50 {statistics.median(timings):6.2f} ms  p95 {percentile(timings, 95):6.2f} ms  "
-              f"p99 {percentile(timings, 99):6.2f} ms  (n={len(timings)})")
+        print(
+            f"{name:14} p50 {statistics.median(timings):6.2f} ms  p95 {percentile(timings, 95):6.2f} ms  "
+            f"p99 {percentile(timings, 99):6.2f} ms  (n={len(timings)})"
+        )
     engine.close()
 
 

@@ -1,10 +1,10 @@
 """Search and matching for scenematch, independent of the web framework.
 
-    engine = create_engine("embedded", data_dir=Path("var/search"), index_name="listings")
-    engine.ensure_ready()
-    engine.upsert([ListingDocument(...)])
-    result = engine.search(SearchQuery(text="智慧农业", statuses=["published"]))
-    suggestions = match(engine, opportunity_doc, "offering")
+engine = create_engine("embedded", data_dir=Path("var/search"), index_name="listings")
+engine.ensure_ready()
+engine.upsert([ListingDocument(...)])
+result = engine.search(SearchQuery(text="智慧农业", statuses=["published"]))
+suggestions = match(engine, opportunity_doc, "offering")
 """
 
 from .engine import (

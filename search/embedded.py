@@ -249,7 +249,9 @@ class EmbeddedEngine:
             # query (the same documents, each word looked up once); the ranked search then
             # only collects its page. tantivy releases the GIL for both, so the counting
             # runs on the other core while this thread ranks, fetches and highlights.
-            counting = _counting_pool().submit(_count, gen, searcher, build_query(gen.schema, plan, query, scored=False))
+            counting = _counting_pool().submit(
+                _count, gen, searcher, build_query(gen.schema, plan, query, scored=False)
+            )
             found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
         else:
             found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
@@ -364,7 +366,9 @@ class EmbeddedEngine:
                 log.info("removed old search index generation %s", child.name)
 
 
-def _count(gen: _Generation, searcher: tantivy.Searcher, matching: tantivy.Query) -> tuple[dict[str, dict[str, int]], int]:
+def _count(
+    gen: _Generation, searcher: tantivy.Searcher, matching: tantivy.Query
+) -> tuple[dict[str, dict[str, int]], int]:
     """Facet counts and the total of the documents `matching` finds."""
     layout = gen.facet_layout(searcher.num_docs)
     aggregation = searcher.aggregate(matching, facet_request(True, layout))
@@ -504,7 +508,7 @@ class _SegmenterPool:
                     pass
             try:
                 proc.wait(timeout=5)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 proc.kill()
                 proc.wait()
         self.procs = []

@@ -79,7 +79,9 @@ class Prepared:
 
     @classmethod
     def of(cls, doc: ListingDocument) -> Prepared:
-        return cls(prepare_text(doc.title), prepare_text(doc.description), prepare_text(doc.extra_text), label_text(doc))
+        return cls(
+            prepare_text(doc.title), prepare_text(doc.description), prepare_text(doc.extra_text), label_text(doc)
+        )
 
     def to_json(self, doc: ListingDocument) -> dict:
         """Compact form for the stored document: the shown form only where it differs from
@@ -102,7 +104,9 @@ class Prepared:
             shown = text if item[0] is None else item[0]
             return shown, shown if item[1] is None else item[1], item[2]
 
-        return cls(one(doc.title, data["t"]), one(doc.description, data["b"]), one(doc.extra_text, data["e"]), data["l"])
+        return cls(
+            one(doc.title, data["t"]), one(doc.description, data["b"]), one(doc.extra_text, data["e"]), data["l"]
+        )
 
 
 def highlight(

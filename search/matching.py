@@ -41,15 +41,9 @@ GENERIC_WEIGHT = 0.25
 
 # The boilerplate of 机会清单 / 产品清单 texts: what any project says about itself, not what
 # it is about. Normalised (Simplified) forms; compared after normalisation.
-GENERIC_WORDS = frozenset("""
-建设 建立 搭建 打造 构建 开展 推进 推动 推广 实施 实现 提供 提升 提高 支持 支撑 满足 保障 加强 加快
-促进 完善 优化 改造 升级 整合 融合 打通 形成 围绕 面向 基于 利用 结合 采用 覆盖 助力 赋能 引入 部署
-平台 系统 服务 服务平台 方案 解决方案 项目 工程 体系 中心 设施 设备 产品 功能 模块 应用 场景 示范 试点
-行业 领域 产业 企业 单位 部门 机构 用户 群众 市民 客户 全省 全市 全县 省级 市级 县级 乡镇 城区 辖区 区域
-一张 一体 一体化 一站式 综合 统一 全程 全过程 全流程 多种 各类 重点 主要 有效 及时 实时 自动 快速 精准
-智能 智慧 数字 数字化 信息 信息化 智能化 网络化 在线 线上 线下 技术 能力 水平 效率 质量 成本 问题 需求
-降低 减少 增加 提升 运营 运维 管理 管控 监管 决策 分析 数据 信息系统 万元 年度
-""".split())
+GENERIC_WORDS = frozenset(
+    ["建设", "建立", "搭建", "打造", "构建", "开展", "推进", "推动", "推广", "实施", "实现", "提供", "提升", "提高", "支持", "支撑", "满足", "保障", "加强", "加快", "促进", "完善", "优化", "改造", "升级", "整合", "融合", "打通", "形成", "围绕", "面向", "基于", "利用", "结合", "采用", "覆盖", "助力", "赋能", "引入", "部署", "平台", "系统", "服务", "服务平台", "方案", "解决方案", "项目", "工程", "体系", "中心", "设施", "设备", "产品", "功能", "模块", "应用", "场景", "示范", "试点", "行业", "领域", "产业", "企业", "单位", "部门", "机构", "用户", "群众", "市民", "客户", "全省", "全市", "全县", "省级", "市级", "县级", "乡镇", "城区", "辖区", "区域", "一张", "一体", "一体化", "一站式", "综合", "统一", "全程", "全过程", "全流程", "多种", "各类", "重点", "主要", "有效", "及时", "实时", "自动", "快速", "精准", "智能", "智慧", "数字", "数字化", "信息", "信息化", "智能化", "网络化", "在线", "线上", "线下", "技术", "能力", "水平", "效率", "质量", "成本", "问题", "需求", "降低", "减少", "增加", "提升", "运营", "运维", "管理", "管控", "监管", "决策", "分析", "数据", "信息系统", "万元", "年度"]
+)
 
 # Text carries most of the score: a shared track or domain is broad (物联网 covers half the
 # listings) and only lifts candidates whose text already fits, or surfaces differently
@@ -154,7 +148,11 @@ def weighted_terms(doc: ListingDocument, term_stats: TermStats) -> list[tuple[fl
 
 
 def extract_key_terms(
-    doc: ListingDocument, term_stats: TermStats, limit: int = MAX_KEY_TERMS, *, scored: list[tuple[float, str]] | None = None
+    doc: ListingDocument,
+    term_stats: TermStats,
+    limit: int = MAX_KEY_TERMS,
+    *,
+    scored: list[tuple[float, str]] | None = None,
 ) -> list[tuple[str, float]]:
     """At most `limit` (term, weight) pairs, heaviest first, weights scaled to 1.0."""
     limit = min(limit, MAX_KEY_TERMS)
@@ -243,7 +241,13 @@ def match(
     # Only the kept ones are explained: which of the key terms each of them uses.
     key_terms = [term for term, _ in terms]
     return [
-        Match(m.id, m.listing_id, m.kind, m.score, replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id])))
+        Match(
+            m.id,
+            m.listing_id,
+            m.kind,
+            m.score,
+            replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id])),
+        )
         for m in matches[:limit]
     ]
 
@@ -297,14 +301,19 @@ def _vocabulary(doc: ListingDocument) -> frozenset[str]:
     # Unfiltered: the vocabulary it is compared with holds only useful words (`_expanded`).
     if doc.words:
         return frozenset(doc.words.split(" "))
-    key = (doc.id, hash((doc.title, doc.description, doc.extra_text, tuple(doc.tracks), tuple(doc.domains), tuple(doc.tags))))
+    key = (
+        doc.id,
+        hash((doc.title, doc.description, doc.extra_text, tuple(doc.tracks), tuple(doc.domains), tuple(doc.tags))),
+    )
     with _vocabulary_lock:
         found = _vocabularies.get(key)
         if found is not None:
             _vocabularies.move_to_end(key)
             return found
     labels = index_tokens("。".join([*doc.tracks, *doc.domains, *doc.tags]))
-    stored = vocabulary_words(index_tokens(doc.title), labels, index_tokens(doc.description), index_tokens(doc.extra_text))
+    stored = vocabulary_words(
+        index_tokens(doc.title), labels, index_tokens(doc.description), index_tokens(doc.extra_text)
+    )
     terms = frozenset(stored.split(" "))
     with _vocabulary_lock:
         _vocabularies[key] = terms

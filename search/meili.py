@@ -86,7 +86,10 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "deadline": doc.deadline,
         **{name: " ".join(tokens) for name, tokens in parts.items()},
         "pinyin": " ".join(pinyin_tokens(every)),
-        "doc": {**doc.to_dict(), "words": vocabulary_words(parts["title_zh"], parts["labels_zh"], parts["text_zh"], parts["extra_zh"])},
+        "doc": {
+            **doc.to_dict(),
+            "words": vocabulary_words(parts["title_zh"], parts["labels_zh"], parts["text_zh"], parts["extra_zh"]),
+        },
     }
 
 

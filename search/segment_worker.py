@@ -45,7 +45,7 @@ def main() -> None:
             return
         try:
             result: Any = index_fields_batch(chunk)
-        except Exception as exc:  # noqa: BLE001 — reported to the parent, which carries on alone
+        except Exception as exc:
             result = RuntimeError(f"{type(exc).__name__}: {exc}")
         write_frame(stdout, result)
 

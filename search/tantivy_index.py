@@ -15,8 +15,8 @@ import tantivy
 from . import facet_bits
 from .engine import ListingDocument, SearchQuery
 from .facet_bits import FacetBits
-from .plan import Clause, Mode, QueryPlan
 from .highlight import Prepared
+from .plan import Clause, Mode, QueryPlan
 from .text import index_tokens, normalise, pinyin_tokens, vocabulary_words
 
 # 2 added the single-valued `track_set` / `domain_set` facet fields, 3 the bit-mask ones
@@ -109,7 +109,9 @@ def index_fields(doc: ListingDocument) -> IndexFields:
     texts = [(name, " ".join(tokens)) for name, tokens in parts.items()]
     texts.append(("pinyin_t", " ".join(pinyin_tokens(every))))
     texts.append(("all_t", " ".join(every)))
-    return tuple(texts), _source(doc, prepared, vocabulary_words(parts["title_t"], parts["labels_t"], parts["desc_t"], parts["extra_t"]))
+    return tuple(texts), _source(
+        doc, prepared, vocabulary_words(parts["title_t"], parts["labels_t"], parts["desc_t"], parts["extra_t"])
+    )
 
 
 def index_fields_batch(docs: list[ListingDocument]) -> list[IndexFields]:
@@ -205,7 +207,10 @@ def build_query(schema: tantivy.Schema, plan: QueryPlan, query: SearchQuery, *, 
             parts = [(Occur.Must, c) for c in clauses]
         else:
             parts = [
-                (Occur.Must, Q.boolean_query([(Occur.Should, c) for c in clauses], minimum_number_should_match=plan.min_match))
+                (
+                    Occur.Must,
+                    Q.boolean_query([(Occur.Should, c) for c in clauses], minimum_number_should_match=plan.min_match),
+                )
             ]
     else:
         parts = [(Occur.Must, Q.all_query())]
@@ -234,9 +239,7 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
     if query.batch is not None:
         filters.append(Q.term_query(schema, "batch", int(query.batch)))
     if query.open_at is not None:
-        filters.append(
-            Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower_bound=int(query.open_at))
-        )
+        filters.append(Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower_bound=int(query.open_at)))
     return filters
 
 

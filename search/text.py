@@ -317,8 +317,6 @@ def pinyin_tokens(tokens: list[str]) -> list[str]:
     return list(out)
 
 
-
-
 def fuzzy_distance(token: str) -> int:
     """Edit distance tolerated for a latin word: none below 5 letters (`ai` ≠ `al`)."""
     if not token.isascii() or not token.isalpha() or len(token) < 5:

@@ -1,7 +1,6 @@
 """The embedded default: `scenematch demo` prepares a SQLite database that the app then serves."""
 
 import json
-import os
 from pathlib import Path
 
 import httpx
@@ -110,12 +109,18 @@ def test_create_user_from_the_shell(prepared_demo: Path):
     assert weak.exit_code == 2
 
 
-
-
 def test_worker_once_applies_pending_changes_and_reindex_rebuilds(prepared_demo: Path, tmp_path: Path):
     source = tmp_path / "one.jsonl"
     source.write_text(
-        json.dumps({"kind": "offering", "external_id": "W-1", "title": "鹰潭物联网网关", "organisation": "鹰潭测试物联科技有限公司"}, ensure_ascii=False),
+        json.dumps(
+            {
+                "kind": "offering",
+                "external_id": "W-1",
+                "title": "鹰潭物联网网关",
+                "organisation": "鹰潭测试物联科技有限公司",
+            },
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
     assert runner.invoke(cli, ["import", str(source), "--publish"]).exit_code == 0

@@ -22,7 +22,11 @@ from backend.listings.models import Offering
 from web.flow import history
 from web.templating import render
 
-MEMBER_STATUS_LABELS = {MemberStatus.pending: "待确认", MemberStatus.confirmed: "已确认", MemberStatus.declined: "已拒绝"}
+MEMBER_STATUS_LABELS = {
+    MemberStatus.pending: "待确认",
+    MemberStatus.confirmed: "已确认",
+    MemberStatus.declined: "已拒绝",
+}
 DECISION_LABELS = {AnswerStatus.shortlisted: "入围", AnswerStatus.selected: "中选", AnswerStatus.not_selected: "未中选"}
 NOTICES = {
     "created": "草稿已保存。可以继续上传附件；确认无误后点击“提交答题”。",
@@ -42,8 +46,16 @@ async def review_context(session: AsyncSession, actor: Actor, answer: Any, oppor
     """What the issuer's side sees: criteria, the panel's reviews, the reader's own scoring form, decisions."""
     issuer_side = actor.is_staff or actor.belongs_to(opportunity.organisation_id)
     if not issuer_side:
-        return {"issuer_side": False, "is_reviewer": False, "criteria": [], "reviews": [], "my_review": None,
-                "decisions": [], "reviews_complete": False, "panel_size": 0}
+        return {
+            "issuer_side": False,
+            "is_reviewer": False,
+            "criteria": [],
+            "reviews": [],
+            "my_review": None,
+            "decisions": [],
+            "reviews_complete": False,
+            "panel_size": 0,
+        }
     criteria = await review.criteria(session, opportunity_id=opportunity.id)
     reviews = await review.reviews_of(session, answer_id=answer.id)
     panel = await review.reviewers(session, opportunity_id=opportunity.id)
@@ -89,9 +101,13 @@ async def answer_page(
         "offerings": offerings,
         "is_lead": is_lead,
         "is_draft": answer.status == AnswerStatus.draft,
-        "can_withdraw": is_lead and answer.status in (AnswerStatus.draft, AnswerStatus.submitted) and not service.deadline_passed(opportunity),
+        "can_withdraw": is_lead
+        and answer.status in (AnswerStatus.draft, AnswerStatus.submitted)
+        and not service.deadline_passed(opportunity),
         "deadline_passed": service.deadline_passed(opportunity),
-        "pending_membership": membership is not None and membership.status == MemberStatus.pending and answer.status == AnswerStatus.draft,
+        "pending_membership": membership is not None
+        and membership.status == MemberStatus.pending
+        and answer.status == AnswerStatus.draft,
         "status_labels": {k.value: v for k, v in ANSWER_STATUS_LABELS.items()},
         "member_labels": {k.value: v for k, v in MEMBER_STATUS_LABELS.items()},
         "history": await history(session, entity_kind="answer", entity_id=answer.id),

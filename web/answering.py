@@ -12,9 +12,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from backend.answers import service
 from backend.answers.models import ANSWER_STATUS_LABELS, Answer, AnswerMember, MemberStatus
-from backend.answers.service import ACTIVE
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import AnswerCreate, AnswerUpdate
+from backend.answers.service import ACTIVE
 from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.dependencies import ActorDep, SessionDep, SettingsDep, require_roles
@@ -34,8 +34,16 @@ EnterpriseDep = Annotated[Actor, Depends(require_roles(Role.enterprise))]
 
 TEXT_FIELDS = ("title", "summary", "solution", "price_text", "delivery_plan")
 FIELD_LABELS = {
-    "title": "答题标题", "summary": "摘要", "solution": "解决方案", "price_text": "报价说明", "price_amount": "报价金额",
-    "delivery_plan": "交付计划", "offering_ids": "依托产品", "members": "联合体成员", "status": "状态", "deadline": "截止日期",
+    "title": "答题标题",
+    "summary": "摘要",
+    "solution": "解决方案",
+    "price_text": "报价说明",
+    "price_amount": "报价金额",
+    "delivery_plan": "交付计划",
+    "offering_ids": "依托产品",
+    "members": "联合体成员",
+    "status": "状态",
+    "deadline": "截止日期",
 }
 # Service and schema field names → the form's own input names.
 ALIASES = {"member_organisation_ids": "members"}
@@ -68,7 +76,9 @@ async def _resolve_members(session: AsyncSession, raw: str, errors: FormErrors) 
             continue
         found = (
             await session.exec(
-                select(Organisation.id).where((Organisation.name == token) | (Organisation.credit_code == token.upper()))
+                select(Organisation.id).where(
+                    (Organisation.name == token) | (Organisation.credit_code == token.upper())
+                )
             )
         ).first()
         if found is None:
@@ -95,7 +105,9 @@ def _validate(schema: type, data: dict[str, Any], errors: FormErrors) -> Any:
 
 
 async def _open_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
-    opportunity = await listings.get_visible(session, actor=actor, kind=ListingKind.opportunity, listing_id=opportunity_id)
+    opportunity = await listings.get_visible(
+        session, actor=actor, kind=ListingKind.opportunity, listing_id=opportunity_id
+    )
     if opportunity.status not in (ListingStatus.published, ListingStatus.closed):
         raise NotFound("机会不存在")
     return opportunity
@@ -144,7 +156,9 @@ async def own_answer_to(session: AsyncSession, actor: Actor, opportunity_id: int
     lead = (
         await session.exec(
             select(Answer.id).where(
-                Answer.opportunity_id == opportunity_id, Answer.lead_organisation_id == actor.organisation_id, col(Answer.status).in_(active)
+                Answer.opportunity_id == opportunity_id,
+                Answer.lead_organisation_id == actor.organisation_id,
+                col(Answer.status).in_(active),
             )
         )
     ).first()
@@ -176,18 +190,24 @@ async def new_answer(opportunity_id: IdPath, request: Request, session: SessionD
 
 
 @router.post("/opportunities/{opportunity_id}/answer")
-async def create_answer(opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
+async def create_answer(
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
+) -> Response:
     opportunity = await _open_opportunity(session, actor, opportunity_id)
     values, errors, status = _form_values(form), FormErrors(), 422
     data = _validate(AnswerCreate, await _schema_input(session, values, errors), errors)
     if data is not None:
-        answer, refused = await attempt(session, lambda: service.create(session, actor=actor, opportunity_id=opportunity.id, data=data))
+        answer, refused = await attempt(
+            session, lambda: service.create(session, actor=actor, opportunity_id=opportunity.id, data=data)
+        )
         if refused is None and answer is not None:
             return see_other(f"/answers/{answer.id}?done=created")
         if refused is not None:
             _add(errors, refused.field, refused.detail)
             status = refused.status_code
-    return await _form_page(request, session, actor, opportunity, values=values, errors=errors, answer_id=None, status=status)
+    return await _form_page(
+        request, session, actor, opportunity, values=values, errors=errors, answer_id=None, status=status
+    )
 
 
 @router.get("/answers")
@@ -200,7 +220,9 @@ async def my_answers(request: Request, session: SessionDep, actor: EnterpriseDep
             led.append(item)
             continue
         mine = next((m for m in item.members if m.organisation_id == actor.organisation_id), None)
-        (invitations if mine and mine.status == MemberStatus.pending and item.status == "draft" else joined).append(item)
+        (invitations if mine and mine.status == MemberStatus.pending and item.status == "draft" else joined).append(
+            item
+        )
     context = {
         "led": led,
         "invitations": invitations,
@@ -235,26 +257,39 @@ async def edit_answer(answer_id: IdPath, request: Request, session: SessionDep, 
     values["price_amount"] = "" if answer.price_amount is None else f"{answer.price_amount:f}".rstrip("0").rstrip(".")
     values["offering_ids"] = [str(i) for i in item.offering_ids]
     values["members"] = "\n".join(m.organisation_name for m in item.members)
-    return await _form_page(request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=answer.id)
+    return await _form_page(
+        request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=answer.id
+    )
 
 
 @router.post("/answers/{answer_id}/edit")
-async def update_answer(answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
+async def update_answer(
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
+) -> Response:
     _, opportunity = await _own_draft(session, actor, answer_id)
     values, errors, status = _form_values(form), FormErrors(), 422
     data = _validate(AnswerUpdate, await _schema_input(session, values, errors), errors)
     if data is not None:
-        _, refused = await attempt(session, lambda: service.update(session, actor=actor, answer_id=answer_id, data=data))
+        _, refused = await attempt(
+            session, lambda: service.update(session, actor=actor, answer_id=answer_id, data=data)
+        )
         if refused is None:
             return see_other(f"/answers/{answer_id}?done=updated")
         _add(errors, refused.field, refused.detail)
         status = refused.status_code
-    return await _form_page(request, session, actor, opportunity, values=values, errors=errors, answer_id=answer_id, status=status)
+    return await _form_page(
+        request, session, actor, opportunity, values=values, errors=errors, answer_id=answer_id, status=status
+    )
 
 
 @router.post("/answers/{answer_id}/attachments")
 async def upload_attachment(
-    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: EnterpriseDep
+    answer_id: IdPath,
+    request: Request,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: EnterpriseDep,
 ) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -263,8 +298,13 @@ async def upload_attachment(
     _, refused = await attempt(
         session,
         lambda: service.add_attachment(
-            session, actor=actor, answer_id=answer_id, data=data, filename=upload.filename or "",
-            upload_dir=settings.upload_dir, max_bytes=settings.max_attachment_bytes,
+            session,
+            actor=actor,
+            answer_id=answer_id,
+            data=data,
+            filename=upload.filename or "",
+            upload_dir=settings.upload_dir,
+            max_bytes=settings.max_attachment_bytes,
         ),
     )
     if refused is not None:
@@ -273,15 +313,27 @@ async def upload_attachment(
 
 
 @router.post("/answers/{answer_id}/attachments/{attachment_id}/delete")
-async def delete_attachment(answer_id: IdPath, attachment_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
-    _, refused = await attempt(session, lambda: service.remove_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id))
+async def delete_attachment(
+    answer_id: IdPath,
+    attachment_id: IdPath,
+    request: Request,
+    _: CheckedForm,
+    session: SessionDep,
+    actor: EnterpriseDep,
+) -> Response:
+    _, refused = await attempt(
+        session,
+        lambda: service.remove_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id),
+    )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(f"/answers/{answer_id}?done=removed")
 
 
 @router.post("/answers/{answer_id}/submit")
-async def submit_answer(answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
+async def submit_answer(
+    answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
+) -> Response:
     """Late, incomplete or unconfirmed-consortium submissions are refused with the reason on the page."""
     _, refused = await attempt(session, lambda: service.submit(session, actor=actor, answer_id=answer_id))
     if refused is not None:
@@ -290,7 +342,9 @@ async def submit_answer(answer_id: IdPath, request: Request, _: CheckedForm, ses
 
 
 @router.post("/answers/{answer_id}/withdraw")
-async def withdraw_answer(answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
+async def withdraw_answer(
+    answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
+) -> Response:
     _, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
@@ -298,10 +352,14 @@ async def withdraw_answer(answer_id: IdPath, request: Request, _: CheckedForm, s
 
 
 @router.post("/answers/{answer_id}/membership")
-async def respond_to_membership(answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep) -> Response:
+async def respond_to_membership(
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
+) -> Response:
     """确认参与 / 拒绝 a consortium invitation."""
     accept = text(form, "accept") == "yes"
-    _, refused = await attempt(session, lambda: service.respond_to_membership(session, actor=actor, answer_id=answer_id, accept=accept))
+    _, refused = await attempt(
+        session, lambda: service.respond_to_membership(session, actor=actor, answer_id=answer_id, accept=accept)
+    )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     # After declining, the answer is no longer ours to read.

@@ -27,7 +27,9 @@ async def batch_list(request: Request, session: SessionDep, actor: ActorDep) -> 
     return render(request, "batches/list.html", {"summaries": summaries})
 
 
-async def _detail(request: Request, session: SessionDep, actor: ActorDep, number: int, *, error: str | None = None, status: int = 200) -> Response:
+async def _detail(
+    request: Request, session: SessionDep, actor: ActorDep, number: int, *, error: str | None = None, status: int = 200
+) -> Response:
     log = await service.changes(session, actor=actor, number=number)
     context = {
         "log": log,
@@ -46,8 +48,12 @@ async def batch_detail(number: BatchNumber, request: Request, session: SessionDe
 
 
 @router.post("/batches/{number}/publish")
-async def publish_batch(number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
-    _, refused = await attempt(session, lambda: service.publish_batch(session, actor=actor, number=number), raised=RAISED_WITH_FORBIDDEN)
+async def publish_batch(
+    number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    _, refused = await attempt(
+        session, lambda: service.publish_batch(session, actor=actor, number=number), raised=RAISED_WITH_FORBIDDEN
+    )
     if refused is not None:
         return await _detail(request, session, actor, number, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/batches/{number}?done=published", status_code=303)

@@ -31,9 +31,7 @@ def _svg(height: int, body: list[str], css_class: str) -> Markup:
     )
 
 
-def bar_chart(
-    rows: Sequence[tuple[str, Sequence[float | int | None]]], *, highlighted: Sequence[bool] = ()
-) -> Markup:
+def bar_chart(rows: Sequence[tuple[str, Sequence[float | int | None]]], *, highlighted: Sequence[bool] = ()) -> Markup:
     """Horizontal bars, one per series per row (at most a few series), labelled with their values."""
     series = max((len(values) for _, values in rows), default=1)
     top = max((v or 0 for _, values in rows for v in values), default=0)

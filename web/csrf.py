@@ -38,9 +38,7 @@ def csrf_token(request: Request) -> str:
 def attach_csrf_cookie(request: Request, response: Response) -> None:
     secret = getattr(request.state, "new_csrf_secret", None)
     if secret:
-        response.set_cookie(
-            CSRF_COOKIE, secret, httponly=True, samesite="lax", secure=is_secure(request), path="/"
-        )
+        response.set_cookie(CSRF_COOKIE, secret, httponly=True, samesite="lax", secure=is_secure(request), path="/")
 
 
 def is_secure(request: Request) -> bool:

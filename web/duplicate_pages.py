@@ -12,8 +12,8 @@ from backend.auth.models import Role
 from backend.dependencies import SessionDep, StaffDep, require_roles
 from backend.duplicates import service
 from backend.kit.errors import NotFound
-from backend.listings.models import ListingKind
 from backend.kit.params import MAX_ID, whole_number
+from backend.listings.models import ListingKind
 from web.csrf import CheckedForm
 from web.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.forms import FormErrors, listing_values
@@ -98,9 +98,18 @@ async def similar_box(
 
 
 async def _pairs_page(
-    request: Request, session: SessionDep, actor: Actor, kind: ListingKind, *, error: str | None = None, status: int = 200
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    kind: ListingKind,
+    *,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
-    pairs, refused = await attempt(session, lambda: service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=kind, limit=100))
+    pairs, refused = await attempt(
+        session,
+        lambda: service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=kind, limit=100),
+    )
     if refused is not None and refused.status_code != 503:
         raise refused  # only an unavailable search engine is explained on the page
     labels = await service.labels(session, [x for p in pairs or [] for x in (p.first, p.second)])
@@ -137,7 +146,9 @@ async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, a
         raise NotFound("条目不存在")
     merge_id = second_id if keep_id == first_id else first_id
     _, refused = await attempt(
-        session, lambda: service.merge(session, actor=actor, kind=kind, keep_id=keep_id, merge_id=merge_id), raised=RAISED_WITH_FORBIDDEN
+        session,
+        lambda: service.merge(session, actor=actor, kind=kind, keep_id=keep_id, merge_id=merge_id),
+        raised=RAISED_WITH_FORBIDDEN,
     )
     if refused is not None:
         return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)
@@ -153,7 +164,9 @@ async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep,
     kind = _kind(form.get("kind"))
     first_id, second_id = _ids(form, "first_id", "second_id")
     _, refused = await attempt(
-        session, lambda: service.dismiss(session, actor=actor, kind=kind, first_id=first_id, second_id=second_id), raised=RAISED_WITH_FORBIDDEN
+        session,
+        lambda: service.dismiss(session, actor=actor, kind=kind, first_id=first_id, second_id=second_id),
+        raised=RAISED_WITH_FORBIDDEN,
     )
     if refused is not None:
         return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)

@@ -69,8 +69,15 @@ STATUS_ACTIONS = {
     EventStatus.finished: [],
 }
 EVENT_FIELD_LABELS = {
-    "title": "活动名称", "kind": "活动类型", "description": "活动介绍", "starts_at": "开始时间", "ends_at": "结束时间",
-    "place": "地点", "online_link": "线上链接", "capacity": "企业名额", "slot_minutes": "每场洽谈时长",
+    "title": "活动名称",
+    "kind": "活动类型",
+    "description": "活动介绍",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "place": "地点",
+    "online_link": "线上链接",
+    "capacity": "企业名额",
+    "slot_minutes": "每场洽谈时长",
     "meeting_limit": "每人洽谈上限",
 }
 
@@ -91,10 +98,14 @@ async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> 
     return render(request, "events/list.html", {"events": events, "total": total, "page": page})
 
 
-async def _detail(request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200) -> Response:
+async def _detail(
+    request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
     event = await service.get_visible(session, actor=actor, event_id=event_id)
     item = await presenter.present_event(session, event)
-    registration = await service.my_registration(session, actor=actor, event_id=event_id) if actor.is_authenticated else None
+    registration = (
+        await service.my_registration(session, actor=actor, event_id=event_id) if actor.is_authenticated else None
+    )
     registered = registration is not None and registration.status == RegistrationStatus.registered
     participant = await service.is_participant(session, actor=actor, event_id=event_id)
     chosen = await service.availability_of(session, event_id=event_id, user_id=actor.user_id) if participant else None
@@ -119,23 +130,35 @@ async def event_detail(event_id: IdPath, request: Request, session: SessionDep, 
 
 
 @router.post("/events/{event_id}/register")
-async def register(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    _, refused = await attempt(session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN)
+async def register(
+    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    _, refused = await attempt(
+        session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN
+    )
     if refused is not None:
         return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/events/{event_id}?done=registered", status_code=303)
 
 
 @router.post("/events/{event_id}/cancel")
-async def cancel(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    _, refused = await attempt(session, lambda: service.cancel_registration(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN)
+async def cancel(
+    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    _, refused = await attempt(
+        session,
+        lambda: service.cancel_registration(session, actor=actor, event_id=event_id),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
     if refused is not None:
         return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/events/{event_id}?done=cancelled", status_code=303)
 
 
 @router.post("/events/{event_id}/availability")
-async def availability(event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def availability(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     raw = [v for v in form.getlist("slots") if isinstance(v, str)]
     if not all(whole_number(v, 0, 9999) is not None for v in raw):
         return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
@@ -152,12 +175,16 @@ async def availability(event_id: IdPath, request: Request, form: CheckedForm, se
 # --- my meetings -----------------------------------------------------------------------------
 
 
-async def _my_meetings(request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
+async def _my_meetings(
+    request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200
+) -> Response:
     meetings = await presenter.present_meetings(session, await service.my_meetings(session, actor=actor))
     events: dict[int, EventPublic] = {}
     for m in meetings:
         if m.event_id not in events:
-            events[m.event_id] = await presenter.present_event(session, await service.get_visible(session, actor=actor, event_id=m.event_id))
+            events[m.event_id] = await presenter.present_event(
+                session, await service.get_visible(session, actor=actor, event_id=m.event_id)
+            )
     groups = [{"event": events[eid], "meetings": [m for m in meetings if m.event_id == eid]} for eid in events]
     context = {"groups": groups, "notice": _notice(request), "error": error, "me": actor.user_id}
     return render(request, "events/mine.html", context, status=status)
@@ -169,7 +196,9 @@ async def my_meetings(request: Request, session: SessionDep, actor: SignedInDep)
 
 
 @router.post("/events/{event_id}/meetings/{meeting_id}/reply")
-async def reply(event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def reply(
+    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     answer = str(form.get("reply", ""))
     if answer not in (Reply.accepted, Reply.declined):
         return await _my_meetings(request, session, actor, error="请选择接受或谢绝", status=422)
@@ -218,7 +247,11 @@ def _event_form(request: Request, values: dict[str, Any], errors: FormErrors, st
 
 @router.get("/review/events/new")
 async def new_event_form(request: Request, actor: StaffDep) -> Response:
-    return _event_form(request, {"kind": EventKind.matchmaking.value, "capacity": "30", "slot_minutes": "20", "meeting_limit": "4"}, FormErrors())
+    return _event_form(
+        request,
+        {"kind": EventKind.matchmaking.value, "capacity": "30", "slot_minutes": "20", "meeting_limit": "4"},
+        FormErrors(),
+    )
 
 
 @router.post("/review/events/new")
@@ -234,11 +267,20 @@ async def create_event(request: Request, form: CheckedForm, session: SessionDep,
     for name in ("capacity", "slot_minutes", "meeting_limit"):
         if values[name] and whole_number(values[name], 0, 10**9) is None:
             errors.add(name, "应为正整数")
-    required = {"title": "请填写活动名称", "starts_at": "请填写开始时间", "ends_at": "请填写结束时间", "capacity": "请填写企业名额"}
-    data = validate(EventCreate, {k: v for k, v in data_values.items() if v not in ("", None)}, errors, required=required)
+    required = {
+        "title": "请填写活动名称",
+        "starts_at": "请填写开始时间",
+        "ends_at": "请填写结束时间",
+        "capacity": "请填写企业名额",
+    }
+    data = validate(
+        EventCreate, {k: v for k, v in data_values.items() if v not in ("", None)}, errors, required=required
+    )
     event = None
     if data is not None:
-        event, refused = await attempt(session, lambda: service.create(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN)
+        event, refused = await attempt(
+            session, lambda: service.create(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN
+        )
         if refused is not None:
             add_app_error(errors, refused)
     if errors or event is None:
@@ -246,24 +288,37 @@ async def create_event(request: Request, form: CheckedForm, session: SessionDep,
     return RedirectResponse(f"/review/events/{event.id}?done=created", status_code=303)
 
 
-async def _manage(request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200) -> Response:
+async def _manage(
+    request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
     event = await service.get_visible(session, actor=actor, event_id=event_id)
     item = await presenter.present_event(session, event)
     registrations = await service.registrations(session, actor=actor, event_id=event_id)
-    meetings = await presenter.present_meetings(session, await service.meetings(session, actor=actor, event_id=event_id))
+    meetings = await presenter.present_meetings(
+        session, await service.meetings(session, actor=actor, event_id=event_id)
+    )
     # The grid: one row per slot, one column per host, the meetings in each cell.
     hosts: dict[int, str] = {}
     for m in meetings:
         hosts.setdefault(m.issuer_user_id, f"{m.issuer_name}（{m.issuer_organisation_name}）")
     grid = [
-        {"slot": slot, "cells": [[m for m in meetings if m.slot == slot.index and m.issuer_user_id == host] for host in hosts]}
+        {
+            "slot": slot,
+            "cells": [[m for m in meetings if m.slot == slot.index and m.issuer_user_id == host] for host in hosts],
+        }
         for slot in item.slots
     ]
     published, _ = await listings.list_listings(
-        session, actor=actor, kind=ListingKind.opportunity, page=PageParams(page=1, page_size=100), statuses=(ListingStatus.published,)
+        session,
+        actor=actor,
+        kind=ListingKind.opportunity,
+        page=PageParams(page=1, page_size=100),
+        statuses=(ListingStatus.published,),
     )
     featured_ids = {o.opportunity_id for o in item.opportunities}
-    options = [(o.opportunity_id, o.title) for o in item.opportunities] + [(o.id, o.title) for o in published if o.id not in featured_ids]
+    options = [(o.opportunity_id, o.title) for o in item.opportunities] + [
+        (o.id, o.title) for o in published if o.id not in featured_ids
+    ]
     context = {
         "event": item,
         "notice": _notice(request),
@@ -289,7 +344,9 @@ async def manage_event(event_id: IdPath, request: Request, session: SessionDep, 
 
 
 @router.post("/review/events/{event_id}/status")
-async def change_status(event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+async def change_status(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
     wanted = str(form.get("status", ""))
     if wanted not in {s.value for s in EventStatus}:
         return await _manage(request, session, actor, event_id, error="状态无效", status=422)
@@ -304,7 +361,9 @@ async def change_status(event_id: IdPath, request: Request, form: CheckedForm, s
 
 
 @router.post("/review/events/{event_id}/opportunities")
-async def set_featured(event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+async def set_featured(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
     raw = [v for v in form.getlist("opportunity_ids") if isinstance(v, str)]
     if not all(whole_number(v, 1, MAX_ID) is not None for v in raw):
         return await _manage(request, session, actor, event_id, error="所选机会无效，请刷新页面后重试", status=422)
@@ -331,7 +390,9 @@ async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: S
 
 
 @router.post("/review/events/{event_id}/meetings/{meeting_id}/outcome")
-async def record_outcome(event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+async def record_outcome(
+    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
     result = str(form.get("result", ""))
     note = str(form.get("note") or "").strip()
     if result not in {r.value for r in OutcomeResult}:
@@ -341,7 +402,12 @@ async def record_outcome(event_id: IdPath, meeting_id: IdPath, request: Request,
     _, refused = await attempt(
         session,
         lambda: service.record_outcome(
-            session, actor=actor, event_id=event_id, meeting_id=meeting_id, result=OutcomeResult(result), note=note,
+            session,
+            actor=actor,
+            event_id=event_id,
+            meeting_id=meeting_id,
+            result=OutcomeResult(result),
+            note=note,
             create_pairing=form.get("create_pairing") == "on",
         ),
         raised=RAISED_WITH_FORBIDDEN,
@@ -349,4 +415,3 @@ async def record_outcome(event_id: IdPath, meeting_id: IdPath, request: Request,
     if refused is not None:
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(f"/review/events/{event_id}?done=outcome#outcomes", status_code=303)
-

@@ -48,7 +48,9 @@ def listing_values(form: FormData, kind: ListingKind) -> dict[str, Any]:
 
 
 def organisation_values(form: FormData) -> dict[str, Any]:
-    values: dict[str, Any] = {n: _text(form, n) for n in ("name", "short_name", "credit_code", "place", "description", "website")}
+    values: dict[str, Any] = {
+        n: _text(form, n) for n in ("name", "short_name", "credit_code", "place", "description", "website")
+    }
     values["region_code"] = _text(form, "region_code") or None
     return values
 

@@ -42,9 +42,9 @@ async def count_unread(request: Request, session: SessionDep, actor: ActorDep) -
         return
     request.state.unread_notifications = (
         await session.exec(
-            select(func.count()).select_from(Notification).where(
-                Notification.user_id == actor.user_id, col(Notification.read_at).is_(None)
-            )
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.user_id, col(Notification.read_at).is_(None))
         )
     ).one()
 
@@ -83,7 +83,9 @@ async def mark_all_read(request: Request, _: CheckedForm, session: SessionDep, a
 
 
 @router.post("/inbox/{notification_id}/read")
-async def mark_read(notification_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def mark_read(
+    notification_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     notification = await notifications.mark_read(session, actor=actor, notification_id=notification_id)
     # "打开" marks read and follows the link; "标为已读" stays in the inbox.
     if text(form, "open") == "1" and notification.link.startswith("/") and not notification.link.startswith("//"):
@@ -105,8 +107,13 @@ async def _choices(session: AsyncSession) -> dict[str, Any]:
 
 
 async def subscriptions_page(
-    request: Request, session: AsyncSession, actor: Actor, *, values: dict[str, Any] | None = None,
-    error: str | None = None, status: int = 200,
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     rows, total = await subscriptions.list_mine(session, actor=actor, page=PageParams(page=1, page_size=100))
     names = await taxonomy.load_index(session)
@@ -162,11 +169,15 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         return await subscriptions_page(request, session, actor, values=values, error=message, status=422)
     _, refused = await attempt(session, lambda: subscriptions.create(session, actor=actor, data=data))
     if refused is not None:
-        return await subscriptions_page(request, session, actor, values=values, error=refused.detail, status=refused.status_code)
+        return await subscriptions_page(
+            request, session, actor, values=values, error=refused.detail, status=refused.status_code
+        )
     return see_other("/subscriptions?done=created")
 
 
 @router.post("/subscriptions/{subscription_id}/delete")
-async def delete_subscription(subscription_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def delete_subscription(
+    subscription_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     await subscriptions.delete(session, actor=actor, subscription_id=subscription_id)
     return see_other("/subscriptions?done=deleted")

@@ -30,9 +30,18 @@ STATUS_FILTERS = {"pending": "待审批", "approved": "已同意引荐", "declin
 
 
 async def _express_page(
-    request: Request, session: AsyncSession, actor: Actor, opportunity_id: int, *, message: str, error: str | None, status: int
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    opportunity_id: int,
+    *,
+    message: str,
+    error: str | None,
+    status: int,
 ) -> Response:
-    opportunity = await listings.get_visible(session, actor=actor, kind=ListingKind.opportunity, listing_id=opportunity_id)
+    opportunity = await listings.get_visible(
+        session, actor=actor, kind=ListingKind.opportunity, listing_id=opportunity_id
+    )
     context = {"opportunity": opportunity, "message": message, "error": error}
     return render(request, "interests/express.html", context, status=status)
 
@@ -43,21 +52,33 @@ async def interest_form(opportunity_id: IdPath, request: Request, session: Sessi
 
 
 @router.post("/opportunities/{opportunity_id}/interest")
-async def express_interest(opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def express_interest(
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     """我有兴趣: one open interest per enterprise and opportunity; the issuer is notified."""
     message = text(form, "message", 5000)
     if len(message) > 1000:
-        return await _express_page(request, session, actor, opportunity_id, message=message, error="留言最多 1000 字", status=422)
-    _, refused = await attempt(session, lambda: service.express(session, actor=actor, opportunity_id=opportunity_id, message=message))
+        return await _express_page(
+            request, session, actor, opportunity_id, message=message, error="留言最多 1000 字", status=422
+        )
+    _, refused = await attempt(
+        session, lambda: service.express(session, actor=actor, opportunity_id=opportunity_id, message=message)
+    )
     if refused is not None:
-        return await _express_page(request, session, actor, opportunity_id, message=message, error=refused.detail, status=refused.status_code)
+        return await _express_page(
+            request, session, actor, opportunity_id, message=message, error=refused.detail, status=refused.status_code
+        )
     return see_other(f"/opportunities/{opportunity_id}?done=interest")
 
 
-async def interests_page(request: Request, session: AsyncSession, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
+async def interests_page(
+    request: Request, session: AsyncSession, actor: Actor, *, error: str | None = None, status: int = 200
+) -> Response:
     wanted = request.query_params.get("status", "")
     statuses = (InterestStatus(wanted),) if wanted in STATUS_FILTERS else ()
-    rows, total = await service.list_interests(session, actor=actor, page=PageParams(page=1, page_size=100), statuses=statuses)
+    rows, total = await service.list_interests(
+        session, actor=actor, page=PageParams(page=1, page_size=100), statuses=statuses
+    )
     opportunities, organisations = await service.load_for_presenting(session, rows)
     items: list[dict[str, Any]] = []
     for interest in rows:
@@ -101,22 +122,30 @@ async def _after(request: Request, session: AsyncSession, actor: Actor, form: An
 
 
 @router.post("/interests/{interest_id}/approve")
-async def approve(interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def approve(
+    interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     _, refused = await attempt(session, lambda: service.approve(session, actor=actor, interest_id=interest_id))
     return await _after(request, session, actor, form, refused, "approved")
 
 
 @router.post("/interests/{interest_id}/decline")
-async def decline(interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def decline(
+    interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     reason = text(form, "reason", 5000)
     if not reason or len(reason) > 1000:
         message = "婉拒时请填写原因，企业会看到它" if not reason else "原因最多 1000 字"
         return await interests_page(request, session, actor, error=message, status=422)
-    _, refused = await attempt(session, lambda: service.decline(session, actor=actor, interest_id=interest_id, reason=reason))
+    _, refused = await attempt(
+        session, lambda: service.decline(session, actor=actor, interest_id=interest_id, reason=reason)
+    )
     return await _after(request, session, actor, form, refused, "declined")
 
 
 @router.post("/interests/{interest_id}/withdraw")
-async def withdraw(interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def withdraw(
+    interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     _, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, interest_id=interest_id))
     return await _after(request, session, actor, form, refused, "withdrawn")

@@ -57,8 +57,14 @@ async def _panel_progress(session: AsyncSession, answer_ids: list[int], panel: s
 
 
 async def judging_page(
-    request: Request, session: AsyncSession, actor: Actor, opportunity_id: int, *, error: str | None = None,
-    criteria_rows: list[tuple[str, str]] | None = None, status: int = 200,
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    opportunity_id: int,
+    *,
+    error: str | None = None,
+    criteria_rows: list[tuple[str, str]] | None = None,
+    status: int = 200,
 ) -> Response:
     # The service answers "not found" to anyone outside the issuer's organisation and the matchmakers.
     rows = await answers.list_for_opportunity(session, actor=actor, opportunity_id=opportunity_id)
@@ -71,11 +77,17 @@ async def judging_page(
     invited = {user.id for _, user in panel}
     colleagues = (
         await session.exec(
-            select(User).where(User.organisation_id == opportunity.organisation_id, col(User.is_active)).order_by(col(User.id))
+            select(User)
+            .where(User.organisation_id == opportunity.organisation_id, col(User.is_active))
+            .order_by(col(User.id))
         )
     ).all()
     pending, _ = await interests.list_interests(
-        session, actor=actor, page=PageParams(page=1, page_size=100), opportunity_id=opportunity_id, statuses=(InterestStatus.pending,)
+        session,
+        actor=actor,
+        page=PageParams(page=1, page_size=100),
+        opportunity_id=opportunity_id,
+        statuses=(InterestStatus.pending,),
     )
     _, organisations = await interests.load_for_presenting(session, pending)
     if criteria_rows is None:
@@ -102,7 +114,9 @@ async def judging_page(
 
 
 @router.get("/opportunities/{opportunity_id}/answers")
-async def opportunity_answers(opportunity_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+async def opportunity_answers(
+    opportunity_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep
+) -> Response:
     """The submitted answers (never drafts) and the review set-up, for the issuer and matchmakers."""
     return await judging_page(request, session, actor, opportunity_id)
 
@@ -135,42 +149,70 @@ def _criteria_from(form: Any) -> tuple[list[tuple[str, str]], list[tuple[str, in
 
 
 @router.post("/opportunities/{opportunity_id}/criteria")
-async def save_criteria(opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def save_criteria(
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     typed, items, problem = _criteria_from(form)
     if problem is None:
         CriteriaUpdate.model_validate({"criteria": [{"name": n, "weight": w} for n, w in items]})
-        _, refused = await attempt(session, lambda: review.set_criteria(session, actor=actor, opportunity_id=opportunity_id, items=items))
+        _, refused = await attempt(
+            session, lambda: review.set_criteria(session, actor=actor, opportunity_id=opportunity_id, items=items)
+        )
         if refused is None:
             return see_other(f"/opportunities/{opportunity_id}/answers?done=criteria")
-        return await judging_page(request, session, actor, opportunity_id, error=refused.detail, criteria_rows=typed, status=refused.status_code)
+        return await judging_page(
+            request,
+            session,
+            actor,
+            opportunity_id,
+            error=refused.detail,
+            criteria_rows=typed,
+            status=refused.status_code,
+        )
     return await judging_page(request, session, actor, opportunity_id, error=problem, criteria_rows=typed, status=422)
 
 
 @router.post("/opportunities/{opportunity_id}/reviewers")
-async def invite_reviewer(opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def invite_reviewer(
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     raw = text(form, "user_id", 20)
     if whole_number(raw, 1, MAX_ID) is None:
         return await judging_page(request, session, actor, opportunity_id, error="请选择要邀请的评审人", status=422)
-    _, refused = await attempt(session, lambda: review.invite(session, actor=actor, opportunity_id=opportunity_id, user_id=int(raw)))
+    _, refused = await attempt(
+        session, lambda: review.invite(session, actor=actor, opportunity_id=opportunity_id, user_id=int(raw))
+    )
     if refused is not None:
-        return await judging_page(request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code)
+        return await judging_page(
+            request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code
+        )
     return see_other(f"/opportunities/{opportunity_id}/answers?done=invited")
 
 
 @router.post("/opportunities/{opportunity_id}/winners/publish")
-async def publish_winners(opportunity_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    _, refused = await attempt(session, lambda: review.publish_winners(session, actor=actor, opportunity_id=opportunity_id))
+async def publish_winners(
+    opportunity_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    _, refused = await attempt(
+        session, lambda: review.publish_winners(session, actor=actor, opportunity_id=opportunity_id)
+    )
     if refused is not None:
-        return await judging_page(request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code)
+        return await judging_page(
+            request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code
+        )
     return see_other(f"/opportunities/{opportunity_id}/answers?done=published")
 
 
 @router.post("/answers/{answer_id}/review")
-async def score_answer(answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def score_answer(
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     """Scores 0–100 per criterion and a required comment."""
     answer, opportunity, _ = await answers.load_readable(session, actor=actor, answer_id=answer_id)
     criteria = await review.criteria(session, opportunity_id=opportunity.id)
-    values = {f"score_{c.id}": text(form, f"score_{c.id}", 10) for c in criteria} | {"comment": text(form, "comment", 5000)}
+    values = {f"score_{c.id}": text(form, f"score_{c.id}", 10) for c in criteria} | {
+        "comment": text(form, "comment", 5000)
+    }
     errors: dict[str, str] = {}
     scores: dict[str, int] = {}
     for c in criteria:
@@ -185,19 +227,30 @@ async def score_answer(answer_id: IdPath, request: Request, form: CheckedForm, s
         errors["comment"] = "评语最多 2000 字"
     if errors:
         first = next(iter(errors.values()))
-        return await answer_page(request, session, actor, answer_id, error=first, errors=errors, values=values, status=422)
-    _, refused = await attempt(session, lambda: review.score(session, actor=actor, answer_id=answer.id, scores=scores, comment=values["comment"]))
+        return await answer_page(
+            request, session, actor, answer_id, error=first, errors=errors, values=values, status=422
+        )
+    _, refused = await attempt(
+        session,
+        lambda: review.score(session, actor=actor, answer_id=answer.id, scores=scores, comment=values["comment"]),
+    )
     if refused is not None:
-        return await answer_page(request, session, actor, answer_id, error=refused.detail, values=values, status=refused.status_code)
+        return await answer_page(
+            request, session, actor, answer_id, error=refused.detail, values=values, status=refused.status_code
+        )
     return see_other(f"/answers/{answer_id}?done=reviewed")
 
 
 @router.post("/answers/{answer_id}/recuse")
-async def recuse(answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def recuse(
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     reason = text(form, "reason", 5000)
     if not reason or len(reason) > 2000:
         message = "回避时请填写理由（利益冲突说明）" if not reason else "回避理由最多 2000 字"
-        return await answer_page(request, session, actor, answer_id, error=message, errors={"reason": message}, status=422)
+        return await answer_page(
+            request, session, actor, answer_id, error=message, errors={"reason": message}, status=422
+        )
     _, refused = await attempt(session, lambda: review.recuse(session, actor=actor, answer_id=answer_id, reason=reason))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
@@ -205,13 +258,17 @@ async def recuse(answer_id: IdPath, request: Request, form: CheckedForm, session
 
 
 @router.post("/answers/{answer_id}/decision")
-async def decide(answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: ActorDep) -> Response:
+async def decide(
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: ActorDep
+) -> Response:
     """入围 / 中选 / 未中选 — refused with "评审尚未完成" until every reviewer has scored or recused."""
     choice = text(form, "status", 20)
     if choice not in {s.value for s in DECISION_LABELS}:
         return await answer_page(request, session, actor, answer_id, error="请选择评审结论", status=422)
     note = text(form, "note", 2000)
-    _, refused = await attempt(session, lambda: review.decide(session, actor=actor, answer_id=answer_id, to=AnswerStatus(choice), note=note))
+    _, refused = await attempt(
+        session, lambda: review.decide(session, actor=actor, answer_id=answer_id, to=AnswerStatus(choice), note=note)
+    )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(f"/answers/{answer_id}?done=decided")

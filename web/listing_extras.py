@@ -29,15 +29,23 @@ NOTICES = {"interest": "已表达合作意向，发布单位审批后会通知�
 async def _enterprise_panel(session: AsyncSession, actor: Actor, listing: Any) -> dict[str, Any]:
     answer_id = await own_answer_to(session, actor, listing.id)
     answer = await session.get(Answer, answer_id) if answer_id else None
-    mine, _ = await interests.list_interests(session, actor=actor, page=PageParams(page=1, page_size=10), opportunity_id=listing.id)
+    mine, _ = await interests.list_interests(
+        session, actor=actor, page=PageParams(page=1, page_size=10), opportunity_id=listing.id
+    )
     is_open = listing.status == ListingStatus.published and not deadline_passed(listing)
     has_open_interest = any(i.status in OPEN_STATUSES for i in mine)
     return {
-        "my_answer": {"id": answer.id, "title": answer.title, "label": ANSWER_STATUS_LABELS[answer.status]} if answer else None,
+        "my_answer": {"id": answer.id, "title": answer.title, "label": ANSWER_STATUS_LABELS[answer.status]}
+        if answer
+        else None,
         "can_answer": is_open and answer is None,
         "my_interests": [
-            {"label": INTEREST_STATUS_LABELS[InterestStatus(i.status)], "at": i.created_at, "reason": i.decision_reason,
-             "status": i.status}
+            {
+                "label": INTEREST_STATUS_LABELS[InterestStatus(i.status)],
+                "at": i.created_at,
+                "reason": i.decision_reason,
+                "status": i.status,
+            }
             for i in mine
         ],
         "can_express_interest": is_open and not has_open_interest,
@@ -47,18 +55,24 @@ async def _enterprise_panel(session: AsyncSession, actor: Actor, listing: Any) -
 async def _issuer_panel(session: AsyncSession, listing: Any) -> dict[str, Any]:
     submitted = (
         await session.exec(
-            select(func.count()).select_from(Answer).where(Answer.opportunity_id == listing.id, col(Answer.submitted_at).is_not(None))
+            select(func.count())
+            .select_from(Answer)
+            .where(Answer.opportunity_id == listing.id, col(Answer.submitted_at).is_not(None))
         )
     ).one()
     pending = (
         await session.exec(
-            select(func.count()).select_from(Interest).where(Interest.opportunity_id == listing.id, Interest.status == InterestStatus.pending)
+            select(func.count())
+            .select_from(Interest)
+            .where(Interest.opportunity_id == listing.id, Interest.status == InterestStatus.pending)
         )
     ).one()
     return {"submitted_answers": submitted, "pending_interests": pending}
 
 
-async def listing_extras(request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, listing: Any) -> dict[str, Any]:
+async def listing_extras(
+    request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, listing: Any
+) -> dict[str, Any]:
     """Context for `answers/_opportunity_panel.html`, `answers/_winners.html` and `history/_log.html`."""
     private = can_see_private_fields(actor, listing)
     extras: dict[str, Any] = {
@@ -71,7 +85,11 @@ async def listing_extras(request: Request, session: AsyncSession, actor: Actor, 
     if kind != ListingKind.opportunity:
         return extras
     extras["winners"] = await review.winners(session, opportunity_id=listing.id)
-    if actor.role == Role.enterprise and actor.organisation_id is not None and not actor.belongs_to(listing.organisation_id):
+    if (
+        actor.role == Role.enterprise
+        and actor.organisation_id is not None
+        and not actor.belongs_to(listing.organisation_id)
+    ):
         extras["enterprise_panel"] = await _enterprise_panel(session, actor, listing)
     if private:
         extras["issuer_panel"] = await _issuer_panel(session, listing)

@@ -18,19 +18,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
 from backend.kit.pagination import PageParams
+from backend.kit.params import whole_number
 from backend.listings import service
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.taxonomy.models import Batch, Region
 from backend.taxonomy.service import TaxonomyIndex, load_index
-from backend.kit.params import whole_number
 
 PAGE_SIZE = 20
 SNIPPET_CHARS = 120
 FACETS = ("track", "domain", "region", "batch", "status")
 FACET_LABELS = {"track": "赛道", "domain": "场景领域", "region": "地区", "batch": "批次", "status": "状态"}
 SORTS = {"relevance": "相关度", "newest": "最新发布", "deadline": "截止日期"}
-STATUS_LABELS = {"draft": "草稿", "pending_review": "待审核", "published": "已发布", "closed": "已截止", "withdrawn": "已撤回"}
+STATUS_LABELS = {
+    "draft": "草稿",
+    "pending_review": "待审核",
+    "published": "已发布",
+    "closed": "已截止",
+    "withdrawn": "已撤回",
+}
 
 
 class SearchOutage(Exception):
@@ -151,8 +157,14 @@ async def _from_engine(
         page = await searching.search(session, request.app.state.search_engine, actor=actor, params=query)
     except ServiceUnavailable as exc:
         raise SearchOutage(str(exc)) from exc
-    presented = {item.id: item for item in await present(session, actor=actor, kind=kind, listings=[h.listing for h in page.hits])}
-    items = [ResultItem(presented[h.listing.id], Markup(h.title_html), Markup(h.snippet_html) if h.snippet_html else None) for h in page.hits]
+    presented = {
+        item.id: item
+        for item in await present(session, actor=actor, kind=kind, listings=[h.listing for h in page.hits])
+    }
+    items = [
+        ResultItem(presented[h.listing.id], Markup(h.title_html), Markup(h.snippet_html) if h.snippet_html else None)
+        for h in page.hits
+    ]
     facets = {name: [FacetValue(v.value, v.label, v.count) for v in values] for name, values in page.facets.items()}
     return ListingResults(items=items, total=page.total, page=params.page, facets=facets)
 
@@ -172,10 +184,16 @@ def _filters(params: ListingParams, *, without: str | None = None) -> dict[str, 
     }
 
 
-async def _from_database(session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams) -> ListingResults:
+async def _from_database(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> ListingResults:
     rows, total = await service.list_listings(
-        session, actor=actor, kind=kind, page=PageParams(page=params.page, page_size=PAGE_SIZE),
-        sort=params.sort, **_filters(params),
+        session,
+        actor=actor,
+        kind=kind,
+        page=PageParams(page=params.page, page_size=PAGE_SIZE),
+        sort=params.sort,
+        **_filters(params),
     )
     listings = await present(session, actor=actor, kind=kind, listings=rows)
     terms = params.q.split()
@@ -197,32 +215,48 @@ async def _facet_counts(
     if facet in ("track", "domain"):
         link = TRACK_LINKS[kind] if facet == "track" else DOMAIN_LINKS[kind]
         code = link.track_code if facet == "track" else link.domain_code  # type: ignore[union-attr]
-        rows = (await session.exec(
-            select(code, func.count()).where(col(link.listing_id).in_(select(ids.c.id))).group_by(code)
-        )).all()
+        rows = (
+            await session.exec(
+                select(code, func.count()).where(col(link.listing_id).in_(select(ids.c.id))).group_by(code)
+            )
+        ).all()
         labels = names.tracks if facet == "track" else names.domains
         values = [FacetValue(c, labels.get(c, c), n) for c, n in rows]
         return sorted(values, key=lambda v: (-v.count, v.label))
     if facet == "region":
         return await _region_counts(session, model, ids)
     if facet == "batch":
-        rows = (await session.exec(
-            select(Batch.number, func.count()).join(model, model.batch_id == Batch.id)
-            .where(col(model.id).in_(select(ids.c.id))).group_by(Batch.number).order_by(Batch.number)
-        )).all()
+        rows = (
+            await session.exec(
+                select(Batch.number, func.count())
+                .join(model, model.batch_id == Batch.id)
+                .where(col(model.id).in_(select(ids.c.id)))
+                .group_by(Batch.number)
+                .order_by(Batch.number)
+            )
+        ).all()
         return [FacetValue(str(n), f"第{n}批", c) for n, c in rows]
-    rows = (await session.exec(
-        select(model.status, func.count()).where(col(model.id).in_(select(ids.c.id))).group_by(model.status)
-    )).all()
+    rows = (
+        await session.exec(
+            select(model.status, func.count()).where(col(model.id).in_(select(ids.c.id))).group_by(model.status)
+        )
+    ).all()
     order = list(STATUS_LABELS)
-    return sorted((FacetValue(s, STATUS_LABELS.get(s, s), n) for s, n in rows), key=lambda v: order.index(v.value) if v.value in order else 99)
+    return sorted(
+        (FacetValue(s, STATUS_LABELS.get(s, s), n) for s, n in rows),
+        key=lambda v: order.index(v.value) if v.value in order else 99,
+    )
 
 
 async def _region_counts(session: AsyncSession, model: Any, ids: Any) -> list[FacetValue]:
     """Counts per city (a county's listings count for its city), in the order of the region codes."""
-    rows = (await session.exec(
-        select(model.region_code, func.count()).where(col(model.id).in_(select(ids.c.id))).group_by(model.region_code)
-    )).all()
+    rows = (
+        await session.exec(
+            select(model.region_code, func.count())
+            .where(col(model.id).in_(select(ids.c.id)))
+            .group_by(model.region_code)
+        )
+    ).all()
     regions = {r.code: r for r in (await session.exec(select(Region))).all()}
     counts: dict[str, int] = {}
     for code, n in rows:
@@ -299,7 +333,9 @@ async def find_matches(
     organisations = {
         item.id: item.organisation.name
         for target in {r.kind for r in rows}
-        for item in await present(session, actor=actor, kind=target, listings=[r.listing for r in rows if r.kind == target])
+        for item in await present(
+            session, actor=actor, kind=target, listings=[r.listing for r in rows if r.kind == target]
+        )
     }
     views = []
     for row in rows:

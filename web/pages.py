@@ -6,12 +6,23 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from web import account, public, review, workspace
-from web import answering, inbox, interest_pages, judging, pairing_board
-from web import opendata_pages, statistics_pages
-from web import events
-from web import demonstration
-from web import batch_pages, duplicate_pages
+from web import (
+    account,
+    answering,
+    batch_pages,
+    demonstration,
+    duplicate_pages,
+    events,
+    inbox,
+    interest_pages,
+    judging,
+    opendata_pages,
+    pairing_board,
+    public,
+    review,
+    statistics_pages,
+    workspace,
+)
 from web.security import SecurityHeaders
 from web.templating import render
 
@@ -30,7 +41,23 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
 def install_web(app: FastAPI) -> None:
     """Mount the pages, static files and the HTML error renderer on the app."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (public, account, workspace, review, answering, judging, interest_pages, pairing_board, inbox, statistics_pages, opendata_pages, events, demonstration, batch_pages, duplicate_pages):
+    for module in (
+        public,
+        account,
+        workspace,
+        review,
+        answering,
+        judging,
+        interest_pages,
+        pairing_board,
+        inbox,
+        statistics_pages,
+        opendata_pages,
+        events,
+        demonstration,
+        batch_pages,
+        duplicate_pages,
+    ):
         # count_unread: the unread-notification count shown in every page's navigation.
         app.include_router(module.router, include_in_schema=False, dependencies=[Depends(inbox.count_unread)])
     app.state.render_error_page = render_error_page

@@ -36,7 +36,9 @@ NOTICES = {"moved": "对接阶段已更新。", "declined": "已标记为未达�
 async def _names(session: AsyncSession, organisation_ids: set[int]) -> dict[int, str]:
     if not organisation_ids:
         return {}
-    rows = await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))
+    rows = await session.exec(
+        select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
+    )
     return dict(rows.all())
 
 
@@ -50,8 +52,12 @@ async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Re
     columns: dict[str, list[dict[str, Any]]] = {stage.value: [] for stage in BOARD_STAGES}
     for pairing, opportunity in rows:
         columns[pairing.stage].append(
-            {"pairing": pairing, "opportunity": opportunity, "enterprise": names.get(pairing.organisation_id, ""),
-             "issuer": names.get(opportunity.organisation_id, "")}
+            {
+                "pairing": pairing,
+                "opportunity": opportunity,
+                "enterprise": names.get(pairing.organisation_id, ""),
+                "issuer": names.get(opportunity.organisation_id, ""),
+            }
         )
     # Staff counts come from the whole table; everyone else counts what they can see.
     counts = (
@@ -71,20 +77,32 @@ async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Re
 
 
 async def pairing_page(
-    request: Request, session: AsyncSession, actor: Actor, pairing_id: int, *, error: str | None = None,
-    note: str = "", status: int = 200,
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    pairing_id: int,
+    *,
+    error: str | None = None,
+    note: str = "",
+    status: int = 200,
 ) -> Response:
     pairing, opportunity = await service.get_readable(session, actor=actor, pairing_id=pairing_id)
     steps = await service.steps(session, pairing_id=pairing.id)
     actor_ids = {s.actor_id for s in steps if s.actor_id is not None}
-    people = dict((await session.exec(select(User.id, User.display_name).where(col(User.id).in_(actor_ids)))).all()) if actor_ids else {}
+    people = (
+        dict((await session.exec(select(User.id, User.display_name).where(col(User.id).in_(actor_ids)))).all())
+        if actor_ids
+        else {}
+    )
     names = await _names(session, {pairing.organisation_id, opportunity.organisation_id})
     offering = await session.get(Offering, pairing.offering_id) if pairing.offering_id else None
     # Link the answer only for those who may read it (the service's own rule).
     answer_link = None
     if pairing.answer_id is not None:
         answer = await session.get(Answer, pairing.answer_id)
-        if answer is not None and can_read_answer(actor, answer, opportunity, (await members_of(session, [answer.id]))[answer.id]):
+        if answer is not None and can_read_answer(
+            actor, answer, opportunity, (await members_of(session, [answer.id]))[answer.id]
+        ):
             answer_link = f"/answers/{answer.id}"
     following = next_stage(pairing.stage)
     open_ = pairing.stage not in (PairingStage.declined, PairingStage.demonstration)
@@ -99,9 +117,12 @@ async def pairing_page(
         "pipeline": [(stage.value, STAGE_LABELS[stage]) for stage in PIPELINE],
         "reached": PIPELINE.index(PairingStage(pairing.stage)) if pairing.stage in PIPELINE else -1,
         "steps": [
-            {"step": s, "who": people.get(s.actor_id, "系统") if s.actor_id else "系统",
-             "from": STAGE_LABELS[PairingStage(s.from_stage)] if s.from_stage else "",
-             "to": STAGE_LABELS[PairingStage(s.to_stage)]}
+            {
+                "step": s,
+                "who": people.get(s.actor_id, "系统") if s.actor_id else "系统",
+                "from": STAGE_LABELS[PairingStage(s.from_stage)] if s.from_stage else "",
+                "to": STAGE_LABELS[PairingStage(s.to_stage)],
+            }
             for s in steps
         ],
         "next_stage": (following.value, STAGE_LABELS[following]) if following and open_ else None,
@@ -121,11 +142,15 @@ async def show_pairing(pairing_id: IdPath, request: Request, session: SessionDep
 
 
 @router.post("/pairings/{pairing_id}/move")
-async def move(pairing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+async def move(
+    pairing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
     """Advance to the next stage, or decline with a reason; a stale version is refused with 409."""
     stage, raw_version, note = text(form, "stage", 20), text(form, "version", 12), text(form, "note", 5000)
     if stage not in {s.value for s in PairingStage} or whole_number(raw_version, 1, MAX_ID) is None:
-        return await pairing_page(request, session, actor, pairing_id, error="请求无效，请刷新页面后重试", note=note, status=422)
+        return await pairing_page(
+            request, session, actor, pairing_id, error="请求无效，请刷新页面后重试", note=note, status=422
+        )
     if len(note) > 2000:
         return await pairing_page(request, session, actor, pairing_id, error="备注最多 2000 字", note=note, status=422)
     current, _ = await service.get_readable(session, actor=actor, pairing_id=pairing_id)
@@ -138,9 +163,16 @@ async def move(pairing_id: IdPath, request: Request, form: CheckedForm, session:
     _, refused = await attempt(
         session,
         lambda: service.move(
-            session, actor=actor, pairing_id=pairing_id, to=PairingStage(stage), expected_version=int(raw_version), note=note
+            session,
+            actor=actor,
+            pairing_id=pairing_id,
+            to=PairingStage(stage),
+            expected_version=int(raw_version),
+            note=note,
         ),
     )
     if refused is not None:
-        return await pairing_page(request, session, actor, pairing_id, error=refused.detail, note=note, status=refused.status_code)
+        return await pairing_page(
+            request, session, actor, pairing_id, error=refused.detail, note=note, status=refused.status_code
+        )
     return see_other(f"/pairings/{pairing_id}?done={'declined' if stage == PairingStage.declined else 'moved'}")

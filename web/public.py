@@ -24,7 +24,11 @@ KIND_NAMES = {ListingKind.opportunity: "机会清单", ListingKind.offering: "�
 async def _newest(session: SessionDep, kind: ListingKind, count: int) -> tuple[list, int]:
     # The home page shows what any visitor sees, whoever is signed in.
     rows, total = await service.list_listings(
-        session, actor=ANONYMOUS, kind=kind, page=PageParams(page=1, page_size=count), statuses=(ListingStatus.published,)
+        session,
+        actor=ANONYMOUS,
+        kind=kind,
+        page=PageParams(page=1, page_size=count),
+        statuses=(ListingStatus.published,),
     )
     return await present(session, actor=ANONYMOUS, kind=kind, listings=rows), total
 
@@ -69,7 +73,9 @@ def _list_route(kind: ListingKind) -> None:
             # new one only on a permanent redirect. no-store, because browsers otherwise keep a
             # 301 for good, while the answer depends on who asks (the owner still sees B itself).
             return RedirectResponse(
-                f"/{slug}/{found.listing_id}?merged_from={listing_id}", status_code=301, headers={"Cache-Control": "no-store"}
+                f"/{slug}/{found.listing_id}?merged_from={listing_id}",
+                status_code=301,
+                headers={"Cache-Control": "no-store"},
             )
         listing = found
         # Anything but an id (text, 0, too large) is ignored, not an error.
@@ -99,4 +105,3 @@ def _list_route(kind: ListingKind) -> None:
 
 _list_route(ListingKind.opportunity)
 _list_route(ListingKind.offering)
-

@@ -35,14 +35,22 @@ def _kind(slug: str) -> ListingKind:
     return SLUG_KINDS[slug]
 
 
-async def _queue(request: Request, session: SessionDep, actor: StaffDep, *, error: str | None = None, status: int = 200) -> Response:
+async def _queue(
+    request: Request, session: SessionDep, actor: StaffDep, *, error: str | None = None, status: int = 200
+) -> Response:
     queues = []
     for kind in (ListingKind.opportunity, ListingKind.offering):
         rows, total = await service.list_listings(
-            session, actor=actor, kind=kind, page=PageParams(page=1, page_size=100), statuses=(ListingStatus.pending_review,)
+            session,
+            actor=actor,
+            kind=kind,
+            page=PageParams(page=1, page_size=100),
+            statuses=(ListingStatus.pending_review,),
         )
         items = await present(session, actor=actor, kind=kind, listings=rows)
-        queues.append({"kind": kind.value, "slug": KIND_SLUGS[kind], "name": KIND_NAMES[kind], "items": items, "total": total})
+        queues.append(
+            {"kind": kind.value, "slug": KIND_SLUGS[kind], "name": KIND_NAMES[kind], "items": items, "total": total}
+        )
     notice = NOTICES.get(request.query_params.get("done", ""))
     return render(request, "review/queue.html", {"queues": queues, "notice": notice, "error": error}, status=status)
 
@@ -53,14 +61,18 @@ async def review_queue(request: Request, session: SessionDep, actor: StaffDep) -
 
 
 @router.post("/{slug}/{listing_id}/publish")
-async def publish(slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+async def publish(
+    slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
     kind = _kind(slug)
     raw_batch = str(form.get("batch_number") or "").strip()
     if raw_batch and whole_number(raw_batch, 1, 10000) is None:
         return await _queue(request, session, actor, error="批次号应为 1 到 10000 之间的整数", status=422)
     _, refused = await attempt(
         session,
-        lambda: service.publish(session, actor=actor, kind=kind, listing_id=listing_id, batch_number=int(raw_batch) if raw_batch else None),
+        lambda: service.publish(
+            session, actor=actor, kind=kind, listing_id=listing_id, batch_number=int(raw_batch) if raw_batch else None
+        ),
         raised=RAISED_WITH_FORBIDDEN,
     )
     if refused is not None:
@@ -69,7 +81,9 @@ async def publish(slug: str, listing_id: IdPath, request: Request, form: Checked
 
 
 @router.post("/{slug}/{listing_id}/return")
-async def send_back(slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+async def send_back(
+    slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
     kind = _kind(slug)
     reason = str(form.get("reason") or "").strip()
     if not reason:
@@ -91,7 +105,10 @@ MATCH_NOTICES = {"accepted": "已采纳，已创建“推荐”阶段的对接�
 async def suggested_matches(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     """Undecided suggestions for the newest open opportunities, three each."""
     rows, _ = await service.list_listings(
-        session, actor=actor, kind=ListingKind.opportunity, page=PageParams(page=1, page_size=10),
+        session,
+        actor=actor,
+        kind=ListingKind.opportunity,
+        page=PageParams(page=1, page_size=10),
         statuses=(ListingStatus.published,),
     )
     opportunities = await present(session, actor=actor, kind=ListingKind.opportunity, listings=rows)
@@ -113,23 +130,40 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
     """Accept (opens a pairing at 推荐) or dismiss a suggested opportunity ↔ offering pair."""
     opportunity_id, offering_id = str(form.get("opportunity_id", "")), str(form.get("offering_id", ""))
     verdict = str(form.get("verdict", ""))
-    if whole_number(opportunity_id, 1, MAX_ID) is None or whole_number(offering_id, 1, MAX_ID) is None or verdict not in MATCH_NOTICES:
+    if (
+        whole_number(opportunity_id, 1, MAX_ID) is None
+        or whole_number(offering_id, 1, MAX_ID) is None
+        or verdict not in MATCH_NOTICES
+    ):
         raise NotFound("推荐不存在")
 
     async def decide() -> object:
         if verdict == "accepted":
             return await pairings.create(
-                session, actor=actor, opportunity_id=int(opportunity_id), offering_id=int(offering_id),
-                source=PairingSource.match, note="由匹配推荐采纳",
+                session,
+                actor=actor,
+                opportunity_id=int(opportunity_id),
+                offering_id=int(offering_id),
+                source=PairingSource.match,
+                note="由匹配推荐采纳",
             )
         return await searching.decide(
-            session, actor=actor, opportunity_id=int(opportunity_id), offering_id=int(offering_id),
-            verdict=MatchVerdict.dismissed, reason="",
+            session,
+            actor=actor,
+            opportunity_id=int(opportunity_id),
+            offering_id=int(offering_id),
+            verdict=MatchVerdict.dismissed,
+            reason="",
         )
 
     _, refused = await attempt(session, decide, raised=RAISED_WITH_FORBIDDEN)
     if refused is not None:
-        return render(request, "review/matches.html", {"suggestions": [], "notice": None, "error": refused.detail}, status=refused.status_code)
+        return render(
+            request,
+            "review/matches.html",
+            {"suggestions": [], "notice": None, "error": refused.detail},
+            status=refused.status_code,
+        )
     target = str(form.get("next") or "/review/matches")
     if not target.startswith("/") or target.startswith("//"):
         target = "/review/matches"
@@ -142,7 +176,9 @@ async def import_form(request: Request, actor: StaffDep) -> Response:
 
 
 @router.post("/import")
-async def import_upload(request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: StaffDep) -> Response:
+async def import_upload(
+    request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: StaffDep
+) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(request, "review/import.html", {"report": None, "error": "请选择要导入的文件"}, status=422)
@@ -156,5 +192,11 @@ async def import_upload(request: Request, form: CheckedForm, session: SessionDep
         return render(request, "review/import.html", {"report": None, "error": str(exc)}, status=422)
     publish_now = form.get("publish") == "on"
     report = await import_service.import_rows(session, actor=actor, rows=rows, parse_errors=errors, publish=publish_now)
-    context = {"report": report, "error": None, "filename": upload.filename, "published": publish_now, "field_labels": FIELD_LABELS}
+    context = {
+        "report": report,
+        "error": None,
+        "filename": upload.filename,
+        "published": publish_now,
+        "field_labels": FIELD_LABELS,
+    }
     return render(request, "review/import.html", context)

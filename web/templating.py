@@ -82,7 +82,9 @@ environment.globals.update(
 )
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
     values = {
         "request": request,

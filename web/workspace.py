@@ -39,10 +39,23 @@ NOTICES = {
 }
 REQUIRED = {"title": "请填写标题"}
 FIELD_LABELS = {
-    "title": "标题", "description": "描述", "requirements": "答题要求", "budget_text": "预算说明",
-    "budget_min": "预算下限", "budget_max": "预算上限", "deadline": "答题截止日期", "maturity": "成熟度",
-    "reference_cases": "应用案例", "certifications": "资质认证", "region_code": "所在地区", "place": "地点原文",
-    "tracks": "赛道", "domains": "场景领域", "tags": "其他标签", "contact": "联系方式", "status": "状态",
+    "title": "标题",
+    "description": "描述",
+    "requirements": "答题要求",
+    "budget_text": "预算说明",
+    "budget_min": "预算下限",
+    "budget_max": "预算上限",
+    "deadline": "答题截止日期",
+    "maturity": "成熟度",
+    "reference_cases": "应用案例",
+    "certifications": "资质认证",
+    "region_code": "所在地区",
+    "place": "地点原文",
+    "tracks": "赛道",
+    "domains": "场景领域",
+    "tags": "其他标签",
+    "contact": "联系方式",
+    "status": "状态",
     "organisation_id": "发布单位",
 }
 
@@ -80,7 +93,9 @@ def _listing_routes(kind: ListingKind) -> None:
     create_schema, update_schema = SCHEMAS[kind]
     base = {"kind": kind.value, "slug": slug, "kind_name": KIND_NAMES[kind]}
 
-    async def _mine(request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200) -> Response:
+    async def _mine(
+        request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200
+    ) -> Response:
         rows, total = await service.list_listings(
             session, actor=actor, kind=kind, page=PageParams(page=1, page_size=100), mine=True
         )
@@ -89,9 +104,22 @@ def _listing_routes(kind: ListingKind) -> None:
         context = {**base, "items": items, "total": total, "notice": notice, "error": error}
         return render(request, "workspace/mine.html", context, status=status)
 
-    async def _form(request: Request, session: SessionDep, *, values: dict[str, Any], errors: FormErrors, listing_id: int | None, status: int = 200) -> Response:
+    async def _form(
+        request: Request,
+        session: SessionDep,
+        *,
+        values: dict[str, Any],
+        errors: FormErrors,
+        listing_id: int | None,
+        status: int = 200,
+    ) -> Response:
         context = {
-            **base, **await _taxonomy(session), "values": values, "errors": errors, "listing_id": listing_id, "labels": FIELD_LABELS,
+            **base,
+            **await _taxonomy(session),
+            "values": values,
+            "errors": errors,
+            "listing_id": listing_id,
+            "labels": FIELD_LABELS,
         }
         return render(request, "workspace/listing_form.html", context, status=status)
 
@@ -109,7 +137,9 @@ def _listing_routes(kind: ListingKind) -> None:
         data = validate(create_schema, values, errors, required=REQUIRED)
         if data is not None:
             # Every refusal, whatever its status, is shown on the form.
-            _, refused = await attempt(session, lambda: service.create(session, actor=actor, kind=kind, data=data), raised=())
+            _, refused = await attempt(
+                session, lambda: service.create(session, actor=actor, kind=kind, data=data), raised=()
+            )
             if refused is not None:
                 add_app_error(errors, refused)
         if errors:
@@ -126,12 +156,16 @@ def _listing_routes(kind: ListingKind) -> None:
         return await _form(request, session, values=_form_values_from(item), errors=FormErrors(), listing_id=listing_id)
 
     @router.post(f"/{slug}/{{listing_id}}/edit")
-    async def update(listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: Actor = editor) -> Response:
+    async def update(
+        listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: Actor = editor
+    ) -> Response:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(update_schema, values, errors, required=REQUIRED)
         if data is not None:
             _, refused = await attempt(
-                session, lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data), raised=(404,)
+                session,
+                lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data),
+                raised=(404,),
             )
             if refused is not None:
                 add_app_error(errors, refused)
@@ -142,8 +176,12 @@ def _listing_routes(kind: ListingKind) -> None:
         return RedirectResponse(target, status_code=303)
 
     @router.post(f"/{slug}/{{listing_id}}/submit")
-    async def submit(listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author) -> Response:
-        _, refused = await attempt(session, lambda: service.submit(session, actor=actor, kind=kind, listing_id=listing_id), raised=(404,))
+    async def submit(
+        listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author
+    ) -> Response:
+        _, refused = await attempt(
+            session, lambda: service.submit(session, actor=actor, kind=kind, listing_id=listing_id), raised=(404,)
+        )
         if refused is not None:
             return await _mine(request, session, actor, error=refused.detail, status=refused.status_code)
         return RedirectResponse(f"/workspace/{slug}?done=submitted", status_code=303)
@@ -153,12 +191,23 @@ _listing_routes(ListingKind.opportunity)
 _listing_routes(ListingKind.offering)
 
 
-async def _organisation_page(request: Request, session: SessionDep, actor: Actor, *, values: dict[str, Any] | None, errors: FormErrors, status: int = 200) -> Response:
+async def _organisation_page(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    *,
+    values: dict[str, Any] | None,
+    errors: FormErrors,
+    status: int = 200,
+) -> Response:
     if actor.organisation_id is None:
         raise NotFound("当前账号没有关联组织")
     organisation = await organisation_service.get(session, organisation_id=actor.organisation_id)
     if values is None:
-        values = {k: getattr(organisation, k) or "" for k in ("name", "short_name", "credit_code", "region_code", "place", "description", "website")}
+        values = {
+            k: getattr(organisation, k) or ""
+            for k in ("name", "short_name", "credit_code", "region_code", "place", "description", "website")
+        }
     context = {
         **await _taxonomy(session),
         "organisation": organisation,
@@ -182,7 +231,9 @@ async def organisation_update(request: Request, form: CheckedForm, session: Sess
     data = validate(OrganisationUpdate, values, errors, required={"name": "请填写组织名称"})
     if data is not None:
         _, refused = await attempt(
-            session, lambda: organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data), raised=()
+            session,
+            lambda: organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data),
+            raised=(),
         )
         if refused is not None:
             add_app_error(errors, refused)

@@ -17,19 +17,37 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
         return []
     ids = [a.id for a in answers]
     members = await members_of(session, ids)
-    organisation_ids = {a.lead_organisation_id for a in answers} | {m.organisation_id for ms in members.values() for m in ms}
-    names = dict((await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all())
+    organisation_ids = {a.lead_organisation_id for a in answers} | {
+        m.organisation_id for ms in members.values() for m in ms
+    }
+    names = dict(
+        (
+            await session.exec(
+                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
+            )
+        ).all()
+    )
     titles = dict(
-        (await session.exec(select(Opportunity.id, Opportunity.title).where(col(Opportunity.id).in_({a.opportunity_id for a in answers})))).all()
+        (
+            await session.exec(
+                select(Opportunity.id, Opportunity.title).where(
+                    col(Opportunity.id).in_({a.opportunity_id for a in answers})
+                )
+            )
+        ).all()
     )
     offerings: dict[int, list[int]] = {i: [] for i in ids}
     for answer_id, offering_id in (
-        await session.exec(select(AnswerOffering.answer_id, AnswerOffering.offering_id).where(col(AnswerOffering.answer_id).in_(ids)))
+        await session.exec(
+            select(AnswerOffering.answer_id, AnswerOffering.offering_id).where(col(AnswerOffering.answer_id).in_(ids))
+        )
     ).all():
         offerings[answer_id].append(offering_id)
     attachments: dict[int, list[AnswerAttachment]] = {i: [] for i in ids}
     for attachment in (
-        await session.exec(select(AnswerAttachment).where(col(AnswerAttachment.answer_id).in_(ids)).order_by(col(AnswerAttachment.id)))
+        await session.exec(
+            select(AnswerAttachment).where(col(AnswerAttachment.answer_id).in_(ids)).order_by(col(AnswerAttachment.id))
+        )
     ).all():
         attachments[attachment.answer_id].append(attachment)
     return [
@@ -48,7 +66,11 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
             status=a.status,
             is_consortium=bool(members[a.id]),
             members=[
-                MemberPublic(organisation_id=m.organisation_id, organisation_name=names.get(m.organisation_id, ""), status=m.status)
+                MemberPublic(
+                    organisation_id=m.organisation_id,
+                    organisation_name=names.get(m.organisation_id, ""),
+                    status=m.status,
+                )
                 for m in members[a.id]
             ],
             offering_ids=offerings[a.id],

@@ -41,25 +41,35 @@ async def criteria(session: AsyncSession, *, opportunity_id: int) -> list[Review
     return list(
         (
             await session.exec(
-                select(ReviewCriterion).where(ReviewCriterion.opportunity_id == opportunity_id).order_by(col(ReviewCriterion.position))
+                select(ReviewCriterion)
+                .where(ReviewCriterion.opportunity_id == opportunity_id)
+                .order_by(col(ReviewCriterion.position))
             )
         ).all()
     )
 
 
-async def set_criteria(session: AsyncSession, *, actor: Actor, opportunity_id: int, items: list[tuple[str, int]]) -> list[ReviewCriterion]:
+async def set_criteria(
+    session: AsyncSession, *, actor: Actor, opportunity_id: int, items: list[tuple[str, int]]
+) -> list[ReviewCriterion]:
     """Replace the weighted criteria; refused once any answer to the opportunity has been scored."""
     await _issuer_opportunity(session, actor, opportunity_id)
     names = [name for name, _ in items]
     if len(set(names)) != len(names):
         raise Unprocessable("评审标准名称不能重复", field="criteria")
     scored = await session.exec(
-        select(Review.id).join(Answer, col(Answer.id) == col(Review.answer_id)).where(Answer.opportunity_id == opportunity_id).limit(1)
+        select(Review.id)
+        .join(Answer, col(Answer.id) == col(Review.answer_id))
+        .where(Answer.opportunity_id == opportunity_id)
+        .limit(1)
     )
     if scored.first() is not None:
         raise Conflict("已有评分，评审标准不能再修改", field="criteria")
     await session.exec(delete(ReviewCriterion).where(col(ReviewCriterion.opportunity_id) == opportunity_id))  # type: ignore[call-overload]
-    rows = [ReviewCriterion(opportunity_id=opportunity_id, name=name, weight=weight, position=i) for i, (name, weight) in enumerate(items)]
+    rows = [
+        ReviewCriterion(opportunity_id=opportunity_id, name=name, weight=weight, position=i)
+        for i, (name, weight) in enumerate(items)
+    ]
     session.add_all(rows)
     await session.flush()
     return rows
@@ -67,7 +77,9 @@ async def set_criteria(session: AsyncSession, *, actor: Actor, opportunity_id: i
 
 async def reviewers(session: AsyncSession, *, opportunity_id: int) -> list[tuple[Reviewer, User]]:
     rows = await session.exec(
-        select(Reviewer, User).join(User, col(User.id) == col(Reviewer.user_id)).where(Reviewer.opportunity_id == opportunity_id)
+        select(Reviewer, User)
+        .join(User, col(User.id) == col(Reviewer.user_id))
+        .where(Reviewer.opportunity_id == opportunity_id)
     )
     return list(rows.all())
 
@@ -104,7 +116,9 @@ async def _conflicted(session: AsyncSession, actor: Actor, answer: Answer) -> bo
 
 
 async def _upsert_review(session: AsyncSession, answer_id: int, reviewer_id: int) -> Review:
-    review = (await session.exec(select(Review).where(Review.answer_id == answer_id, Review.reviewer_id == reviewer_id))).first()
+    review = (
+        await session.exec(select(Review).where(Review.answer_id == answer_id, Review.reviewer_id == reviewer_id))
+    ).first()
     return review or Review(answer_id=answer_id, reviewer_id=reviewer_id)
 
 
@@ -152,7 +166,10 @@ async def recuse(session: AsyncSession, *, actor: Actor, answer_id: int, reason:
 
 async def reviews_of(session: AsyncSession, *, answer_id: int) -> list[tuple[Review, User]]:
     rows = await session.exec(
-        select(Review, User).join(User, col(User.id) == col(Review.reviewer_id)).where(Review.answer_id == answer_id).order_by(col(Review.id))
+        select(Review, User)
+        .join(User, col(User.id) == col(Review.reviewer_id))
+        .where(Review.answer_id == answer_id)
+        .order_by(col(Review.id))
     )
     return list(rows.all())
 
@@ -207,7 +224,11 @@ async def publish_winners(session: AsyncSession, *, actor: Actor, opportunity_id
     """Show the selected answers on the opportunity's public page."""
     await _issuer_opportunity(session, actor, opportunity_id)
     selected = list(
-        (await session.exec(select(Answer).where(Answer.opportunity_id == opportunity_id, Answer.status == AnswerStatus.selected))).all()
+        (
+            await session.exec(
+                select(Answer).where(Answer.opportunity_id == opportunity_id, Answer.status == AnswerStatus.selected)
+            )
+        ).all()
     )
     if not selected:
         raise Conflict("还没有中选的答题", field="status")
@@ -224,7 +245,11 @@ async def winners(session: AsyncSession, *, opportunity_id: int) -> list[tuple[A
         await session.exec(
             select(Answer, Organisation.name)
             .join(Organisation, col(Organisation.id) == col(Answer.lead_organisation_id))
-            .where(Answer.opportunity_id == opportunity_id, col(Answer.winner_published).is_(True), Answer.status == AnswerStatus.selected)
+            .where(
+                Answer.opportunity_id == opportunity_id,
+                col(Answer.winner_published).is_(True),
+                Answer.status == AnswerStatus.selected,
+            )
         )
     ).all()
     out = []

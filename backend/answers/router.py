@@ -4,7 +4,6 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from backend.answers import review, service
-from backend.kit.files import download_response
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import (
     AnswerCreate,
@@ -22,7 +21,16 @@ from backend.answers.schemas import (
     WinnerPublic,
 )
 from backend.dependencies import ActorDep, SessionDep, SettingsDep, SignedInDep
-from backend.kit.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, error_responses
+from backend.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from backend.kit.files import download_response
 from backend.kit.params import IdPath
 
 router = APIRouter(tags=["答题与评审"])
@@ -34,7 +42,9 @@ async def _one(session: SessionDep, answer) -> AnswerPublic:  # type: ignore[no-
 
 
 @router.post("/opportunities/{opportunity_id}/answers", response_model=AnswerPublic, status_code=201, responses=_ERRORS)
-async def create_answer(opportunity_id: IdPath, data: AnswerCreate, session: SessionDep, actor: ActorDep) -> AnswerPublic:
+async def create_answer(
+    opportunity_id: IdPath, data: AnswerCreate, session: SessionDep, actor: ActorDep
+) -> AnswerPublic:
     """Start a draft answer (alone, or leading a consortium 联合体)."""
     return await _one(session, await service.create(session, actor=actor, opportunity_id=opportunity_id, data=data))
 
@@ -42,7 +52,9 @@ async def create_answer(opportunity_id: IdPath, data: AnswerCreate, session: Ses
 @router.get("/opportunities/{opportunity_id}/answers", response_model=list[AnswerPublic], responses=_ERRORS)
 async def list_answers(opportunity_id: IdPath, session: SessionDep, actor: ActorDep) -> list[AnswerPublic]:
     """Submitted answers, for the issuer and matchmakers."""
-    return await present_answers(session, await service.list_for_opportunity(session, actor=actor, opportunity_id=opportunity_id))
+    return await present_answers(
+        session, await service.list_for_opportunity(session, actor=actor, opportunity_id=opportunity_id)
+    )
 
 
 @router.get("/answers", response_model=list[AnswerPublic], responses=error_responses(Unauthorized))
@@ -74,9 +86,13 @@ async def withdraw_answer(answer_id: IdPath, session: SessionDep, actor: ActorDe
 
 
 @router.post("/answers/{answer_id}/membership", response_model=AnswerPublic, responses=_ERRORS)
-async def respond_to_membership(answer_id: IdPath, data: MembershipResponse, session: SessionDep, actor: ActorDep) -> AnswerPublic:
+async def respond_to_membership(
+    answer_id: IdPath, data: MembershipResponse, session: SessionDep, actor: ActorDep
+) -> AnswerPublic:
     """A consortium member confirms or declines taking part."""
-    return await _one(session, await service.respond_to_membership(session, actor=actor, answer_id=answer_id, accept=data.accept))
+    return await _one(
+        session, await service.respond_to_membership(session, actor=actor, answer_id=answer_id, accept=data.accept)
+    )
 
 
 @router.post(
@@ -120,8 +136,11 @@ async def download_attachment(
     """Served only to those who may read the answer, always as a download."""
     attachment = await service.get_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id)
     return download_response(
-        settings.upload_dir, storage_key=attachment.storage_key, filename=attachment.filename,
-        content_type=attachment.content_type, missing="附件文件已丢失，请联系撮合专员",
+        settings.upload_dir,
+        storage_key=attachment.storage_key,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        missing="附件文件已丢失，请联系撮合专员",
     )
 
 
@@ -133,11 +152,16 @@ async def delete_attachment(answer_id: IdPath, attachment_id: IdPath, session: S
 
 @router.get("/opportunities/{opportunity_id}/criteria", response_model=list[CriterionPublic], responses=_ERRORS)
 async def get_criteria(opportunity_id: IdPath, session: SessionDep, actor: SignedInDep) -> list[CriterionPublic]:
-    return [CriterionPublic(id=c.id, name=c.name, weight=c.weight) for c in await review.criteria(session, opportunity_id=opportunity_id)]
+    return [
+        CriterionPublic(id=c.id, name=c.name, weight=c.weight)
+        for c in await review.criteria(session, opportunity_id=opportunity_id)
+    ]
 
 
 @router.put("/opportunities/{opportunity_id}/criteria", response_model=list[CriterionPublic], responses=_ERRORS)
-async def set_criteria(opportunity_id: IdPath, data: CriteriaUpdate, session: SessionDep, actor: ActorDep) -> list[CriterionPublic]:
+async def set_criteria(
+    opportunity_id: IdPath, data: CriteriaUpdate, session: SessionDep, actor: ActorDep
+) -> list[CriterionPublic]:
     """The issuer's weighted review criteria."""
     rows = await review.set_criteria(
         session, actor=actor, opportunity_id=opportunity_id, items=[(c.name, c.weight) for c in data.criteria]
@@ -146,7 +170,9 @@ async def set_criteria(opportunity_id: IdPath, data: CriteriaUpdate, session: Se
 
 
 @router.post("/opportunities/{opportunity_id}/reviewers", status_code=204, responses=_ERRORS)
-async def invite_reviewer(opportunity_id: IdPath, data: ReviewerInvite, session: SessionDep, actor: ActorDep) -> Response:
+async def invite_reviewer(
+    opportunity_id: IdPath, data: ReviewerInvite, session: SessionDep, actor: ActorDep
+) -> Response:
     """Invite a reviewer from the issuer's own organisation."""
     await review.invite(session, actor=actor, opportunity_id=opportunity_id, user_id=data.user_id)
     return Response(status_code=204)
@@ -155,8 +181,15 @@ async def invite_reviewer(opportunity_id: IdPath, data: ReviewerInvite, session:
 def _review_public(row: tuple) -> ReviewPublic:  # type: ignore[type-arg]
     r, user = row
     return ReviewPublic(
-        id=r.id, answer_id=r.answer_id, reviewer_id=r.reviewer_id, reviewer_name=user.display_name,
-        scores=r.scores, total=r.total, comment=r.comment, recused=r.recused, submitted_at=r.submitted_at,
+        id=r.id,
+        answer_id=r.answer_id,
+        reviewer_id=r.reviewer_id,
+        reviewer_name=user.display_name,
+        scores=r.scores,
+        total=r.total,
+        comment=r.comment,
+        recused=r.recused,
+        submitted_at=r.submitted_at,
     )
 
 
@@ -182,7 +215,9 @@ async def list_reviews(answer_id: IdPath, session: SessionDep, actor: ActorDep) 
 @router.post("/answers/{answer_id}/decision", response_model=AnswerPublic, responses=_ERRORS)
 async def decide(answer_id: IdPath, data: AnswerDecision, session: SessionDep, actor: ActorDep) -> AnswerPublic:
     """Shortlist, select or turn down (only once every reviewer has scored or recused)."""
-    return await _one(session, await review.decide(session, actor=actor, answer_id=answer_id, to=data.status, note=data.note))
+    return await _one(
+        session, await review.decide(session, actor=actor, answer_id=answer_id, to=data.status, note=data.note)
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/winners/publish", response_model=list[WinnerPublic], responses=_ERRORS)
@@ -195,6 +230,12 @@ async def publish_winners(opportunity_id: IdPath, session: SessionDep, actor: Ac
 async def winners(opportunity_id: IdPath, session: SessionDep) -> list[WinnerPublic]:
     """The selected answers the issuer chose to publish: public."""
     return [
-        WinnerPublic(answer_id=a.id, title=a.title, summary=a.summary, lead_organisation_name=lead, member_organisation_names=members)
+        WinnerPublic(
+            answer_id=a.id,
+            title=a.title,
+            summary=a.summary,
+            lead_organisation_name=lead,
+            member_organisation_names=members,
+        )
         for a, lead, members in await review.winners(session, opportunity_id=opportunity_id)
     ]

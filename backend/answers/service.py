@@ -33,7 +33,13 @@ from backend.listings.models import ListingStatus, Offering, Opportunity
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 
 # Statuses in which an organisation is taking part in an opportunity (blocks a second answer).
-ACTIVE = {AnswerStatus.draft, AnswerStatus.submitted, AnswerStatus.shortlisted, AnswerStatus.selected, AnswerStatus.not_selected}
+ACTIVE = {
+    AnswerStatus.draft,
+    AnswerStatus.submitted,
+    AnswerStatus.shortlisted,
+    AnswerStatus.selected,
+    AnswerStatus.not_selected,
+}
 NOT_FOUND = "答题不存在"
 
 
@@ -45,7 +51,9 @@ def deadline_passed(opportunity: Opportunity, today: date | None = None) -> bool
 async def members_of(session: AsyncSession, answer_ids: Sequence[int]) -> dict[int, list[AnswerMember]]:
     out: dict[int, list[AnswerMember]] = {i: [] for i in answer_ids}
     if answer_ids:
-        for member in (await session.exec(select(AnswerMember).where(col(AnswerMember.answer_id).in_(list(answer_ids))))).all():
+        for member in (
+            await session.exec(select(AnswerMember).where(col(AnswerMember.answer_id).in_(list(answer_ids))))
+        ).all():
             out[member.answer_id].append(member)
     return out
 
@@ -66,7 +74,9 @@ def can_read(actor: Actor, answer: Answer, opportunity: Opportunity, members: Se
     return actor.belongs_to(opportunity.organisation_id) and answer.submitted_at is not None
 
 
-async def load_readable(session: AsyncSession, *, actor: Actor, answer_id: int) -> tuple[Answer, Opportunity, list[AnswerMember]]:
+async def load_readable(
+    session: AsyncSession, *, actor: Actor, answer_id: int
+) -> tuple[Answer, Opportunity, list[AnswerMember]]:
     if not actor.is_authenticated:
         raise Unauthorized("请先登录")
     answer = await session.get(Answer, answer_id)
@@ -87,7 +97,9 @@ async def _load_own(session: AsyncSession, actor: Actor, answer_id: int) -> tupl
     return answer, opportunity
 
 
-async def _participating(session: AsyncSession, opportunity_id: int, organisation_ids: set[int], exclude_answer: int | None) -> set[int]:
+async def _participating(
+    session: AsyncSession, opportunity_id: int, organisation_ids: set[int], exclude_answer: int | None
+) -> set[int]:
     """Which of these organisations already take part in another answer to the opportunity."""
     if not organisation_ids:
         return set()
@@ -142,12 +154,18 @@ async def _check_offerings(session: AsyncSession, organisation_ids: set[int], of
     found = {o.id: o for o in rows}
     for offering_id in unique:
         offering = found.get(offering_id)
-        if offering is None or offering.organisation_id not in organisation_ids or offering.status == ListingStatus.withdrawn:
+        if (
+            offering is None
+            or offering.organisation_id not in organisation_ids
+            or offering.status == ListingStatus.withdrawn
+        ):
             raise Unprocessable(f"只能引用本企业或联合体成员的产品：{offering_id}", field="offering_ids")
     return unique
 
 
-async def _replace_links(session: AsyncSession, answer: Answer, *, offering_ids: list[int] | None, member_ids: list[int] | None) -> None:
+async def _replace_links(
+    session: AsyncSession, answer: Answer, *, offering_ids: list[int] | None, member_ids: list[int] | None
+) -> None:
     if offering_ids is not None:
         await session.exec(delete(AnswerOffering).where(col(AnswerOffering.answer_id) == answer.id))  # type: ignore[call-overload]
         for offering_id in offering_ids:
@@ -186,7 +204,9 @@ async def create(session: AsyncSession, *, actor: Actor, opportunity_id: int, da
     session.add(answer)
     await session.flush()
     await _replace_links(session, answer, offering_ids=offering_ids, member_ids=member_ids)
-    await audit.record(session, actor=actor, entity_kind="answer", entity_id=answer.id, action="created", to_state=answer.status)
+    await audit.record(
+        session, actor=actor, entity_kind="answer", entity_id=answer.id, action="created", to_state=answer.status
+    )
     return answer
 
 
@@ -203,7 +223,11 @@ async def update(session: AsyncSession, *, actor: Actor, answer_id: int, data: A
         if await _participating(session, opportunity.id, set(member_ids), exclude_answer=answer.id):
             raise Conflict("部分联合体成员已参与该机会的其他答题", field="member_organisation_ids")
     if offering_ids is not None:
-        current = member_ids if member_ids is not None else [m.organisation_id for m in (await members_of(session, [answer.id]))[answer.id]]
+        current = (
+            member_ids
+            if member_ids is not None
+            else [m.organisation_id for m in (await members_of(session, [answer.id]))[answer.id]]
+        )
         offering_ids = await _check_offerings(session, {answer.lead_organisation_id, *current}, offering_ids)
     if changes.get("title", "") is None:
         raise Unprocessable("标题不能为空", field="title")
@@ -212,14 +236,27 @@ async def update(session: AsyncSession, *, actor: Actor, answer_id: int, data: A
     answer.modified_at = utcnow()
     session.add(answer)
     await _replace_links(session, answer, offering_ids=offering_ids, member_ids=member_ids)
-    await audit.record(session, actor=actor, entity_kind="answer", entity_id=answer.id, action="edited", note="、".join(sorted(changes)))
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="answer",
+        entity_id=answer.id,
+        action="edited",
+        note="、".join(sorted(changes)),
+    )
     return answer
 
 
 async def _set_status(session: AsyncSession, actor: Actor, answer: Answer, to: AnswerStatus, note: str = "") -> Answer:
     await audit.record(
-        session, actor=actor, entity_kind="answer", entity_id=answer.id, action=f"status:{to.value}",
-        from_state=answer.status, to_state=to.value, note=note,
+        session,
+        actor=actor,
+        entity_kind="answer",
+        entity_id=answer.id,
+        action=f"status:{to.value}",
+        from_state=answer.status,
+        to_state=to.value,
+        note=note,
     )
     answer.status = to
     answer.modified_at = utcnow()
@@ -268,8 +305,12 @@ async def respond_to_membership(session: AsyncSession, *, actor: Actor, answer_i
     session.add(member)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="answer", entity_id=answer.id,
-        action="member:confirmed" if accept else "member:declined", note=str(actor.organisation_id),
+        session,
+        actor=actor,
+        entity_kind="answer",
+        entity_id=answer.id,
+        action="member:confirmed" if accept else "member:declined",
+        note=str(actor.organisation_id),
     )
     return answer
 
@@ -292,9 +333,7 @@ async def list_mine(session: AsyncSession, *, actor: Actor) -> list[Answer]:
     member_of = select(AnswerMember.answer_id).where(
         AnswerMember.organisation_id == actor.organisation_id, AnswerMember.status != MemberStatus.declined
     )
-    query = select(Answer).where(
-        (Answer.lead_organisation_id == actor.organisation_id) | col(Answer.id).in_(member_of)
-    )
+    query = select(Answer).where((Answer.lead_organisation_id == actor.organisation_id) | col(Answer.id).in_(member_of))
     return list((await session.exec(query.order_by(col(Answer.id).desc()))).all())
 
 
@@ -320,7 +359,9 @@ async def add_attachment(
     return attachment
 
 
-async def get_attachment(session: AsyncSession, *, actor: Actor, answer_id: int, attachment_id: int) -> AnswerAttachment:
+async def get_attachment(
+    session: AsyncSession, *, actor: Actor, answer_id: int, attachment_id: int
+) -> AnswerAttachment:
     await load_readable(session, actor=actor, answer_id=answer_id)
     attachment = await session.get(AnswerAttachment, attachment_id)
     if attachment is None or attachment.answer_id != answer_id:

@@ -38,6 +38,8 @@ async def history(
     else:
         await get_readable(session, actor=actor, pairing_id=entity_id)
     return [
-        AuditEntryPublic(action=e.action, from_state=e.from_state, to_state=e.to_state, note=e.note, actor=name, at=e.at)
+        AuditEntryPublic(
+            action=e.action, from_state=e.from_state, to_state=e.to_state, note=e.note, actor=name, at=e.at
+        )
         for e, name in await service.history(session, entity_kind=entity_kind, entity_id=entity_id)
     ]

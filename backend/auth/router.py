@@ -1,18 +1,19 @@
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from backend.auth import service
 from backend.auth.ratelimit import TooManyAttempts, client_address, login_limiter, normalise_account
 from backend.auth.schemas import LoginRequest, UserCreate, UserPublic, UserUpdate
 from backend.dependencies import AdminDep, SessionDep, SettingsDep, SignedInDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
-from backend.kit.params import IdPath, IdQuery
 from backend.kit.pagination import Page, PageParams, page_params
-from fastapi import Depends, Request
+from backend.kit.params import IdPath
 
 router = APIRouter(tags=["账号"])
 
 
-@router.post("/auth/login", response_model=UserPublic, responses=error_responses(Unauthorized, Forbidden, TooManyAttempts))
+@router.post(
+    "/auth/login", response_model=UserPublic, responses=error_responses(Unauthorized, Forbidden, TooManyAttempts)
+)
 async def login(
     data: LoginRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep
 ) -> UserPublic:
@@ -55,7 +56,9 @@ async def me(actor: SignedInDep) -> UserPublic:
 @router.get("/users", response_model=Page[UserPublic], responses=error_responses(Unauthorized, Forbidden))
 async def list_users(session: SessionDep, _: AdminDep, page: PageParams = Depends(page_params)) -> Page[UserPublic]:
     users, total = await service.list_users(session, page=page)
-    return Page(items=[UserPublic.model_validate(u) for u in users], total=total, page=page.page, page_size=page.page_size)
+    return Page(
+        items=[UserPublic.model_validate(u) for u in users], total=total, page=page.page, page_size=page.page_size
+    )
 
 
 @router.post(

@@ -1,10 +1,10 @@
 from datetime import datetime
 
-from backend.kit.params import DbId
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from backend.auth.models import Role
 from backend.auth.passwords import MIN_PASSWORD_LENGTH
+from backend.kit.params import DbId
 
 
 def _normalise_email(value: str) -> str:

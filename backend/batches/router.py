@@ -30,7 +30,9 @@ def changes_public(log: service.BatchChanges) -> BatchChangesPublic:
 async def batch_overview(session: SessionDep, actor: ActorDep) -> list[BatchSummaryPublic]:
     """Every batch, newest first, with how many listings it added, changed and withdrew."""
     return [
-        BatchSummaryPublic(batch=BatchRef.model_validate(s.batch), added=s.added, changed=s.changed, withdrawn=s.withdrawn)
+        BatchSummaryPublic(
+            batch=BatchRef.model_validate(s.batch), added=s.added, changed=s.changed, withdrawn=s.withdrawn
+        )
         for s in await service.overview(session, actor=actor)
     ]
 

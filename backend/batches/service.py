@@ -102,7 +102,9 @@ async def publish_batch(session: AsyncSession, *, actor: Actor, number: int) -> 
         raise Conflict(f"第{number}批已经发布过", field="number")
     later = (
         await session.exec(
-            select(Batch.number).where(Batch.number > number, col(Batch.published_at).is_not(None)).order_by(col(Batch.number))
+            select(Batch.number)
+            .where(Batch.number > number, col(Batch.published_at).is_not(None))
+            .order_by(col(Batch.number))
         )
     ).first()
     if later is not None:
@@ -111,7 +113,9 @@ async def publish_batch(session: AsyncSession, *, actor: Actor, number: int) -> 
     batch.published_at = utcnow()
     session.add(batch)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="batch", entity_id=batch.id, action="published", to_state="published")
+    await audit.record(
+        session, actor=actor, entity_kind="batch", entity_id=batch.id, action="published", to_state="published"
+    )
     return batch
 
 
@@ -147,7 +151,15 @@ class _Row:
 async def _rows(session: AsyncSession, kind: ListingKind, where: Sequence[object]) -> list[_Row]:
     model = LISTING_MODELS[kind]
     query = (
-        select(model.id, model.title, model.organisation_id, model.status, model.published_at, Batch.number, model.merged_into_id)
+        select(
+            model.id,
+            model.title,
+            model.organisation_id,
+            model.status,
+            model.published_at,
+            Batch.number,
+            model.merged_into_id,
+        )
         .join(Batch, col(Batch.id) == col(model.batch_id))
         .where(*where)
     )
@@ -230,7 +242,9 @@ async def changes(session: AsyncSession, *, actor: Actor, number: int) -> BatchC
     )
 
 
-async def _first_publications(session: AsyncSession, keys: list[tuple[ListingKind, int]]) -> dict[tuple[ListingKind, int], int]:
+async def _first_publications(
+    session: AsyncSession, keys: list[tuple[ListingKind, int]]
+) -> dict[tuple[ListingKind, int], int]:
     """The id of each listing's first `status:published` audit entry."""
     out: dict[tuple[ListingKind, int], int] = {}
     for kind in ListingKind:
@@ -239,7 +253,11 @@ async def _first_publications(session: AsyncSession, keys: list[tuple[ListingKin
             continue
         rows = await session.exec(
             select(AuditEntry.entity_id, func.min(AuditEntry.id))
-            .where(AuditEntry.entity_kind == kind.value, AuditEntry.action == "status:published", col(AuditEntry.entity_id).in_(ids))
+            .where(
+                AuditEntry.entity_kind == kind.value,
+                AuditEntry.action == "status:published",
+                col(AuditEntry.entity_id).in_(ids),
+            )
             .group_by(col(AuditEntry.entity_id))
         )
         out.update({(kind, entity_id): first for entity_id, first in rows.all()})
@@ -264,10 +282,14 @@ async def _organisation_names(session: AsyncSession, rows: list[_Row]) -> dict[i
     ids = {r.organisation_id for r in rows}
     if not ids:
         return {}
-    return dict((await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids)))).all())
+    return dict(
+        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids)))).all()
+    )
 
 
-def _visible(items: list[ChangeItem], actor: Actor, names: dict[int, str], *, withdrawn: bool = False) -> list[ChangeItem]:
+def _visible(
+    items: list[ChangeItem], actor: Actor, names: dict[int, str], *, withdrawn: bool = False
+) -> list[ChangeItem]:
     out = []
     for item in sorted(items, key=lambda i: (KIND_ORDER[i.kind], i.id)):
         if not (actor.is_staff or withdrawn or item.status == ListingStatus.published):
@@ -283,5 +305,7 @@ async def overview(session: AsyncSession, *, actor: Actor) -> list[BatchSummary]
     out = []
     for batch in batches:
         log = await changes(session, actor=actor, number=batch.number)
-        out.append(BatchSummary(batch=batch, added=len(log.added), changed=len(log.changed), withdrawn=len(log.withdrawn)))
+        out.append(
+            BatchSummary(batch=batch, added=len(log.added), changed=len(log.changed), withdrawn=len(log.withdrawn))
+        )
     return out

@@ -153,7 +153,9 @@ class Target(SQLModel, table=True):
     """A cumulative goal for the end of `year`: province-wide, for one city, or for one track."""
 
     __tablename__ = "demo_target"
-    __table_args__ = (UniqueConstraint("scope", "scope_code", "year", "metric", name="uq_demo_target_scope_year_metric"),)
+    __table_args__ = (
+        UniqueConstraint("scope", "scope_code", "year", "metric", name="uq_demo_target_scope_year_metric"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=20)

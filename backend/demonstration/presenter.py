@@ -54,7 +54,9 @@ async def zones(session: AsyncSession, rows: Sequence[DemoZone]) -> list[ZonePub
             name=z.name,
             region=_region(places, z.region_code),
             tracks=_tracks(tracks, z.track_codes),
-            lead_organisation=OrganisationRef(id=z.lead_organisation_id, name=organisations.get(z.lead_organisation_id, ""))
+            lead_organisation=OrganisationRef(
+                id=z.lead_organisation_id, name=organisations.get(z.lead_organisation_id, "")
+            )
             if z.lead_organisation_id
             else None,
             description=z.description,
@@ -78,7 +80,11 @@ def milestone(m: Milestone, evidence: Sequence[MilestoneEvidence]) -> MilestoneP
         created_at=m.created_at,
         evidence=[
             EvidencePublic(
-                id=e.id, filename=e.filename, content_type=e.content_type, size=e.size, created_at=e.created_at,
+                id=e.id,
+                filename=e.filename,
+                content_type=e.content_type,
+                size=e.size,
+                created_at=e.created_at,
                 url=evidence_url(m.id, e.id),
             )
             for e in evidence
@@ -86,16 +92,28 @@ def milestone(m: Milestone, evidence: Sequence[MilestoneEvidence]) -> MilestoneP
     )
 
 
-async def projects(session: AsyncSession, rows: Sequence[DemoProject], *, with_milestones: bool = False) -> list[ProjectPublic]:
+async def projects(
+    session: AsyncSession, rows: Sequence[DemoProject], *, with_milestones: bool = False
+) -> list[ProjectPublic]:
     places = await service.load_places(session)
     tracks = await service.track_names(session)
     enterprise_ids = await service.project_enterprise_ids(session, [p.id for p in rows])
     organisations = await service.organisation_names(session, (i for ids in enterprise_ids.values() for i in ids))
     zone_ids = {p.zone_id for p in rows if p.zone_id}
-    zone_names = dict((await session.exec(select(DemoZone.id, DemoZone.name).where(col(DemoZone.id).in_(zone_ids)))).all()) if zone_ids else {}
+    zone_names = (
+        dict((await session.exec(select(DemoZone.id, DemoZone.name).where(col(DemoZone.id).in_(zone_ids)))).all())
+        if zone_ids
+        else {}
+    )
     opportunity_ids = {p.opportunity_id for p in rows if p.opportunity_id}
     titles = (
-        dict((await session.exec(select(Opportunity.id, Opportunity.title).where(col(Opportunity.id).in_(opportunity_ids)))).all())
+        dict(
+            (
+                await session.exec(
+                    select(Opportunity.id, Opportunity.title).where(col(Opportunity.id).in_(opportunity_ids))
+                )
+            ).all()
+        )
         if opportunity_ids
         else {}
     )
@@ -108,9 +126,13 @@ async def projects(session: AsyncSession, rows: Sequence[DemoProject], *, with_m
                 title=p.title,
                 summary=p.summary,
                 zone=OrganisationRef(id=p.zone_id, name=zone_names.get(p.zone_id, "")) if p.zone_id else None,
-                opportunity=OrganisationRef(id=p.opportunity_id, name=titles.get(p.opportunity_id, "")) if p.opportunity_id else None,
+                opportunity=OrganisationRef(id=p.opportunity_id, name=titles.get(p.opportunity_id, ""))
+                if p.opportunity_id
+                else None,
                 pairing_id=p.pairing_id,
-                enterprises=[OrganisationRef(id=i, name=organisations.get(i, "")) for i in enterprise_ids.get(p.id, [])],
+                enterprises=[
+                    OrganisationRef(id=i, name=organisations.get(i, "")) for i in enterprise_ids.get(p.id, [])
+                ],
                 region=_region(places, p.region_code),
                 tracks=_tracks(tracks, p.track_codes),
                 status=ProjectStatus(p.status),
@@ -161,8 +183,14 @@ async def targets(session: AsyncSession, rows: Sequence[Target]) -> list[TargetP
 
     return [
         TargetPublic(
-            id=t.id, scope=TargetScope(t.scope), scope_code=t.scope_code, scope_name=scope_name(t), year=t.year,
-            metric=t.metric, value=t.value, modified_at=t.modified_at,
+            id=t.id,
+            scope=TargetScope(t.scope),
+            scope_code=t.scope_code,
+            scope_name=scope_name(t),
+            year=t.year,
+            metric=t.metric,
+            value=t.value,
+            modified_at=t.modified_at,
         )
         for t in rows
     ]

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from backend.kit.files import download_response
 from backend.auth.actor import require_staff
 from backend.demonstration import presenter, service
 from backend.demonstration.models import ProjectStatus
@@ -30,7 +29,16 @@ from backend.demonstration.schemas import (
     ZoneUpdate,
 )
 from backend.dependencies import ActorDep, SessionDep, SettingsDep
-from backend.kit.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable, error_responses
+from backend.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from backend.kit.files import download_response
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath, IdQuery
 
@@ -70,7 +78,9 @@ async def get_zone(zone_id: IdPath, session: SessionDep) -> ZonePublic:
 
 @router.patch("/zones/{zone_id}", response_model=ZonePublic, responses=_ERRORS)
 async def update_zone(zone_id: IdPath, data: ZoneUpdate, session: SessionDep, actor: ActorDep) -> ZonePublic:
-    return (await presenter.zones(session, [await service.update_zone(session, actor=actor, zone_id=zone_id, data=data)]))[0]
+    return (
+        await presenter.zones(session, [await service.update_zone(session, actor=actor, zone_id=zone_id, data=data)])
+    )[0]
 
 
 # ---------------------------------------------------------------- projects
@@ -99,7 +109,9 @@ async def get_project(project_id: IdPath, session: SessionDep, actor: ActorDep) 
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectPublic, responses=_ERRORS)
-async def update_project(project_id: IdPath, data: ProjectUpdate, session: SessionDep, actor: ActorDep) -> ProjectPublic:
+async def update_project(
+    project_id: IdPath, data: ProjectUpdate, session: SessionDep, actor: ActorDep
+) -> ProjectPublic:
     project = await service.update_project(session, actor=actor, project_id=project_id, data=data)
     return (await presenter.projects(session, [project], with_milestones=True))[0]
 
@@ -107,7 +119,9 @@ async def update_project(project_id: IdPath, data: ProjectUpdate, session: Sessi
 @router.post("/projects/{project_id}/status", response_model=ProjectPublic, responses=_ERRORS)
 async def move_project(project_id: IdPath, data: ProjectMove, session: SessionDep, actor: ActorDep) -> ProjectPublic:
     """One step at a time: 申报 → 入选 → 建设中 → 验收 → 推广 (a skipped step is 409)."""
-    project = await service.move_project(session, actor=actor, project_id=project_id, to=data.status, note=data.note, on=data.on)
+    project = await service.move_project(
+        session, actor=actor, project_id=project_id, to=data.status, note=data.note, on=data.on
+    )
     return (await presenter.projects(session, [project], with_milestones=True))[0]
 
 
@@ -129,14 +143,20 @@ async def create_from_pairing(pairing_id: IdPath, session: SessionDep, actor: Ac
 
 
 @router.post("/projects/{project_id}/milestones", response_model=MilestonePublic, status_code=201, responses=_ERRORS)
-async def add_milestone(project_id: IdPath, data: MilestoneCreate, session: SessionDep, actor: ActorDep) -> MilestonePublic:
+async def add_milestone(
+    project_id: IdPath, data: MilestoneCreate, session: SessionDep, actor: ActorDep
+) -> MilestonePublic:
     return presenter.milestone(await service.add_milestone(session, actor=actor, project_id=project_id, data=data), [])
 
 
 @router.patch("/milestones/{milestone_id}", response_model=MilestonePublic, responses=_ERRORS)
-async def update_milestone(milestone_id: IdPath, data: MilestoneUpdate, session: SessionDep, actor: ActorDep) -> MilestonePublic:
+async def update_milestone(
+    milestone_id: IdPath, data: MilestoneUpdate, session: SessionDep, actor: ActorDep
+) -> MilestonePublic:
     milestone = await service.update_milestone(session, actor=actor, milestone_id=milestone_id, data=data)
-    evidence = next((e for m, e in await service.milestones_of(session, milestone.project_id) if m.id == milestone.id), [])
+    evidence = next(
+        (e for m, e in await service.milestones_of(session, milestone.project_id) if m.id == milestone.id), []
+    )
     return presenter.milestone(milestone, evidence)
 
 
@@ -156,12 +176,21 @@ async def upload_evidence(
     """Attach an evidence file to a milestone; its type is checked by content."""
     data = await file.read(settings.max_attachment_bytes + 1)
     evidence = await service.add_evidence(
-        session, actor=actor, milestone_id=milestone_id, data=data, filename=file.filename or "",
-        upload_dir=settings.upload_dir, max_bytes=settings.max_attachment_bytes,
+        session,
+        actor=actor,
+        milestone_id=milestone_id,
+        data=data,
+        filename=file.filename or "",
+        upload_dir=settings.upload_dir,
+        max_bytes=settings.max_attachment_bytes,
     )
     return EvidencePublic(
-        id=evidence.id, filename=evidence.filename, content_type=evidence.content_type, size=evidence.size,
-        created_at=evidence.created_at, url=presenter.evidence_url(milestone_id, evidence.id),
+        id=evidence.id,
+        filename=evidence.filename,
+        content_type=evidence.content_type,
+        size=evidence.size,
+        created_at=evidence.created_at,
+        url=presenter.evidence_url(milestone_id, evidence.id),
     )
 
 
@@ -172,8 +201,11 @@ async def download_evidence(
     """Served only to those who may read the project, always as a download."""
     evidence = await service.get_evidence(session, actor=actor, milestone_id=milestone_id, evidence_id=evidence_id)
     return download_response(
-        settings.upload_dir, storage_key=evidence.storage_key, filename=evidence.filename,
-        content_type=evidence.content_type, missing="佐证材料文件已丢失，请重新上传",
+        settings.upload_dir,
+        storage_key=evidence.storage_key,
+        filename=evidence.filename,
+        content_type=evidence.content_type,
+        missing="佐证材料文件已丢失，请重新上传",
     )
 
 
@@ -187,7 +219,9 @@ async def delete_evidence(milestone_id: IdPath, evidence_id: IdPath, session: Se
 
 
 @router.get("/enterprises", response_model=Page[EnterprisePublic], responses=error_responses(Unauthorized))
-async def list_enterprises(session: SessionDep, actor: ActorDep, page: PageDep, year: YearQuery = None) -> Page[EnterprisePublic]:
+async def list_enterprises(
+    session: SessionDep, actor: ActorDep, page: PageDep, year: YearQuery = None
+) -> Page[EnterprisePublic]:
     """Newest first. Matchmakers see every record; an enterprise sees its own."""
     rows, total = await service.list_enterprises(session, actor=actor, page=page, year=year)
     return Page(items=await presenter.enterprises(session, rows), total=total, page=page.page, page_size=page.page_size)
@@ -200,11 +234,17 @@ async def create_enterprise(data: EnterpriseCreate, session: SessionDep, actor: 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterprisePublic, responses=_ERRORS)
 async def get_enterprise(enterprise_id: IdPath, session: SessionDep, actor: ActorDep) -> EnterprisePublic:
-    return (await presenter.enterprises(session, [await service.get_enterprise(session, actor=actor, enterprise_id=enterprise_id)]))[0]
+    return (
+        await presenter.enterprises(
+            session, [await service.get_enterprise(session, actor=actor, enterprise_id=enterprise_id)]
+        )
+    )[0]
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterprisePublic, responses=_ERRORS)
-async def update_enterprise(enterprise_id: IdPath, data: EnterpriseUpdate, session: SessionDep, actor: ActorDep) -> EnterprisePublic:
+async def update_enterprise(
+    enterprise_id: IdPath, data: EnterpriseUpdate, session: SessionDep, actor: ActorDep
+) -> EnterprisePublic:
     enterprise = await service.update_enterprise(session, actor=actor, enterprise_id=enterprise_id, data=data)
     return (await presenter.enterprises(session, [enterprise]))[0]
 

@@ -76,7 +76,9 @@ class ProjectCreate(BaseModel):
     zone_id: DbId | None = None
     opportunity_id: DbId | None = None
     pairing_id: DbId | None = Field(default=None, description="产生该项目的对接（须已进入示范阶段）")
-    enterprise_ids: list[DbId] = Field(default_factory=list, max_length=20, description="参与企业（组织编号），第一个为牵头企业")
+    enterprise_ids: list[DbId] = Field(
+        default_factory=list, max_length=20, description="参与企业（组织编号），第一个为牵头企业"
+    )
     region_code: str | None = Field(default=None, max_length=12, description="不填时取示范区或机会的地区")
     tracks: list[Code] = Field(default_factory=list, max_length=20)
     investment_wan: Money | None = None

@@ -43,12 +43,12 @@ from backend.demonstration.schemas import (
     Figure,
     MilestoneCreate,
     MilestoneUpdate,
+    OrganisationRef,
     Progress,
     ProgressRow,
     ProjectCreate,
     ProjectUpdate,
     Proposal,
-    OrganisationRef,
     TargetSet,
     TrendPoint,
     ZoneCreate,
@@ -105,7 +105,11 @@ class Places:
 
 
 async def load_places(session: AsyncSession) -> Places:
-    rows = (await session.exec(select(Region.code, Region.name, Region.level, Region.parent_code).order_by(col(Region.code)))).all()
+    rows = (
+        await session.exec(
+            select(Region.code, Region.name, Region.level, Region.parent_code).order_by(col(Region.code))
+        )
+    ).all()
     level = {code: lvl for code, _, lvl, _ in rows}
     city_of: dict[str, str | None] = {}
     for code, _, lvl, parent in rows:
@@ -127,7 +131,9 @@ async def organisation_names(session: AsyncSession, ids: Iterable[int | None]) -
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict((await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(wanted)))).all())
+    return dict(
+        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(wanted)))).all()
+    )
 
 
 async def _check_region(session: AsyncSession, code: str | None) -> None:
@@ -147,7 +153,9 @@ async def _enterprise(session: AsyncSession, organisation_id: int, field_name: s
     return organisation
 
 
-async def _paged(session: AsyncSession, query: SelectOfScalar[Row], page: PageParams, *order: Any) -> tuple[list[Row], int]:
+async def _paged(
+    session: AsyncSession, query: SelectOfScalar[Row], page: PageParams, *order: Any
+) -> tuple[list[Row], int]:
     """One page of `query` and the number of rows it matches; `order` must end in a unique column so pages never overlap."""
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
@@ -176,7 +184,9 @@ async def create_zone(session: AsyncSession, *, actor: Actor, data: ZoneCreate) 
     )
     session.add(zone)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_zone", entity_id=zone.id, action="create", note=zone.name)
+    await audit.record(
+        session, actor=actor, entity_kind="demo_zone", entity_id=zone.id, action="create", note=zone.name
+    )
     return zone
 
 
@@ -212,7 +222,9 @@ async def update_zone(session: AsyncSession, *, actor: Actor, zone_id: int, data
     zone.modified_at = utcnow()
     session.add(zone)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_zone", entity_id=zone.id, action="update", note="、".join(changes))
+    await audit.record(
+        session, actor=actor, entity_kind="demo_zone", entity_id=zone.id, action="update", note="、".join(changes)
+    )
     return zone
 
 
@@ -226,7 +238,9 @@ async def get_zone(session: AsyncSession, *, zone_id: int) -> DemoZone:
 ZONE_ORDER = (col(DemoZone.region_code), col(DemoZone.id))
 
 
-async def list_zones(session: AsyncSession, *, page: PageParams, region_code: str | None = None) -> tuple[list[DemoZone], int]:
+async def list_zones(
+    session: AsyncSession, *, page: PageParams, region_code: str | None = None
+) -> tuple[list[DemoZone], int]:
     """Zones are public: name, place, focus tracks and lead organisation; a city code includes its counties."""
     query = select(DemoZone)
     if region_code:
@@ -242,7 +256,13 @@ async def all_zones(session: AsyncSession) -> list[DemoZone]:
 
 
 async def zone_project_counts(session: AsyncSession) -> dict[int, int]:
-    rows = (await session.exec(select(DemoProject.zone_id, func.count()).where(col(DemoProject.zone_id).is_not(None)).group_by(DemoProject.zone_id))).all()
+    rows = (
+        await session.exec(
+            select(DemoProject.zone_id, func.count())
+            .where(col(DemoProject.zone_id).is_not(None))
+            .group_by(DemoProject.zone_id)
+        )
+    ).all()
     return dict(rows)
 
 
@@ -280,7 +300,11 @@ async def _demonstration_pairing(session: AsyncSession, pairing_id: int) -> Pair
     if pairing is None:
         raise NotFound("对接不存在", field="pairing_id")
     if pairing.stage != PairingStage.demonstration:
-        stage = STAGE_LABELS.get(PairingStage(pairing.stage), pairing.stage) if pairing.stage in PairingStage else pairing.stage
+        stage = (
+            STAGE_LABELS.get(PairingStage(pairing.stage), pairing.stage)
+            if pairing.stage in PairingStage
+            else pairing.stage
+        )
         raise Conflict(f"对接处于「{stage}」阶段，进入「示范」阶段后才能申报示范项目", field="pairing_id")
     existing = (await session.exec(select(DemoProject.id).where(DemoProject.pairing_id == pairing_id))).first()
     if existing is not None:
@@ -307,7 +331,9 @@ async def create_project(session: AsyncSession, *, actor: Actor, data: ProjectCr
         zone = await session.get(DemoZone, data.zone_id)
         if zone is None:
             raise NotFound("示范区不存在", field="zone_id")
-    region_code = data.region_code or (zone.region_code if zone else None) or (opportunity.region_code if opportunity else None)
+    region_code = (
+        data.region_code or (zone.region_code if zone else None) or (opportunity.region_code if opportunity else None)
+    )
     await _check_region(session, region_code)
     await _check_tracks(session, data.tracks)
     project = DemoProject(
@@ -327,8 +353,13 @@ async def create_project(session: AsyncSession, *, actor: Actor, data: ProjectCr
     await session.flush()
     await _set_enterprises(session, project.id, data.enterprise_ids)
     await audit.record(
-        session, actor=actor, entity_kind="demo_project", entity_id=project.id, action="create",
-        to_state=project.status, note=f"来自对接 #{data.pairing_id}" if data.pairing_id else "",
+        session,
+        actor=actor,
+        entity_kind="demo_project",
+        entity_id=project.id,
+        action="create",
+        to_state=project.status,
+        note=f"来自对接 #{data.pairing_id}" if data.pairing_id else "",
     )
     return project
 
@@ -367,7 +398,9 @@ async def update_project(session: AsyncSession, *, actor: Actor, project_id: int
     project.modified_at = utcnow()
     session.add(project)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_project", entity_id=project.id, action="update", note="、".join(changes))
+    await audit.record(
+        session, actor=actor, entity_kind="demo_project", entity_id=project.id, action="update", note="、".join(changes)
+    )
     return project
 
 
@@ -383,7 +416,9 @@ async def move_project(
     allowed = next_status(current)
     if to != allowed:
         hint = f"下一步只能是「{PROJECT_STATUS_LABELS[allowed]}」" if allowed else "已是最后一步"
-        raise Conflict(f"不能从「{PROJECT_STATUS_LABELS[current]}」直接进入「{PROJECT_STATUS_LABELS[to]}」：{hint}", field="status")
+        raise Conflict(
+            f"不能从「{PROJECT_STATUS_LABELS[current]}」直接进入「{PROJECT_STATUS_LABELS[to]}」：{hint}", field="status"
+        )
     values: dict = {"status": to.value, "modified_at": utcnow()}
     if to == ProjectStatus.selected:
         values["selected_on"] = on or china_today()
@@ -398,8 +433,14 @@ async def move_project(
         raise Conflict("该项目已被他人更新，请刷新后重试", field="status")
     await session.refresh(project)
     await audit.record(
-        session, actor=actor, entity_kind="demo_project", entity_id=project.id, action=f"status:{to.value}",
-        from_state=current.value, to_state=to.value, note=note,
+        session,
+        actor=actor,
+        entity_kind="demo_project",
+        entity_id=project.id,
+        action=f"status:{to.value}",
+        from_state=current.value,
+        to_state=to.value,
+        note=note,
     )
     return project
 
@@ -429,7 +470,12 @@ async def get_project_readable(session: AsyncSession, *, actor: Actor, project_i
 
 
 async def list_projects(
-    session: AsyncSession, *, actor: Actor, page: PageParams, status: ProjectStatus | None = None, zone_id: int | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    page: PageParams,
+    status: ProjectStatus | None = None,
+    zone_id: int | None = None,
 ) -> tuple[list[DemoProject], int]:
     """Newest first; matchmakers see every project, organisations the ones they are a party to (as in get_project_readable)."""
     if not actor.is_authenticated:
@@ -438,10 +484,16 @@ async def list_projects(
     if not actor.is_staff:
         if actor.organisation_id is None:
             return [], 0
-        own = select(DemoProjectEnterprise.project_id).where(DemoProjectEnterprise.organisation_id == actor.organisation_id)
+        own = select(DemoProjectEnterprise.project_id).where(
+            DemoProjectEnterprise.organisation_id == actor.organisation_id
+        )
         issued = select(Opportunity.id).where(Opportunity.organisation_id == actor.organisation_id)
         led = select(DemoZone.id).where(DemoZone.lead_organisation_id == actor.organisation_id)
-        query = query.where(col(DemoProject.id).in_(own) | col(DemoProject.opportunity_id).in_(issued) | col(DemoProject.zone_id).in_(led))
+        query = query.where(
+            col(DemoProject.id).in_(own)
+            | col(DemoProject.opportunity_id).in_(issued)
+            | col(DemoProject.zone_id).in_(led)
+        )
     if status is not None:
         query = query.where(DemoProject.status == status)
     if zone_id is not None:
@@ -456,7 +508,9 @@ async def proposal_from_pairing(session: AsyncSession, pairing_id: int) -> Propo
     if opportunity is None:
         raise NotFound("对接的机会不存在", field="pairing_id")
     tracks = list(
-        (await session.exec(select(OpportunityTrack.track_code).where(OpportunityTrack.listing_id == opportunity.id))).all()
+        (
+            await session.exec(select(OpportunityTrack.track_code).where(OpportunityTrack.listing_id == opportunity.id))
+        ).all()
     )
     enterprise_ids = [pairing.organisation_id]
     if pairing.answer_id is not None:
@@ -536,11 +590,15 @@ async def add_milestone(session: AsyncSession, *, actor: Actor, project_id: int,
     milestone = Milestone(project_id=project_id, created_by_id=actor.user_id, **data.model_dump())
     session.add(milestone)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_project", entity_id=project_id, action="milestone", note=milestone.title)
+    await audit.record(
+        session, actor=actor, entity_kind="demo_project", entity_id=project_id, action="milestone", note=milestone.title
+    )
     return milestone
 
 
-async def update_milestone(session: AsyncSession, *, actor: Actor, milestone_id: int, data: MilestoneUpdate) -> Milestone:
+async def update_milestone(
+    session: AsyncSession, *, actor: Actor, milestone_id: int, data: MilestoneUpdate
+) -> Milestone:
     _write(actor)
     milestone = await session.get(Milestone, milestone_id)
     if milestone is None:
@@ -551,24 +609,50 @@ async def update_milestone(session: AsyncSession, *, actor: Actor, milestone_id:
             setattr(milestone, name, value)
     session.add(milestone)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_project", entity_id=milestone.project_id, action="milestone:update", note=milestone.title)
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="demo_project",
+        entity_id=milestone.project_id,
+        action="milestone:update",
+        note=milestone.title,
+    )
     return milestone
 
 
 async def milestones_of(session: AsyncSession, project_id: int) -> list[tuple[Milestone, list[MilestoneEvidence]]]:
     milestones = list(
-        (await session.exec(select(Milestone).where(Milestone.project_id == project_id).order_by(col(Milestone.due_on).nulls_last(), col(Milestone.id)))).all()
+        (
+            await session.exec(
+                select(Milestone)
+                .where(Milestone.project_id == project_id)
+                .order_by(col(Milestone.due_on).nulls_last(), col(Milestone.id))
+            )
+        ).all()
     )
     evidence: dict[int, list[MilestoneEvidence]] = {m.id: [] for m in milestones}
     if milestones:
-        rows = (await session.exec(select(MilestoneEvidence).where(col(MilestoneEvidence.milestone_id).in_(list(evidence))).order_by(col(MilestoneEvidence.id)))).all()
+        rows = (
+            await session.exec(
+                select(MilestoneEvidence)
+                .where(col(MilestoneEvidence.milestone_id).in_(list(evidence)))
+                .order_by(col(MilestoneEvidence.id))
+            )
+        ).all()
         for row in rows:
             evidence[row.milestone_id].append(row)
     return [(m, evidence[m.id]) for m in milestones]
 
 
 async def add_evidence(
-    session: AsyncSession, *, actor: Actor, milestone_id: int, data: bytes, filename: str, upload_dir: Path, max_bytes: int
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    milestone_id: int,
+    data: bytes,
+    filename: str,
+    upload_dir: Path,
+    max_bytes: int,
 ) -> MilestoneEvidence:
     """Attach an evidence file; checked by content, stored outside the web root under a random key."""
     _write(actor)
@@ -588,11 +672,20 @@ async def add_evidence(
     )
     session.add(evidence)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="demo_project", entity_id=milestone.project_id, action="evidence", note=checked.filename)
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="demo_project",
+        entity_id=milestone.project_id,
+        action="evidence",
+        note=checked.filename,
+    )
     return evidence
 
 
-async def get_evidence(session: AsyncSession, *, actor: Actor, milestone_id: int, evidence_id: int) -> MilestoneEvidence:
+async def get_evidence(
+    session: AsyncSession, *, actor: Actor, milestone_id: int, evidence_id: int
+) -> MilestoneEvidence:
     """Served only to those who may read the project."""
     milestone = await session.get(Milestone, milestone_id)
     if milestone is None:
@@ -613,7 +706,14 @@ async def remove_evidence(session: AsyncSession, *, actor: Actor, milestone_id: 
     await session.delete(evidence)
     await session.flush()
     if milestone is not None:
-        await audit.record(session, actor=actor, entity_kind="demo_project", entity_id=milestone.project_id, action="evidence:remove", note=evidence.filename)
+        await audit.record(
+            session,
+            actor=actor,
+            entity_kind="demo_project",
+            entity_id=milestone.project_id,
+            action="evidence:remove",
+            note=evidence.filename,
+        )
 
 
 # ---------------------------------------------------------------- 高成长性企业
@@ -622,7 +722,9 @@ async def remove_evidence(session: AsyncSession, *, actor: Actor, milestone_id: 
 async def create_enterprise(session: AsyncSession, *, actor: Actor, data: EnterpriseCreate) -> GrowthEnterprise:
     _write(actor)
     organisation = await _enterprise(session, data.organisation_id, "organisation_id")
-    existing = (await session.exec(select(GrowthEnterprise.id).where(GrowthEnterprise.organisation_id == organisation.id))).first()
+    existing = (
+        await session.exec(select(GrowthEnterprise.id).where(GrowthEnterprise.organisation_id == organisation.id))
+    ).first()
     if existing is not None:
         raise Conflict(f"「{organisation.name}」已登记为高成长性企业（#{existing}）", field="organisation_id")
     region_code = data.region_code or organisation.region_code
@@ -640,11 +742,20 @@ async def create_enterprise(session: AsyncSession, *, actor: Actor, data: Enterp
     )
     session.add(enterprise)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="growth_enterprise", entity_id=enterprise.id, action="create", note=organisation.name)
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="growth_enterprise",
+        entity_id=enterprise.id,
+        action="create",
+        note=organisation.name,
+    )
     return enterprise
 
 
-async def update_enterprise(session: AsyncSession, *, actor: Actor, enterprise_id: int, data: EnterpriseUpdate) -> GrowthEnterprise:
+async def update_enterprise(
+    session: AsyncSession, *, actor: Actor, enterprise_id: int, data: EnterpriseUpdate
+) -> GrowthEnterprise:
     _write(actor)
     enterprise = await session.get(GrowthEnterprise, enterprise_id)
     if enterprise is None:
@@ -670,7 +781,14 @@ async def update_enterprise(session: AsyncSession, *, actor: Actor, enterprise_i
     enterprise.modified_at = utcnow()
     session.add(enterprise)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="growth_enterprise", entity_id=enterprise.id, action="update", note="、".join(changes))
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="growth_enterprise",
+        entity_id=enterprise.id,
+        action="update",
+        note="、".join(changes),
+    )
     return enterprise
 
 
@@ -722,7 +840,12 @@ async def set_target(session: AsyncSession, *, actor: Actor, data: TargetSet) ->
     code = await _scope_code(session, data.scope, data.scope_code)
     target = (
         await session.exec(
-            select(Target).where(Target.scope == data.scope, Target.scope_code == code, Target.year == data.year, Target.metric == data.metric)
+            select(Target).where(
+                Target.scope == data.scope,
+                Target.scope_code == code,
+                Target.year == data.year,
+                Target.metric == data.metric,
+            )
         )
     ).first()
     before = None
@@ -736,8 +859,14 @@ async def set_target(session: AsyncSession, *, actor: Actor, data: TargetSet) ->
     session.add(target)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="demo_target", entity_id=target.id, action="set",
-        from_state=before, to_state=str(data.value), note=f"{data.year} {data.scope.value}:{code} {METRIC_LABELS[data.metric]}",
+        session,
+        actor=actor,
+        entity_kind="demo_target",
+        entity_id=target.id,
+        action="set",
+        from_state=before,
+        to_state=str(data.value),
+        note=f"{data.year} {data.scope.value}:{code} {METRIC_LABELS[data.metric]}",
     )
     return target
 
@@ -747,7 +876,14 @@ async def delete_target(session: AsyncSession, *, actor: Actor, target_id: int) 
     target = await session.get(Target, target_id)
     if target is None:
         raise NotFound("目标不存在")
-    await audit.record(session, actor=actor, entity_kind="demo_target", entity_id=target.id, action="delete", from_state=str(target.value))
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="demo_target",
+        entity_id=target.id,
+        action="delete",
+        from_state=str(target.value),
+    )
     await session.delete(target)
     await session.flush()
 
@@ -790,7 +926,11 @@ async def seed_targets(session: AsyncSession, *, year: int | None = None) -> int
     existing = {
         (t.scope, t.scope_code, t.metric) for t in (await session.exec(select(Target).where(Target.year == year))).all()
     }
-    cities = list((await session.exec(select(Region.code).where(col(Region.level).in_(CITY_LEVELS)).order_by(col(Region.code)))).all())
+    cities = list(
+        (
+            await session.exec(select(Region.code).where(col(Region.level).in_(CITY_LEVELS)).order_by(col(Region.code)))
+        ).all()
+    )
     wanted: list[tuple[str, str, str, int]] = []
     for metric, total in PLAN_TARGETS.items():
         wanted.append((TargetScope.province.value, PROVINCE_CODE, metric.value, total))
@@ -819,7 +959,9 @@ class _Item:
 
 async def _registry_items(session: AsyncSession, places: Places) -> list[_Item]:
     items: list[_Item] = []
-    for designated_on, region_code, tracks in (await session.exec(select(DemoZone.designated_on, DemoZone.region_code, DemoZone.track_codes))).all():
+    for designated_on, region_code, tracks in (
+        await session.exec(select(DemoZone.designated_on, DemoZone.region_code, DemoZone.track_codes))
+    ).all():
         items.append(_Item(Metric.zones, designated_on, places.city_of(region_code), list(tracks or [])))
     projects = await session.exec(
         select(DemoProject.selected_on, DemoProject.region_code, DemoProject.track_codes).where(
@@ -829,10 +971,19 @@ async def _registry_items(session: AsyncSession, places: Places) -> list[_Item]:
     for selected_on, region_code, tracks in projects.all():
         items.append(_Item(Metric.projects, selected_on, places.city_of(region_code), list(tracks or [])))
     enterprises = await session.exec(
-        select(GrowthEnterprise.year_recognised, GrowthEnterprise.recognised_on, GrowthEnterprise.region_code, GrowthEnterprise.track_codes)
+        select(
+            GrowthEnterprise.year_recognised,
+            GrowthEnterprise.recognised_on,
+            GrowthEnterprise.region_code,
+            GrowthEnterprise.track_codes,
+        )
     )
     for year, recognised_on, region_code, tracks in enterprises.all():
-        items.append(_Item(Metric.enterprises, recognised_on or date(year, 1, 1), places.city_of(region_code), list(tracks or [])))
+        items.append(
+            _Item(
+                Metric.enterprises, recognised_on or date(year, 1, 1), places.city_of(region_code), list(tracks or [])
+            )
+        )
     return items
 
 
@@ -841,7 +992,14 @@ def _figure(actual: int, target: int | None) -> Figure:
     return Figure(target=target, actual=actual, percent=percent)
 
 
-def _row(code: str, name: str, items: list[_Item], targets: dict[tuple[str, str, str], int], scope: TargetScope, target_code: str) -> ProgressRow:
+def _row(
+    code: str,
+    name: str,
+    items: list[_Item],
+    targets: dict[tuple[str, str, str], int],
+    scope: TargetScope,
+    target_code: str,
+) -> ProgressRow:
     counts = {m: 0 for m in Metric}
     for item in items:
         counts[item.metric] += 1
@@ -868,11 +1026,13 @@ async def progress(session: AsyncSession, *, year: int | None = None, today: dat
 
     overall = _row(PROVINCE_CODE, "全省", items, targets, TargetScope.province, PROVINCE_CODE)
     cities = [
-        _row(code, name, [i for i in items if i.city == code], targets, TargetScope.city, code) for code, name in places.cities
+        _row(code, name, [i for i in items if i.city == code], targets, TargetScope.city, code)
+        for code, name in places.cities
     ]
     unassigned = _row("", "未归属设区市", [i for i in items if i.city is None], {}, TargetScope.city, "")
     tracks = [
-        _row(code, name, [i for i in items if code in i.tracks], targets, TargetScope.track, code) for code, name in names.items()
+        _row(code, name, [i for i in items if code in i.tracks], targets, TargetScope.track, code)
+        for code, name in names.items()
     ]
     months = 12 if year < today.year else (today.month if year == today.year else 0)
     trend = []
@@ -884,4 +1044,6 @@ async def progress(session: AsyncSession, *, year: int | None = None, today: dat
                 counts[item.metric] += 1
         trend.append(TrendPoint(month=month, **{m.value: counts[m] for m in Metric}))
     as_of = min(today, year_end)
-    return Progress(year=year, as_of=as_of, overall=overall, cities=cities, unassigned=unassigned, tracks=tracks, trend=trend)
+    return Progress(
+        year=year, as_of=as_of, overall=overall, cities=cities, unassigned=unassigned, tracks=tracks, trend=trend
+    )

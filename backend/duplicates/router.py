@@ -77,7 +77,9 @@ async def similar_opportunities(
         session, request.app.state.search_engine, actor=actor, title=title, description=description, limit=limit
     )
     labels = await service.labels(session, [r.listing for r in rows])
-    return [SimilarListing(listing=ref(r.listing, r.kind, labels), similarity=similarity_public(r.similarity)) for r in rows]
+    return [
+        SimilarListing(listing=ref(r.listing, r.kind, labels), similarity=similarity_public(r.similarity)) for r in rows
+    ]
 
 
 @router.get(
@@ -94,17 +96,25 @@ async def likely_duplicates(
 ) -> list[DuplicatePairPublic]:
     """Likely duplicate pairs across departments and batches (matchmakers), most similar first."""
     listing_kind = ListingKind(kind)
-    pairs = await service.likely_pairs(session, request.app.state.search_engine, actor=actor, kind=listing_kind, limit=limit)
+    pairs = await service.likely_pairs(
+        session, request.app.state.search_engine, actor=actor, kind=listing_kind, limit=limit
+    )
     labels = await service.labels(session, [listing for p in pairs for listing in (p.first, p.second)])
     return [
         DuplicatePairPublic(
-            first=ref(p.first, listing_kind, labels), second=ref(p.second, listing_kind, labels), similarity=similarity_public(p.similarity)
+            first=ref(p.first, listing_kind, labels),
+            second=ref(p.second, listing_kind, labels),
+            similarity=similarity_public(p.similarity),
         )
         for p in pairs
     ]
 
 
-@router.post("/merge", response_model=MergeResult, responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable))
+@router.post(
+    "/merge",
+    response_model=MergeResult,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
 async def merge_duplicates(data: MergeRequest, session: SessionDep, actor: ActorDep) -> MergeResult:
     """合并: B is closed (or withdrawn) as "已合并到 #A" and A gains B's tags, tracks and domains."""
     kind = ListingKind(data.kind)
@@ -122,6 +132,11 @@ async def merge_duplicates(data: MergeRequest, session: SessionDep, actor: Actor
 async def dismiss_pair(data: DismissRequest, session: SessionDep, actor: ActorDep) -> DismissalPublic:
     """不是重复: the pair is never listed again."""
     dismissal = await service.dismiss(
-        session, actor=actor, kind=ListingKind(data.kind), first_id=data.first_id, second_id=data.second_id, reason=data.reason
+        session,
+        actor=actor,
+        kind=ListingKind(data.kind),
+        first_id=data.first_id,
+        second_id=data.second_id,
+        reason=data.reason,
     )
     return DismissalPublic.model_validate(dismissal)

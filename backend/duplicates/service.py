@@ -23,8 +23,8 @@ from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Opportunity
 from backend.listings.service import KIND_LABELS, Listing, load_classification
-from backend.outbox.service import record_listing_change
 from backend.organisations.models import Organisation
+from backend.outbox.service import record_listing_change
 from backend.searching.documents import build_documents, city_codes
 from backend.taxonomy.models import Batch
 from search import ListingDocument, SearchEngine, SearchQuery, SearchUnavailable, extract_key_terms
@@ -73,7 +73,9 @@ async def _profiles(session: AsyncSession, kind: ListingKind, listings: Sequence
     }
 
 
-def _search_candidates(engine: SearchEngine, docs: Sequence[ListingDocument], kind: ListingKind) -> dict[str, list[int]]:
+def _search_candidates(
+    engine: SearchEngine, docs: Sequence[ListingDocument], kind: ListingKind
+) -> dict[str, list[int]]:
     """For each document, the ids of same-kind listings that share its key terms (runs in a worker thread)."""
     found: dict[str, list[int]] = {}
     for doc in docs:
@@ -184,14 +186,14 @@ async def likely_pairs(
     listings = {s.id: s for s in sources}
     listings.update(await _load(session, kind, [other for _, other in wanted if other not in listings]))
     live = {
-        i: row
-        for i, row in listings.items()
-        if row.merged_into_id is None and row.status != ListingStatus.withdrawn
+        i: row for i, row in listings.items() if row.merged_into_id is None and row.status != ListingStatus.withdrawn
     }
     dismissed = set(
         (
             await session.exec(
-                select(DuplicateDismissal.first_id, DuplicateDismissal.second_id).where(DuplicateDismissal.kind == kind.value)
+                select(DuplicateDismissal.first_id, DuplicateDismissal.second_id).where(
+                    DuplicateDismissal.kind == kind.value
+                )
             )
         ).all()
     )
@@ -269,16 +271,28 @@ async def merge(
 
     if previous_status != final:
         await audit.record(
-            session, actor=actor, entity_kind=kind.value, entity_id=merged.id, action=f"status:{final.value}",
-            from_state=previous_status, to_state=final.value, note=note,
+            session,
+            actor=actor,
+            entity_kind=kind.value,
+            entity_id=merged.id,
+            action=f"status:{final.value}",
+            from_state=previous_status,
+            to_state=final.value,
+            note=note,
         )
     else:
-        await audit.record(session, actor=actor, entity_kind=kind.value, entity_id=merged.id, action="merged_into", note=note)
+        await audit.record(
+            session, actor=actor, entity_kind=kind.value, entity_id=merged.id, action="merged_into", note=note
+        )
     gained = [f"赛道 {len(new_tracks)} 个"] if new_tracks else []
     gained += [f"场景领域 {len(new_domains)} 个"] if new_domains else []
     gained += [f"标签 {len(new_tags)} 个"] if new_tags else []
     await audit.record(
-        session, actor=actor, entity_kind=kind.value, entity_id=keep.id, action="merged",
+        session,
+        actor=actor,
+        entity_kind=kind.value,
+        entity_id=keep.id,
+        action="merged",
         note=f"合并了重复条目 #{merged.id}“{merged.title}”" + (f"，新增{'、'.join(gained)}" if gained else ""),
     )
     await record_listing_change(session, kind=kind.value, listing_id=keep.id)
@@ -289,7 +303,7 @@ async def merge(
 async def dismiss(
     session: AsyncSession, *, actor: Actor, kind: ListingKind, first_id: int, second_id: int, reason: str = ""
 ) -> DuplicateDismissal:
-    """"不是重复": the pair is never listed again. Dismissing twice is harmless."""
+    """ "不是重复": the pair is never listed again. Dismissing twice is harmless."""
     require_staff(actor, "只有撮合专员可以处理疑似重复")
     if first_id == second_id:
         raise Unprocessable("请选择两个不同的条目", field="second_id")
@@ -299,13 +313,17 @@ async def dismiss(
     existing = (
         await session.exec(
             select(DuplicateDismissal).where(
-                DuplicateDismissal.kind == kind.value, DuplicateDismissal.first_id == low, DuplicateDismissal.second_id == high
+                DuplicateDismissal.kind == kind.value,
+                DuplicateDismissal.first_id == low,
+                DuplicateDismissal.second_id == high,
             )
         )
     ).first()
     if existing is not None:
         return existing
-    dismissal = DuplicateDismissal(kind=kind.value, first_id=low, second_id=high, reason=reason, dismissed_by_id=actor.user_id)
+    dismissal = DuplicateDismissal(
+        kind=kind.value, first_id=low, second_id=high, reason=reason, dismissed_by_id=actor.user_id
+    )
     session.add(dismissal)
     await session.flush()
     return dismissal
@@ -317,7 +335,6 @@ async def is_dismissed(session: AsyncSession, *, kind: ListingKind, first_id: in
         DuplicateDismissal.kind == kind.value, DuplicateDismissal.first_id == low, DuplicateDismissal.second_id == high
     )
     return (await session.exec(query)).first() is not None
-
 
 
 @dataclass
@@ -338,11 +355,19 @@ async def labels(session: AsyncSession, listings: Sequence[Listing]) -> Labels:
     organisation_ids = {listing.organisation_id for listing in listings}
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
     organisations = (
-        dict((await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all())
+        dict(
+            (
+                await session.exec(
+                    select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
+                )
+            ).all()
+        )
         if organisation_ids
         else {}
     )
     batches = (
-        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all()) if batch_ids else {}
+        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
+        if batch_ids
+        else {}
     )
     return Labels(organisations, batches)

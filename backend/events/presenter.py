@@ -58,7 +58,9 @@ async def present_event(session: AsyncSession, event: Event) -> EventPublic:
         slots=slots,
         opportunities=[
             FeaturedPublic(
-                opportunity_id=o.id, title=o.title, organisation_name=organisations.get(o.organisation_id, ""),
+                opportunity_id=o.id,
+                title=o.title,
+                organisation_name=organisations.get(o.organisation_id, ""),
                 has_host=link.host_user_id is not None,
             )
             for link, o in featured
@@ -71,9 +73,13 @@ async def present_meetings(session: AsyncSession, meetings: Sequence[Meeting]) -
         return []
     opportunities = {
         o.id: o
-        for o in (await session.exec(select(Opportunity).where(col(Opportunity.id).in_({m.opportunity_id for m in meetings})))).all()
+        for o in (
+            await session.exec(select(Opportunity).where(col(Opportunity.id).in_({m.opportunity_id for m in meetings})))
+        ).all()
     }
-    users = await _names(session, User, {m.issuer_user_id for m in meetings} | {m.enterprise_user_id for m in meetings}, "display_name")
+    users = await _names(
+        session, User, {m.issuer_user_id for m in meetings} | {m.enterprise_user_id for m in meetings}, "display_name"
+    )
     organisations = await _names(
         session,
         Organisation,

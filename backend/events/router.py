@@ -37,7 +37,9 @@ CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 
 
 @router.get("", response_model=EventList)
-async def list_events(session: SessionDep, actor: ActorDep, page: Annotated[PageParams, Depends(page_params)]) -> EventList:
+async def list_events(
+    session: SessionDep, actor: ActorDep, page: Annotated[PageParams, Depends(page_params)]
+) -> EventList:
     """Events, newest first: everyone sees published ones, matchmakers drafts too."""
     rows, total = await service.list_events(session, actor=actor, page=page)
     items = [await presenter.present_event(session, e) for e in rows]
@@ -58,7 +60,9 @@ async def get_event(event_id: IdPath, session: SessionDep, actor: ActorDep) -> E
 @router.patch("/{event_id}", response_model=EventPublic, responses=_WRITE)
 async def update_event(event_id: IdPath, data: EventUpdate, session: SessionDep, actor: ActorDep) -> EventPublic:
     """Change an event; times are fixed once meetings have been proposed."""
-    return await presenter.present_event(session, await service.update(session, actor=actor, event_id=event_id, data=data))
+    return await presenter.present_event(
+        session, await service.update(session, actor=actor, event_id=event_id, data=data)
+    )
 
 
 @router.post("/{event_id}/status", response_model=EventPublic, responses=_WRITE)
@@ -81,8 +85,14 @@ async def list_registrations(event_id: IdPath, session: SessionDep, actor: Actor
     rows = await service.registrations(session, actor=actor, event_id=event_id)
     return [
         RegistrationPublic(
-            id=r.id, event_id=r.event_id, organisation_id=r.organisation_id, organisation_name=org, user_id=r.user_id,
-            user_name=user, status=r.status, created_at=r.created_at,
+            id=r.id,
+            event_id=r.event_id,
+            organisation_id=r.organisation_id,
+            organisation_name=org,
+            user_id=r.user_id,
+            user_name=user,
+            status=r.status,
+            created_at=r.created_at,
         )
         for r, org, user in rows
     ]
@@ -94,8 +104,14 @@ async def register(event_id: IdPath, session: SessionDep, actor: ActorDep) -> Re
     r = await service.register(session, actor=actor, event_id=event_id)
     assert actor.user is not None
     return RegistrationPublic(
-        id=r.id, event_id=r.event_id, organisation_id=r.organisation_id, organisation_name="", user_id=r.user_id,
-        user_name=actor.user.display_name, status=r.status, created_at=r.created_at,
+        id=r.id,
+        event_id=r.event_id,
+        organisation_id=r.organisation_id,
+        organisation_name="",
+        user_id=r.user_id,
+        user_name=actor.user.display_name,
+        status=r.status,
+        created_at=r.created_at,
     )
 
 
@@ -112,18 +128,23 @@ async def my_availability(event_id: IdPath, session: SessionDep, actor: ActorDep
         raise Unauthorized("请先登录")
     event = await service.get_visible(session, actor=actor, event_id=event_id)
     slots = await service.availability_of(session, event_id=event_id, user_id=actor.user_id)
-    return AvailabilityPublic(slots=sorted(slots) if slots is not None else list(range(event.slot_count())), saved=slots is not None)
+    return AvailabilityPublic(
+        slots=sorted(slots) if slots is not None else list(range(event.slot_count())), saved=slots is not None
+    )
 
 
 @router.put("/{event_id}/availability", response_model=AvailabilityPublic, responses=_WRITE)
-async def set_availability(event_id: IdPath, data: AvailabilitySet, session: SessionDep, actor: ActorDep) -> AvailabilityPublic:
+async def set_availability(
+    event_id: IdPath, data: AvailabilitySet, session: SessionDep, actor: ActorDep
+) -> AvailabilityPublic:
     """The slots you can attend (registered enterprises and hosts of featured opportunities)."""
     slots = await service.set_availability(session, actor=actor, event_id=event_id, slots=data.slots)
     return AvailabilityPublic(slots=sorted(slots), saved=True)
 
 
 @router.post(
-    "/{event_id}/proposals", response_model=list[MeetingPublic],
+    "/{event_id}/proposals",
+    response_model=list[MeetingPublic],
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, ServiceUnavailable),
 )
 async def propose(event_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> list[MeetingPublic]:
@@ -132,20 +153,26 @@ async def propose(event_id: IdPath, request: Request, session: SessionDep, actor
     return await presenter.present_meetings(session, rows)
 
 
-@router.get("/{event_id}/meetings", response_model=list[MeetingPublic], responses=error_responses(Unauthorized, NotFound))
+@router.get(
+    "/{event_id}/meetings", response_model=list[MeetingPublic], responses=error_responses(Unauthorized, NotFound)
+)
 async def list_meetings(event_id: IdPath, session: SessionDep, actor: ActorDep) -> list[MeetingPublic]:
     """The plan for matchmakers; your own meetings for everyone else."""
     return await presenter.present_meetings(session, await service.meetings(session, actor=actor, event_id=event_id))
 
 
-@router.get("/{event_id}/meetings/{meeting_id}", response_model=MeetingPublic, responses=error_responses(Unauthorized, NotFound))
+@router.get(
+    "/{event_id}/meetings/{meeting_id}", response_model=MeetingPublic, responses=error_responses(Unauthorized, NotFound)
+)
 async def get_meeting(event_id: IdPath, meeting_id: IdPath, session: SessionDep, actor: ActorDep) -> MeetingPublic:
     _, meeting = await service.get_meeting(session, actor=actor, event_id=event_id, meeting_id=meeting_id)
     return (await presenter.present_meetings(session, [meeting]))[0]
 
 
 @router.post("/{event_id}/meetings/{meeting_id}/reply", response_model=MeetingPublic, responses=_WRITE)
-async def reply(event_id: IdPath, meeting_id: IdPath, data: MeetingReply, session: SessionDep, actor: ActorDep) -> MeetingPublic:
+async def reply(
+    event_id: IdPath, meeting_id: IdPath, data: MeetingReply, session: SessionDep, actor: ActorDep
+) -> MeetingPublic:
     """Accept or decline a proposed meeting (only its two people)."""
     meeting = await service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=data.reply)
     return (await presenter.present_meetings(session, [meeting]))[0]
@@ -154,9 +181,14 @@ async def reply(event_id: IdPath, meeting_id: IdPath, data: MeetingReply, sessio
 @router.get(
     "/{event_id}/meetings/{meeting_id}/calendar.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar 文件"}, **error_responses(Unauthorized, NotFound)},
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "iCalendar 文件"},
+        **error_responses(Unauthorized, NotFound),
+    },
 )
-async def meeting_calendar(event_id: IdPath, meeting_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
+async def meeting_calendar(
+    event_id: IdPath, meeting_id: IdPath, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
     """The meeting as an .ics calendar file (its two people and matchmakers)."""
     body = await service.meeting_calendar(
         session, actor=actor, event_id=event_id, meeting_id=meeting_id, site_url=str(request.base_url)
@@ -169,10 +201,17 @@ async def meeting_calendar(event_id: IdPath, meeting_id: IdPath, request: Reques
 
 
 @router.put("/{event_id}/meetings/{meeting_id}/outcome", response_model=MeetingPublic, responses=_WRITE)
-async def record_outcome(event_id: IdPath, meeting_id: IdPath, data: OutcomeSet, session: SessionDep, actor: ActorDep) -> MeetingPublic:
+async def record_outcome(
+    event_id: IdPath, meeting_id: IdPath, data: OutcomeSet, session: SessionDep, actor: ActorDep
+) -> MeetingPublic:
     """After the event: record what came of a confirmed meeting; `create_pairing` opens (or links) its pairing."""
     await service.record_outcome(
-        session, actor=actor, event_id=event_id, meeting_id=meeting_id, result=data.result, note=data.note,
+        session,
+        actor=actor,
+        event_id=event_id,
+        meeting_id=meeting_id,
+        result=data.result,
+        note=data.note,
         create_pairing=data.create_pairing,
     )
     _, meeting = await service.get_meeting(session, actor=actor, event_id=event_id, meeting_id=meeting_id)

@@ -73,5 +73,7 @@ def propose_meetings(
         booked.setdefault(candidate.issuer, set()).add(slot)
         booked.setdefault(candidate.enterprise, set()).add(slot)
         met.add(pair)
-        plan.append(ProposedMeeting(slot, candidate.opportunity_id, candidate.issuer, candidate.enterprise, candidate.score))
+        plan.append(
+            ProposedMeeting(slot, candidate.opportunity_id, candidate.issuer, candidate.enterprise, candidate.score)
+        )
     return sorted(plan)

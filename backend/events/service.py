@@ -108,7 +108,9 @@ async def create(session: AsyncSession, *, actor: Actor, data: EventCreate) -> E
     event = Event(**data.model_dump(), created_by_id=actor.user_id)
     session.add(event)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="event", entity_id=event.id, action="create", to_state=event.status)
+    await audit.record(
+        session, actor=actor, entity_kind="event", entity_id=event.id, action="create", to_state=event.status
+    )
     return event
 
 
@@ -138,7 +140,9 @@ async def list_events(session: AsyncSession, *, actor: Actor, page: PageParams) 
         query = query.where(Event.status != EventStatus.draft)
         count = count.where(Event.status != EventStatus.draft)
     total = (await session.exec(count)).one()
-    rows = await session.exec(query.order_by(col(Event.starts_at).desc(), col(Event.id).desc()).offset(page.offset).limit(page.page_size))
+    rows = await session.exec(
+        query.order_by(col(Event.starts_at).desc(), col(Event.id).desc()).offset(page.offset).limit(page.page_size)
+    )
     return list(rows.all()), total
 
 
@@ -159,7 +163,9 @@ async def update(session: AsyncSession, *, actor: Actor, event_id: int, data: Ev
     if any(name in changes and changes[name] != getattr(event, name) for name in timing):
         live = (
             await session.exec(
-                select(func.count()).select_from(Meeting).where(Meeting.event_id == event.id, Meeting.status != MeetingStatus.cancelled)
+                select(func.count())
+                .select_from(Meeting)
+                .where(Meeting.event_id == event.id, Meeting.status != MeetingStatus.cancelled)
             )
         ).one()
         if live:
@@ -189,7 +195,13 @@ async def set_status(session: AsyncSession, *, actor: Actor, event_id: int, stat
     session.add(event)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="event", entity_id=event.id, action=f"status:{status}", from_state=current, to_state=status
+        session,
+        actor=actor,
+        entity_kind="event",
+        entity_id=event.id,
+        action=f"status:{status}",
+        from_state=current,
+        to_state=status,
     )
     return event
 
@@ -211,41 +223,63 @@ async def _host_for(session: AsyncSession, opportunity: Opportunity) -> int | No
     """The person who takes the meetings: the opportunity's author if still in the issuing organisation, else its first issuer account."""
     if opportunity.created_by_id is not None:
         author = await session.get(User, opportunity.created_by_id)
-        if author and author.is_active and author.role == Role.issuer and author.organisation_id == opportunity.organisation_id:
+        if (
+            author
+            and author.is_active
+            and author.role == Role.issuer
+            and author.organisation_id == opportunity.organisation_id
+        ):
             return author.id
     return (
         await session.exec(
             select(User.id)
-            .where(User.organisation_id == opportunity.organisation_id, User.role == Role.issuer, col(User.is_active).is_(True))
+            .where(
+                User.organisation_id == opportunity.organisation_id,
+                User.role == Role.issuer,
+                col(User.is_active).is_(True),
+            )
             .order_by(col(User.id))
         )
     ).first()
 
 
-async def set_featured(session: AsyncSession, *, actor: Actor, event_id: int, opportunity_ids: Sequence[int]) -> list[EventOpportunity]:
+async def set_featured(
+    session: AsyncSession, *, actor: Actor, event_id: int, opportunity_ids: Sequence[int]
+) -> list[EventOpportunity]:
     """Replace the featured opportunities; each must be published. Its host is resolved now and again when proposing."""
     require_staff(actor, "只有撮合专员可以设置推介机会")
     event = await _get(session, event_id, lock=True)
     if event.status == EventStatus.finished:
         raise Conflict("活动已结束，不能再修改推介机会", field="status")
     wanted = list(dict.fromkeys(opportunity_ids))
-    opportunities = {
-        o.id: o for o in (await session.exec(select(Opportunity).where(col(Opportunity.id).in_(wanted)))).all()
-    } if wanted else {}
+    opportunities = (
+        {o.id: o for o in (await session.exec(select(Opportunity).where(col(Opportunity.id).in_(wanted)))).all()}
+        if wanted
+        else {}
+    )
     rows = []
     for position, opportunity_id in enumerate(wanted):
         opportunity = opportunities.get(opportunity_id)
         if opportunity is None:
             raise Unprocessable(f"机会 #{opportunity_id} 不存在", field="opportunity_ids")
         if opportunity.status != ListingStatus.published:
-            raise Unprocessable(f"只能推介已发布的机会：「{opportunity.title}」尚未发布或已截止", field="opportunity_ids")
+            raise Unprocessable(
+                f"只能推介已发布的机会：「{opportunity.title}」尚未发布或已截止", field="opportunity_ids"
+            )
         host = await _host_for(session, opportunity)
-        rows.append(EventOpportunity(event_id=event.id, opportunity_id=opportunity_id, host_user_id=host, position=position))
+        rows.append(
+            EventOpportunity(event_id=event.id, opportunity_id=opportunity_id, host_user_id=host, position=position)
+        )
     await session.exec(delete(EventOpportunity).where(col(EventOpportunity.event_id) == event.id))  # type: ignore[call-overload]
     session.add_all(rows)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="event", entity_id=event.id, action="featured", note=",".join(map(str, wanted))
+        session,
+        actor=actor,
+        entity_kind="event",
+        entity_id=event.id,
+        action="featured",
+        note=",".join(map(str, wanted)),
     )
     return rows
 
@@ -268,7 +302,9 @@ async def my_registration(session: AsyncSession, *, actor: Actor, event_id: int)
         return None
     return (
         await session.exec(
-            select(Registration).where(Registration.event_id == event_id, Registration.organisation_id == actor.organisation_id)
+            select(Registration).where(
+                Registration.event_id == event_id, Registration.organisation_id == actor.organisation_id
+            )
         )
     ).first()
 
@@ -294,7 +330,14 @@ async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Reg
     existing.user_id = actor.user_id
     session.add(existing)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="event", entity_id=event_id, action="register", note=str(actor.organisation_id))
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="event",
+        entity_id=event_id,
+        action="register",
+        note=str(actor.organisation_id),
+    )
     return existing
 
 
@@ -322,7 +365,14 @@ async def cancel_registration(session: AsyncSession, *, actor: Actor, event_id: 
         meeting.status = MeetingStatus.cancelled
         session.add(meeting)
     await session.flush()
-    await audit.record(session, actor=actor, entity_kind="event", entity_id=event_id, action="unregister", note=str(actor.organisation_id))
+    await audit.record(
+        session,
+        actor=actor,
+        entity_kind="event",
+        entity_id=event_id,
+        action="unregister",
+        note=str(actor.organisation_id),
+    )
     return registration
 
 
@@ -353,13 +403,21 @@ async def is_participant(session: AsyncSession, *, actor: Actor, event_id: int) 
     if actor.user_id in await hosts(session, event_id=event_id):
         return True
     registration = await my_registration(session, actor=actor, event_id=event_id)
-    return registration is not None and registration.status == RegistrationStatus.registered and registration.user_id == actor.user_id
+    return (
+        registration is not None
+        and registration.status == RegistrationStatus.registered
+        and registration.user_id == actor.user_id
+    )
 
 
 async def availability_of(session: AsyncSession, *, event_id: int, user_id: int) -> set[int] | None:
     """The slots a person can attend, or None if they have not said (every slot then suits)."""
     rows = (
-        await session.exec(select(Availability.slot, Availability.available).where(Availability.event_id == event_id, Availability.user_id == user_id))
+        await session.exec(
+            select(Availability.slot, Availability.available).where(
+                Availability.event_id == event_id, Availability.user_id == user_id
+            )
+        )
     ).all()
     if not rows:
         return None
@@ -383,7 +441,8 @@ async def set_availability(session: AsyncSession, *, actor: Actor, event_id: int
         delete(Availability).where(col(Availability.event_id) == event_id, col(Availability.user_id) == actor.user_id)  # type: ignore[call-overload]
     )
     session.add_all(
-        Availability(event_id=event_id, user_id=actor.user_id, slot=slot, available=slot in chosen) for slot in range(count)
+        Availability(event_id=event_id, user_id=actor.user_id, slot=slot, available=slot in chosen)
+        for slot in range(count)
     )
     await session.flush()
     return chosen
@@ -420,7 +479,9 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
     registered = list(
         (
             await session.exec(
-                select(Registration).where(Registration.event_id == event_id, Registration.status == RegistrationStatus.registered)
+                select(Registration).where(
+                    Registration.event_id == event_id, Registration.status == RegistrationStatus.registered
+                )
             )
         ).all()
     )
@@ -507,7 +568,11 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
         )
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="event", entity_id=event_id, action="propose",
+        session,
+        actor=actor,
+        entity_kind="event",
+        entity_id=event_id,
+        action="propose",
         note=f"新安排 {len(plan)} 场，保留已答复 {len(kept)} 场",
     )
     return await meetings(session, actor=actor, event_id=event_id)
@@ -582,13 +647,20 @@ async def reply(session: AsyncSession, *, actor: Actor, event_id: int, meeting_i
     session.add(meeting)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="meeting", entity_id=meeting.id, action=f"reply:{answer}",
-        from_state=before, to_state=meeting.status,
+        session,
+        actor=actor,
+        entity_kind="meeting",
+        entity_id=meeting.id,
+        action=f"reply:{answer}",
+        from_state=before,
+        to_state=meeting.status,
     )
     return meeting
 
 
-async def meeting_calendar(session: AsyncSession, *, actor: Actor, event_id: int, meeting_id: int, site_url: str = "") -> str:
+async def meeting_calendar(
+    session: AsyncSession, *, actor: Actor, event_id: int, meeting_id: int, site_url: str = ""
+) -> str:
     """The meeting as an .ics file, for its two people and matchmakers."""
     from backend.organisations.models import Organisation
 
@@ -657,7 +729,9 @@ async def record_outcome(
                 session,
                 actor=actor,
                 opportunity_id=meeting.opportunity_id,
-                offering_id=meeting.offering_id if meeting.offering_id and await _offering_still_theirs(session, meeting) else None,
+                offering_id=meeting.offering_id
+                if meeting.offering_id and await _offering_still_theirs(session, meeting)
+                else None,
                 organisation_id=meeting.organisation_id,
                 source=PairingSource.manual,
                 note=f"来自{kind}「{event.title}」的一对一洽谈",
@@ -671,7 +745,12 @@ async def record_outcome(
     session.add(outcome)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind="meeting", entity_id=meeting.id, action=f"outcome:{result}", note=note,
+        session,
+        actor=actor,
+        entity_kind="meeting",
+        entity_id=meeting.id,
+        action=f"outcome:{result}",
+        note=note,
     )
     return outcome
 

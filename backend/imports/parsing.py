@@ -30,10 +30,10 @@ from pathlib import PurePath
 from typing import Any
 
 __all__ = [
+    "SUPPORTED_EXTENSIONS",
     "ImportFileError",
     "ImportRow",
     "RowError",
-    "SUPPORTED_EXTENSIONS",
     "parse_budget",
     "parse_deadline",
     "parse_listing_file",
@@ -128,21 +128,54 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("kind", "type", "listing_kind", "类型", "清单类型"),
     "external_id": ("external_id", "id", "编号", "外部编号", "项目编号", "场景编号", "产品编号"),
     "title": (
-        "title", "name", "名称", "标题", "场景名称", "项目名称", "产品名称", "需求名称",
-        "机会名称", "解决方案名称",
+        "title",
+        "name",
+        "名称",
+        "标题",
+        "场景名称",
+        "项目名称",
+        "产品名称",
+        "需求名称",
+        "机会名称",
+        "解决方案名称",
     ),
     "organisation": (
-        "organisation", "organization", "org", "issuer", "enterprise", "company",
-        "单位", "发布单位", "企业名称", "单位名称", "企业", "需求单位", "发布方", "出卷方",
-        "提供单位", "申报单位",
+        "organisation",
+        "organization",
+        "org",
+        "issuer",
+        "enterprise",
+        "company",
+        "单位",
+        "发布单位",
+        "企业名称",
+        "单位名称",
+        "企业",
+        "需求单位",
+        "发布方",
+        "出卷方",
+        "提供单位",
+        "申报单位",
     ),
     "organisation_kind": (
-        "organisation_kind", "organization_kind", "org_kind", "issuer_kind", "单位类型", "单位性质",
+        "organisation_kind",
+        "organization_kind",
+        "org_kind",
+        "issuer_kind",
+        "单位类型",
+        "单位性质",
     ),
     "credit_code": ("credit_code", "统一社会信用代码", "社会信用代码", "信用代码"),
     "region": ("region", "地区", "所在地区", "所属地区", "区域", "所在地", "地市"),
     "description": (
-        "description", "desc", "描述", "简介", "场景描述", "场景简介", "需求描述", "产品简介",
+        "description",
+        "desc",
+        "描述",
+        "简介",
+        "场景描述",
+        "场景简介",
+        "需求描述",
+        "产品简介",
         "主要内容",
     ),
     "tracks": ("tracks", "track", "赛道", "行业领域", "类别", "所属赛道", "所属行业"),
@@ -333,8 +366,30 @@ def split_terms(value: Any) -> list[str]:
 
 _NO_BUDGET = frozenset(
     {
-        "", "面议", "待定", "另议", "协商", "商议", "议价", "面谈", "待议", "未定", "无", "暂无",
-        "不限", "未知", "/", "-", "--", "—", "——", "n/a", "na", "none", "null", "tbd",
+        "",
+        "面议",
+        "待定",
+        "另议",
+        "协商",
+        "商议",
+        "议价",
+        "面谈",
+        "待议",
+        "未定",
+        "无",
+        "暂无",
+        "不限",
+        "未知",
+        "/",
+        "-",
+        "--",
+        "—",
+        "——",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "tbd",
     }
 )
 _UNIT_FACTORS: dict[str, Decimal] = {
@@ -531,7 +586,20 @@ def _date_from_text(text: str, shown: str) -> date:
 
 # --------------------------------------------------------------------------- batch
 
-_CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHINESE_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _BATCH_TEXT = re.compile(r"第?\s*([0-9]{1,9}|[零〇一二两三四五六七八九十百]{1,6})\s*(?:批次?|期)?")
 
 
@@ -577,6 +645,7 @@ _CREDIT_CODE = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10
 
 
 # --------------------------------------------------------------------------- rows
+
 
 def _shorten(text: str, limit: int = 50) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
@@ -633,7 +702,9 @@ class _RowBuilder:
                 return []
             parts = [joined]
         if len(joined) > _DEFAULT_MAX_LENGTH:
-            self.error(field, f"{FIELD_LABELS[field]}过长（最多 {_DEFAULT_MAX_LENGTH} 个字符，实际 {len(joined)} 个字符）")
+            self.error(
+                field, f"{FIELD_LABELS[field]}过长（最多 {_DEFAULT_MAX_LENGTH} 个字符，实际 {len(joined)} 个字符）"
+            )
             return []
         return split_terms(parts)
 
@@ -662,7 +733,9 @@ class _RowBuilder:
 
         external_id = self.text("external_id") or None
         organisation_kind = self.choice(
-            "organisation_kind", _ORGANISATION_KIND_VALUES, "government/政府、city/设区市、soe/国企、enterprise/企业 或 lab/实验室"
+            "organisation_kind",
+            _ORGANISATION_KIND_VALUES,
+            "government/政府、city/设区市、soe/国企、enterprise/企业 或 lab/实验室",
         )
         credit_code = self.text("credit_code")
         if credit_code:
@@ -670,7 +743,9 @@ class _RowBuilder:
             if _CREDIT_CODE.fullmatch(normalised):
                 credit_code = normalised
             else:
-                self.error("credit_code", f"统一社会信用代码格式不正确：{_shorten(credit_code)}（应为 18 位数字或大写字母）")
+                self.error(
+                    "credit_code", f"统一社会信用代码格式不正确：{_shorten(credit_code)}（应为 18 位数字或大写字母）"
+                )
         region = self.text("region")
         description = self.text("description")
         tracks = self.terms("tracks")
@@ -777,9 +852,7 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (".xlsx", ".csv", ".jsonl")
 _EXTENSION_ALIASES = {".xlsx": ".xlsx", ".xlsm": ".xlsx", ".csv": ".csv", ".jsonl": ".jsonl", ".ndjson": ".jsonl"}
 
 
-def parse_listing_file(
-    data: bytes, filename: str, *, max_rows: int = 20000
-) -> tuple[list[ImportRow], list[RowError]]:
+def parse_listing_file(data: bytes, filename: str, *, max_rows: int = 20000) -> tuple[list[ImportRow], list[RowError]]:
     """Parse an import file into (good rows, row errors), both in file order.
 
     Raises ImportFileError when the file as a whole cannot be read.
@@ -957,7 +1030,7 @@ def _parse_jsonl(data: bytes, collector: _Collector) -> None:
         values: dict[str, Any] = {}
         for key, value in obj.items():
             field, _ = _field_for_header(key)
-            if field is None or field in values and values[field] not in (None, ""):
+            if field is None or (field in values and values[field] not in (None, "")):
                 continue
             values[field] = value
         collector.add(line_number, values)

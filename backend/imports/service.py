@@ -11,7 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor, require_staff
 from backend.imports.parsing import ImportRow, RowError
 from backend.kit.db import utcnow
-from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Offering, Opportunity
+from backend.listings.models import (
+    DOMAIN_LINKS,
+    LISTING_MODELS,
+    TRACK_LINKS,
+    ListingKind,
+    ListingStatus,
+    Offering,
+    Opportunity,
+)
 from backend.listings.service import place_to_region
 from backend.organisations.credit_code import validate_credit_code
 from backend.organisations.models import Organisation, OrganisationKind
@@ -20,7 +28,10 @@ from backend.subscriptions import service as subscriptions_service
 from backend.taxonomy.mapping import classify_categories, load_taxonomy
 from backend.taxonomy.service import get_or_create_batch
 
-_DEFAULT_ORGANISATION_KIND = {ListingKind.opportunity: OrganisationKind.government, ListingKind.offering: OrganisationKind.enterprise}
+_DEFAULT_ORGANISATION_KIND = {
+    ListingKind.opportunity: OrganisationKind.government,
+    ListingKind.offering: OrganisationKind.enterprise,
+}
 _MATURITIES = {"concept", "prototype", "pilot", "mature"}
 
 
@@ -88,7 +99,9 @@ def _classify(row: ImportRow, taxonomy: dict) -> tuple[list[str], list[str], lis
 _EXPORTED_ID = re.compile(r"(opportunity|offering)-([1-9][0-9]{0,8})")
 
 
-async def _exported_listing(session: AsyncSession, kind: ListingKind, external_id: str) -> Opportunity | Offering | None:
+async def _exported_listing(
+    session: AsyncSession, kind: ListingKind, external_id: str
+) -> Opportunity | Offering | None:
     """The listing an exported row came from, so that re-importing the file updates it instead of duplicating it."""
     match = _EXPORTED_ID.fullmatch(external_id)
     if match is None or match[1] != kind.value:
@@ -121,7 +134,9 @@ async def _apply_row(
             listing = await _exported_listing(session, kind, row.external_id)
     created = listing is None
     if listing is None:
-        listing = model(title=row.title, organisation_id=organisation.id, external_id=row.external_id, created_by_id=actor.user_id)
+        listing = model(
+            title=row.title, organisation_id=organisation.id, external_id=row.external_id, created_by_id=actor.user_id
+        )
     listing.title = row.title
     listing.description = row.description
     listing.organisation_id = organisation.id
@@ -191,7 +206,13 @@ async def import_rows(
         savepoint = await session.begin_nested()
         try:
             created = await _apply_row(
-                session, row, actor=actor, publish=publish, taxonomy=taxonomy, organisations=organisations, report=report
+                session,
+                row,
+                actor=actor,
+                publish=publish,
+                taxonomy=taxonomy,
+                organisations=organisations,
+                report=report,
             )
         except _RowRejected as exc:
             await savepoint.rollback()
@@ -200,7 +221,9 @@ async def import_rows(
         except (IntegrityError, DBAPIError) as exc:
             await savepoint.rollback()
             organisations.pop(row.organisation, None)
-            report.errors.append(RowError(row.row_number, None, f"数据库拒绝了该行：{type(exc.orig).__name__ if exc.orig else exc}"))
+            report.errors.append(
+                RowError(row.row_number, None, f"数据库拒绝了该行：{type(exc.orig).__name__ if exc.orig else exc}")
+            )
         else:
             await savepoint.commit()
             if created:
@@ -211,5 +234,3 @@ async def import_rows(
             on_progress(1)
     report.errors.sort(key=lambda e: e.row_number)
     return report
-
-

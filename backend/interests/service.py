@@ -34,7 +34,13 @@ def opportunity_link(opportunity_id: int) -> str:
 
 
 async def _audit(
-    session: AsyncSession, actor: Actor | None, interest: Interest, action: str, *, from_state: str | None, note: str = ""
+    session: AsyncSession,
+    actor: Actor | None,
+    interest: Interest,
+    action: str,
+    *,
+    from_state: str | None,
+    note: str = "",
 ) -> None:
     await audit.record(
         session,
@@ -79,7 +85,9 @@ async def express(session: AsyncSession, *, actor: Actor, opportunity_id: int, m
     ).first()
     if existing is not None:
         label = INTEREST_STATUS_LABELS[InterestStatus(existing.status)]
-        raise Conflict(f"本企业已对该机会表达过意向（{label}），请勿重复提交", field="opportunity_id", interest_id=existing.id)
+        raise Conflict(
+            f"本企业已对该机会表达过意向（{label}），请勿重复提交", field="opportunity_id", interest_id=existing.id
+        )
     interest = Interest(
         opportunity_id=opportunity_id,
         organisation_id=actor.organisation_id,
@@ -119,7 +127,9 @@ async def _get_visible(session: AsyncSession, actor: Actor, interest_id: int) ->
         raise NotFound("意向不存在")
     opportunity = await session.get(Opportunity, interest.opportunity_id)
     assert opportunity is not None  # foreign key
-    if not (actor.is_staff or actor.belongs_to(interest.organisation_id) or actor.belongs_to(opportunity.organisation_id)):
+    if not (
+        actor.is_staff or actor.belongs_to(interest.organisation_id) or actor.belongs_to(opportunity.organisation_id)
+    ):
         raise NotFound("意向不存在")
     return interest, opportunity
 
@@ -153,7 +163,9 @@ async def list_interests(
         query = query.where(col(Interest.status).in_(list(statuses)))
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = await session.exec(
-        query.order_by(col(Interest.created_at).desc(), col(Interest.id).desc()).offset(page.offset).limit(page.page_size)
+        query.order_by(col(Interest.created_at).desc(), col(Interest.id).desc())
+        .offset(page.offset)
+        .limit(page.page_size)
     )
     return list(rows.all()), total
 
@@ -240,9 +252,7 @@ async def released_contact_ids(session: AsyncSession, *, actor: Actor, opportuni
     return set(rows.all())
 
 
-async def send_reminders(
-    session: AsyncSession, *, days: int, now: datetime | None = None, limit: int = 200
-) -> int:
+async def send_reminders(session: AsyncSession, *, days: int, now: datetime | None = None, limit: int = 200) -> int:
     """Remind issuers of interests waiting more than `days` without a decision, at most once per period.
 
     Returns how many interests were reminded. Rows are claimed with SKIP LOCKED so two
@@ -274,7 +284,9 @@ async def send_reminders(
     enterprises = dict(
         (
             await session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_({i.organisation_id for i in rows}))
+                select(Organisation.id, Organisation.name).where(
+                    col(Organisation.id).in_({i.organisation_id for i in rows})
+                )
             )
         ).all()
     )
@@ -308,11 +320,21 @@ async def load_for_presenting(
 ) -> tuple[dict[int, Opportunity], dict[int, Organisation]]:
     """The opportunities and organisations a page of interests refers to, in two queries."""
     opportunity_ids = {i.opportunity_id for i in interests}
-    opportunities = {
-        o.id: o for o in (await session.exec(select(Opportunity).where(col(Opportunity.id).in_(opportunity_ids)))).all()
-    } if opportunity_ids else {}
+    opportunities = (
+        {
+            o.id: o
+            for o in (await session.exec(select(Opportunity).where(col(Opportunity.id).in_(opportunity_ids)))).all()
+        }
+        if opportunity_ids
+        else {}
+    )
     organisation_ids = {i.organisation_id for i in interests} | {o.organisation_id for o in opportunities.values()}
-    organisations = {
-        o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
-    } if organisation_ids else {}
+    organisations = (
+        {
+            o.id: o
+            for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
+        }
+        if organisation_ids
+        else {}
+    )
     return opportunities, organisations

@@ -96,8 +96,7 @@ def problem_response(
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entry so that a route documents the problems it can return."""
     return {
-        e.status_code: {"model": Problem, "description": e.title, "content": {PROBLEM_MEDIA_TYPE: {}}}
-        for e in errors
+        e.status_code: {"model": Problem, "description": e.title, "content": {PROBLEM_MEDIA_TYPE: {}}} for e in errors
     }
 
 
@@ -148,9 +147,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0]) if loc else ""
 
 
-async def _page_or_problem(
-    request: Request, status: int, slug: str, title: str, detail: str, **extra: Any
-) -> Response:
+async def _page_or_problem(request: Request, status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
     """Pages get an HTML error page (when the web layer registered one); the API gets a problem object."""
     render = getattr(request.app.state, "render_error_page", None)
     if render is not None and not request.url.path.startswith("/api/"):
@@ -177,7 +174,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Services check uniqueness first; this catches the race where two requests insert at once.
-        return await _page_or_problem(request, 409, Conflict.slug, Conflict.title, "数据与已有记录冲突（可能已存在相同记录）")
+        return await _page_or_problem(
+            request, 409, Conflict.slug, Conflict.title, "数据与已有记录冲突（可能已存在相同记录）"
+        )
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:
@@ -196,4 +195,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return await _page_or_problem(request, 500, "internal-error", "服务器内部错误", "服务器出现意外错误，已记录，请稍后再试")
+        return await _page_or_problem(
+            request, 500, "internal-error", "服务器内部错误", "服务器出现意外错误，已记录，请稍后再试"
+        )

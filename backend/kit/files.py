@@ -82,7 +82,9 @@ def check(data: bytes, filename: str, *, max_bytes: int) -> CheckedFile:
     name = safe_filename(filename)
     extension = PurePath(name).suffix.lower()
     if extension not in ALLOWED:
-        raise Unprocessable("只接受 PDF、Office 文档（doc/docx/xls/xlsx/ppt/pptx）和图片（png/jpg/gif/webp）", field="file")
+        raise Unprocessable(
+            "只接受 PDF、Office 文档（doc/docx/xls/xlsx/ppt/pptx）和图片（png/jpg/gif/webp）", field="file"
+        )
     content_type, family = ALLOWED[extension]
     if _family(data) != family:
         raise Unprocessable(f"文件内容与扩展名 {extension} 不符，已拒绝", field="file")
@@ -105,7 +107,9 @@ def resolve(upload_dir: Path, key: str) -> Path:
     return path
 
 
-def download_response(upload_dir: Path, *, storage_key: str, filename: str, content_type: str, missing: str) -> FileResponse:
+def download_response(
+    upload_dir: Path, *, storage_key: str, filename: str, content_type: str, missing: str
+) -> FileResponse:
     """A stored file as a private download that browsers will not sniff or render inline."""
     path = resolve(upload_dir, storage_key)
     if not path.exists():

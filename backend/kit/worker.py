@@ -27,7 +27,7 @@ class PollingWorker:
         while not self._stop.is_set():
             try:
                 done = await self.run_once()
-            except Exception:  # noqa: BLE001 — a database hiccup must not kill the worker
+            except Exception:
                 logger.exception("%s round failed", self.name)
                 done = 0
             if done:

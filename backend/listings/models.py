@@ -125,4 +125,3 @@ LISTING_MODELS: dict[ListingKind, type[Opportunity] | type[Offering]] = {
 }
 TRACK_LINKS = {ListingKind.opportunity: OpportunityTrack, ListingKind.offering: OfferingTrack}
 DOMAIN_LINKS = {ListingKind.opportunity: OpportunityDomain, ListingKind.offering: OfferingDomain}
-

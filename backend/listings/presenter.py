@@ -35,12 +35,15 @@ async def present_mixed(
     names = await load_index(session)
     organisation_ids = {listing.organisation_id for _, listing in rows}
     organisations = {
-        o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
+        o.id: o
+        for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
     }
     batch_ids = {listing.batch_id for _, listing in rows if listing.batch_id is not None}
-    batches = dict(
-        (await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all()
-    ) if batch_ids else {}
+    batches = (
+        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
+        if batch_ids
+        else {}
+    )
     # An approved introduction releases the contact (and only that) to the enterprise.
     opportunity_ids = [listing.id for k, listing in rows if k == ListingKind.opportunity]
     released = await released_contact_ids(session, actor=actor, opportunity_ids=opportunity_ids)
@@ -56,7 +59,9 @@ async def present_mixed(
             "title": listing.title,
             "description": listing.description,
             "organisation": OrganisationRef(id=organisation.id, name=organisation.name, kind=organisation.kind),
-            "region": CodeName(code=listing.region_code, name=names.regions.get(listing.region_code, listing.region_code))
+            "region": CodeName(
+                code=listing.region_code, name=names.regions.get(listing.region_code, listing.region_code)
+            )
             if listing.region_code
             else None,
             "place": listing.place,
@@ -65,7 +70,9 @@ async def present_mixed(
             "tags": listing.tags,
             "status": listing.status,
             "batch": batches.get(listing.batch_id) if listing.batch_id else None,
-            "contact": listing.contact if private or (kind == ListingKind.opportunity and listing.id in released) else None,
+            "contact": listing.contact
+            if private or (kind == ListingKind.opportunity and listing.id in released)
+            else None,
             "review_note": listing.review_note if private else None,
             "published_at": listing.published_at,
             "created_at": listing.created_at,

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
-from backend.kit.params import IdPath, IdQuery
 from backend.kit.pagination import Page, PageParams, page_params
+from backend.kit.params import IdPath, IdQuery
 from backend.listings import service
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present

@@ -2,9 +2,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from backend.kit.params import DbId
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.kit.params import DbId
 from backend.listings.models import ListingStatus, Maturity
 
 Tag = Annotated[str, Field(min_length=1, max_length=40)]

@@ -43,7 +43,12 @@ KIND_LABELS = {ListingKind.opportunity: "机会", ListingKind.offering: "产品"
 # Which account may post which list, and on behalf of which kinds of organisation.
 _AUTHOR_ROLE = {ListingKind.opportunity: Role.issuer, ListingKind.offering: Role.enterprise}
 _AUTHOR_ORGANISATION_KINDS = {
-    ListingKind.opportunity: {OrganisationKind.government, OrganisationKind.city, OrganisationKind.soe, OrganisationKind.lab},
+    ListingKind.opportunity: {
+        OrganisationKind.government,
+        OrganisationKind.city,
+        OrganisationKind.soe,
+        OrganisationKind.lab,
+    },
     ListingKind.offering: {OrganisationKind.enterprise, OrganisationKind.soe, OrganisationKind.lab},
 }
 _FINAL_STATUS = {ListingKind.opportunity: ListingStatus.closed, ListingKind.offering: ListingStatus.withdrawn}
@@ -87,9 +92,7 @@ class MergedInto:
     listing_id: int
 
 
-async def locate(
-    session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int
-) -> Listing | MergedInto:
+async def locate(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing | MergedInto:
     """The listing if the actor may see it, else the first listing down its merge chain that they may see.
 
     Old links to a merged listing (search engines, e-mails, printed lists) thus lead to the
@@ -134,11 +137,15 @@ def _text_clause(model: type[Listing], kind: ListingKind, text: str) -> Any:
     clauses = []
     for word in text.split()[:10]:
         pattern = _like_pattern(word)
-        tracks = select(track_link.listing_id).join(Track, Track.code == track_link.track_code).where(
-            col(Track.name).ilike(pattern, escape="\\")
+        tracks = (
+            select(track_link.listing_id)
+            .join(Track, Track.code == track_link.track_code)
+            .where(col(Track.name).ilike(pattern, escape="\\"))
         )
-        domains = select(domain_link.listing_id).join(Domain, Domain.code == domain_link.domain_code).where(
-            col(Domain.name).ilike(pattern, escape="\\")
+        domains = (
+            select(domain_link.listing_id)
+            .join(Domain, Domain.code == domain_link.domain_code)
+            .where(col(Domain.name).ilike(pattern, escape="\\"))
         )
         clauses.append(
             or_(*(f.ilike(pattern, escape="\\") for f in fields), col(model.id).in_(tracks), col(model.id).in_(domains))
@@ -212,8 +219,16 @@ async def list_listings(
 ) -> tuple[list[Listing], int]:
     model = LISTING_MODELS[kind]
     query = build_list_query(
-        actor=actor, kind=kind, statuses=statuses, organisation_id=organisation_id, track=track,
-        domain=domain, region=region, batch=batch, mine=mine, text=text,
+        actor=actor,
+        kind=kind,
+        statuses=statuses,
+        organisation_id=organisation_id,
+        track=track,
+        domain=domain,
+        region=region,
+        batch=batch,
+        mine=mine,
+        text=text,
     )
     if query is None:
         return [], 0
@@ -292,7 +307,9 @@ async def create(session: AsyncSession, *, actor: Actor, kind: ListingKind, data
     await session.flush()
     await _apply_classification(session, kind, listing.id, tracks=data.tracks, domains=data.domains)
     await record_listing_change(session, kind=kind, listing_id=listing.id)
-    await audit.record(session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="created", to_state=listing.status)
+    await audit.record(
+        session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="created", to_state=listing.status
+    )
     return listing
 
 
@@ -341,7 +358,12 @@ async def update(
     await _apply_classification(session, kind, listing.id, tracks=tracks, domains=domains)
     await record_listing_change(session, kind=kind, listing_id=listing.id)
     await audit.record(
-        session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="edited", note="、".join(sorted(changes))
+        session,
+        actor=actor,
+        entity_kind=kind.value,
+        entity_id=listing.id,
+        action="edited",
+        note="、".join(sorted(changes)),
     )
     return listing
 

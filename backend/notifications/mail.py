@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.kit.worker import PollingWorker
 from backend.kit.db import session_scope, utcnow
+from backend.kit.worker import PollingWorker
 from backend.notifications.models import EmailMessage
 from backend.notifications.service import LINK_LABEL
 from backend.settings import DEFAULT_SITE_URL, Settings
@@ -150,7 +150,9 @@ def _send_blocking(config: SmtpConfig, messages: Sequence[MimeMessage]) -> list[
                 refused = exc.recipients.items()
                 results.append(
                     Failure(
-                        "；".join(f"收件人 {address} 被拒绝：{_reply(code, text)}" for address, (code, text) in refused),
+                        "；".join(
+                            f"收件人 {address} 被拒绝：{_reply(code, text)}" for address, (code, text) in refused
+                        ),
                         permanent=all(_permanent(code) for _, (code, _text) in refused),
                     )
                 )
@@ -211,7 +213,10 @@ async def send_due(
             if failure.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.failed_at = utcnow()
                 logger.error(
-                    "mail: message %s given up after %d attempt(s): %s", message.id, message.attempts, message.last_error
+                    "mail: message %s given up after %d attempt(s): %s",
+                    message.id,
+                    message.attempts,
+                    message.last_error,
                 )
             else:
                 message.available_at = now + backoff(message.attempts)

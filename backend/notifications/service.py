@@ -117,4 +117,3 @@ async def mark_all_read(session: AsyncSession, *, actor: Actor) -> int:
         .values(read_at=utcnow())
     )
     return result.rowcount or 0
-

@@ -21,7 +21,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor
 from backend.imports.parsing import FIELD_LABELS, FIELDS
 from backend.kit.errors import Unprocessable
-from backend.listings.models import MATURITY_LABELS, LISTING_MODELS, ListingKind, ListingStatus, Maturity, Offering, Opportunity
+from backend.listings.models import (
+    LISTING_MODELS,
+    MATURITY_LABELS,
+    ListingKind,
+    ListingStatus,
+    Maturity,
+    Offering,
+    Opportunity,
+)
 from backend.listings.presenter import present
 from backend.listings.service import Listing, build_list_query, place_to_region
 from backend.opendata.tabular import csv_bytes, xlsx_bytes
@@ -105,9 +113,16 @@ class _Regions:
 
 async def _select(session: AsyncSession, *, actor: Actor, kind: ListingKind, filters: ExportFilters) -> list[Listing]:
     query = build_list_query(
-        actor=actor, kind=kind, statuses=filters.statuses, organisation_id=filters.organisation_id,
-        track=filters.track, domain=filters.domain, region=filters.region, batch=filters.batch,
-        mine=filters.mine, text=filters.text,
+        actor=actor,
+        kind=kind,
+        statuses=filters.statuses,
+        organisation_id=filters.organisation_id,
+        track=filters.track,
+        domain=filters.domain,
+        region=filters.region,
+        batch=filters.batch,
+        mine=filters.mine,
+        text=filters.text,
     )
     if query is None:
         return []
@@ -128,7 +143,11 @@ async def export_rows(
     regions = _Regions((await session.exec(select(Region))).all())
     organisation_ids = {listing.organisation_id for listing in listings}
     credit_codes = dict(
-        (await session.exec(select(Organisation.id, Organisation.credit_code).where(col(Organisation.id).in_(organisation_ids)))).all()
+        (
+            await session.exec(
+                select(Organisation.id, Organisation.credit_code).where(col(Organisation.id).in_(organisation_ids))
+            )
+        ).all()
     )
     rows: list[list[Any]] = []
     for start in range(0, len(listings), _CHUNK):
@@ -156,7 +175,9 @@ async def export_rows(
                 values["requirements"] = listing.requirements
             else:
                 assert isinstance(listing, Offering)
-                values["maturity"] = MATURITY_LABELS[Maturity(listing.maturity)] if listing.maturity in Maturity.__members__ else ""
+                values["maturity"] = (
+                    MATURITY_LABELS[Maturity(listing.maturity)] if listing.maturity in Maturity.__members__ else ""
+                )
                 values["reference_cases"] = listing.reference_cases
                 values["certifications"] = listing.certifications
             rows.append([values.get(f) for f in FIELDS])

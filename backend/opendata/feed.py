@@ -86,7 +86,9 @@ def render_atom(entries: list[FeedEntry], *, base_url: str, now: datetime | None
     _text(feed, "subtitle", "政府搭台、各方出卷、企业答题：新发布的机会清单与产品清单")
     updated = max((e.updated for e in entries), default=now or utcnow())
     _text(feed, "updated", _rfc3339(updated))
-    ET.SubElement(feed, f"{{{ATOM_NS}}}link", {"rel": "self", "type": "application/atom+xml", "href": f"{base}/feed.atom"})
+    ET.SubElement(
+        feed, f"{{{ATOM_NS}}}link", {"rel": "self", "type": "application/atom+xml", "href": f"{base}/feed.atom"}
+    )
     ET.SubElement(feed, f"{{{ATOM_NS}}}link", {"rel": "alternate", "type": "text/html", "href": f"{base}/"})
     author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")
     _text(author, "name", "江西省数字经济应用场景供需对接平台")

@@ -49,13 +49,21 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         region: Annotated[str | None, Query(max_length=12, description="地区代码（设区市含下辖县区）")] = None,
         batch: Annotated[int | None, Query(ge=1, le=10000, description="批次号")] = None,
         mine: Annotated[bool, Query(description="只看本组织")] = False,
-        q: Annotated[str | None, Query(max_length=100, description="关键词（标题、描述、地点、赛道或领域名称包含每个词）")] = None,
+        q: Annotated[
+            str | None, Query(max_length=100, description="关键词（标题、描述、地点、赛道或领域名称包含每个词）")
+        ] = None,
     ) -> Response:
         """The same filters and visibility as the list endpoint; the columns are the import layout, so the
         file can be edited and imported again. Contacts appear only where the caller may see them."""
         filters = exports.ExportFilters(
-            statuses=status or (), organisation_id=organisation_id, track=track, domain=domain,
-            region=region, batch=batch, mine=mine, text=q,
+            statuses=status or (),
+            organisation_id=organisation_id,
+            track=track,
+            domain=domain,
+            region=region,
+            batch=batch,
+            mine=mine,
+            text=q,
         )
         rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters)
         body = exports.to_xlsx(kind, rows) if extension == "xlsx" else exports.to_csv(rows)

@@ -44,7 +44,9 @@ def clean_text(text: str) -> str:
     return _ILLEGAL_XML.sub("", text)
 
 
-def xlsx_bytes(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, widths: Sequence[int] = ()) -> bytes:
+def xlsx_bytes(
+    sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, widths: Sequence[int] = ()
+) -> bytes:
     """One sheet: a bold header row, then the rows. Every text cell is stored as text, never as a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Depends, Query
 
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
-from backend.kit.params import IdPath, IdQuery
 from backend.kit.pagination import Page, PageParams, page_params
+from backend.kit.params import IdPath
 from backend.organisations import service
 from backend.organisations.models import OrganisationKind, OrganisationStatus
 from backend.organisations.schemas import OrganisationCreate, OrganisationPublic, OrganisationUpdate
@@ -25,7 +25,12 @@ async def list_organisations(
     rows, total = await service.list_organisations(
         session, actor=actor, page=page, kind=kind, q=q, include_withdrawn=include_withdrawn
     )
-    return Page(items=[OrganisationPublic.model_validate(o) for o in rows], total=total, page=page.page, page_size=page.page_size)
+    return Page(
+        items=[OrganisationPublic.model_validate(o) for o in rows],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
 
 
 @router.post(
@@ -65,4 +70,6 @@ async def update_organisation(
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
 async def withdraw_organisation(organisation_id: IdPath, session: SessionDep, actor: ActorDep) -> OrganisationPublic:
-    return OrganisationPublic.model_validate(await service.withdraw(session, actor=actor, organisation_id=organisation_id))
+    return OrganisationPublic.model_validate(
+        await service.withdraw(session, actor=actor, organisation_id=organisation_id)
+    )

@@ -11,7 +11,9 @@ from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from backend.taxonomy.models import Region
 
 
-async def _check_unique(session: AsyncSession, *, name: str | None, credit_code: str | None, exclude_id: int | None) -> None:
+async def _check_unique(
+    session: AsyncSession, *, name: str | None, credit_code: str | None, exclude_id: int | None
+) -> None:
     if name is not None:
         query = select(Organisation.id).where(Organisation.name == name)
         if exclude_id is not None:
@@ -75,7 +77,9 @@ async def create(session: AsyncSession, *, actor: Actor, data: OrganisationCreat
     return organisation
 
 
-async def update(session: AsyncSession, *, actor: Actor, organisation_id: int, data: OrganisationUpdate) -> Organisation:
+async def update(
+    session: AsyncSession, *, actor: Actor, organisation_id: int, data: OrganisationUpdate
+) -> Organisation:
     """Staff may change any organisation; members may change their own profile."""
     if not actor.is_authenticated:
         raise Unauthorized("请先登录")

@@ -71,7 +71,6 @@ class Pairing(SQLModel, table=True):
     modified_at: datetime = modified_at_field()
 
 
-
 class PairingStep(SQLModel, table=True):
     __tablename__ = "pairing_step"
 

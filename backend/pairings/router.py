@@ -1,4 +1,3 @@
-
 from fastapi import APIRouter
 from sqlmodel import col, select
 
@@ -15,14 +14,22 @@ router = APIRouter(prefix="/pairings", tags=["对接"])
 _ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable)
 
 
-async def _present(session: SessionDep, rows: list[tuple[Pairing, Opportunity]], *, with_steps: bool = False) -> list[PairingPublic]:
-    names = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_({p.organisation_id for p, _ in rows}))
-            )
-        ).all()
-    ) if rows else {}
+async def _present(
+    session: SessionDep, rows: list[tuple[Pairing, Opportunity]], *, with_steps: bool = False
+) -> list[PairingPublic]:
+    names = (
+        dict(
+            (
+                await session.exec(
+                    select(Organisation.id, Organisation.name).where(
+                        col(Organisation.id).in_({p.organisation_id for p, _ in rows})
+                    )
+                )
+            ).all()
+        )
+        if rows
+        else {}
+    )
     out = []
     for pairing, opportunity in rows:
         steps = await service.steps(session, pairing_id=pairing.id) if with_steps else []
@@ -43,7 +50,9 @@ async def _present(session: SessionDep, rows: list[tuple[Pairing, Opportunity]],
                 created_at=pairing.created_at,
                 modified_at=pairing.modified_at,
                 steps=[
-                    PairingStepPublic(from_stage=s.from_stage, to_stage=s.to_stage, note=s.note, actor_id=s.actor_id, at=s.at)
+                    PairingStepPublic(
+                        from_stage=s.from_stage, to_stage=s.to_stage, note=s.note, actor_id=s.actor_id, at=s.at
+                    )
                     for s in steps
                 ],
             )
@@ -94,5 +103,3 @@ async def move_pairing(pairing_id: IdPath, data: PairingMove, session: SessionDe
     )
     opportunity = await session.get(Opportunity, pairing.opportunity_id)
     return (await _present(session, [(pairing, opportunity)], with_steps=True))[0]
-
-

@@ -19,13 +19,27 @@ def can_read(actor: Actor, pairing: Pairing, opportunity_organisation_id: int) -
     return actor.is_staff or actor.belongs_to(pairing.organisation_id) or actor.belongs_to(opportunity_organisation_id)
 
 
-async def _step(session: AsyncSession, actor: Actor | None, pairing: Pairing, from_stage: str | None, note: str) -> None:
+async def _step(
+    session: AsyncSession, actor: Actor | None, pairing: Pairing, from_stage: str | None, note: str
+) -> None:
     session.add(
-        PairingStep(pairing_id=pairing.id, from_stage=from_stage, to_stage=pairing.stage, note=note, actor_id=actor.user_id if actor else None)
+        PairingStep(
+            pairing_id=pairing.id,
+            from_stage=from_stage,
+            to_stage=pairing.stage,
+            note=note,
+            actor_id=actor.user_id if actor else None,
+        )
     )
     await audit.record(
-        session, actor=actor, entity_kind="pairing", entity_id=pairing.id, action=f"stage:{pairing.stage}",
-        from_state=from_stage, to_state=pairing.stage, note=note,
+        session,
+        actor=actor,
+        entity_kind="pairing",
+        entity_id=pairing.id,
+        action=f"stage:{pairing.stage}",
+        from_state=from_stage,
+        to_state=pairing.stage,
+        note=note,
     )
     await session.flush()
 
@@ -58,10 +72,16 @@ async def create(
     if organisation_id is None:
         raise Unprocessable("请选择产品或企业", field="organisation_id")
     organisation = await session.get(Organisation, organisation_id)
-    if organisation is None or organisation.kind not in (OrganisationKind.enterprise, OrganisationKind.soe, OrganisationKind.lab):
+    if organisation is None or organisation.kind not in (
+        OrganisationKind.enterprise,
+        OrganisationKind.soe,
+        OrganisationKind.lab,
+    ):
         raise Unprocessable("对接对象必须是企业或机构", field="organisation_id")
     existing = (
-        await session.exec(select(Pairing).where(Pairing.opportunity_id == opportunity_id, Pairing.organisation_id == organisation_id))
+        await session.exec(
+            select(Pairing).where(Pairing.opportunity_id == opportunity_id, Pairing.organisation_id == organisation_id)
+        )
     ).first()
     if existing is not None:
         raise Conflict(f"该机会与该企业的对接已存在（#{existing.id}）", field="organisation_id", pairing_id=existing.id)
@@ -84,7 +104,9 @@ async def create(
 async def _mark_match_accepted(session: AsyncSession, actor: Actor, opportunity_id: int, offering_id: int) -> None:
     decision = (
         await session.exec(
-            select(MatchDecision).where(MatchDecision.opportunity_id == opportunity_id, MatchDecision.offering_id == offering_id)
+            select(MatchDecision).where(
+                MatchDecision.opportunity_id == opportunity_id, MatchDecision.offering_id == offering_id
+            )
         )
     ).first()
     if decision is None:
@@ -123,7 +145,10 @@ async def move(
     elif to != next_stage(pairing.stage):
         allowed = next_stage(pairing.stage)
         hint = f"下一阶段只能是「{STAGE_LABELS[allowed]}」" if allowed else "已是最后阶段"
-        raise Conflict(f"不能从「{STAGE_LABELS[PairingStage(pairing.stage)]}」直接进入「{STAGE_LABELS[to]}」：{hint}", field="stage")
+        raise Conflict(
+            f"不能从「{STAGE_LABELS[PairingStage(pairing.stage)]}」直接进入「{STAGE_LABELS[to]}」：{hint}",
+            field="stage",
+        )
     from_stage = pairing.stage
     # Compare-and-set in the database, so that of two simultaneous moves exactly one wins.
     result = await session.exec(
@@ -161,7 +186,9 @@ async def list_pairings(
         query = query.where(Pairing.stage == stage)
     if opportunity_id is not None:
         query = query.where(Pairing.opportunity_id == opportunity_id)
-    return list((await session.exec(query.order_by(col(Pairing.modified_at).desc(), col(Pairing.id).desc()).limit(500))).all())
+    return list(
+        (await session.exec(query.order_by(col(Pairing.modified_at).desc(), col(Pairing.id).desc()).limit(500))).all()
+    )
 
 
 async def stage_counts(session: AsyncSession, *, actor: Actor) -> dict[str, int]:
@@ -174,7 +201,9 @@ async def stage_counts(session: AsyncSession, *, actor: Actor) -> dict[str, int]
 
 async def steps(session: AsyncSession, *, pairing_id: int) -> list[PairingStep]:
     return list(
-        (await session.exec(select(PairingStep).where(PairingStep.pairing_id == pairing_id).order_by(col(PairingStep.id)))).all()
+        (
+            await session.exec(
+                select(PairingStep).where(PairingStep.pairing_id == pairing_id).order_by(col(PairingStep.id))
+            )
+        ).all()
     )
-
-

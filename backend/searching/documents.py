@@ -23,7 +23,9 @@ async def city_codes(session: AsyncSession) -> dict[str, str]:
     return (await load_index(session)).cities
 
 
-async def build_documents(session: AsyncSession, kind: ListingKind, listings: Sequence[Listing]) -> list[ListingDocument]:
+async def build_documents(
+    session: AsyncSession, kind: ListingKind, listings: Sequence[Listing]
+) -> list[ListingDocument]:
     if not listings:
         return []
     ids = [listing.id for listing in listings]
@@ -32,7 +34,11 @@ async def build_documents(session: AsyncSession, kind: ListingKind, listings: Se
     cities = names.cities
     organisation_ids = {listing.organisation_id for listing in listings}
     organisations = dict(
-        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids)))).all()
+        (
+            await session.exec(
+                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
+            )
+        ).all()
     )
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
     batches = (

@@ -60,7 +60,9 @@ async def search_listings(
     track: Annotated[list[str] | None, Query(description="赛道代码，可多选")] = None,
     domain: Annotated[list[str] | None, Query(description="场景领域代码，可多选")] = None,
     region: Annotated[list[str] | None, Query(description="设区市代码（含下辖县区），可多选")] = None,
-    status: Annotated[list[ListingStatus] | None, Query(description="状态（仅撮合专员可用；其他人只看到已发布）")] = None,
+    status: Annotated[
+        list[ListingStatus] | None, Query(description="状态（仅撮合专员可用；其他人只看到已发布）")
+    ] = None,
     batch: Annotated[int | None, Query(ge=1, le=10000)] = None,
     sort: Literal["relevance", "newest", "deadline"] = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,

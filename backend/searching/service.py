@@ -68,7 +68,9 @@ def _visible_statuses(actor: Actor, requested: Sequence[ListingStatus]) -> list[
     return [ListingStatus.published.value]
 
 
-async def _load_rows(session: AsyncSession, wanted: dict[ListingKind, list[int]]) -> dict[tuple[ListingKind, int], Listing]:
+async def _load_rows(
+    session: AsyncSession, wanted: dict[ListingKind, list[int]]
+) -> dict[tuple[ListingKind, int], Listing]:
     rows: dict[tuple[ListingKind, int], Listing] = {}
     for kind, ids in wanted.items():
         if not ids:

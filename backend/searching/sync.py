@@ -37,7 +37,9 @@ def backoff(attempts: int) -> timedelta:
 async def _try_lock(session: AsyncSession) -> bool:
     if session.bind.dialect.name != "postgresql":
         return True  # SQLite: the demo runs a single process
-    return bool((await session.exec(text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=ADVISORY_LOCK_KEY))).scalar())  # type: ignore[call-overload]
+    return bool(
+        (await session.exec(text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=ADVISORY_LOCK_KEY))).scalar()
+    )  # type: ignore[call-overload]
 
 
 async def drain(session: AsyncSession, engine: SearchEngine, *, limit: int = 500) -> int:
@@ -73,7 +75,7 @@ async def drain(session: AsyncSession, engine: SearchEngine, *, limit: int = 500
         gone += [ListingDocument.make_id(kind.value, i) for i in ids - present]
     try:
         await _apply(engine, documents, gone)
-    except Exception as exc:  # noqa: BLE001 — any engine failure: retry later, never lose the rows
+    except Exception as exc:
         logger.warning("search sync failed for %d outbox rows: %s", len(events), exc)
         for event in events:
             event.attempts += 1
@@ -130,4 +132,4 @@ class SyncWorker(PollingWorker):
             return await drain(session, self.engine)
 
 
-__all__ = ["SyncWorker", "drain", "reindex", "pending_count", "SearchUnavailable"]
+__all__ = ["SearchUnavailable", "SyncWorker", "drain", "pending_count", "reindex"]

@@ -70,7 +70,9 @@ async def totals(session: AsyncSession, *, today: date) -> Totals:
         published_opportunities=await _count(
             session, select(func.count()).select_from(Opportunity).where(Opportunity.status == _PUBLISHED)
         ),
-        open_opportunities=await _count(session, select(func.count()).select_from(Opportunity).where(_open_clause(today))),
+        open_opportunities=await _count(
+            session, select(func.count()).select_from(Opportunity).where(_open_clause(today))
+        ),
         published_offerings=await _count(
             session, select(func.count()).select_from(Offering).where(Offering.status == _PUBLISHED)
         ),
@@ -99,7 +101,10 @@ async def per_track(session: AsyncSession) -> list[CategoryCount]:
     opportunities = await _per_category(session, ListingKind.opportunity, "track")
     offerings = await _per_category(session, ListingKind.offering, "track")
     tracks = (await session.exec(select(Track.code, Track.name).order_by(col(Track.position)))).all()
-    return [CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0)) for c, n in tracks]
+    return [
+        CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0))
+        for c, n in tracks
+    ]
 
 
 async def per_domain(session: AsyncSession) -> list[CategoryCount]:
@@ -107,7 +112,10 @@ async def per_domain(session: AsyncSession) -> list[CategoryCount]:
     opportunities = await _per_category(session, ListingKind.opportunity, "domain")
     offerings = await _per_category(session, ListingKind.offering, "domain")
     domains = (await session.exec(select(Domain.code, Domain.name).order_by(col(Domain.position)))).all()
-    return [CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0)) for c, n in domains]
+    return [
+        CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0))
+        for c, n in domains
+    ]
 
 
 async def _per_city_of(session: AsyncSession, kind: ListingKind) -> tuple[dict[str, int], int]:
@@ -133,15 +141,22 @@ async def per_city(session: AsyncSession) -> list[CategoryCount]:
     offerings, offering_total = await _per_city_of(session, ListingKind.offering)
     cities = (
         await session.exec(
-            select(Region.code, Region.name).where(col(Region.level).in_(["city", "new_area"])).order_by(col(Region.code))
+            select(Region.code, Region.name)
+            .where(col(Region.level).in_(["city", "new_area"]))
+            .order_by(col(Region.code))
         )
     ).all()
-    rows = [CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0)) for c, n in cities]
+    rows = [
+        CategoryCount(code=c, name=n, opportunities=opportunities.get(c, 0), offerings=offerings.get(c, 0))
+        for c, n in cities
+    ]
     other_opportunities = opportunity_total - sum(r.opportunities for r in rows)
     other_offerings = offering_total - sum(r.offerings for r in rows)
     if other_opportunities or other_offerings:
         rows.append(
-            CategoryCount(code=OTHER_REGION, name=OTHER_REGION_LABEL, opportunities=other_opportunities, offerings=other_offerings)
+            CategoryCount(
+                code=OTHER_REGION, name=OTHER_REGION_LABEL, opportunities=other_opportunities, offerings=other_offerings
+            )
         )
     return rows
 
@@ -177,7 +192,13 @@ async def pairing_funnel(session: AsyncSession) -> Funnel:
         following = reached[i + 1] if i + 1 < len(PIPELINE) else None
         conversion = round(following / reached[i], 4) if following is not None and reached[i] else None
         stages.append(
-            FunnelStage(stage=stage.value, label=STAGE_LABELS[stage], reached=reached[i], current=current[stage.value], conversion=conversion)
+            FunnelStage(
+                stage=stage.value,
+                label=STAGE_LABELS[stage],
+                reached=reached[i],
+                current=current[stage.value],
+                conversion=conversion,
+            )
         )
     return Funnel(stages=stages, declined=current[PairingStage.declined.value])
 
@@ -210,7 +231,9 @@ async def answers_per_issuer(session: AsyncSession) -> list[IssuerAnswers]:
     ).all()
     per_organisation: dict[int, dict[str, Any]] = {}
     for organisation_id, published_at, answers, first_at in rows:
-        entry = per_organisation.setdefault(organisation_id, {"opportunities": 0, "answered": 0, "answers": 0, "days": []})
+        entry = per_organisation.setdefault(
+            organisation_id, {"opportunities": 0, "answered": 0, "answers": 0, "days": []}
+        )
         entry["opportunities"] += 1
         if answers:
             entry["answered"] += 1
@@ -221,7 +244,11 @@ async def answers_per_issuer(session: AsyncSession) -> list[IssuerAnswers]:
     if not per_organisation:
         return []
     names = dict(
-        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(list(per_organisation))))).all()
+        (
+            await session.exec(
+                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(list(per_organisation)))
+            )
+        ).all()
     )
     issuers = [
         IssuerAnswers(
@@ -241,7 +268,10 @@ async def _gaps(
     session: AsyncSession, dimension: str, names: list[CategoryCount], *, today: date, threshold: int
 ) -> list[SupplyGap]:
     supply = (
-        select(OpportunityTrack.listing_id.label("opportunity_id"), func.count(distinct(OfferingTrack.listing_id)).label("n"))  # type: ignore[attr-defined]
+        select(
+            OpportunityTrack.listing_id.label("opportunity_id"),
+            func.count(distinct(OfferingTrack.listing_id)).label("n"),
+        )  # type: ignore[attr-defined]
         .select_from(OpportunityTrack)
         .join(OfferingTrack, OfferingTrack.track_code == OpportunityTrack.track_code)
         .join(Offering, and_(Offering.id == OfferingTrack.listing_id, Offering.status == _PUBLISHED))
@@ -283,7 +313,11 @@ async def _gaps(
 
 
 async def supply_gaps(
-    session: AsyncSession, *, by_track: list[CategoryCount], by_domain: list[CategoryCount], today: date,
+    session: AsyncSession,
+    *,
+    by_track: list[CategoryCount],
+    by_domain: list[CategoryCount],
+    today: date,
     threshold: int = WEAK_SUPPLY_THRESHOLD,
 ) -> tuple[list[SupplyGap], list[SupplyGap]]:
     """供需缺口 per track and per domain: the worst-supplied first."""

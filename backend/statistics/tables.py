@@ -51,9 +51,23 @@ def _gaps(name: str, title: str, first: str, gaps: list[SupplyGap], threshold: i
     return StatTable(
         name=name,
         title=title,
-        headers=[first, "征集中的机会", "已发布产品", f"同赛道产品少于 {threshold} 个的机会", "供给不足占比", "是否缺口"],
+        headers=[
+            first,
+            "征集中的机会",
+            "已发布产品",
+            f"同赛道产品少于 {threshold} 个的机会",
+            "供给不足占比",
+            "是否缺口",
+        ],
         rows=[
-            [g.name, g.open_opportunities, g.offerings, g.weak_opportunities, _percent(g.weak_share), "缺口" if g.is_gap else ""]
+            [
+                g.name,
+                g.open_opportunities,
+                g.offerings,
+                g.weak_opportunities,
+                _percent(g.weak_share),
+                "缺口" if g.is_gap else "",
+            ]
             for g in gaps
         ],
         chart="gaps",
@@ -98,5 +112,7 @@ def build_tables(result: Statistics) -> list[StatTable]:
     if result.track_gaps is not None:
         tables.append(_gaps("track-gaps", "供需缺口：赛道", "赛道", result.track_gaps, result.weak_supply_threshold))
     if result.domain_gaps is not None:
-        tables.append(_gaps("domain-gaps", "供需缺口：场景领域", "场景领域", result.domain_gaps, result.weak_supply_threshold))
+        tables.append(
+            _gaps("domain-gaps", "供需缺口：场景领域", "场景领域", result.domain_gaps, result.weak_supply_threshold)
+        )
     return tables

@@ -47,7 +47,9 @@ async def _check_regions(session: AsyncSession, regions: Sequence[str]) -> None:
         raise Unprocessable(f"未知的地区代码：{'、'.join(unknown)}", field="regions")
 
 
-async def _default_name(session: AsyncSession, q: str, tracks: list[str], domains: list[str], regions: list[str]) -> str:
+async def _default_name(
+    session: AsyncSession, q: str, tracks: list[str], domains: list[str], regions: list[str]
+) -> str:
     names = await taxonomy_service.load_index(session)
     parts = [q] if q else []
     parts += [names.tracks.get(c, c) for c in tracks] + [names.domains.get(c, c) for c in domains]
@@ -68,7 +70,9 @@ async def create(session: AsyncSession, *, actor: Actor, data: SubscriptionCreat
     _check_not_empty(data.q, tracks, domains, regions)
     await taxonomy_service.check_codes(session, tracks=tracks, domains=domains)
     await _check_regions(session, regions)
-    count = (await session.exec(select(func.count()).select_from(Subscription).where(Subscription.user_id == user_id))).one()
+    count = (
+        await session.exec(select(func.count()).select_from(Subscription).where(Subscription.user_id == user_id))
+    ).one()
     if count >= MAX_SUBSCRIPTIONS_PER_USER:
         raise Conflict(f"每个账号最多保存 {MAX_SUBSCRIPTIONS_PER_USER} 个订阅，请先删除不用的订阅")
     name = data.name or await _default_name(session, data.q, tracks, domains, regions)
@@ -103,7 +107,9 @@ async def list_mine(session: AsyncSession, *, actor: Actor, page: PageParams) ->
     return list(rows.all()), total
 
 
-async def update(session: AsyncSession, *, actor: Actor, subscription_id: int, data: SubscriptionUpdate) -> Subscription:
+async def update(
+    session: AsyncSession, *, actor: Actor, subscription_id: int, data: SubscriptionUpdate
+) -> Subscription:
     """Change one of the actor's subscriptions; the result is validated like a new one."""
     subscription = await _get_mine(session, actor, subscription_id)
     changes = data.model_dump(exclude_unset=True)
@@ -176,11 +182,15 @@ async def _region_and_ancestors(session: AsyncSession, region_code: str | None) 
 
 async def _facts(session: AsyncSession, opportunity: Opportunity) -> _OpportunityFacts:
     tracks = set(
-        (await session.exec(select(OpportunityTrack.track_code).where(OpportunityTrack.listing_id == opportunity.id))).all()
+        (
+            await session.exec(select(OpportunityTrack.track_code).where(OpportunityTrack.listing_id == opportunity.id))
+        ).all()
     )
     domains = set(
         (
-            await session.exec(select(OpportunityDomain.domain_code).where(OpportunityDomain.listing_id == opportunity.id))
+            await session.exec(
+                select(OpportunityDomain.domain_code).where(OpportunityDomain.listing_id == opportunity.id)
+            )
         ).all()
     )
     return _OpportunityFacts(

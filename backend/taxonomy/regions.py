@@ -15,13 +15,56 @@ PROVINCE_CODE = "360000"
 # Prefixes that only say "in Jiangxi" and carry no finer place.
 _PROVINCE_PREFIXES = ("中华人民共和国", "中国", "江西省", "江西")
 _WHOLE_PROVINCE = {"", "全省", "省内", "全省范围", "全省各地", "省本级", "省级", "省直", "省直单位", "省内各地"}
-_NATIONWIDE = {"全国", "全国各地", "全国范围", "全国范围内", "中国", "不限", "不限地区", "国内", "境内", "境外", "海外", "国外"}
+_NATIONWIDE = {
+    "全国",
+    "全国各地",
+    "全国范围",
+    "全国范围内",
+    "中国",
+    "不限",
+    "不限地区",
+    "国内",
+    "境内",
+    "境外",
+    "海外",
+    "国外",
+}
 # Names of the other province-level divisions; a place starting with one is outside Jiangxi
 # even when a county of the same short name exists here.
 _OTHER_PROVINCES = (
-    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
-    "安徽", "福建", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川",
-    "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "香港", "澳门", "台湾",
+    "北京",
+    "天津",
+    "河北",
+    "山西",
+    "内蒙古",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "上海",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "广西",
+    "海南",
+    "重庆",
+    "四川",
+    "贵州",
+    "云南",
+    "西藏",
+    "陕西",
+    "甘肃",
+    "青海",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+    "台湾",
 )
 # Names in common use that are not administrative divisions but sit clearly in one.
 _ALIASES = {
@@ -119,7 +162,7 @@ class _Index:
         for name in self.cities_longest:
             if folded.startswith(name):
                 city = self.cities[name]
-                rest = folded[len(name):]
+                rest = folded[len(name) :]
                 return (self.county_in(city, rest) if rest else None) or city
         return None
 
@@ -161,7 +204,7 @@ def resolve_region(text: str, regions: list[dict]) -> RegionMatch:
         stripped = False
         for prefix in _PROVINCE_PREFIXES:
             if rest.startswith(prefix):
-                rest = rest[len(prefix):]
+                rest = rest[len(prefix) :]
                 said_jiangxi = said_jiangxi or prefix.startswith("江西")
                 stripped = True
                 break

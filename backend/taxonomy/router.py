@@ -37,7 +37,10 @@ async def list_batches(session: SessionDep) -> list[BatchPublic]:
 
 
 @router.post(
-    "/batches", response_model=BatchPublic, status_code=201, responses=error_responses(Unauthorized, Forbidden, Conflict)
+    "/batches",
+    response_model=BatchPublic,
+    status_code=201,
+    responses=error_responses(Unauthorized, Forbidden, Conflict),
 )
 async def create_batch(data: BatchCreate, session: SessionDep, actor: ActorDep) -> BatchPublic:
     batch = await service.create_batch(session, actor=actor, number=data.number, title=data.title, note=data.note)

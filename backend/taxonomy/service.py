@@ -1,7 +1,6 @@
 """Taxonomies: loading the seeded lists and looking codes up."""
 
 import time
-
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -124,7 +123,13 @@ async def load_seed_taxonomy(session: AsyncSession, taxonomy: dict) -> dict[str,
     forget_index()
     for position, item in enumerate(taxonomy["tracks"]):
         await session.merge(
-            Track(code=item["code"], name=item["name"], group=item["group"], aliases=item.get("aliases", []), position=position)
+            Track(
+                code=item["code"],
+                name=item["name"],
+                group=item["group"],
+                aliases=item.get("aliases", []),
+                position=position,
+            )
         )
         counts["tracks"] += 1
     # Parents first, so the self-referencing foreign key is satisfied on insert.

@@ -59,7 +59,9 @@ ANSWER = {
 async def test_enterprise_drafts_and_submits_an_answer_the_issuer_can_read(client, make_client, session):
     opportunity, _, users, offering = await _setup(session)
     lead = await login(client, users["lead"])
-    created = await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "offering_ids": [offering.id]})
+    created = await lead.post(
+        f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "offering_ids": [offering.id]}
+    )
     assert created.status_code == 201, created.text
     answer_id = created.json()["id"]
     assert created.json()["status"] == "draft" and created.json()["offering_ids"] == [offering.id]
@@ -78,7 +80,9 @@ async def test_another_enterprise_sees_nothing_of_an_answer_by_any_route(client,
     opportunity, _, users, _ = await _setup(session)
     lead = await login(client, users["lead"])
     answer_id = (await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json=ANSWER)).json()["id"]
-    attachment = await lead.post(f"/api/v1/answers/{answer_id}/attachments", files={"file": ("方案.pdf", PDF, "application/pdf")})
+    attachment = await lead.post(
+        f"/api/v1/answers/{answer_id}/attachments", files={"file": ("方案.pdf", PDF, "application/pdf")}
+    )
     assert attachment.status_code == 201, attachment.text
     await lead.post(f"/api/v1/answers/{answer_id}/submit")
 
@@ -102,7 +106,9 @@ async def test_attachment_is_served_as_a_download_to_the_issuer(client, make_cli
     opportunity, _, users, _ = await _setup(session)
     lead = await login(client, users["lead"])
     answer_id = (await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json=ANSWER)).json()["id"]
-    uploaded = await lead.post(f"/api/v1/answers/{answer_id}/attachments", files={"file": ("../../etc/方案.docx", DOCX, "x/y")})
+    uploaded = await lead.post(
+        f"/api/v1/answers/{answer_id}/attachments", files={"file": ("../../etc/方案.docx", DOCX, "x/y")}
+    )
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["filename"] == "方案.docx"
     await lead.post(f"/api/v1/answers/{answer_id}/submit")
@@ -118,8 +124,12 @@ async def test_disguised_and_oversize_uploads_are_refused(client, session, setti
     opportunity, _, users, _ = await _setup(session)
     lead = await login(client, users["lead"])
     answer_id = (await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json=ANSWER)).json()["id"]
-    exe = await lead.post(f"/api/v1/answers/{answer_id}/attachments", files={"file": ("报价.pdf", b"MZ\x90\x00binary", "application/pdf")})
-    html = await lead.post(f"/api/v1/answers/{answer_id}/attachments", files={"file": ("a.html", b"<script>", "text/html")})
+    exe = await lead.post(
+        f"/api/v1/answers/{answer_id}/attachments", files={"file": ("报价.pdf", b"MZ\x90\x00binary", "application/pdf")}
+    )
+    html = await lead.post(
+        f"/api/v1/answers/{answer_id}/attachments", files={"file": ("a.html", b"<script>", "text/html")}
+    )
     pdf_as_docx = await lead.post(f"/api/v1/answers/{answer_id}/attachments", files={"file": ("a.docx", PDF, "x/y")})
     huge = await lead.post(
         f"/api/v1/answers/{answer_id}/attachments",
@@ -144,7 +154,8 @@ async def test_consortium_answer_counts_only_after_members_confirm(client, make_
     opportunity, orgs, users, _ = await _setup(session)
     lead = await login(client, users["lead"])
     created = await lead.post(
-        f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "member_organisation_ids": [orgs["partner"].id]}
+        f"/api/v1/opportunities/{opportunity.id}/answers",
+        json={**ANSWER, "member_organisation_ids": [orgs["partner"].id]},
     )
     answer_id = created.json()["id"]
     assert created.json()["is_consortium"] and created.json()["members"][0]["status"] == "pending"
@@ -198,7 +209,9 @@ async def test_summary_over_500_characters_and_foreign_offerings_are_rejected(cl
     foreign = await create_offering(session, orgs["rival"], title="别人的产品", status=ListingStatus.published)
     lead = await login(client, users["lead"])
     long = await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "summary": "字" * 501})
-    other = await lead.post(f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "offering_ids": [foreign.id]})
+    other = await lead.post(
+        f"/api/v1/opportunities/{opportunity.id}/answers", json={**ANSWER, "offering_ids": [foreign.id]}
+    )
     assert long.status_code == 422 and long.json()["field"] == "summary"
     assert other.status_code == 422 and other.json()["field"] == "offering_ids"
 

@@ -85,7 +85,9 @@ async def test_admin_creates_an_account_that_can_sign_in(client, make_client, se
     assert response.status_code == 201, response.text
     assert response.json()["email"] == "new.user@example.com"
     fresh = make_client()
-    signed_in = await fresh.post("/api/v1/auth/login", json={"email": "new.user@example.com", "password": "long-enough-1"})
+    signed_in = await fresh.post(
+        "/api/v1/auth/login", json={"email": "new.user@example.com", "password": "long-enough-1"}
+    )
     assert signed_in.status_code == 200
 
 

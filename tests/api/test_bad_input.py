@@ -58,7 +58,9 @@ async def test_oversize_chunked_body_without_length_is_refused_with_413(client, 
         for _ in range(40):
             yield b"x" * 65536
 
-    response = await client.post("/api/v1/opportunities", content=chunks(), headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/opportunities", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 

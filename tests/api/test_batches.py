@@ -83,13 +83,17 @@ async def test_visitors_see_withdrawn_items_by_title_and_only_published_ones_oth
     assert (overview[2]["added"], overview[2]["changed"], overview[2]["withdrawn"]) == (1, 1, 1)
     # A was closed later, so visitors no longer find it among batch 1's additions; staff still do.
     assert overview[1]["added"] == 1
-    assert {row["batch"]["number"]: row for row in (await staff.get("/api/v1/batches/overview")).json()}[1]["added"] == 2
+    assert {row["batch"]["number"]: row for row in (await staff.get("/api/v1/batches/overview")).json()}[1][
+        "added"
+    ] == 2
 
 
 async def test_offerings_count_too_and_a_listing_appears_once(client, session):
     staff = await _staff(session, client)
     enterprise = await create_organisation(session, kind="enterprise")
-    offering = await create_offering(session, enterprise, title="戊：工业视觉质检一体机", status=ListingStatus.pending_review)
+    offering = await create_offering(
+        session, enterprise, title="戊：工业视觉质检一体机", status=ListingStatus.pending_review
+    )
     published = await staff.post(f"/api/v1/offerings/{offering.id}/publish", json={"batch_number": 4})
     assert published.status_code == 200, published.text
     await staff.patch(f"/api/v1/offerings/{offering.id}", json={"title": "戊：工业视觉质检一体机（二代）"})

@@ -29,12 +29,22 @@ async def _enterprise(session, **overrides):
 async def _pairing_at(session, stage=PairingStage.demonstration, *, region="360121", tracks=("vr",), answer_members=()):
     department = await create_organisation(session)
     opportunity = await create_opportunity(
-        session, department, title="红谷滩VR文旅沉浸体验场景", region_code=region, tracks=list(tracks), status=ListingStatus.published
+        session,
+        department,
+        title="红谷滩VR文旅沉浸体验场景",
+        region_code=region,
+        tracks=list(tracks),
+        status=ListingStatus.published,
     )
     enterprise = await _enterprise(session, name=f"南昌虚拟现实研究院{opportunity.id}")
     answer_id = None
     if answer_members:
-        answer = Answer(opportunity_id=opportunity.id, lead_organisation_id=enterprise.id, title="联合体方案", status=AnswerStatus.selected)
+        answer = Answer(
+            opportunity_id=opportunity.id,
+            lead_organisation_id=enterprise.id,
+            title="联合体方案",
+            status=AnswerStatus.selected,
+        )
         session.add(answer)
         await session.flush()
         for member, status in answer_members:
@@ -64,23 +74,39 @@ async def test_matchmaker_keeps_zones_projects_and_enterprises(client, session):
     lead = await create_organisation(session, name="南昌县人民政府（示范区测试）", kind="city")
     zone = await staff.post(
         f"{API}/zones",
-        json={"name": "南昌县VR产业示范区", "region_code": "360121", "tracks": ["vr", "iot"], "lead_organisation_id": lead.id},
+        json={
+            "name": "南昌县VR产业示范区",
+            "region_code": "360121",
+            "tracks": ["vr", "iot"],
+            "lead_organisation_id": lead.id,
+        },
     )
     assert zone.status_code == 201, zone.text
     assert zone.json()["region"]["name"] == "南昌县" and [t["name"] for t in zone.json()["tracks"]] == ["VR", "物联网"]
     assert zone.json()["lead_organisation"]["name"] == "南昌县人民政府（示范区测试）"
 
     maker = await _enterprise(session, name="江西某VR企业", region_code="360102")
-    project = await _project(staff, zone_id=zone.json()["id"], enterprise_ids=[maker.id], tracks=["vr"], investment_wan="1200.50")
+    project = await _project(
+        staff, zone_id=zone.json()["id"], enterprise_ids=[maker.id], tracks=["vr"], investment_wan="1200.50"
+    )
     assert project["status_label"] == "申报" and project["region"]["code"] == "360121"  # from the zone
-    assert project["enterprises"] == [{"id": maker.id, "name": "江西某VR企业"}] and project["investment_wan"] == "1200.50"
+    assert (
+        project["enterprises"] == [{"id": maker.id, "name": "江西某VR企业"}] and project["investment_wan"] == "1200.50"
+    )
 
-    edited = await staff.patch(f"{API}/projects/{project['id']}", json={"output_value_wan": "3000", "outcome": "带动就业 200 人"})
+    edited = await staff.patch(
+        f"{API}/projects/{project['id']}", json={"output_value_wan": "3000", "outcome": "带动就业 200 人"}
+    )
     assert edited.status_code == 200 and edited.json()["outcome"] == "带动就业 200 人"
 
     growth = await staff.post(
         f"{API}/enterprises",
-        json={"organisation_id": maker.id, "tracks": ["vr"], "year_recognised": 2025, "indicators": {"营业收入增速(%)": 35}},
+        json={
+            "organisation_id": maker.id,
+            "tracks": ["vr"],
+            "year_recognised": 2025,
+            "indicators": {"营业收入增速(%)": 35},
+        },
     )
     assert growth.status_code == 201, growth.text
     assert growth.json()["region"]["code"] == "360102" and growth.json()["indicators"] == {"营业收入增速(%)": 35.0}
@@ -107,11 +133,16 @@ async def _all_pages(caller, path, **params):
 async def test_registry_lists_are_paged_with_a_total_and_no_cap(client, session):
     staff = await _matchmaker(session, client)
     # All in one county and one status, so the order has nothing but the id to tell rows apart.
-    zones = [DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(25)]
+    zones = [
+        DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(25)
+    ]
     projects = [DemoProject(title=f"分页项目{i:02d}", region_code="360121") for i in range(25)]
     session.add_all(zones + projects + [DemoProject(title="已入选项目", status="selected")])
     companies = [await _enterprise(session, name=f"分页企业{i:02d}") for i in range(25)]
-    growth = [GrowthEnterprise(organisation_id=c.id, year_recognised=2025 if i < 22 else 2024) for i, c in enumerate(companies)]
+    growth = [
+        GrowthEnterprise(organisation_id=c.id, year_recognised=2025 if i < 22 else 2024)
+        for i, c in enumerate(companies)
+    ]
     session.add_all(growth)
     await session.flush()
 
@@ -147,7 +178,9 @@ async def test_an_organisation_pages_through_and_counts_only_its_own(client, mak
     member = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=company))
     department = await create_organisation(session)
     issuer = await login(make_client(), await create_user(session, role=Role.issuer, organisation=department))
-    opportunity = await create_opportunity(session, department, title="只属于发布单位的机会", status=ListingStatus.published)
+    opportunity = await create_opportunity(
+        session, department, title="只属于发布单位的机会", status=ListingStatus.published
+    )
     projects = [DemoProject(title=f"项目{i}", opportunity_id=opportunity.id if i == 7 else None) for i in range(12)]
     session.add_all(projects)
     await session.flush()
@@ -167,7 +200,12 @@ async def test_an_organisation_pages_through_and_counts_only_its_own(client, mak
 
     own = (await member.get(f"{API}/enterprises")).json()
     assert own["total"] == 1 and [e["organisation"]["name"] for e in own["items"]] == ["只看自己的企业"]
-    assert (await member.get(f"{API}/enterprises", params={"page": 2})).json() == {"items": [], "total": 1, "page": 2, "page_size": 20}
+    assert (await member.get(f"{API}/enterprises", params={"page": 2})).json() == {
+        "items": [],
+        "total": 1,
+        "page": 2,
+        "page_size": 20,
+    }
     assert (await issuer.get(f"{API}/enterprises")).json()["total"] == 0
     assert (await make_client().get(f"{API}/projects")).status_code == 401
 
@@ -179,12 +217,19 @@ async def test_only_matchmakers_write_the_registry_and_only_admins_set_targets(c
     zone_body = {"name": "企业自封示范区", "region_code": "360100"}
     assert (await enterprise.post(f"{API}/zones", json=zone_body)).status_code == 403
     assert (await enterprise.post(f"{API}/projects", json={"title": "自报项目"})).status_code == 403
-    assert (await enterprise.post(f"{API}/enterprises", json={"organisation_id": company.id, "year_recognised": 2025})).status_code == 403
+    assert (
+        await enterprise.post(f"{API}/enterprises", json={"organisation_id": company.id, "year_recognised": 2025})
+    ).status_code == 403
     assert (await make_client().post(f"{API}/zones", json=zone_body)).status_code == 401
     target = {"scope": "province", "year": 2025, "metric": "zones", "value": 60}
     assert (await staff.put(f"{API}/targets", json=target)).status_code == 403
     assert (await enterprise.put(f"{API}/targets", json=target)).status_code == 403
-    assert (await client.get(f"{API}/zones")).json() == {"items": [], "total": 0, "page": 1, "page_size": 20}  # nothing was saved
+    assert (await client.get(f"{API}/zones")).json() == {
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "page_size": 20,
+    }  # nothing was saved
 
 
 async def test_project_status_moves_one_step_at_a_time_with_audit_entries(client, session):
@@ -202,11 +247,18 @@ async def test_project_status_moves_one_step_at_a_time_with_audit_entries(client
 
     entries = (
         await session.exec(
-            select(AuditEntry).where(AuditEntry.entity_kind == "demo_project", AuditEntry.entity_id == project["id"]).order_by(AuditEntry.id)
+            select(AuditEntry)
+            .where(AuditEntry.entity_kind == "demo_project", AuditEntry.entity_id == project["id"])
+            .order_by(AuditEntry.id)
         )
     ).all()
     moves = [(e.from_state, e.to_state) for e in entries if e.action.startswith("status:")]
-    assert moves == [("applied", "selected"), ("selected", "building"), ("building", "accepted"), ("accepted", "promoted")]
+    assert moves == [
+        ("applied", "selected"),
+        ("selected", "building"),
+        ("building", "accepted"),
+        ("accepted", "promoted"),
+    ]
 
 
 async def test_a_project_links_only_to_things_that_exist(client, session):
@@ -215,11 +267,17 @@ async def test_a_project_links_only_to_things_that_exist(client, session):
     assert unknown_pairing.status_code == 404 and unknown_pairing.json()["field"] == "pairing_id"
     assert (await staff.post(f"{API}/projects", json={"title": "无机会", "opportunity_id": 999999})).status_code == 404
     assert (await staff.post(f"{API}/projects", json={"title": "无示范区", "zone_id": 999999})).status_code == 404
-    assert (await staff.post(f"{API}/projects", json={"title": "无企业", "enterprise_ids": [999999]})).status_code == 404
+    assert (
+        await staff.post(f"{API}/projects", json={"title": "无企业", "enterprise_ids": [999999]})
+    ).status_code == 404
     government = await create_organisation(session)
-    not_enterprise = await staff.post(f"{API}/projects", json={"title": "政府不是企业", "enterprise_ids": [government.id]})
+    not_enterprise = await staff.post(
+        f"{API}/projects", json={"title": "政府不是企业", "enterprise_ids": [government.id]}
+    )
     assert not_enterprise.status_code == 422
-    assert (await staff.post(f"{API}/projects", json={"title": "乱填赛道", "tracks": ["no_such_track"]})).status_code == 422
+    assert (
+        await staff.post(f"{API}/projects", json={"title": "乱填赛道", "tracks": ["no_such_track"]})
+    ).status_code == 422
     signed, _, _ = await _pairing_at(session, PairingStage.signed)
     early = await staff.post(f"{API}/projects", json={"title": "签约即申报", "pairing_id": signed.id})
     assert early.status_code == 409 and "示范" in early.json()["detail"]
@@ -230,7 +288,9 @@ async def test_milestone_evidence_is_checked_by_content_and_served_to_the_projec
     staff = await _matchmaker(session, client)
     maker = await _enterprise(session)
     project = await _project(staff, enterprise_ids=[maker.id])
-    milestone = await staff.post(f"{API}/projects/{project['id']}/milestones", json={"title": "完成一期建设", "due_on": "2025-06-30"})
+    milestone = await staff.post(
+        f"{API}/projects/{project['id']}/milestones", json={"title": "完成一期建设", "due_on": "2025-06-30"}
+    )
     assert milestone.status_code == 201, milestone.text
     url = f"{API}/milestones/{milestone.json()['id']}/attachments"
 
@@ -244,11 +304,17 @@ async def test_milestone_evidence_is_checked_by_content_and_served_to_the_projec
     detail = (await staff.get(f"{API}/projects/{project['id']}")).json()
     assert [e["filename"] for e in detail["milestones"][0]["evidence"]] == ["验收报告.pdf"]
     download = await staff.get(stored.json()["url"])
-    assert download.status_code == 200 and download.content == PDF and "attachment" in download.headers["content-disposition"]
+    assert (
+        download.status_code == 200
+        and download.content == PDF
+        and "attachment" in download.headers["content-disposition"]
+    )
 
     member = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=maker))
     assert (await member.get(stored.json()["url"])).status_code == 200
-    outsider = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=await _enterprise(session)))
+    outsider = await login(
+        make_client(), await create_user(session, role=Role.enterprise, organisation=await _enterprise(session))
+    )
     assert (await outsider.get(stored.json()["url"])).status_code == 404
     assert (await outsider.get(f"{API}/projects/{project['id']}")).status_code == 404
     assert (await make_client().get(stored.json()["url"])).status_code == 401
@@ -257,11 +323,19 @@ async def test_milestone_evidence_is_checked_by_content_and_served_to_the_projec
 
 async def test_admin_edits_targets_as_data(client, make_client, session):
     admin = await login(make_client(), await create_user(session, role=Role.admin))
-    changed = await admin.put(f"{API}/targets", json={"scope": "city", "scope_code": "360700", "year": 2031, "metric": "projects", "value": 40})
+    changed = await admin.put(
+        f"{API}/targets",
+        json={"scope": "city", "scope_code": "360700", "year": 2031, "metric": "projects", "value": 40},
+    )
     assert changed.status_code == 200 and changed.json()["scope_name"] == "赣州市"
-    again = await admin.put(f"{API}/targets", json={"scope": "city", "scope_code": "360700", "year": 2031, "metric": "projects", "value": 45})
+    again = await admin.put(
+        f"{API}/targets",
+        json={"scope": "city", "scope_code": "360700", "year": 2031, "metric": "projects", "value": 45},
+    )
     assert again.json()["id"] == changed.json()["id"] and again.json()["value"] == 45
-    county = await admin.put(f"{API}/targets", json={"scope": "city", "scope_code": "360121", "year": 2031, "metric": "zones", "value": 1})
+    county = await admin.put(
+        f"{API}/targets", json={"scope": "city", "scope_code": "360121", "year": 2031, "metric": "zones", "value": 1}
+    )
     assert county.status_code == 422 and county.json()["field"] == "scope_code"
     progress = (await client.get(f"{API}/progress", params={"year": 2031})).json()
     ganzhou = next(c for c in progress["cities"] if c["code"] == "360700")
@@ -287,7 +361,11 @@ async def test_this_years_targets_are_the_plans_figures_split_over_the_cities(cl
     progress = (await client.get(f"{API}/progress")).json()
     assert progress["year"] == demonstration.china_today().year
     overall = progress["overall"]
-    assert (overall["zones"]["target"], overall["projects"]["target"], overall["enterprises"]["target"]) == (50, 300, 3000)
+    assert (overall["zones"]["target"], overall["projects"]["target"], overall["enterprises"]["target"]) == (
+        50,
+        300,
+        3000,
+    )
     assert len(progress["cities"]) == 12
     for metric, total in (("zones", 50), ("projects", 300), ("enterprises", 3000)):
         shares = [c[metric]["target"] for c in progress["cities"]]
@@ -309,7 +387,11 @@ async def test_progress_numbers_are_computed_from_the_registry(client, make_clie
         ("明年的示范区", "360100", ["vr"], "2026-03-01"),  # not yet in 2025
     ]
     for name, region, tracks, on in zones:
-        assert (await staff.post(f"{API}/zones", json={"name": name, "region_code": region, "tracks": tracks, "designated_on": on})).status_code == 201
+        assert (
+            await staff.post(
+                f"{API}/zones", json={"name": name, "region_code": region, "tracks": tracks, "designated_on": on}
+            )
+        ).status_code == 201
 
     p1 = await _project(staff, title="P1", region_code="360121", tracks=["vr"])
     await _move(staff, p1["id"], "selected", on="2025-03-15")
@@ -328,34 +410,78 @@ async def test_progress_numbers_are_computed_from_the_registry(client, make_clie
     ]
     for org_region, region, tracks, year, on in enterprises:
         organisation = await _enterprise(session, region_code=org_region)
-        body = {"organisation_id": organisation.id, "region_code": region, "tracks": tracks, "year_recognised": year, "recognised_on": on}
+        body = {
+            "organisation_id": organisation.id,
+            "region_code": region,
+            "tracks": tracks,
+            "year_recognised": year,
+            "recognised_on": on,
+        }
         assert (await staff.post(f"{API}/enterprises", json=body)).status_code == 201
 
-    for scope, code, metric, value in (("province", "", "zones", 10), ("city", "360100", "zones", 4), ("track", "vr", "projects", 2)):
-        set_ = await admin.put(f"{API}/targets", json={"scope": scope, "scope_code": code, "year": 2025, "metric": metric, "value": value})
+    for scope, code, metric, value in (
+        ("province", "", "zones", 10),
+        ("city", "360100", "zones", 4),
+        ("track", "vr", "projects", 2),
+    ):
+        set_ = await admin.put(
+            f"{API}/targets", json={"scope": scope, "scope_code": code, "year": 2025, "metric": metric, "value": value}
+        )
         assert set_.status_code == 200, set_.text
 
     progress = (await client.get(f"{API}/progress", params={"year": 2025})).json()
 
     def figures(row):
-        return {m: (row[m]["actual"], row[m]["target"], row[m]["percent"]) for m in ("zones", "projects", "enterprises")}
+        return {
+            m: (row[m]["actual"], row[m]["target"], row[m]["percent"]) for m in ("zones", "projects", "enterprises")
+        }
 
-    assert figures(progress["overall"]) == {"zones": (4, 10, 40.0), "projects": (2, None, None), "enterprises": (3, None, None)}
+    assert figures(progress["overall"]) == {
+        "zones": (4, 10, 40.0),
+        "projects": (2, None, None),
+        "enterprises": (3, None, None),
+    }
     cities = {c["code"]: c for c in progress["cities"]}
-    assert figures(cities["360100"]) == {"zones": (2, 4, 50.0), "projects": (1, None, None), "enterprises": (1, None, None)}
-    assert figures(cities["360700"]) == {"zones": (1, None, None), "projects": (1, None, None), "enterprises": (1, None, None)}
-    assert figures(cities["GJXQ"]) == {"zones": (0, None, None), "projects": (0, None, None), "enterprises": (1, None, None)}
+    assert figures(cities["360100"]) == {
+        "zones": (2, 4, 50.0),
+        "projects": (1, None, None),
+        "enterprises": (1, None, None),
+    }
+    assert figures(cities["360700"]) == {
+        "zones": (1, None, None),
+        "projects": (1, None, None),
+        "enterprises": (1, None, None),
+    }
+    assert figures(cities["GJXQ"]) == {
+        "zones": (0, None, None),
+        "projects": (0, None, None),
+        "enterprises": (1, None, None),
+    }
     assert sum(c["zones"]["actual"] for c in progress["cities"]) == 3 and progress["unassigned"]["zones"]["actual"] == 1
 
     tracks = {t["code"]: t for t in progress["tracks"]}
     assert figures(tracks["vr"]) == {"zones": (2, None, None), "projects": (1, 2, 50.0), "enterprises": (2, None, None)}
-    assert figures(tracks["iot"]) == {"zones": (1, None, None), "projects": (1, None, None), "enterprises": (2, None, None)}
+    assert figures(tracks["iot"]) == {
+        "zones": (1, None, None),
+        "projects": (1, None, None),
+        "enterprises": (2, None, None),
+    }
     assert figures(tracks["smart_agriculture"])["projects"] == (1, None, None)
 
     trend = [(p["month"], p["zones"], p["projects"], p["enterprises"]) for p in progress["trend"]]
     assert trend == [
-        (1, 1, 0, 2), (2, 2, 0, 2), (3, 2, 1, 2), (4, 2, 1, 3), (5, 4, 1, 3), (6, 4, 2, 3),
-        (7, 4, 2, 3), (8, 4, 2, 3), (9, 4, 2, 3), (10, 4, 2, 3), (11, 4, 2, 3), (12, 4, 2, 3),
+        (1, 1, 0, 2),
+        (2, 2, 0, 2),
+        (3, 2, 1, 2),
+        (4, 2, 1, 3),
+        (5, 4, 1, 3),
+        (6, 4, 2, 3),
+        (7, 4, 2, 3),
+        (8, 4, 2, 3),
+        (9, 4, 2, 3),
+        (10, 4, 2, 3),
+        (11, 4, 2, 3),
+        (12, 4, 2, 3),
     ]
 
 
@@ -364,10 +490,16 @@ async def test_a_demonstration_pairing_proposes_a_prefilled_project(client, sess
     partner = await _enterprise(session, name="赣州数字文旅公司")
     hesitant = await _enterprise(session, name="尚未确认的成员")
     pairing, opportunity, enterprise = await _pairing_at(
-        session, region="360121", tracks=("vr", "digital_creative"),
+        session,
+        region="360121",
+        tracks=("vr", "digital_creative"),
         answer_members=[(partner, MemberStatus.confirmed), (hesitant, MemberStatus.pending)],
     )
-    for name, region, tracks in (("赣州示范区", "360702", ["vr"]), ("南昌市级示范区", "360100", ["vr"]), ("南昌县文旅示范区", "360121", ["digital_creative"])):
+    for name, region, tracks in (
+        ("赣州示范区", "360702", ["vr"]),
+        ("南昌市级示范区", "360100", ["vr"]),
+        ("南昌县文旅示范区", "360121", ["digital_creative"]),
+    ):
         await staff.post(f"{API}/zones", json={"name": name, "region_code": region, "tracks": tracks})
 
     proposal = await demonstration.proposal_from_pairing(session, pairing.id)
@@ -381,7 +513,11 @@ async def test_a_demonstration_pairing_proposes_a_prefilled_project(client, sess
     created = await staff.post(f"{API}/pairings/{pairing.id}/project")
     assert created.status_code == 201, created.text
     project = created.json()
-    assert project["pairing_id"] == pairing.id and project["zone"]["name"] == "南昌县文旅示范区" and project["status"] == "applied"
+    assert (
+        project["pairing_id"] == pairing.id
+        and project["zone"]["name"] == "南昌县文旅示范区"
+        and project["status"] == "applied"
+    )
     assert [e["name"] for e in project["enterprises"]] == [enterprise.name, "赣州数字文旅公司"]
     duplicate = await staff.post(f"{API}/pairings/{pairing.id}/project")
     assert duplicate.status_code == 409 and duplicate.json()["project_id"] == project["id"]

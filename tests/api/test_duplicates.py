@@ -5,8 +5,8 @@ from sqlmodel import select
 from backend.audit.models import AuditEntry
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus, OpportunityTrack
-from backend.outbox.models import OutboxEvent
 from backend.organisations.models import OrganisationKind
+from backend.outbox.models import OutboxEvent
 from tests.factories import create_offering, create_opportunity, create_organisation, create_user, login
 
 LIFELINE = "面向燃气、供水、桥梁的城市生命线安全监测，需提供感知终端、监测预警平台与应急联动。"
@@ -18,17 +18,31 @@ async def _scene(session):
     province = await create_organisation(session, name="江西省住房和城乡建设厅（查重测试）")
     farming = await create_organisation(session, name="赣州市农业农村局（查重测试）")
     a = await create_opportunity(
-        session, city, title="南昌市城市生命线安全监测场景", description=LIFELINE, tracks=["iot"],
-        status=ListingStatus.published, tags=["城市安全"],
+        session,
+        city,
+        title="南昌市城市生命线安全监测场景",
+        description=LIFELINE,
+        tracks=["iot"],
+        status=ListingStatus.published,
+        tags=["城市安全"],
     )
     b = await create_opportunity(
-        session, province, title="南昌城市生命線安全監測平台", tracks=["iot", "infosec_data_services"],
+        session,
+        province,
+        title="南昌城市生命線安全監測平台",
+        tracks=["iot", "infosec_data_services"],
         description="面向燃气、供水管网和桥梁的城市生命线安全监测，提供感知终端与监测预警平台。",
-        status=ListingStatus.pending_review, tags=["生命线"],
+        status=ListingStatus.pending_review,
+        tags=["生命线"],
     )
     other = await create_opportunity(
-        session, farming, title="赣南脐橙果园病虫害智能识别", tracks=["smart_agriculture"], region_code="360700",
-        description="利用无人机和图像识别发现脐橙黄龙病，指导果农精准施药。", status=ListingStatus.published,
+        session,
+        farming,
+        title="赣南脐橙果园病虫害智能识别",
+        tracks=["smart_agriculture"],
+        region_code="360700",
+        description="利用无人机和图像识别发现脐橙黄龙病，指导果农精准施药。",
+        status=ListingStatus.published,
     )
     return a, b, other
 
@@ -54,7 +68,8 @@ async def test_near_identical_opportunities_of_two_departments_are_listed_as_a_p
     pair = next(p for p in pairs if frozenset((p["first"]["id"], p["second"]["id"])) == frozenset((a.id, b.id)))
     assert pair["similarity"]["likely_duplicate"] and "生命线" in pair["similarity"]["shared_words"]
     assert {pair["first"]["organisation"], pair["second"]["organisation"]} == {
-        "南昌市城市管理局（查重测试）", "江西省住房和城乡建设厅（查重测试）",
+        "南昌市城市管理局（查重测试）",
+        "江西省住房和城乡建设厅（查重测试）",
     }
 
 
@@ -100,12 +115,16 @@ async def test_a_dismissed_pair_does_not_come_back(client, session, sync_index):
     a, b, _ = await _scene(session)
     await sync_index()
     staff = await _staff(session, client)
-    dismissed = await staff.post("/api/v1/duplicates/dismiss", json={"first_id": b.id, "second_id": a.id, "reason": "两个项目分属省市两级"})
+    dismissed = await staff.post(
+        "/api/v1/duplicates/dismiss", json={"first_id": b.id, "second_id": a.id, "reason": "两个项目分属省市两级"}
+    )
     assert dismissed.status_code == 201, dismissed.text
     assert (dismissed.json()["first_id"], dismissed.json()["second_id"]) == (min(a.id, b.id), max(a.id, b.id))
     assert frozenset((a.id, b.id)) not in _pair_ids((await staff.get("/api/v1/duplicates")).json())
     # Saying it twice is harmless.
-    assert (await staff.post("/api/v1/duplicates/dismiss", json={"first_id": a.id, "second_id": b.id})).status_code == 201
+    assert (
+        await staff.post("/api/v1/duplicates/dismiss", json={"first_id": a.id, "second_id": b.id})
+    ).status_code == 201
 
 
 async def test_only_staff_may_list_merge_or_dismiss(client, make_client, session):
@@ -115,7 +134,9 @@ async def test_only_staff_may_list_merge_or_dismiss(client, make_client, session
     body = {"keep_id": a.id, "merge_id": b.id}
     assert (await visitor.post("/api/v1/duplicates/merge", json=body)).status_code == 401
     assert (await issuer.post("/api/v1/duplicates/merge", json=body)).status_code == 403
-    assert (await issuer.post("/api/v1/duplicates/dismiss", json={"first_id": a.id, "second_id": b.id})).status_code == 403
+    assert (
+        await issuer.post("/api/v1/duplicates/dismiss", json={"first_id": a.id, "second_id": b.id})
+    ).status_code == 403
     assert (await issuer.get("/api/v1/duplicates")).status_code == 403
     # Nothing changed.
     await session.refresh(b)
@@ -135,8 +156,12 @@ async def test_bad_merges_are_refused_with_a_reason(client, session):
 async def test_similar_opportunities_rank_the_near_duplicate_first(client, make_client, session, sync_index):
     a, b, other = await _scene(session)
     related = await create_opportunity(
-        session, await create_organisation(session), title="南昌市燃气管网泄漏安全监测", status=ListingStatus.published,
-        description="针对城市燃气管网开展泄漏监测，提供感知终端与监测预警平台。", tracks=["iot"],
+        session,
+        await create_organisation(session),
+        title="南昌市燃气管网泄漏安全监测",
+        status=ListingStatus.published,
+        description="针对城市燃气管网开展泄漏监测，提供感知终端与监测预警平台。",
+        tracks=["iot"],
     )
     await sync_index()
     issuer = await login(client, await create_user(session, role=Role.issuer, organisation_id=other.organisation_id))
@@ -153,7 +178,12 @@ async def test_similar_opportunities_rank_the_near_duplicate_first(client, make_
     # A related but different scenario comes after the near-duplicate, and is not called a duplicate.
     assert ids.index(related.id) > 0 and not found[ids.index(related.id)]["similarity"]["likely_duplicate"]
 
-    enterprise = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=await create_organisation(session, kind="enterprise")))
+    enterprise = await login(
+        make_client(),
+        await create_user(
+            session, role=Role.enterprise, organisation=await create_organisation(session, kind="enterprise")
+        ),
+    )
     assert (await enterprise.get("/api/v1/opportunities/similar", params={"title": "城市生命线"})).status_code == 403
     assert (await make_client().get("/api/v1/opportunities/similar", params={"title": "城市生命线"})).status_code == 401
     empty = await issuer.get("/api/v1/opportunities/similar", params={"title": " "})
@@ -180,7 +210,8 @@ async def test_visitors_asking_for_a_merged_listing_are_redirected_to_the_kept_o
     for kind, path in (("opportunity", "opportunities"), ("offering", "offerings")):
         a, b = await _merged(session, client, kind=kind)
         other_organisation = await login(
-            make_client(), await create_user(session, role=Role.enterprise, organisation=await create_organisation(session))
+            make_client(),
+            await create_user(session, role=Role.enterprise, organisation=await create_organisation(session)),
         )
         for caller in (make_client(), other_organisation):
             response = await caller.get(f"/api/v1/{path}/{b.id}")
@@ -194,9 +225,7 @@ async def test_visitors_asking_for_a_merged_listing_are_redirected_to_the_kept_o
 
 async def test_the_owner_and_matchmakers_still_get_the_merged_listing_itself(client, make_client, session):
     a, b = await _merged(session, client)
-    owner = await login(
-        make_client(), await create_user(session, role=Role.issuer, organisation_id=b.organisation_id)
-    )
+    owner = await login(make_client(), await create_user(session, role=Role.issuer, organisation_id=b.organisation_id))
     for caller in (client, owner):
         response = await caller.get(f"/api/v1/opportunities/{b.id}")
         assert response.status_code == 200, response.text

@@ -103,7 +103,9 @@ async def test_the_registration_after_capacity_gets_409_and_nothing_changes(clie
     assert (await people[2][2].post(f"/api/v1/events/{event_id}/registrations")).status_code == 201
 
 
-async def test_a_colleague_of_a_registered_enterprise_cannot_register_it_twice(client, make_client, session, sync_index):
+async def test_a_colleague_of_a_registered_enterprise_cannot_register_it_twice(
+    client, make_client, session, sync_index
+):
     _, event_id, _, _, _, people = await _setup(session, client, make_client, sync_index, enterprises=1)
     organisation, _, enterprise = people[0]
     colleague = await login(make_client(), await create_user(session, role=Role.enterprise, organisation=organisation))
@@ -144,13 +146,17 @@ async def test_someone_else_gets_404_for_a_meeting_and_its_calendar(client, make
         assert (await host_client.get(path)).status_code == 200
         assert (await staff.get(path)).status_code == 200
         assert (await make_client().get(path)).status_code == 401
-    refused = await outsider.post(f"/api/v1/events/{event_id}/meetings/{theirs['id']}/reply", json={"reply": "declined"})
+    refused = await outsider.post(
+        f"/api/v1/events/{event_id}/meetings/{theirs['id']}/reply", json={"reply": "declined"}
+    )
     assert refused.status_code == 404
     assert (await staff.get(f"/api/v1/events/{event_id}/meetings/{theirs['id']}")).json()["status"] == "proposed"
 
 
 async def test_re_proposing_keeps_accepted_meetings_and_drops_declined_pairs(client, make_client, session, sync_index):
-    staff, event_id, _, host, host_client, people = await _setup(session, client, make_client, sync_index, enterprises=3)
+    staff, event_id, _, host, host_client, people = await _setup(
+        session, client, make_client, sync_index, enterprises=3
+    )
     for _, _, enterprise in people:
         await enterprise.post(f"/api/v1/events/{event_id}/registrations")
     first_plan = (await staff.post(f"/api/v1/events/{event_id}/proposals")).json()
@@ -172,7 +178,9 @@ async def test_re_proposing_keeps_accepted_meetings_and_drops_declined_pairs(cli
 
 
 async def test_outcome_after_the_event_creates_a_linked_pairing(client, make_client, session, sync_index):
-    staff, event_id, opportunity, _, host_client, people = await _setup(session, client, make_client, sync_index, enterprises=1)
+    staff, event_id, opportunity, _, host_client, people = await _setup(
+        session, client, make_client, sync_index, enterprises=1
+    )
     organisation, _, enterprise = people[0]
     await enterprise.post(f"/api/v1/events/{event_id}/registrations")
     (meeting,) = (await staff.post(f"/api/v1/events/{event_id}/proposals")).json()
@@ -183,10 +191,16 @@ async def test_outcome_after_the_event_creates_a_linked_pairing(client, make_cli
 
     early = await staff.put(outcome_path, json=body)
     assert early.status_code == 409 and "活动结束后" in early.json()["detail"]
-    assert (await staff.post(f"/api/v1/events/{event_id}/status", json={"status": "finished"})).status_code == 409  # not begun
+    assert (
+        await staff.post(f"/api/v1/events/{event_id}/status", json={"status": "finished"})
+    ).status_code == 409  # not begun
 
     # The event takes place.
-    await session.exec(update(Event).where(Event.id == event_id).values(starts_at=datetime.now(UTC) - timedelta(hours=3), ends_at=datetime.now(UTC) - timedelta(hours=1)))
+    await session.exec(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(starts_at=datetime.now(UTC) - timedelta(hours=3), ends_at=datetime.now(UTC) - timedelta(hours=1))
+    )
     assert (await staff.post(f"/api/v1/events/{event_id}/status", json={"status": "finished"})).status_code == 200
     assert (await host_client.put(outcome_path, json=body)).status_code == 403
 
@@ -195,7 +209,11 @@ async def test_outcome_after_the_event_creates_a_linked_pairing(client, make_cli
     outcome = recorded.json()["outcome"]
     assert outcome["result_label"] == "有合作意向" and outcome["pairing_id"]
     pairing = (await session.exec(select(Pairing).where(Pairing.id == outcome["pairing_id"]))).one()
-    assert (pairing.opportunity_id, pairing.organisation_id, pairing.stage) == (opportunity.id, organisation.id, PairingStage.recommended)
+    assert (pairing.opportunity_id, pairing.organisation_id, pairing.stage) == (
+        opportunity.id,
+        organisation.id,
+        PairingStage.recommended,
+    )
     assert pairing.offering_id == meeting["offering_id"]
 
     # Recording again keeps the same pairing rather than opening a second one.
@@ -220,8 +238,12 @@ async def test_an_opportunity_whose_issuer_has_no_account_is_featured_but_gets_m
     staff, event_id, opportunity, _, _, people = await _setup(session, client, make_client, sync_index, enterprises=1)
     await people[0][2].post(f"/api/v1/events/{event_id}/registrations")
     imported_from = await create_organisation(session, name="赣州市城市管理局（无账号）")
-    imported = await create_opportunity(session, imported_from, title="城市内涝监测预警", status=ListingStatus.published)
-    featured = await staff.put(f"/api/v1/events/{event_id}/opportunities", json={"opportunity_ids": [opportunity.id, imported.id]})
+    imported = await create_opportunity(
+        session, imported_from, title="城市内涝监测预警", status=ListingStatus.published
+    )
+    featured = await staff.put(
+        f"/api/v1/events/{event_id}/opportunities", json={"opportunity_ids": [opportunity.id, imported.id]}
+    )
     assert [o["has_host"] for o in featured.json()["opportunities"]] == [True, False]
     plan = (await staff.post(f"/api/v1/events/{event_id}/proposals")).json()
     assert {m["opportunity_id"] for m in plan} == {opportunity.id}
@@ -241,5 +263,7 @@ async def test_event_input_is_checked(client, make_client, session):
     assert nowhere.status_code == 422 and nowhere.json()["field"] == "place"
     bad_link = await staff.post("/api/v1/events", json=event_body(online_link="javascript:alert(1)"))
     assert bad_link.status_code == 422 and bad_link.json()["field"] == "online_link"
-    past = await staff.post("/api/v1/events", json=event_body(starts_at="2020-01-01T09:00:00+08:00", ends_at="2020-01-01T11:00:00+08:00"))
+    past = await staff.post(
+        "/api/v1/events", json=event_body(starts_at="2020-01-01T09:00:00+08:00", ends_at="2020-01-01T11:00:00+08:00")
+    )
     assert past.status_code == 422

@@ -16,7 +16,6 @@ from backend.imports.service import import_rows
 from backend.listings.models import (
     ListingKind,
     ListingStatus,
-    Offering,
     OfferingDomain,
     OfferingTrack,
     Opportunity,
@@ -49,8 +48,12 @@ def _csv(body: bytes) -> list[dict]:
 async def _listings(session):
     bureau = await create_organisation(session, name="导出测试市交通局")
     other = await create_organisation(session, name="导出测试市水利局")
-    await create_opportunity(session, bureau, title="已发布的物联网场景", tracks=["iot"], status=PUBLISHED, contact="秘密电话 0791-1111111")
-    await create_opportunity(session, bureau, title="已发布的无人机场景", tracks=["drones"], status=PUBLISHED, region_code="360700")
+    await create_opportunity(
+        session, bureau, title="已发布的物联网场景", tracks=["iot"], status=PUBLISHED, contact="秘密电话 0791-1111111"
+    )
+    await create_opportunity(
+        session, bureau, title="已发布的无人机场景", tracks=["drones"], status=PUBLISHED, region_code="360700"
+    )
     await create_opportunity(session, bureau, title="交通局草稿", tracks=["iot"], contact="草稿联系人")
     await create_opportunity(session, other, title="水利局草稿", tracks=["iot"], contact="水利联系人")
     return bureau, other
@@ -60,7 +63,9 @@ async def test_visitor_export_follows_the_filters_and_shows_no_contacts(client, 
     await _listings(session)
     response = await client.get("/api/v1/exports/opportunities.xlsx", params={"track": "iot"})
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     assert "attachment" in response.headers["content-disposition"]
     rows = _sheet(response.content)
     assert [r["title"] for r in rows] == ["已发布的物联网场景"]
@@ -82,7 +87,10 @@ async def test_an_organisation_exports_its_own_drafts_and_contacts_but_not_other
     bureau, _ = await _listings(session)
     await login(client, await create_user(session, role=Role.issuer, organisation=bureau))
     rows = _csv((await client.get("/api/v1/exports/opportunities.csv", params={"track": "iot"})).content)
-    assert {r["title"]: r["contact"] for r in rows} == {"已发布的物联网场景": "秘密电话 0791-1111111", "交通局草稿": "草稿联系人"}
+    assert {r["title"]: r["contact"] for r in rows} == {
+        "已发布的物联网场景": "秘密电话 0791-1111111",
+        "交通局草稿": "草稿联系人",
+    }
 
 
 async def test_staff_export_includes_every_status_and_contact(client, session):
@@ -114,41 +122,114 @@ async def test_formula_like_text_stays_text(client, session):
 
 async def _round_trip_listings(session):
     """Listings with every field the import layout carries filled in, as a matchmaker would see them."""
-    bureau = await create_organisation(session, name="往返测试赣州市农业农村局", kind=OrganisationKind.city, region_code="360700")
-    company = await create_organisation(session, name="往返测试数字科技有限公司", kind=OrganisationKind.enterprise, credit_code=credit_code())
+    bureau = await create_organisation(
+        session, name="往返测试赣州市农业农村局", kind=OrganisationKind.city, region_code="360700"
+    )
+    company = await create_organisation(
+        session, name="往返测试数字科技有限公司", kind=OrganisationKind.enterprise, credit_code=credit_code()
+    )
     lab = await create_organisation(session, name="往返测试虚拟现实实验室", kind=OrganisationKind.lab)
     third = (await get_or_create_batch(session, number=3)).id
     second = (await get_or_create_batch(session, number=2)).id
     orchard = await create_opportunity(
-        session, bureau, title="赣州脐橙果园<智慧>监测", description="果园墒情与虫情监测。\n第二段：建设数据平台。",
-        region_code="360702", place="赣州市章贡区", tags=["脐橙", "果园监测"], tracks=["smart_agriculture", "iot"],
-        budget_text="50-100万元", budget_min=Decimal(50), budget_max=Decimal(100), deadline=date(2099, 12, 31),
-        contact="李工 0797-1234567", requirements="具备农业物联网案例\n提供三年运维", batch_id=third, status=PUBLISHED,
+        session,
+        bureau,
+        title="赣州脐橙果园<智慧>监测",
+        description="果园墒情与虫情监测。\n第二段：建设数据平台。",
+        region_code="360702",
+        place="赣州市章贡区",
+        tags=["脐橙", "果园监测"],
+        tracks=["smart_agriculture", "iot"],
+        budget_text="50-100万元",
+        budget_min=Decimal(50),
+        budget_max=Decimal(100),
+        deadline=date(2099, 12, 31),
+        contact="李工 0797-1234567",
+        requirements="具备农业物联网案例\n提供三年运维",
+        batch_id=third,
+        status=PUBLISHED,
     )
     session.add(OpportunityDomain(listing_id=orchard.id, domain_code="modern_agriculture"))
     negotiable = await create_opportunity(
-        session, bureau, title="鄱阳湖水位预警", external_id="GZ-2026-007", region_code="360000", place="全省",
-        budget_text="面议", deadline=None, contact="", requirements="", status=ListingStatus.draft,
+        session,
+        bureau,
+        title="鄱阳湖水位预警",
+        external_id="GZ-2026-007",
+        region_code="360000",
+        place="全省",
+        budget_text="面议",
+        deadline=None,
+        contact="",
+        requirements="",
+        status=ListingStatus.draft,
     )
     museum = await create_offering(
-        session, company, title="沉浸式数字展厅", description="VR 与数字孪生结合的展陈方案", region_code=None, place="全国",
-        tags=["沉浸式展陈"], tracks=["vr"], maturity="pilot", reference_cases="景德镇陶瓷博物馆\n滕王阁数字展",
-        certifications="ISO 27001", contact="王经理 13800000000", batch_id=second, status=PUBLISHED,
+        session,
+        company,
+        title="沉浸式数字展厅",
+        description="VR 与数字孪生结合的展陈方案",
+        region_code=None,
+        place="全国",
+        tags=["沉浸式展陈"],
+        tracks=["vr"],
+        maturity="pilot",
+        reference_cases="景德镇陶瓷博物馆\n滕王阁数字展",
+        certifications="ISO 27001",
+        contact="王经理 13800000000",
+        batch_id=second,
+        status=PUBLISHED,
     )
     session.add(OfferingDomain(listing_id=museum.id, domain_code="culture_tourism"))
     session.add(OfferingDomain(listing_id=museum.id, domain_code="healthcare"))
     prototype = await create_offering(
-        session, lab, title="实验室原型：电子元器件检测", region_code="360100", place="南昌市", tracks=["electronic_components"],
-        maturity=None, reference_cases="", certifications="", contact="", status=PUBLISHED,
+        session,
+        lab,
+        title="实验室原型：电子元器件检测",
+        region_code="360100",
+        place="南昌市",
+        tracks=["electronic_components"],
+        maturity=None,
+        reference_cases="",
+        certifications="",
+        contact="",
+        status=PUBLISHED,
     )
     await session.flush()
     return [orchard, negotiable], [museum, prototype]
 
 
-_OPPORTUNITY_FIELDS = ("title", "organisation_id", "region_code", "place", "description", "tags", "budget_text", "budget_min",
-                       "budget_max", "deadline", "contact", "requirements", "batch_id", "external_id", "status")
-_OFFERING_FIELDS = ("title", "organisation_id", "region_code", "place", "description", "tags", "maturity", "reference_cases",
-                    "certifications", "contact", "batch_id", "external_id", "status")
+_OPPORTUNITY_FIELDS = (
+    "title",
+    "organisation_id",
+    "region_code",
+    "place",
+    "description",
+    "tags",
+    "budget_text",
+    "budget_min",
+    "budget_max",
+    "deadline",
+    "contact",
+    "requirements",
+    "batch_id",
+    "external_id",
+    "status",
+)
+_OFFERING_FIELDS = (
+    "title",
+    "organisation_id",
+    "region_code",
+    "place",
+    "description",
+    "tags",
+    "maturity",
+    "reference_cases",
+    "certifications",
+    "contact",
+    "batch_id",
+    "external_id",
+    "status",
+)
 
 
 async def _snapshot(session, kind, listings, fields):

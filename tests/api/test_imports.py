@@ -41,7 +41,13 @@ def _rows(code: str) -> list[dict]:
             "tracks": "5G/智慧医疗",
             "maturity": "mature",
         },
-        {"kind": "opportunity", "external_id": "IMP-004", "title": "截止日期错", "organisation": "某局", "deadline": "2026/13/45"},
+        {
+            "kind": "opportunity",
+            "external_id": "IMP-004",
+            "title": "截止日期错",
+            "organisation": "某局",
+            "deadline": "2026/13/45",
+        },
     ]
 
 
@@ -67,7 +73,9 @@ async def test_import_keeps_good_rows_and_reports_bad_ones_with_row_numbers(clie
 
 async def test_import_maps_free_categories_to_tracks_and_keeps_the_rest_as_tags(client, session):
     await _staff(client, session)
-    await client.post("/api/v1/imports", files={"file": ("a.jsonl", _jsonl(*_rows(credit_code())), "application/x-ndjson")})
+    await client.post(
+        "/api/v1/imports", files={"file": ("a.jsonl", _jsonl(*_rows(credit_code())), "application/x-ndjson")}
+    )
     opportunity = (await session.exec(select(Opportunity).where(Opportunity.external_id == "IMP-001"))).one()
     detail = (await client.get(f"/api/v1/opportunities/{opportunity.id}")).json()
     assert {"物联网"} <= {t["name"] for t in detail["tracks"]}
@@ -96,7 +104,9 @@ async def test_unknown_organisations_are_created_once(client, session):
     code = credit_code()
     rows = _rows(code)
     rows.append(dict(rows[0], external_id="IMP-005", title="同一单位第二条"))
-    report = (await client.post("/api/v1/imports", files={"file": ("a.jsonl", _jsonl(*rows), "application/x-ndjson")})).json()
+    report = (
+        await client.post("/api/v1/imports", files={"file": ("a.jsonl", _jsonl(*rows), "application/x-ndjson")})
+    ).json()
     assert report["organisations_created"] == 2
     enterprise = (await session.exec(select(Organisation).where(Organisation.name == "成都导入医疗科技有限公司"))).one()
     assert enterprise.kind == "enterprise" and enterprise.credit_code == code
@@ -134,10 +144,23 @@ async def test_xlsx_import_reads_dates_and_numbers(client, session):
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["kind", "external_id", "title", "organisation", "region", "budget", "deadline", "tracks"])
-    sheet.append(["opportunity", "IMP-X1", "景德镇陶瓷数字文创场景", "景德镇市文广新旅局", "景德镇市", 300, datetime(2099, 6, 30), "数字文创"])
+    sheet.append(
+        [
+            "opportunity",
+            "IMP-X1",
+            "景德镇陶瓷数字文创场景",
+            "景德镇市文广新旅局",
+            "景德镇市",
+            300,
+            datetime(2099, 6, 30),
+            "数字文创",
+        ]
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
-    response = await client.post("/api/v1/imports", files={"file": ("list.xlsx", buffer.getvalue(), "application/octet-stream")})
+    response = await client.post(
+        "/api/v1/imports", files={"file": ("list.xlsx", buffer.getvalue(), "application/octet-stream")}
+    )
     assert response.json()["created"] == 1, response.text
     opportunity = (await session.exec(select(Opportunity).where(Opportunity.external_id == "IMP-X1"))).one()
     assert opportunity.deadline.isoformat() == "2099-06-30" and opportunity.budget_max == 300

@@ -72,7 +72,8 @@ async def test_approved_introduction_releases_the_contact_to_that_enterprise_onl
     assert [n.kind for n in told] == ["interest_approved"] and CONTACT in told[0].body
     actions = (
         await session.exec(
-            select(AuditEntry.action).where(AuditEntry.entity_kind == "interest", AuditEntry.entity_id == interest["id"])
+            select(AuditEntry.action)
+            .where(AuditEntry.entity_kind == "interest", AuditEntry.entity_id == interest["id"])
             .order_by(col(AuditEntry.id))
         )
     ).all()
@@ -121,7 +122,9 @@ async def test_declined_introduction_keeps_the_contact_hidden_and_tells_the_reas
     interest_id = (await client.post("/api/v1/interests", json={"opportunity_id": opportunity.id})).json()["id"]
 
     issuer_client = await login(make_client(), issuer)
-    assert (await issuer_client.post(f"/api/v1/interests/{interest_id}/decline", json={"reason": ""})).status_code == 422
+    assert (
+        await issuer_client.post(f"/api/v1/interests/{interest_id}/decline", json={"reason": ""})
+    ).status_code == 422
     declined = await issuer_client.post(f"/api/v1/interests/{interest_id}/decline", json={"reason": "已有合作单位"})
     assert declined.status_code == 200
 
@@ -255,7 +258,7 @@ async def test_contact_release_costs_one_query_per_page_of_listings(client, make
 
     statements: list[str] = []
 
-    def _count(conn, cursor, statement, *args):  # noqa: ANN001
+    def _count(conn, cursor, statement, *args):
         statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", _count)
@@ -276,7 +279,9 @@ async def test_issuer_is_reminded_once_per_period_about_a_waiting_interest(sessi
     enterprise_org, _ = await _enterprise(session)
     opportunity = await _published(session, issuer_org, title="赣州脐橙溯源场景")
     now = utcnow()
-    waiting = Interest(opportunity_id=opportunity.id, organisation_id=enterprise_org.id, created_at=now - timedelta(days=4))
+    waiting = Interest(
+        opportunity_id=opportunity.id, organisation_id=enterprise_org.id, created_at=now - timedelta(days=4)
+    )
     fresh_org, _ = await _enterprise(session)
     fresh = Interest(opportunity_id=opportunity.id, organisation_id=fresh_org.id, created_at=now - timedelta(days=1))
     session.add_all([waiting, fresh])
@@ -286,11 +291,15 @@ async def test_issuer_is_reminded_once_per_period_about_a_waiting_interest(sessi
     assert await interests_service.send_reminders(session, days=3, now=now + timedelta(hours=1)) == 0
 
     reminders = (
-        await session.exec(select(Notification).where(Notification.kind == "interest_reminder").order_by(col(Notification.user_id)))
+        await session.exec(
+            select(Notification).where(Notification.kind == "interest_reminder").order_by(col(Notification.user_id))
+        )
     ).all()
     assert [n.user_id for n in reminders] == [issuer.id, colleague.id]
     assert "赣州脐橙溯源场景" in reminders[0].title and "等待 4 天" in reminders[0].body
-    emails = (await session.exec(select(EmailMessage.to_address).where(col(EmailMessage.subject).contains("待审批")))).all()
+    emails = (
+        await session.exec(select(EmailMessage.to_address).where(col(EmailMessage.subject).contains("待审批")))
+    ).all()
     assert sorted(emails) == sorted([issuer.email, colleague.email])
     await session.refresh(waiting)
     assert waiting.reminded_at == now

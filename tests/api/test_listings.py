@@ -210,9 +210,16 @@ async def test_traditional_text_is_stored_exactly_as_given(client, session):
 async def test_filters_by_track_region_and_status(client, session):
     organisation, _ = await _issuer(session)
     in_county = await create_opportunity(
-        session, organisation, title="章贡区物联网", region_code="360702", tracks=["iot"], status=ListingStatus.published
+        session,
+        organisation,
+        title="章贡区物联网",
+        region_code="360702",
+        tracks=["iot"],
+        status=ListingStatus.published,
     )
-    await create_opportunity(session, organisation, title="南昌VR", region_code="360100", tracks=["vr"], status=ListingStatus.published)
+    await create_opportunity(
+        session, organisation, title="南昌VR", region_code="360100", tracks=["vr"], status=ListingStatus.published
+    )
     await create_opportunity(session, organisation, title="赣州草稿", region_code="360700", tracks=["iot"])
 
     by_city = await client.get("/api/v1/opportunities", params={"region": "360700", "organisation_id": organisation.id})
@@ -229,7 +236,9 @@ async def test_deadline_sort_puts_the_soonest_first(client, session):
     sooner = await create_opportunity(
         session, organisation, title="早", deadline=date.today() + timedelta(days=5), status=ListingStatus.published
     )
-    response = await client.get("/api/v1/opportunities", params={"organisation_id": organisation.id, "sort": "deadline"})
+    response = await client.get(
+        "/api/v1/opportunities", params={"organisation_id": organisation.id, "sort": "deadline"}
+    )
     assert [i["id"] for i in response.json()["items"]] == [sooner.id, later.id]
 
 
@@ -290,7 +299,13 @@ async def test_list_pages(client, session):
     organisation, _ = await _issuer(session)
     for n in range(5):
         await create_opportunity(session, organisation, title=f"分页{n}", status=ListingStatus.published)
-    page = await client.get("/api/v1/opportunities", params={"organisation_id": organisation.id, "page_size": 2, "page": 3})
+    page = await client.get(
+        "/api/v1/opportunities", params={"organisation_id": organisation.id, "page_size": 2, "page": 3}
+    )
     assert page.json()["total"] == 5 and len(page.json()["items"]) == 1
-    ids = (await session.exec(select(Opportunity.id).where(Opportunity.organisation_id == organisation.id).order_by(col(Opportunity.id)))).all()
+    ids = (
+        await session.exec(
+            select(Opportunity.id).where(Opportunity.organisation_id == organisation.id).order_by(col(Opportunity.id))
+        )
+    ).all()
     assert page.json()["items"][0]["id"] == ids[0]

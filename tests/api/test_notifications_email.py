@@ -30,7 +30,7 @@ class Inbox:
     def __init__(self) -> None:
         self.envelopes: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 — aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -38,27 +38,25 @@ class Inbox:
 class Refusing(Inbox):
     """Answers RCPT for some addresses, or MAIL or DATA for every message, with a given reply."""
 
-    def __init__(
-        self, *, rcpt: dict[str, str] | None = None, mail: str | None = None, data: str | None = None
-    ) -> None:
+    def __init__(self, *, rcpt: dict[str, str] | None = None, mail: str | None = None, data: str | None = None) -> None:
         super().__init__()
         self.rcpt, self.mail, self.data = rcpt or {}, mail, data
         self.asked: list[str] = []  # every recipient the server was asked to take, refused or not
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: ANN001, N802
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.mail:
             return self.mail
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.asked.append(address)
         if address in self.rcpt:
             return self.rcpt[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope):
         if self.data:
             return self.data
         return await super().handle_DATA(server, session, envelope)
@@ -126,7 +124,9 @@ async def test_user_lists_and_marks_only_their_own_notifications(client, make_cl
     someone = await create_user(session, role=Role.enterprise)
     for n in range(3):
         await notifications.notify(session, user_ids=[me.id], kind="test", title=f"通知{n}", body="正文", email=False)
-    theirs = (await notifications.notify(session, user_ids=[someone.id], kind="test", title="别人的", body="", email=False))[0]
+    theirs = (
+        await notifications.notify(session, user_ids=[someone.id], kind="test", title="别人的", body="", email=False)
+    )[0]
     await login(client, me)
 
     listed = (await client.get("/api/v1/notifications", params={"page_size": 2})).json()
@@ -215,7 +215,9 @@ async def test_mail_worker_round_sends_due_mail_and_reminders(make_client, sessi
     assert len(told) == 1
 
 
-async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(make_client, session, smtp_server, database_url):
+async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(
+    make_client, session, smtp_server, database_url
+):
     follower, _ = await _publish_to_a_follower(make_client, session)
     maker = async_sessionmaker(
         bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -275,7 +277,9 @@ async def test_a_recipient_refused_with_5xx_fails_for_good_and_is_not_retried(se
         await session.refresh(here)
         assert here.sent_at is not None
         assert gone.sent_at is None and gone.failed_at is not None and gone.attempts == 1
-        assert gone.last_error == f"收件人 gone@example.com 被拒绝：{answer}"  # the server's words, for an administrator
+        assert (
+            gone.last_error == f"收件人 gone@example.com 被拒绝：{answer}"
+        )  # the server's words, for an administrator
         assert await pending_count(session) == 0
 
         # However long one waits, it is not tried again.

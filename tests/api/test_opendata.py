@@ -18,15 +18,31 @@ async def _lists(session):
     bureau = await create_organisation(session, name="开放数据测试交通局")
     company = await create_organisation(session, name="开放数据测试科技公司", kind="enterprise")
     road = await create_opportunity(
-        session, bureau, title="城市路口信号优化", tracks=["iot"], status=PUBLISHED, published_at=T0,
-        budget_text="50-100万元", budget_min=50, budget_max=100, contact="秘密联系人 0791-1234567", region_code="360121",
+        session,
+        bureau,
+        title="城市路口信号优化",
+        tracks=["iot"],
+        status=PUBLISHED,
+        published_at=T0,
+        budget_text="50-100万元",
+        budget_min=50,
+        budget_max=100,
+        contact="秘密联系人 0791-1234567",
+        region_code="360121",
         place="南昌县",
     )
     session.add(OpportunityDomain(listing_id=road.id, domain_code="transport"))
     await create_opportunity(session, bureau, title="交通局草稿", status=ListingStatus.draft, contact="草稿联系人")
     await create_offering(
-        session, company, title="信号自适应控制系统", tracks=["iot"], status=PUBLISHED, published_at=T0 + timedelta(hours=1),
-        maturity="mature", contact="王经理 13800000000", tags=["车路协同"],
+        session,
+        company,
+        title="信号自适应控制系统",
+        tracks=["iot"],
+        status=PUBLISHED,
+        published_at=T0 + timedelta(hours=1),
+        maturity="mature",
+        contact="王经理 13800000000",
+        tags=["车路协同"],
     )
     await create_offering(session, company, title="已撤回的产品", status=ListingStatus.withdrawn, contact="撤回联系人")
     await session.flush()
@@ -79,7 +95,10 @@ async def test_atom_feed_lists_newest_published_items_of_both_lists(client, sess
     assert feed.find(f"{ATOM}link[@rel='self']").get("href").endswith("/feed.atom")
     entries = feed.findall(f"{ATOM}entry")
     titles = [e.find(f"{ATOM}title").text for e in entries]
-    assert titles == ["【产品】信号自适应控制系统", "【机会】城市路口信号优化"]  # newest first; no drafts or withdrawn items
+    assert titles == [
+        "【产品】信号自适应控制系统",
+        "【机会】城市路口信号优化",
+    ]  # newest first; no drafts or withdrawn items
     opportunity = entries[1]
     link = opportunity.find(f"{ATOM}link").get("href")
     assert link.endswith(f"/opportunities/{road.id}") and opportunity.find(f"{ATOM}id").text == link
@@ -107,7 +126,9 @@ async def test_atom_feed_escapes_markup_in_titles(client, session):
 async def test_atom_feed_keeps_the_newest_fifty(client, session):
     bureau = await create_organisation(session)
     for n in range(52):
-        await create_opportunity(session, bureau, title=f"机会{n}", status=PUBLISHED, published_at=T0 + timedelta(minutes=n))
+        await create_opportunity(
+            session, bureau, title=f"机会{n}", status=PUBLISHED, published_at=T0 + timedelta(minutes=n)
+        )
     entries = ET.fromstring((await client.get("/feed.atom")).content).findall(f"{ATOM}entry")
     assert len(entries) == 50
     assert entries[0].find(f"{ATOM}title").text == "【机会】机会51"

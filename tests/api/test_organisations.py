@@ -12,7 +12,12 @@ async def test_matchmaker_registers_an_enterprise_with_a_valid_credit_code(clien
     code = credit_code()
     response = await client.post(
         "/api/v1/organisations",
-        json={"name": "江西赣数科技有限公司", "kind": "enterprise", "credit_code": code.lower(), "region_code": "360700"},
+        json={
+            "name": "江西赣数科技有限公司",
+            "kind": "enterprise",
+            "credit_code": code.lower(),
+            "region_code": "360700",
+        },
     )
     assert response.status_code == 201, response.text
     assert response.json()["credit_code"] == code
@@ -89,7 +94,9 @@ async def test_organisation_list_pages_and_filters_by_kind(client, session):
     for n in range(3):
         await create_organisation(session, name=f"分页实验室{n}", kind="lab")
     first = await client.get("/api/v1/organisations", params={"kind": "lab", "q": "分页实验室", "page_size": 2})
-    second = await client.get("/api/v1/organisations", params={"kind": "lab", "q": "分页实验室", "page_size": 2, "page": 2})
+    second = await client.get(
+        "/api/v1/organisations", params={"kind": "lab", "q": "分页实验室", "page_size": 2, "page": 2}
+    )
     assert first.json()["total"] == 3
     assert len(first.json()["items"]) == 2 and len(second.json()["items"]) == 1
     names = {o["name"] for o in first.json()["items"] + second.json()["items"]}

@@ -23,7 +23,11 @@ async def _submitted_answer(session, client, make_client):
     issuer = await create_user(session, role=Role.issuer, organisation=department)
     colleague = await create_user(session, role=Role.issuer, organisation=department)
     opportunity = await create_opportunity(
-        session, department, title="井冈蜜柚数字果园", status=ListingStatus.published, deadline=date.today() + timedelta(days=10)
+        session,
+        department,
+        title="井冈蜜柚数字果园",
+        status=ListingStatus.published,
+        deadline=date.today() + timedelta(days=10),
     )
     enterprise = await create_organisation(session, kind="enterprise")
     answerer = await create_user(session, role=Role.enterprise, organisation=enterprise)
@@ -38,23 +42,36 @@ async def _submitted_answer(session, client, make_client):
     assert criteria.status_code == 200, criteria.text
     ids = [c["id"] for c in criteria.json()]
     for user in (issuer, colleague):
-        assert (await issuer_client.post(f"/api/v1/opportunities/{opportunity.id}/reviewers", json={"user_id": user.id})).status_code == 204
+        assert (
+            await issuer_client.post(f"/api/v1/opportunities/{opportunity.id}/reviewers", json={"user_id": user.id})
+        ).status_code == 204
     return opportunity, answer["id"], issuer_client, await login(make_client(), colleague), ids, lead, enterprise
 
 
 async def test_scores_need_a_comment_and_every_criterion(client, make_client, session):
     _, answer_id, issuer, _, ids, _, _ = await _submitted_answer(session, client, make_client)
-    no_comment = await issuer.put(f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 80, str(ids[1]): 70}, "comment": " "})
-    missing = await issuer.put(f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 80}, "comment": "好"})
-    out_of_range = await issuer.put(f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 101, str(ids[1]): 1}, "comment": "好"})
+    no_comment = await issuer.put(
+        f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 80, str(ids[1]): 70}, "comment": " "}
+    )
+    missing = await issuer.put(
+        f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 80}, "comment": "好"}
+    )
+    out_of_range = await issuer.put(
+        f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 101, str(ids[1]): 1}, "comment": "好"}
+    )
     assert no_comment.status_code == 422 and no_comment.json()["field"] == "comment"
     assert missing.status_code == 422 and out_of_range.status_code == 422
     assert (await issuer.get(f"/api/v1/answers/{answer_id}/reviews")).json() == []
 
 
 async def test_decision_waits_for_every_reviewer_then_selection_opens_a_pairing(client, make_client, session):
-    opportunity, answer_id, issuer, colleague, ids, lead, enterprise = await _submitted_answer(session, client, make_client)
-    scored = await issuer.put(f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 90, str(ids[1]): 60}, "comment": "技术扎实"})
+    opportunity, answer_id, issuer, colleague, ids, lead, enterprise = await _submitted_answer(
+        session, client, make_client
+    )
+    scored = await issuer.put(
+        f"/api/v1/answers/{answer_id}/review",
+        json={"scores": {str(ids[0]): 90, str(ids[1]): 60}, "comment": "技术扎实"},
+    )
     assert scored.status_code == 200 and scored.json()["total"] == "78.00"
 
     early = await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "shortlisted"})
@@ -64,7 +81,9 @@ async def test_decision_waits_for_every_reviewer_then_selection_opens_a_pairing(
     assert recused.json()["recused"] is True
 
     assert (await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "selected"})).status_code == 409
-    assert (await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "shortlisted"})).json()["status"] == "shortlisted"
+    assert (await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "shortlisted"})).json()[
+        "status"
+    ] == "shortlisted"
     selected = await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "selected"})
     assert selected.json()["status"] == "selected"
 
@@ -73,13 +92,20 @@ async def test_decision_waits_for_every_reviewer_then_selection_opens_a_pairing(
 
     assert (await lead.get(f"/api/v1/answers/{answer_id}/reviews")).status_code == 403  # scores stay with the issuer
     history = (await issuer.get(f"/api/v1/history/answer/{answer_id}")).json()
-    assert [h["to_state"] for h in history if h["action"].startswith("status:")] == ["submitted", "shortlisted", "selected"]
+    assert [h["to_state"] for h in history if h["action"].startswith("status:")] == [
+        "submitted",
+        "shortlisted",
+        "selected",
+    ]
 
 
 async def test_published_winners_appear_publicly_and_nothing_else(client, make_client, session):
     opportunity, answer_id, issuer, colleague, ids, _, _ = await _submitted_answer(session, client, make_client)
     for reviewer in (issuer, colleague):
-        await reviewer.put(f"/api/v1/answers/{answer_id}/review", json={"scores": {str(ids[0]): 80, str(ids[1]): 80}, "comment": "可行"})
+        await reviewer.put(
+            f"/api/v1/answers/{answer_id}/review",
+            json={"scores": {str(ids[0]): 80, str(ids[1]): 80}, "comment": "可行"},
+        )
     await issuer.post(f"/api/v1/answers/{answer_id}/decision", json={"status": "shortlisted"})
     visitor = make_client()
     assert (await visitor.get(f"/api/v1/opportunities/{opportunity.id}/winners")).json() == []
@@ -109,16 +135,28 @@ async def _pairing(session):
 async def test_matchmaker_moves_a_pairing_stage_by_stage_with_notes(client, session):
     opportunity, offering, enterprise = await _pairing(session)
     staff = await login(client, await create_user(session, role=Role.matchmaker))
-    created = await staff.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id, "note": "匹配度高"})
+    created = await staff.post(
+        "/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id, "note": "匹配度高"}
+    )
     assert created.status_code == 201, created.text
     pairing = created.json()
     assert pairing["stage"] == "recommended" and pairing["organisation_id"] == enterprise.id
 
     for stage in ("intent", "negotiation", "pilot", "signed", "demonstration"):
-        moved = await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": stage, "version": pairing["version"], "note": f"进入{stage}"})
+        moved = await staff.post(
+            f"/api/v1/pairings/{pairing['id']}/stage",
+            json={"stage": stage, "version": pairing["version"], "note": f"进入{stage}"},
+        )
         assert moved.status_code == 200, moved.text
         pairing = moved.json()
-    assert [s["to_stage"] for s in pairing["steps"]] == ["recommended", "intent", "negotiation", "pilot", "signed", "demonstration"]
+    assert [s["to_stage"] for s in pairing["steps"]] == [
+        "recommended",
+        "intent",
+        "negotiation",
+        "pilot",
+        "signed",
+        "demonstration",
+    ]
     assert all(s["actor_id"] for s in pairing["steps"])
     board = (await staff.get("/api/v1/pairings", params={"stage": "demonstration"})).json()
     assert [p["id"] for p in board["items"]] == [pairing["id"]] and board["counts"]["demonstration"] >= 1
@@ -130,15 +168,23 @@ async def test_matchmaker_moves_a_pairing_stage_by_stage_with_notes(client, sess
 async def test_unreachable_stage_and_decline_without_reason_are_refused(client, session):
     opportunity, offering, _ = await _pairing(session)
     staff = await login(client, await create_user(session, role=Role.matchmaker))
-    pairing = (await staff.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})).json()
+    pairing = (
+        await staff.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})
+    ).json()
     skip = await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "signed", "version": 1})
     bare_decline = await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "declined", "version": 1})
     assert skip.status_code == 409 and "意向" in skip.json()["detail"]
     assert bare_decline.status_code == 422
-    declined = await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "declined", "version": 1, "note": "预算不足"})
+    declined = await staff.post(
+        f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "declined", "version": 1, "note": "预算不足"}
+    )
     assert declined.json()["decline_reason"] == "预算不足"
-    assert (await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "intent", "version": 2})).status_code == 409
-    duplicate = await staff.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})
+    assert (
+        await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "intent", "version": 2})
+    ).status_code == 409
+    duplicate = await staff.post(
+        "/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id}
+    )
     assert duplicate.status_code == 409
 
 
@@ -146,7 +192,9 @@ async def test_stale_version_loses_with_409_and_no_step_is_lost(client, make_cli
     opportunity, offering, _ = await _pairing(session)
     first = await login(client, await create_user(session, role=Role.matchmaker))
     second = await login(make_client(), await create_user(session, role=Role.matchmaker))
-    pairing = (await first.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})).json()
+    pairing = (
+        await first.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})
+    ).json()
     won = await first.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "intent", "version": 1})
     lost = await second.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "intent", "version": 1})
     assert won.status_code == 200 and lost.status_code == 409
@@ -159,7 +207,9 @@ async def test_two_matchmakers_moving_at_the_same_moment_one_wins(engine):
     async with AsyncSession(bind=engine, expire_on_commit=False) as setup:
         opportunity, offering, enterprise = await _pairing(setup)
         staff = await create_user(setup, role=Role.matchmaker)
-        pairing = await pairings.create(setup, actor=Actor(user=staff), opportunity_id=opportunity.id, offering_id=offering.id)
+        pairing = await pairings.create(
+            setup, actor=Actor(user=staff), opportunity_id=opportunity.id, offering_id=offering.id
+        )
         await setup.commit()
     created = {"pairing": pairing.id, "opportunity": opportunity.id, "offering": offering.id, "user": staff.id}
     organisations = (opportunity.organisation_id, enterprise.id)
@@ -167,7 +217,13 @@ async def test_two_matchmakers_moving_at_the_same_moment_one_wins(engine):
     async def attempt() -> str:
         async with AsyncSession(bind=engine, expire_on_commit=False) as racer:
             try:
-                await pairings.move(racer, actor=Actor(user=staff), pairing_id=created["pairing"], to=PairingStage.intent, expected_version=1)
+                await pairings.move(
+                    racer,
+                    actor=Actor(user=staff),
+                    pairing_id=created["pairing"],
+                    to=PairingStage.intent,
+                    expected_version=1,
+                )
                 await racer.commit()
                 return "won"
             except Conflict:
@@ -203,4 +259,6 @@ async def test_only_matchmakers_create_and_move_pairings(client, session):
     opportunity, offering, enterprise = await _pairing(session)
     user = await create_user(session, role=Role.enterprise, organisation=enterprise)
     await login(client, user)
-    assert (await client.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})).status_code == 403
+    assert (
+        await client.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})
+    ).status_code == 403

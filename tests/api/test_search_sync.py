@@ -90,7 +90,10 @@ async def test_writes_succeed_while_the_engine_is_down_and_the_index_catches_up(
     while await drain(session, engine):
         pass
     await _assert_index_equals_database(session, engine)
-    assert engine.get(["opportunity-" + str(created[0])])["opportunity-" + str(created[0])].title == "数字乡村场景0（修订）"
+    assert (
+        engine.get(["opportunity-" + str(created[0])])["opportunity-" + str(created[0])].title
+        == "数字乡村场景0（修订）"
+    )
 
 
 async def test_applying_the_same_rows_twice_changes_nothing(app, session):
@@ -141,5 +144,3 @@ async def test_only_one_worker_drains_at_a_time(engine: object, app):
         await worker.rollback()
         await holder.close()
         await worker.close()
-
-

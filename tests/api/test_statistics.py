@@ -25,22 +25,51 @@ async def build_fixture(session):
     future = date.today() + timedelta(days=30)
 
     # Opportunities: o1, o2 (province, 南昌 incl. 南昌县), o3, o4, o7 (city; 赣州, 省外, 九江 and expired).
-    o1 = await create_opportunity(session, province, title="o1", region_code="360100", tracks=["iot"], status=PUBLISHED, published_at=T0)
+    o1 = await create_opportunity(
+        session, province, title="o1", region_code="360100", tracks=["iot"], status=PUBLISHED, published_at=T0
+    )
     o2 = await create_opportunity(
-        session, province, title="o2", region_code="360121", tracks=["iot", "drones"], status=PUBLISHED, published_at=T0, deadline=future
+        session,
+        province,
+        title="o2",
+        region_code="360121",
+        tracks=["iot", "drones"],
+        status=PUBLISHED,
+        published_at=T0,
+        deadline=future,
     )
     o3 = await create_opportunity(
-        session, city, title="o3", region_code="360700", tracks=["smart_agriculture"], status=PUBLISHED, published_at=T0, deadline=future
+        session,
+        city,
+        title="o3",
+        region_code="360700",
+        tracks=["smart_agriculture"],
+        status=PUBLISHED,
+        published_at=T0,
+        deadline=future,
     )
     await create_opportunity(
-        session, city, title="o4", region_code=None, place="四川省成都市", tracks=["chips"], status=PUBLISHED, published_at=T0
+        session,
+        city,
+        title="o4",
+        region_code=None,
+        place="四川省成都市",
+        tracks=["chips"],
+        status=PUBLISHED,
+        published_at=T0,
     )
     await create_opportunity(session, province, title="o5 草稿", tracks=["iot"])
     await create_opportunity(
         session, province, title="o6 已截止", tracks=["iot"], status=ListingStatus.closed, published_at=T0
     )
     await create_opportunity(
-        session, city, title="o7 已过期", region_code="360400", tracks=["vr"], status=PUBLISHED, published_at=T0,
+        session,
+        city,
+        title="o7 已过期",
+        region_code="360400",
+        tracks=["vr"],
+        status=PUBLISHED,
+        published_at=T0,
         deadline=date.today() - timedelta(days=1),
     )
     session.add(OpportunityDomain(listing_id=o1.id, domain_code="smart_city"))
@@ -49,7 +78,9 @@ async def build_fixture(session):
 
     # Offerings: f1 (南昌), f2 (章贡区 → 赣州), f4 (南昌), f5 (全国) published; f3 a draft.
     await create_offering(session, e1, title="f1", region_code="360100", tracks=["iot"], status=PUBLISHED)
-    await create_offering(session, e2, title="f2", region_code="360702", tracks=["iot", "smart_agriculture"], status=PUBLISHED)
+    await create_offering(
+        session, e2, title="f2", region_code="360702", tracks=["iot", "smart_agriculture"], status=PUBLISHED
+    )
     await create_offering(session, e3, title="f3 草稿", tracks=["chips"])
     await create_offering(session, e3, title="f4", region_code="360100", tracks=["drones"], status=PUBLISHED)
     await create_offering(session, e1, title="f5", region_code=None, place="全国", tracks=["drones"], status=PUBLISHED)
@@ -64,7 +95,10 @@ async def build_fixture(session):
     ):
         session.add(
             Answer(
-                opportunity_id=opportunity.id, lead_organisation_id=organisation.id, title="答题", status=status,
+                opportunity_id=opportunity.id,
+                lead_organisation_id=organisation.id,
+                title="答题",
+                status=status,
                 submitted_at=T0 + timedelta(days=days) if days is not None else None,
             )
         )
@@ -76,7 +110,9 @@ async def build_fixture(session):
         p = await pairings.create(session, actor=staff, opportunity_id=opportunity.id, organisation_id=organisation.id)
         for stage in stages:
             note = "预算不匹配" if stage == PairingStage.declined else ""
-            p = await pairings.move(session, actor=staff, pairing_id=p.id, to=stage, expected_version=p.version, note=note)
+            p = await pairings.move(
+                session, actor=staff, pairing_id=p.id, to=stage, expected_version=p.version, note=note
+            )
 
     await pairing(o1, e1)
     await pairing(o1, e2, PairingStage.intent)
@@ -97,12 +133,20 @@ async def test_published_listings_are_counted_per_track_domain_and_city(client, 
     assert response.status_code == 200, response.text
     stats = response.json()
 
-    assert stats["totals"] == {"published_opportunities": 5, "open_opportunities": 4, "published_offerings": 4, "pairings": 5}
+    assert stats["totals"] == {
+        "published_opportunities": 5,
+        "open_opportunities": 4,
+        "published_offerings": 4,
+        "pairings": 5,
+    }
     tracks = _by(stats["by_track"])
     assert (tracks["iot"]["opportunities"], tracks["iot"]["offerings"]) == (2, 2)
     assert (tracks["drones"]["opportunities"], tracks["drones"]["offerings"]) == (1, 2)
     assert (tracks["smart_agriculture"]["opportunities"], tracks["smart_agriculture"]["offerings"]) == (1, 1)
-    assert (tracks["chips"]["opportunities"], tracks["chips"]["offerings"]) == (1, 0)  # the draft offering is not counted
+    assert (tracks["chips"]["opportunities"], tracks["chips"]["offerings"]) == (
+        1,
+        0,
+    )  # the draft offering is not counted
     assert (tracks["vr"]["opportunities"], tracks["vr"]["offerings"]) == (1, 0)
     assert tracks["iot"]["name"] == "物联网"
     assert sum(t["opportunities"] for t in stats["by_track"]) == 6  # o2 counts under two tracks
@@ -125,7 +169,14 @@ async def test_funnel_counts_each_stage_reached_and_the_conversion_to_the_next(c
     await build_fixture(session)
     funnel = (await client.get("/api/v1/statistics")).json()["funnel"]
     stages = _by(funnel["stages"], "stage")
-    assert [s["stage"] for s in funnel["stages"]] == ["recommended", "intent", "negotiation", "pilot", "signed", "demonstration"]
+    assert [s["stage"] for s in funnel["stages"]] == [
+        "recommended",
+        "intent",
+        "negotiation",
+        "pilot",
+        "signed",
+        "demonstration",
+    ]
     # The declined pairing reached 意向 before it was declined, and still counts up to there.
     assert [s["reached"] for s in funnel["stages"]] == [5, 4, 2, 1, 1, 0]
     assert stages["recommended"]["conversion"] == 0.8

@@ -57,7 +57,13 @@ async def test_enterprise_user_saves_a_search_and_lists_it(client, session):
 
     created = await client.post(
         "/api/v1/subscriptions",
-        json={"name": "赣州农业物联网", "q": "智慧农业 监测", "tracks": ["iot"], "domains": ["digital_countryside"], "regions": ["360700"]},
+        json={
+            "name": "赣州农业物联网",
+            "q": "智慧农业 监测",
+            "tracks": ["iot"],
+            "domains": ["digital_countryside"],
+            "regions": ["360700"],
+        },
     )
     followed = await client.post("/api/v1/subscriptions", json={"tracks": ["drones"], "regions": ["360100"]})
 
@@ -86,7 +92,9 @@ async def test_unknown_codes_are_rejected_in_chinese_and_nothing_is_saved(client
     assert "未知的赛道代码" in unknown_track.json()["detail"]
     assert unknown_region.status_code == 422 and unknown_region.json()["field"] == "regions"
     assert empty.status_code == 422 and "至少填写" in empty.json()["detail"]
-    count = (await session.exec(select(func.count()).select_from(Subscription).where(Subscription.user_id == user.id))).one()
+    count = (
+        await session.exec(select(func.count()).select_from(Subscription).where(Subscription.user_id == user.id))
+    ).one()
     assert count == 0
 
 
@@ -157,7 +165,10 @@ async def test_offerings_and_refused_publications_notify_nobody(make_client, ses
     await _subscribe(session, follower, tracks=["iot"])
     already_published = await _pending_opportunity(session, tracks=["iot"], status=ListingStatus.published)
     offering = await create_offering(
-        session, await create_organisation(session, kind="enterprise"), tracks=["iot"], status=ListingStatus.pending_review
+        session,
+        await create_organisation(session, kind="enterprise"),
+        tracks=["iot"],
+        status=ListingStatus.pending_review,
     )
     staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
 
@@ -166,7 +177,11 @@ async def test_offerings_and_refused_publications_notify_nobody(make_client, ses
 
     assert again.status_code == 409 and offered.status_code == 200
     assert await _told(session, follower) == []
-    count = (await session.exec(select(func.count()).select_from(EmailMessage).where(col(EmailMessage.to_address) == follower.email))).one()
+    count = (
+        await session.exec(
+            select(func.count()).select_from(EmailMessage).where(col(EmailMessage.to_address) == follower.email)
+        )
+    ).one()
     assert count == 0
 
 
@@ -177,12 +192,26 @@ async def test_opportunities_published_by_bulk_import_also_notify_subscribers(ma
     await _subscribe(session, user, q="脐橙")
     staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
     rows = [
-        {"kind": "opportunity", "external_id": "SUB-IMP-1", "title": "赣南脐橙溯源场景", "organisation": "赣州市农业农村局（导入订阅）"},
-        {"kind": "opportunity", "external_id": "SUB-IMP-2", "title": "南昌地铁客流预测", "organisation": "南昌市交通运输局（导入订阅）"},
+        {
+            "kind": "opportunity",
+            "external_id": "SUB-IMP-1",
+            "title": "赣南脐橙溯源场景",
+            "organisation": "赣州市农业农村局（导入订阅）",
+        },
+        {
+            "kind": "opportunity",
+            "external_id": "SUB-IMP-2",
+            "title": "南昌地铁客流预测",
+            "organisation": "南昌市交通运输局（导入订阅）",
+        },
     ]
     data = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
-    response = await staff.post("/api/v1/imports", files={"file": ("a.jsonl", data, "application/x-ndjson")}, data={"publish": "true"})
+    response = await staff.post(
+        "/api/v1/imports", files={"file": ("a.jsonl", data, "application/x-ndjson")}, data={"publish": "true"}
+    )
     assert response.json()["created"] == 2, response.text
     titles = (await session.exec(select(Notification.title).where(Notification.user_id == user.id))).all()
     assert len(titles) == 1 and "赣南脐橙溯源场景" in titles[0]
-    assert (await session.exec(select(func.count()).select_from(EmailMessage).where(EmailMessage.to_address == user.email))).one() == 1
+    assert (
+        await session.exec(select(func.count()).select_from(EmailMessage).where(EmailMessage.to_address == user.email))
+    ).one() == 1

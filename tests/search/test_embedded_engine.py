@@ -73,7 +73,9 @@ def test_facet_bits_survive_reopening_and_a_second_writer(tmp_path, monkeypatch)
 
 
 def test_parts_of_a_query_word_are_searched_only_while_few_listings_hold_it_whole(engine, monkeypatch):
-    engine.upsert([make_doc(1, title="智慧农业示范"), make_doc(2, title="农业的智慧化改造"), make_doc(3, title="智慧城市")])
+    engine.upsert(
+        [make_doc(1, title="智慧农业示范"), make_doc(2, title="农业的智慧化改造"), make_doc(3, title="智慧城市")]
+    )
     assert [h.id for h in engine.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-1", "opportunity-2"]
     # Once the word is common, listings holding only its parts no longer come with it.
     monkeypatch.setattr(embedded, "SUBTOKEN_FALLBACK_MAX_DOCS", 1)

@@ -18,11 +18,13 @@ def find(engine, text: str, **kw) -> list[str]:
 
 
 def test_simplified_query_finds_traditional_and_annotated_text(engine):
-    engine.upsert([
-        make_doc(1, title="數字經濟發展平台"),
-        make_doc(2, title="推進數(shù)字經濟做優做強"),
-        make_doc(3, title="智慧水利监测"),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="數字經濟發展平台"),
+            make_doc(2, title="推進數(shù)字經濟做優做強"),
+            make_doc(3, title="智慧水利监测"),
+        ]
+    )
     assert set(find(engine, "数字经济")) == {"opportunity-1", "opportunity-2"}
     assert set(find(engine, "數字經濟")) == {"opportunity-1", "opportunity-2"}
 
@@ -68,12 +70,14 @@ def test_empty_query_lists_everything_newest_first(engine):
 
 
 def test_facets_count_the_current_query(engine):
-    engine.upsert([
-        make_doc(1, title="智慧农业大棚", tracks=["智慧农业", "物联网"], region="360700"),
-        make_doc(2, title="智慧农业灌溉", tracks=["智慧农业"], domains=["现代农业"], region="360100"),
-        make_doc(3, title="智慧交通信号", tracks=["物联网"], region="360700"),
-        make_doc(4, title="省外智慧农业示范", tracks=["智慧农业"], region=None),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="智慧农业大棚", tracks=["智慧农业", "物联网"], region="360700"),
+            make_doc(2, title="智慧农业灌溉", tracks=["智慧农业"], domains=["现代农业"], region="360100"),
+            make_doc(3, title="智慧交通信号", tracks=["物联网"], region="360700"),
+            make_doc(4, title="省外智慧农业示范", tracks=["智慧农业"], region=None),
+        ]
+    )
     result = engine.search(SearchQuery(text="智慧农业"))
     assert result.total == 3  # a listing without a region counts, but in no region
     assert result.facets["track"] == {"智慧农业": 3, "物联网": 1}
@@ -83,12 +87,14 @@ def test_facets_count_the_current_query(engine):
 
 
 def test_filters_and_within_or_across(engine):
-    engine.upsert([
-        make_doc(1, title="平台 a", tracks=["物联网"], region="360700"),
-        make_doc(2, title="平台 b", tracks=["VR"], region="360100"),
-        make_doc(3, kind="offering", title="平台 c", tracks=["物联网"], region="360700"),
-        make_doc(4, title="平台 d", tracks=["物联网"], region="360700", status="draft"),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="平台 a", tracks=["物联网"], region="360700"),
+            make_doc(2, title="平台 b", tracks=["VR"], region="360100"),
+            make_doc(3, kind="offering", title="平台 c", tracks=["物联网"], region="360700"),
+            make_doc(4, title="平台 d", tracks=["物联网"], region="360700", status="draft"),
+        ]
+    )
     assert set(find(engine, "平台", kind="offering")) == {"offering-3"}
     assert set(find(engine, "平台", tracks=["物联网"], statuses=["published"])) == {"opportunity-1", "offering-3"}
     assert set(find(engine, "平台", tracks=["物联网", "VR"], kind="opportunity", statuses=["published"])) == {
@@ -103,7 +109,7 @@ def test_crafted_filter_values_cannot_widen_the_filter(engine):
     engine.upsert([make_doc(1, title="平台", status="published"), make_doc(2, title="平台", status="draft")])
     crafted = 'x" OR status = "draft'
     assert find(engine, "", tracks=[crafted], statuses=["published"]) == []
-    assert find(engine, "", statuses=[f'published{crafted}']) == []
+    assert find(engine, "", statuses=[f"published{crafted}"]) == []
     assert find(engine, "", statuses=["published"], regions=["360100\\", crafted]) == []
     everything = find(engine, "平台", statuses=["published"])
     assert everything == ["opportunity-1"]
@@ -160,9 +166,15 @@ def test_rebuild_swaps_and_search_never_sees_an_empty_index(engine):
 
 
 def test_highlight_escapes_html_and_marks_the_match(engine):
-    engine.upsert([
-        make_doc(1, title="<script>alert(1)</script> 智慧农业", description="前文" * 80 + "部署智慧农业传感器<img src=x>" + "后文" * 80)
-    ])
+    engine.upsert(
+        [
+            make_doc(
+                1,
+                title="<script>alert(1)</script> 智慧农业",
+                description="前文" * 80 + "部署智慧农业传感器<img src=x>" + "后文" * 80,
+            )
+        ]
+    )
     hit = engine.search(SearchQuery(text="智慧农业")).hits[0]
     assert hit.title_html == "&lt;script&gt;alert(1)&lt;/script&gt; <mark>智慧农业</mark>"
     assert "<mark>智慧农业</mark>" in hit.snippet_html
@@ -184,11 +196,13 @@ def test_highlight_marks_traditional_text_as_written(engine):
 
 
 def test_sort_by_newest_and_by_deadline(engine):
-    engine.upsert([
-        make_doc(1, title="平台", published_at=NOW + 30, deadline=NOW + 300),
-        make_doc(2, title="平台 平台 平台", published_at=NOW + 10, deadline=NOW + 100),
-        make_doc(3, title="平台", published_at=NOW + 20, deadline=None),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="平台", published_at=NOW + 30, deadline=NOW + 300),
+            make_doc(2, title="平台 平台 平台", published_at=NOW + 10, deadline=NOW + 100),
+            make_doc(3, title="平台", published_at=NOW + 20, deadline=None),
+        ]
+    )
     assert find(engine, "平台", sort="newest") == ["opportunity-1", "opportunity-3", "opportunity-2"]
     assert find(engine, "平台", sort="deadline") == ["opportunity-2", "opportunity-1", "opportunity-3"]
 
@@ -203,11 +217,13 @@ def test_paging(engine):
 
 
 def test_exclude_ids_and_open_deadline(engine):
-    engine.upsert([
-        make_doc(1, title="智慧农业", deadline=NOW - 1),
-        make_doc(2, title="智慧农业", deadline=NOW + 1),
-        make_doc(3, title="智慧农业"),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="智慧农业", deadline=NOW - 1),
+            make_doc(2, title="智慧农业", deadline=NOW + 1),
+            make_doc(3, title="智慧农业"),
+        ]
+    )
     assert set(find(engine, "智慧农业", open_at=NOW)) == {"opportunity-2", "opportunity-3"}
     assert set(find(engine, "智慧农业", exclude_ids=["opportunity-3"])) == {"opportunity-1", "opportunity-2"}
 

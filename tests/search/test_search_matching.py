@@ -30,14 +30,35 @@ OPPORTUNITY = make_doc(
 
 def offerings():
     return [
-        make_doc(10, "offering", title="果园物联网监测系统", description="土壤墒情传感器、精准灌溉、智慧农业平台",
-                 tracks=["智慧农业", "物联网"], domains=["现代农业"], region="360700", maturity="scaled"),
-        make_doc(11, "offering", title="智慧农业大数据平台", description="农业物联网数据采集与分析",
-                 tracks=["智慧农业"], region="360100", maturity="pilot"),
+        make_doc(
+            10,
+            "offering",
+            title="果园物联网监测系统",
+            description="土壤墒情传感器、精准灌溉、智慧农业平台",
+            tracks=["智慧农业", "物联网"],
+            domains=["现代农业"],
+            region="360700",
+            maturity="scaled",
+        ),
+        make_doc(
+            11,
+            "offering",
+            title="智慧农业大数据平台",
+            description="农业物联网数据采集与分析",
+            tracks=["智慧农业"],
+            region="360100",
+            maturity="pilot",
+        ),
         make_doc(12, "offering", title="VR 党建展馆", description="虚拟现实沉浸式展厅", tracks=["VR"], region="360700"),
         make_doc(13, "offering", title="医院信息化系统", description="电子病历与互联网医院", tracks=["数字健康"]),
-        make_doc(14, "offering", title="果园物联网监测系统（草稿）", description="土壤墒情传感器 智慧农业",
-                 tracks=["智慧农业"], status="draft"),
+        make_doc(
+            14,
+            "offering",
+            title="果园物联网监测系统（草稿）",
+            description="土壤墒情传感器 智慧农业",
+            tracks=["智慧农业"],
+            status="draft",
+        ),
     ]
 
 
@@ -79,7 +100,9 @@ def test_offering_to_opportunities_only_open_ones(engine):
 
 def test_long_descriptions_give_at_most_eight_terms(engine):
     long_doc = make_doc(
-        50, title="城市运行管理平台", description=(
+        50,
+        title="城市运行管理平台",
+        description=(
             "建设城市大脑，整合视频监控、网格化管理、应急管理、智慧水利、公共安全、生态环境监测、"
             "交通信号、车路协同、智慧停车、智慧社区、数字孪生、区块链存证、隐私计算、人工智能。" * 5
         ),

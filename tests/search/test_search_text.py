@@ -94,11 +94,13 @@ def test_a_query_word_is_widened_only_to_parts_that_cover_it():
 def test_query_word_does_not_match_documents_holding_only_a_part_of_it(tmp_path):
     engine = create_engine("embedded", data_dir=tmp_path, index_name="listings")
     engine.ensure_ready()
-    engine.upsert([
-        make_doc(1, title="数字文创产品展示"),
-        make_doc(2, title="数字政府建设"),
-        make_doc(3, title="农业的智慧化改造"),
-    ])
+    engine.upsert(
+        [
+            make_doc(1, title="数字文创产品展示"),
+            make_doc(2, title="数字政府建设"),
+            make_doc(3, title="农业的智慧化改造"),
+        ]
+    )
     assert [h.id for h in engine.search(SearchQuery(text="数字文创")).hits] == ["opportunity-1"]
     assert [h.id for h in engine.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-3"]
     engine.close()

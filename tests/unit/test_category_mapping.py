@@ -19,8 +19,19 @@ def test_5g_smart_healthcare_keeps_5g_as_tag(taxonomy):
     assert result.domains == ["healthcare"]
 
 
-@pytest.mark.parametrize("raw", ["物联网、智慧农业", "物联网,智慧农业", "物联网，智慧农业", "物联网;智慧农业",
-                                 "物联网；智慧农业", "物联网 / 智慧农业", "物联网｜智慧农业", "物联网|智慧农业"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "物联网、智慧农业",
+        "物联网,智慧农业",
+        "物联网，智慧农业",
+        "物联网;智慧农业",
+        "物联网；智慧农业",
+        "物联网 / 智慧农业",
+        "物联网｜智慧农业",
+        "物联网|智慧农业",
+    ],
+)
 def test_every_separator_splits(taxonomy, raw):
     assert classify_categories(raw, taxonomy) == Classified(["iot", "smart_agriculture"], [], [])
 

@@ -25,9 +25,24 @@ from backend.imports.parsing import (
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 
 COLUMNS = [
-    "kind", "external_id", "title", "organisation", "organisation_kind", "credit_code", "region",
-    "description", "tracks", "domains", "budget", "deadline", "contact", "maturity",
-    "reference_cases", "certifications", "requirements", "batch",
+    "kind",
+    "external_id",
+    "title",
+    "organisation",
+    "organisation_kind",
+    "credit_code",
+    "region",
+    "description",
+    "tracks",
+    "domains",
+    "budget",
+    "deadline",
+    "contact",
+    "maturity",
+    "reference_cases",
+    "certifications",
+    "requirements",
+    "batch",
 ]
 
 
@@ -287,7 +302,14 @@ def test_xlsx_bad_rows_are_reported_by_sheet_row_and_good_rows_survive():
 
 
 def test_a_row_with_several_bad_fields_reports_each_of_them():
-    line = {"kind": "opportunity", "title": "多处错误", "organisation": "某局", "deadline": "明年", "budget": "很多", "batch": "第X批"}
+    line = {
+        "kind": "opportunity",
+        "title": "多处错误",
+        "organisation": "某局",
+        "deadline": "明年",
+        "budget": "很多",
+        "batch": "第X批",
+    }
 
     rows, errors = parse_listing_file(json.dumps(line, ensure_ascii=False).encode(), "x.jsonl")
 
@@ -313,7 +335,9 @@ def test_invalid_choice_fields_are_row_errors():
 
 
 def test_duplicate_external_id_of_the_same_kind_is_reported_on_the_later_row():
-    data = "kind,external_id,title,organisation\nopportunity,A1,甲,乙\noffering,A1,丙,丁\nopportunity,A1,戊,己\n".encode()
+    data = (
+        "kind,external_id,title,organisation\nopportunity,A1,甲,乙\noffering,A1,丙,丁\nopportunity,A1,戊,己\n".encode()
+    )
 
     rows, errors = parse_listing_file(data, "x.csv")
 
@@ -350,7 +374,13 @@ def test_jsonl_line_that_is_not_an_object_is_a_row_error():
 
 
 def test_jsonl_accepts_chinese_keys_and_list_values():
-    line = {"类型": "能力", "名称": "甲", "企业名称": "乙", "赛道": ["AI", "AI", " 大数据 "], "案例": ["案例一", "案例二"]}
+    line = {
+        "类型": "能力",
+        "名称": "甲",
+        "企业名称": "乙",
+        "赛道": ["AI", "AI", " 大数据 "],
+        "案例": ["案例一", "案例二"],
+    }
 
     rows, errors = parse_listing_file(json.dumps(line, ensure_ascii=False).encode(), "x.jsonl")
 
@@ -360,6 +390,7 @@ def test_jsonl_accepts_chinese_keys_and_list_values():
 
 
 # --------------------------------------------------------------------------- xlsx cells
+
 
 def test_xlsx_date_cells_and_numeric_cells_are_read():
     data = build_xlsx(
@@ -412,6 +443,7 @@ def test_xlsx_reads_the_first_worksheet_only():
 
 
 # --------------------------------------------------------------------------- file errors
+
 
 @pytest.mark.parametrize(
     ("data", "filename"),
@@ -494,6 +526,7 @@ def test_import_file_error_is_a_value_error():
 
 
 # --------------------------------------------------------------------------- parsers
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -626,12 +659,25 @@ def test_parse_deadline_raises_nothing_but_value_error(value):
     st.one_of(
         st.binary(max_size=300),
         st.lists(
-            st.lists(st.sampled_from(["kind", "title", "organisation", "机会", "产品", "甲", "", "\"", "2026/1/1", "1亿", "\n", "第2批"]), max_size=6),
+            st.lists(
+                st.sampled_from(
+                    ["kind", "title", "organisation", "机会", "产品", "甲", "", '"', "2026/1/1", "1亿", "\n", "第2批"]
+                ),
+                max_size=6,
+            ),
             max_size=6,
         ).map(lambda rows: "\n".join(",".join(r) for r in rows).encode()),
         st.lists(
-            st.dictionaries(st.sampled_from(["kind", "title", "organisation", "tracks", "batch", "deadline", "budget"]),
-                            st.one_of(st.text(max_size=5), st.integers(), st.floats(), st.none(), st.lists(st.text(max_size=3), max_size=2))),
+            st.dictionaries(
+                st.sampled_from(["kind", "title", "organisation", "tracks", "batch", "deadline", "budget"]),
+                st.one_of(
+                    st.text(max_size=5),
+                    st.integers(),
+                    st.floats(),
+                    st.none(),
+                    st.lists(st.text(max_size=3), max_size=2),
+                ),
+            ),
             max_size=4,
         ).map(lambda objs: "\n".join(json.dumps(o) for o in objs).encode()),
     ),

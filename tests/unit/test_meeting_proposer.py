@@ -11,11 +11,15 @@ from backend.events.scheduling import Candidate, ProposedMeeting, propose_meetin
 issuers = st.sampled_from([f"user:{i}" for i in range(1, 5)])
 enterprises = st.sampled_from([f"user:{i}" for i in range(10, 18)])
 candidates = st.lists(
-    st.builds(Candidate, opportunity_id=st.integers(1, 4), issuer=issuers, enterprise=enterprises, score=st.floats(0, 1)),
+    st.builds(
+        Candidate, opportunity_id=st.integers(1, 4), issuer=issuers, enterprise=enterprises, score=st.floats(0, 1)
+    ),
     max_size=40,
 )
 slot_sets = st.sets(st.integers(0, 7), min_size=1, max_size=8)
-availability = st.dictionaries(st.sampled_from([f"user:{i}" for i in range(1, 18)]), st.sets(st.integers(0, 7), max_size=8))
+availability = st.dictionaries(
+    st.sampled_from([f"user:{i}" for i in range(1, 18)]), st.sets(st.integers(0, 7), max_size=8)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -86,13 +90,27 @@ def _valid_plan(meetings: list[ProposedMeeting]) -> list[ProposedMeeting]:
 
 
 fixed_meetings = st.lists(
-    st.builds(ProposedMeeting, slot=st.integers(0, 7), opportunity_id=st.integers(1, 4), issuer=issuers, enterprise=enterprises, score=st.just(1.0)),
+    st.builds(
+        ProposedMeeting,
+        slot=st.integers(0, 7),
+        opportunity_id=st.integers(1, 4),
+        issuer=issuers,
+        enterprise=enterprises,
+        score=st.just(1.0),
+    ),
     max_size=6,
 ).map(_valid_plan)
 
 
 @settings(max_examples=300, deadline=None)
-@given(candidates, slot_sets, availability, st.integers(1, 4), fixed_meetings, st.lists(st.tuples(issuers, enterprises), max_size=5))
+@given(
+    candidates,
+    slot_sets,
+    availability,
+    st.integers(1, 4),
+    fixed_meetings,
+    st.lists(st.tuples(issuers, enterprises), max_size=5),
+)
 def test_kept_meetings_hold_their_slots_and_declined_pairs_never_return(cands, slots, avail, limit, kept, declined):
     plan = propose_meetings(cands, slots, avail, default_limit=limit, fixed=kept, exclude_pairs=declined)
     taken = {(person, m.slot) for m in kept for person in (m.issuer, m.enterprise)}
@@ -111,7 +129,11 @@ def test_kept_meetings_hold_their_slots_and_declined_pairs_never_return(cands, s
 def test_re_proposing_around_an_accepted_meeting_does_not_move_it():
     kept = [ProposedMeeting(0, 1, "user:1", "user:10", 0.9)]
     plan = propose_meetings(
-        [Candidate(1, "user:1", "user:10", 0.9), Candidate(1, "user:1", "user:11", 0.8), Candidate(1, "user:1", "user:12", 0.7)],
+        [
+            Candidate(1, "user:1", "user:10", 0.9),
+            Candidate(1, "user:1", "user:11", 0.8),
+            Candidate(1, "user:1", "user:12", 0.7),
+        ],
         slots=[0, 1, 2],
         availability={},
         default_limit=2,

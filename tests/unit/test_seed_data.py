@@ -11,9 +11,17 @@ from backend.taxonomy.regions import resolve_region
 
 ORGANISATION_KINDS = {"government", "city", "soe", "enterprise", "lab"}
 CITY_CODES = {
-    "360100": "南昌市", "360200": "景德镇市", "360300": "萍乡市", "360400": "九江市",
-    "360500": "新余市", "360600": "鹰潭市", "360700": "赣州市", "360800": "吉安市",
-    "360900": "宜春市", "361000": "抚州市", "361100": "上饶市",
+    "360100": "南昌市",
+    "360200": "景德镇市",
+    "360300": "萍乡市",
+    "360400": "九江市",
+    "360500": "新余市",
+    "360600": "鹰潭市",
+    "360700": "赣州市",
+    "360800": "吉安市",
+    "360900": "宜春市",
+    "361000": "抚州市",
+    "361100": "上饶市",
 }
 # Section 二(二)1 of the 2022 意见, in the order the document lists them.
 DOCUMENT_TRACKS = {
@@ -93,7 +101,9 @@ def test_codes_names_and_aliases_are_unique_within_a_section(taxonomy, section):
 def test_regions_have_province_eleven_cities_and_the_new_area(taxonomy):
     regions = taxonomy["regions"]
     provinces = [r for r in regions if r["level"] == "province"]
-    assert provinces == [{"code": "360000", "name": "江西省", "short_name": "江西", "level": "province", "parent": None}]
+    assert provinces == [
+        {"code": "360000", "name": "江西省", "short_name": "江西", "level": "province", "parent": None}
+    ]
     cities = {r["code"]: r["name"] for r in regions if r["level"] == "city"}
     assert cities == CITY_CODES
     new_areas = [r for r in regions if r["level"] == "new_area"]
@@ -144,8 +154,18 @@ def test_every_demo_line_parses_with_the_import_fields(listings, rows):
     assert len(rows) == len(listings)
     kinds = Counter(row["kind"] for row in rows)
     assert kinds["opportunity"] >= 50 and kinds["offering"] >= 50
-    common = {"kind", "external_id", "title", "organisation", "organisation_kind", "region", "description",
-              "tracks", "domains", "batch"}
+    common = {
+        "kind",
+        "external_id",
+        "title",
+        "organisation",
+        "organisation_kind",
+        "region",
+        "description",
+        "tracks",
+        "domains",
+        "batch",
+    }
     for row in rows:
         assert common <= set(row), row["external_id"]
         assert row["organisation_kind"] in ORGANISATION_KINDS

@@ -65,7 +65,10 @@ def page(chromium, live_site) -> Iterator[object]:
     context = chromium.new_context(base_url=live_site, locale="zh-CN")
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None,
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.problems = problems
     yield page

@@ -51,7 +51,9 @@ async def test_after_sign_in_the_visitor_returns_where_they_were_but_never_off_s
     response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "/review"})
     assert response.headers["location"] == "/review"
     await post_form(client, "/logout", {}, token_from="/")
-    response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.example/x"})
+    response = await post_form(
+        client, "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.example/x"}
+    )
     assert response.headers["location"] == "/workspace"
 
 
@@ -168,6 +170,8 @@ async def test_crafted_numbers_in_urls_and_forms_are_refused_politely_not_with_a
             response = await post_form(client, path, form, token_from="/review")
             assert 400 <= response.status_code < 500, (path, value[:10], response.status_code)
     oversize = await client.post(
-        "/api/v1/opportunities", content=b"{}", headers={"content-type": "application/json", "content-length": "9" * 5000}
+        "/api/v1/opportunities",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-length": "9" * 5000},
     )
     assert 400 <= oversize.status_code < 500

@@ -28,8 +28,12 @@ ANSWER = {
 async def _setup(session):
     department = await create_organisation(session, name="鹰潭市数据局（答题页面）")
     opportunity = await create_opportunity(
-        session, department, title="鹰潭物联网水务监测", status=ListingStatus.published,
-        deadline=date.today() + timedelta(days=30), contact="李工 0701-1234567",
+        session,
+        department,
+        title="鹰潭物联网水务监测",
+        status=ListingStatus.published,
+        deadline=date.today() + timedelta(days=30),
+        contact="李工 0701-1234567",
     )
     lead = await create_organisation(session, kind="enterprise", name="鹰潭感知科技有限公司")
     partner = await create_organisation(session, kind="enterprise", name="南昌水务软件有限公司")
@@ -74,7 +78,17 @@ async def test_an_enterprise_answers_from_the_opportunity_page_uploads_and_submi
     assert f'href="/opportunities/{opportunity.id}/answer">我要答题</a>' in page
 
     form = (await lead.get(f"/opportunities/{opportunity.id}/answer")).text
-    for name in ("title", "summary", "solution", "price_text", "price_amount", "delivery_plan", "offering_ids", "members", "csrf_token"):
+    for name in (
+        "title",
+        "summary",
+        "solution",
+        "price_text",
+        "price_amount",
+        "delivery_plan",
+        "offering_ids",
+        "members",
+        "csrf_token",
+    ):
         assert f'name="{name}"' in form, name
     assert "500 字以内" in form and "NB-IoT 智能水表" in form
 
@@ -84,7 +98,9 @@ async def test_an_enterprise_answers_from_the_opportunity_page_uploads_and_submi
 
     token = await csrf_from(lead, f"/answers/{answer_id}")
     uploaded = await lead.post(
-        f"/answers/{answer_id}/attachments", data={"csrf_token": token}, files={"file": ("实施方案.pdf", PDF, "application/pdf")}
+        f"/answers/{answer_id}/attachments",
+        data={"csrf_token": token},
+        files={"file": ("实施方案.pdf", PDF, "application/pdf")},
     )
     assert uploaded.status_code == 303 and uploaded.headers["location"] == f"/answers/{answer_id}?done=uploaded"
     detail = (await lead.get(f"/answers/{answer_id}")).text
@@ -125,8 +141,14 @@ async def test_another_enterprise_gets_404_on_the_answer_page_and_its_attachment
     lead = await _as(make_client, users["lead"])
     answer_id = await _draft(lead, opportunity)
     token = await csrf_from(lead, f"/answers/{answer_id}")
-    await lead.post(f"/answers/{answer_id}/attachments", data={"csrf_token": token}, files={"file": ("方案.pdf", PDF, "application/pdf")})
-    url = re.search(r'href="(/api/v1/answers/\d+/attachments/\d+)"', (await lead.get(f"/answers/{answer_id}")).text).group(1)
+    await lead.post(
+        f"/answers/{answer_id}/attachments",
+        data={"csrf_token": token},
+        files={"file": ("方案.pdf", PDF, "application/pdf")},
+    )
+    url = re.search(
+        r'href="(/api/v1/answers/\d+/attachments/\d+)"', (await lead.get(f"/answers/{answer_id}")).text
+    ).group(1)
     await _submit(lead, answer_id)
 
     rival = await _as(make_client, users["rival"])
@@ -157,9 +179,17 @@ async def test_a_visitor_sees_no_answers(make_client, session):
 async def test_form_errors_are_shown_in_chinese_and_nothing_typed_is_lost(make_client, session):
     opportunity, _, users, _ = await _setup(session)
     lead = await _as(make_client, users["lead"])
-    response = await post_form(lead, f"/opportunities/{opportunity.id}/answer", {
-        **ANSWER, "title": "", "summary": "长" * 501, "price_amount": "很多", "members": "不存在的企业有限公司",
-    })
+    response = await post_form(
+        lead,
+        f"/opportunities/{opportunity.id}/answer",
+        {
+            **ANSWER,
+            "title": "",
+            "summary": "长" * 501,
+            "price_amount": "很多",
+            "members": "不存在的企业有限公司",
+        },
+    )
     assert response.status_code == 422
     html = response.text
     assert 'id="title-error">请填写答题标题' in html
@@ -167,7 +197,9 @@ async def test_form_errors_are_shown_in_chinese_and_nothing_typed_is_lost(make_c
     assert "分三期建设" in html  # what was typed is still there
     assert (await session.exec(select(Answer).where(Answer.opportunity_id == opportunity.id))).first() is None
 
-    response = await post_form(lead, f"/opportunities/{opportunity.id}/answer", {**ANSWER, "summary": "长" * 501, "price_amount": "很多"})
+    response = await post_form(
+        lead, f"/opportunities/{opportunity.id}/answer", {**ANSWER, "summary": "长" * 501, "price_amount": "很多"}
+    )
     assert response.status_code == 422
     assert 'id="summary-error">' in response.text and 'id="price_amount-error">' in response.text
 
@@ -243,7 +275,9 @@ async def test_a_disguised_attachment_is_refused_with_a_message(make_client, ses
     answer_id = await _draft(lead, opportunity)
     token = await csrf_from(lead, f"/answers/{answer_id}")
     bad = await lead.post(
-        f"/answers/{answer_id}/attachments", data={"csrf_token": token}, files={"file": ("报价.pdf", b"MZ\x90\x00binary", "application/pdf")}
+        f"/answers/{answer_id}/attachments",
+        data={"csrf_token": token},
+        files={"file": ("报价.pdf", b"MZ\x90\x00binary", "application/pdf")},
     )
     assert bad.status_code == 422 and "文件内容与扩展名 .pdf 不符，已拒绝" in bad.text
     empty = await lead.post(f"/answers/{answer_id}/attachments", data={"csrf_token": token})
@@ -286,38 +320,65 @@ async def test_the_issuer_sets_weighted_criteria_invites_a_reviewer_scores_decid
     issuer = await _as(make_client, users["issuer"])
     judging = f"/opportunities/{opportunity.id}/answers"
 
-    bad = await post_form(issuer, f"/opportunities/{opportunity.id}/criteria", {"criterion_name": ["技术方案", "报价"], "criterion_weight": ["60", "abc"]}, token_from=judging)
+    bad = await post_form(
+        issuer,
+        f"/opportunities/{opportunity.id}/criteria",
+        {"criterion_name": ["技术方案", "报价"], "criterion_weight": ["60", "abc"]},
+        token_from=judging,
+    )
     assert bad.status_code == 422 and "第 2 行：权重应为 1 到 100 之间的整数" in bad.text
-    saved = await post_form(issuer, f"/opportunities/{opportunity.id}/criteria",
-                            {"criterion_name": ["技术方案", "报价", ""], "criterion_weight": ["60", "40", ""]}, token_from=judging)
+    saved = await post_form(
+        issuer,
+        f"/opportunities/{opportunity.id}/criteria",
+        {"criterion_name": ["技术方案", "报价", ""], "criterion_weight": ["60", "40", ""]},
+        token_from=judging,
+    )
     assert saved.status_code == 303
     page = (await issuer.get(saved.headers["location"])).text
     assert "评审标准已保存" in page and "权重合计 100" in page and 'value="技术方案"' in page
     assert "评审人乙" in page  # a colleague can be invited
 
-    invited = await post_form(issuer, f"/opportunities/{opportunity.id}/reviewers", {"user_id": str(users["issuer"].id)}, token_from=judging)
+    invited = await post_form(
+        issuer, f"/opportunities/{opportunity.id}/reviewers", {"user_id": str(users["issuer"].id)}, token_from=judging
+    )
     assert invited.status_code == 303
 
-    early = await post_form(issuer, f"/answers/{answer_id}/decision", {"status": "shortlisted"}, token_from=f"/answers/{answer_id}")
+    early = await post_form(
+        issuer, f"/answers/{answer_id}/decision", {"status": "shortlisted"}, token_from=f"/answers/{answer_id}"
+    )
     assert early.status_code == 409 and "评审尚未完成" in early.text
 
     form = (await issuer.get(f"/answers/{answer_id}")).text
     ids = re.findall(r'name="score_(\d+)"', form)
     assert len(ids) == 2 and "技术方案（权重 60）" in form
-    no_comment = await post_form(issuer, f"/answers/{answer_id}/review", {f"score_{ids[0]}": "80", f"score_{ids[1]}": "90", "comment": ""},
-                                 token_from=f"/answers/{answer_id}")
+    no_comment = await post_form(
+        issuer,
+        f"/answers/{answer_id}/review",
+        {f"score_{ids[0]}": "80", f"score_{ids[1]}": "90", "comment": ""},
+        token_from=f"/answers/{answer_id}",
+    )
     assert no_comment.status_code == 422 and "评分必须填写评语" in no_comment.text and 'value="80"' in no_comment.text
-    out_of_range = await post_form(issuer, f"/answers/{answer_id}/review", {f"score_{ids[0]}": "180", f"score_{ids[1]}": "90", "comment": "好"},
-                                   token_from=f"/answers/{answer_id}")
+    out_of_range = await post_form(
+        issuer,
+        f"/answers/{answer_id}/review",
+        {f"score_{ids[0]}": "180", f"score_{ids[1]}": "90", "comment": "好"},
+        token_from=f"/answers/{answer_id}",
+    )
     assert out_of_range.status_code == 422 and "「技术方案」的分数应为 0 到 100 之间的整数" in out_of_range.text
-    scored = await post_form(issuer, f"/answers/{answer_id}/review", {f"score_{ids[0]}": "80", f"score_{ids[1]}": "90", "comment": "方案成熟"},
-                             token_from=f"/answers/{answer_id}")
+    scored = await post_form(
+        issuer,
+        f"/answers/{answer_id}/review",
+        {f"score_{ids[0]}": "80", f"score_{ids[1]}": "90", "comment": "方案成熟"},
+        token_from=f"/answers/{answer_id}",
+    )
     assert scored.status_code == 303
     page = (await issuer.get(f"/answers/{answer_id}")).text
     assert "加权总分 <strong>84.00</strong>" in page and "方案成熟" in page
 
     for status, label in (("shortlisted", "入围"), ("selected", "中选")):
-        decided = await post_form(issuer, f"/answers/{answer_id}/decision", {"status": status}, token_from=f"/answers/{answer_id}")
+        decided = await post_form(
+            issuer, f"/answers/{answer_id}/decision", {"status": status}, token_from=f"/answers/{answer_id}"
+        )
         assert decided.status_code == 303, decided.text
         assert label in (await issuer.get(f"/answers/{answer_id}")).text
     pairing = (await session.exec(select(Pairing).where(Pairing.answer_id == answer_id))).one()
@@ -345,13 +406,27 @@ async def test_a_reviewer_recuses_with_a_reason(make_client, session):
     answer_id = await _submitted(make_client, opportunity, users)
     issuer = await _as(make_client, users["issuer"])
     judging = f"/opportunities/{opportunity.id}/answers"
-    await post_form(issuer, f"/opportunities/{opportunity.id}/criteria", {"criterion_name": ["技术方案"], "criterion_weight": ["100"]}, token_from=judging)
-    await post_form(issuer, f"/opportunities/{opportunity.id}/reviewers", {"user_id": str(users["colleague"].id)}, token_from=judging)
+    await post_form(
+        issuer,
+        f"/opportunities/{opportunity.id}/criteria",
+        {"criterion_name": ["技术方案"], "criterion_weight": ["100"]},
+        token_from=judging,
+    )
+    await post_form(
+        issuer,
+        f"/opportunities/{opportunity.id}/reviewers",
+        {"user_id": str(users["colleague"].id)},
+        token_from=judging,
+    )
 
     colleague = await _as(make_client, users["colleague"])
-    empty = await post_form(colleague, f"/answers/{answer_id}/recuse", {"reason": ""}, token_from=f"/answers/{answer_id}")
+    empty = await post_form(
+        colleague, f"/answers/{answer_id}/recuse", {"reason": ""}, token_from=f"/answers/{answer_id}"
+    )
     assert empty.status_code == 422 and "回避时请填写理由" in empty.text
-    recused = await post_form(colleague, f"/answers/{answer_id}/recuse", {"reason": "曾在该企业任职"}, token_from=f"/answers/{answer_id}")
+    recused = await post_form(
+        colleague, f"/answers/{answer_id}/recuse", {"reason": "曾在该企业任职"}, token_from=f"/answers/{answer_id}"
+    )
     assert recused.status_code == 303
     page = (await issuer.get(f"/answers/{answer_id}")).text
     assert "已回避" in page and "曾在该企业任职" in page
@@ -368,11 +443,21 @@ async def test_an_enterprise_expresses_interest_and_the_issuer_declines_then_app
     lead = await _as(make_client, users["lead"])
     page = (await lead.get(f"/opportunities/{opportunity.id}")).text
     assert "我有兴趣" in page and "李工 0701-1234567" not in page
-    sent = await post_form(lead, f"/opportunities/{opportunity.id}/interest", {"message": "我们有成熟案例"}, token_from=f"/opportunities/{opportunity.id}")
+    sent = await post_form(
+        lead,
+        f"/opportunities/{opportunity.id}/interest",
+        {"message": "我们有成熟案例"},
+        token_from=f"/opportunities/{opportunity.id}",
+    )
     assert sent.status_code == 303
     page = (await lead.get(sent.headers["location"])).text
     assert "已表达合作意向" in page and "待审批" in page and ">我有兴趣</button>" not in page
-    again = await post_form(lead, f"/opportunities/{opportunity.id}/interest", {"message": ""}, token_from=f"/opportunities/{opportunity.id}/interest")
+    again = await post_form(
+        lead,
+        f"/opportunities/{opportunity.id}/interest",
+        {"message": ""},
+        token_from=f"/opportunities/{opportunity.id}/interest",
+    )
     assert again.status_code == 409 and "请勿重复提交" in again.text
 
     issuer = await _as(make_client, users["issuer"])
@@ -380,7 +465,9 @@ async def test_an_enterprise_expresses_interest_and_the_issuer_declines_then_app
     pending = (await issuer.get(judging)).text
     assert "待审批的合作意向（1）" in pending and "我们有成熟案例" in pending
     interest = (await session.exec(select(Interest).where(Interest.opportunity_id == opportunity.id))).one()
-    no_reason = await post_form(issuer, f"/interests/{interest.id}/decline", {"reason": "", "next": judging}, token_from=judging)
+    no_reason = await post_form(
+        issuer, f"/interests/{interest.id}/decline", {"reason": "", "next": judging}, token_from=judging
+    )
     assert no_reason.status_code == 422 and "婉拒时请填写原因" in no_reason.text
     approved = await post_form(issuer, f"/interests/{interest.id}/approve", {"next": judging}, token_from=judging)
     assert approved.status_code == 303 and approved.headers["location"] == f"{judging}?done=approved"
@@ -395,7 +482,12 @@ async def test_an_enterprise_expresses_interest_and_the_issuer_declines_then_app
 async def test_an_enterprise_withdraws_a_pending_interest(make_client, session):
     opportunity, _, users, _ = await _setup(session)
     lead = await _as(make_client, users["lead"])
-    await post_form(lead, f"/opportunities/{opportunity.id}/interest", {"message": ""}, token_from=f"/opportunities/{opportunity.id}")
+    await post_form(
+        lead,
+        f"/opportunities/{opportunity.id}/interest",
+        {"message": ""},
+        token_from=f"/opportunities/{opportunity.id}",
+    )
     interest = (await session.exec(select(Interest).where(Interest.opportunity_id == opportunity.id))).one()
     assert "撤回意向" in (await lead.get("/interests")).text
     withdrawn = await post_form(lead, f"/interests/{interest.id}/withdraw", {}, token_from="/interests")
@@ -410,8 +502,15 @@ async def test_the_opportunity_history_is_shown_to_its_issuer_only(make_client, 
     issuer = await _as(make_client, users["issuer"])
     from backend.audit import service as audit
 
-    await audit.record(session, actor=None, entity_kind="opportunity", entity_id=opportunity.id, action="status:published",
-                       from_state="pending_review", to_state="published")
+    await audit.record(
+        session,
+        actor=None,
+        entity_kind="opportunity",
+        entity_id=opportunity.id,
+        action="status:published",
+        from_state="pending_review",
+        to_state="published",
+    )
     assert "变更为「已发布」" in (await issuer.get(f"/opportunities/{opportunity.id}")).text
     lead = await _as(make_client, users["lead"])
     assert "操作记录" not in (await lead.get(f"/opportunities/{opportunity.id}")).text

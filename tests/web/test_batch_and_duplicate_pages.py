@@ -32,7 +32,9 @@ async def _two_batches(client, session):
         for title in ("甲：赣州脐橙溯源场景", "乙：九江港口数字孪生场景", "丙：景德镇陶瓷窑炉智能监测")
     ]
     for listing, batch in ((a, 1), (b, 1)):
-        await post_form(client, f"/review/opportunities/{listing.id}/publish", {"batch_number": str(batch)}, token_from="/review")
+        await post_form(
+            client, f"/review/opportunities/{listing.id}/publish", {"batch_number": str(batch)}, token_from="/review"
+        )
     published = await post_form(client, "/batches/1/publish", {}, token_from="/batches/1")
     assert published.status_code == 303
     await client.patch(f"/api/v1/opportunities/{b.id}", json={"title": "乙：九江港口数字孪生场景（修订）"})
@@ -53,7 +55,7 @@ async def test_the_batch_page_shows_added_changed_and_withdrawn_with_links(clien
     assert f'href="/opportunities/{b.id}"' in changed and "变更：标题" in changed
     # Withdrawn items are listed by title only: their pages are no longer public.
     assert "甲：赣州脐橙溯源场景" in withdrawn and f"/opportunities/{a.id}" not in withdrawn
-    assert "与<a href=\"/batches/1\">第1批</a>相比" in page.text and "发布第2批" not in page.text
+    assert '与<a href="/batches/1">第1批</a>相比' in page.text and "发布第2批" not in page.text
 
     listing = (await visitor.get("/batches")).text
     assert 'href="/batches/2"' in listing and "尚未发布" in listing
@@ -86,11 +88,22 @@ async def test_an_unknown_batch_is_a_chinese_404_page(client):
 async def _lifeline_pair(session):
     city = await create_organisation(session, name="南昌市城市管理局（页面查重）")
     province = await create_organisation(session, name="江西省住建厅（页面查重）")
-    a = await create_opportunity(session, city, title="南昌市城市生命线安全监测场景", description=LIFELINE,
-                                 tracks=["iot"], status=ListingStatus.published)
-    b = await create_opportunity(session, province, title="南昌城市生命線安全監測平台", tracks=["infosec_data_services"],
-                                 description="面向燃气、供水管网和桥梁的城市生命线安全监测，提供感知终端与监测预警平台。",
-                                 status=ListingStatus.published)
+    a = await create_opportunity(
+        session,
+        city,
+        title="南昌市城市生命线安全监测场景",
+        description=LIFELINE,
+        tracks=["iot"],
+        status=ListingStatus.published,
+    )
+    b = await create_opportunity(
+        session,
+        province,
+        title="南昌城市生命線安全監測平台",
+        tracks=["infosec_data_services"],
+        description="面向燃气、供水管网和桥梁的城市生命线安全监测，提供感知终端与监测预警平台。",
+        status=ListingStatus.published,
+    )
     return city, a, b
 
 
@@ -104,7 +117,9 @@ async def test_the_new_opportunity_form_shows_similar_ones_above_it_without_java
     assert 'id="similar-box"' in blank and "查找相似机会" in blank and "相似的已有机会" not in blank
 
     response = await post_form(
-        client, "/workspace/opportunities/similar", {"title": "城市生命线安全监测", "description": LIFELINE},
+        client,
+        "/workspace/opportunities/similar",
+        {"title": "城市生命线安全监测", "description": LIFELINE},
         token_from="/workspace/opportunities/new",
     )
     assert response.status_code == 200
@@ -120,7 +135,9 @@ async def test_htmx_gets_only_the_box(client, session, sync_index):
     await sync_index()
     other = await create_organisation(session)
     await sign_in(client, (await create_user(session, role=Role.issuer, organisation=other)).email, PASSWORD)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/workspace/opportunities/new")).text).group(1)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', (await client.get("/workspace/opportunities/new")).text
+    ).group(1)
 
     response = await client.post(
         "/workspace/opportunities/similar",
@@ -132,13 +149,16 @@ async def test_htmx_gets_only_the_box(client, session, sync_index):
     assert 'id="similar-box"' in response.text and f"/opportunities/{a.id}" in response.text
 
     empty = await client.post(
-        "/workspace/opportunities/similar", data={"title": "", "description": "", "csrf_token": token},
+        "/workspace/opportunities/similar",
+        data={"title": "", "description": "", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
     assert empty.status_code == 200 and "请先填写标题或描述" in empty.text
 
 
-async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_the_kept_one(client, session, sync_index):
+async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_the_kept_one(
+    client, session, sync_index
+):
     _, a, b = await _lifeline_pair(session)
     await sync_index()
     await _matchmaker(client, session)
@@ -148,7 +168,9 @@ async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_
     assert "合并：保留" in page and "不是重复" in page
 
     response = await post_form(
-        client, "/review/duplicates/merge", {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
+        client,
+        "/review/duplicates/merge",
+        {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
         token_from="/review/duplicates",
     )
     assert response.status_code == 303
@@ -165,11 +187,16 @@ async def test_merging_an_already_merged_pair_is_explained_on_the_duplicates_pag
     await sync_index()
     await _matchmaker(client, session)
     form = {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)}
-    assert (await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")).status_code == 303
+    assert (
+        await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")
+    ).status_code == 303
     again = await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")
     assert again.status_code == 409 and f"#{b.id} 已经合并到 #{a.id}" in again.text
     same = await post_form(
-        client, "/review/duplicates/dismiss", {"first_id": str(a.id), "second_id": str(a.id)}, token_from="/review/duplicates"
+        client,
+        "/review/duplicates/dismiss",
+        {"first_id": str(a.id), "second_id": str(a.id)},
+        token_from="/review/duplicates",
     )
     assert same.status_code == 422 and "请选择两个不同的条目" in same.text
 
@@ -179,7 +206,10 @@ async def test_not_a_duplicate_removes_the_pair_from_the_page(client, session, s
     await sync_index()
     await _matchmaker(client, session)
     response = await post_form(
-        client, "/review/duplicates/dismiss", {"first_id": str(a.id), "second_id": str(b.id)}, token_from="/review/duplicates",
+        client,
+        "/review/duplicates/dismiss",
+        {"first_id": str(a.id), "second_id": str(b.id)},
+        token_from="/review/duplicates",
     )
     assert response.status_code == 303
     page = (await client.get(response.headers["location"])).text
@@ -224,7 +254,9 @@ async def test_the_owner_and_matchmakers_still_see_the_merged_listing_with_its_n
     await _matchmaker(client, session)
     a, b = await _merge(client, session)
     owner = make_client()
-    await sign_in(owner, (await create_user(session, role=Role.issuer, organisation_id=b.organisation_id)).email, PASSWORD)
+    await sign_in(
+        owner, (await create_user(session, role=Role.issuer, organisation_id=b.organisation_id)).email, PASSWORD
+    )
     for who in (client, owner):
         response = await who.get(f"/opportunities/{b.id}")
         assert response.status_code == 200
@@ -264,7 +296,18 @@ async def test_a_bad_or_forged_merged_from_parameter_shows_no_notice(client, mak
     visitor = make_client()
     genuine = await visitor.get(f"/opportunities/{a.id}", params={"merged_from": str(b.id)})
     assert genuine.status_code == 200 and f"您访问的条目 #{b.id} 已合并到本条目" in genuine.text
-    for value in ("abc", "<script>", "0", "-3", "99999999999", f"{b.id}.5", f" {b.id}", "", str(unrelated.id), str(a.id)):
+    for value in (
+        "abc",
+        "<script>",
+        "0",
+        "-3",
+        "99999999999",
+        f"{b.id}.5",
+        f" {b.id}",
+        "",
+        str(unrelated.id),
+        str(a.id),
+    ):
         response = await visitor.get(f"/opportunities/{a.id}", params={"merged_from": value})
         assert response.status_code == 200, value
         assert "您访问的条目" not in response.text and "<script>" not in response.text, value
@@ -282,7 +325,9 @@ async def test_matchmakers_merge_duplicate_offerings_on_the_offerings_tab(client
         await create_offering(session, company, title=title, description=LIFELINE, status=ListingStatus.published)
         for company, title in zip(companies, ("城市生命线安全监测平台", "城市生命線安全監測系統"), strict=True)
     ]
-    opportunity_side = await create_opportunity(session, await create_organisation(session), title="景德镇陶瓷窑炉智能监测")
+    opportunity_side = await create_opportunity(
+        session, await create_organisation(session), title="景德镇陶瓷窑炉智能监测"
+    )
     await sync_index()
     await _matchmaker(client, session)
 
@@ -293,7 +338,8 @@ async def test_matchmakers_merge_duplicate_offerings_on_the_offerings_tab(client
     assert "暂无疑似重复的机会" in (await client.get("/review/duplicates")).text
 
     response = await post_form(
-        client, "/review/duplicates/merge",
+        client,
+        "/review/duplicates/merge",
         {"kind": "offering", "first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
         token_from="/review/duplicates?kind=offering",
     )

@@ -57,14 +57,18 @@ def _reload_until(page, url: str, locator: str, text: str, seconds: float = 15) 
     return False
 
 
-def test_an_issuer_creates_and_submits_a_matchmaker_publishes_and_an_enterprise_sees_it_in_its_matches(page, chromium, live_site):
+def test_an_issuer_creates_and_submits_a_matchmaker_publishes_and_an_enterprise_sees_it_in_its_matches(
+    page, chromium, live_site
+):
     title = f"南昌城区路口自适应信号配时优化{uuid.uuid4().hex[:4]}"
     sign_in(page, DEMO_EMAILS["issuer"])
     page.goto("/workspace/opportunities/new")
     page.click("form.form button[type=submit]")  # empty: the messages appear next to the fields
     assert page.locator("#title-error").inner_text() == "请填写标题"
     page.fill("#f-title", title)
-    page.fill("#f-description", "对主干道拥堵路口进行视频与雷达融合检测，实时优化信号配时，实现干线绿波和潮汐车道联动。")
+    page.fill(
+        "#f-description", "对主干道拥堵路口进行视频与雷达融合检测，实时优化信号配时，实现干线绿波和潮汐车道联动。"
+    )
     page.select_option("#f-region_code", "360100")
     page.check("input[name=tracks][value=connected_vehicles]")
     page.check("input[name=tracks][value=iot]")
@@ -138,7 +142,12 @@ def test_detail_pages_have_no_serious_accessibility_violations(axe_page):
 
 @pytest.mark.parametrize(
     ("role", "path"),
-    [("issuer", "/workspace/opportunities/new"), ("enterprise", "/workspace/organisation"), ("matchmaker", "/review"), ("matchmaker", "/review/import")],
+    [
+        ("issuer", "/workspace/opportunities/new"),
+        ("enterprise", "/workspace/organisation"),
+        ("matchmaker", "/review"),
+        ("matchmaker", "/review/import"),
+    ],
 )
 def test_forms_have_no_serious_accessibility_violations(axe_page, role, path):
     sign_in(axe_page, DEMO_EMAILS[role])
@@ -191,7 +200,9 @@ def test_an_enterprise_answers_and_submits_and_the_issuer_sees_it(page, chromium
     enterprise.fill("#f-solution", "分两期建设：一期改造 500 盏，二期接入环境监测。")
     enterprise.click("form.answer-form button[type=submit]")
     enterprise.wait_for_url(re.compile(r"/answers/\d+\?done=created"))
-    enterprise.set_input_files("#f-file", files=[{"name": "实施方案.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    enterprise.set_input_files(
+        "#f-file", files=[{"name": "实施方案.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     enterprise.click("form.upload-form button[type=submit]")
     enterprise.wait_for_url(re.compile(r"done=uploaded"))
     assert enterprise.locator(".file-list a", has_text="实施方案.pdf").is_visible()

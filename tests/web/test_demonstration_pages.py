@@ -22,13 +22,20 @@ async def _signed_in(client, session, role=Role.matchmaker, organisation=None):
 
 
 async def test_the_public_progress_page_shows_targets_and_actuals_without_signing_in(client, session):
-    session.add(DemoZone(name="上饶大数据示范区", region_code="361102", track_codes=["software_it_services"], designated_on=date(2026, 1, 5)))
+    session.add(
+        DemoZone(
+            name="上饶大数据示范区",
+            region_code="361102",
+            track_codes=["software_it_services"],
+            designated_on=date(2026, 1, 5),
+        )
+    )
     await session.flush()
     page = await client.get("/demonstration")
     assert page.status_code == 200
     html = page.text
     assert "十百千" in html and "全省完成情况" in html and "目标 50" in html and "目标 3000" in html
-    assert "<caption>各设区市的实际数与目标" in html and "<th scope=\"row\">上饶市</th>" in html
+    assert "<caption>各设区市的实际数与目标" in html and '<th scope="row">上饶市</th>' in html
     assert "上饶大数据示范区" in html and "<svg" in html and "<script>" not in html and "style=" not in html
 
 
@@ -48,13 +55,18 @@ async def test_a_matchmaker_registers_a_zone_with_field_messages_in_chinese(clie
 
     missing = await post_form(client, "/demonstration/zones/new", {"name": "", "region_code": ""})
     assert missing.status_code == 422 and "请填写示范区名称" in missing.text and "请选择地区" in missing.text
-    unknown_lead = await post_form(client, "/demonstration/zones/new", {"name": "新余锂电示范区", "region_code": "360500", "lead_organisation": "不存在的单位"})
+    unknown_lead = await post_form(
+        client,
+        "/demonstration/zones/new",
+        {"name": "新余锂电示范区", "region_code": "360500", "lead_organisation": "不存在的单位"},
+    )
     assert unknown_lead.status_code == 422 and "找不到组织「不存在的单位」" in unknown_lead.text
     assert (await session.exec(select(DemoZone).where(DemoZone.name == "新余锂电示范区"))).first() is None
 
     lead = await create_organisation(session, name="新余市工业和信息化局（页面测试）")
     saved = await post_form(
-        client, "/demonstration/zones/new",
+        client,
+        "/demonstration/zones/new",
         {"name": "新余锂电示范区", "region_code": "360500", "tracks": ["smart_energy"], "lead_organisation": lead.name},
     )
     assert saved.status_code == 303
@@ -66,12 +78,24 @@ async def test_a_demonstration_pairing_prefills_the_new_project_form(client, ses
     await _signed_in(client, session)
     department = await create_organisation(session)
     opportunity = await create_opportunity(
-        session, department, title="景德镇陶瓷工业互联网场景", region_code="360202", tracks=["industrial_internet"], status=ListingStatus.published
+        session,
+        department,
+        title="景德镇陶瓷工业互联网场景",
+        region_code="360202",
+        tracks=["industrial_internet"],
+        status=ListingStatus.published,
     )
     maker = await create_organisation(session, kind="enterprise", name="景德镇陶瓷云科技")
     pairing = Pairing(opportunity_id=opportunity.id, organisation_id=maker.id, stage=PairingStage.demonstration)
     session.add(pairing)
-    session.add(DemoZone(name="景德镇陶瓷示范区", region_code="360200", track_codes=["industrial_internet"], designated_on=date(2026, 2, 1)))
+    session.add(
+        DemoZone(
+            name="景德镇陶瓷示范区",
+            region_code="360200",
+            track_codes=["industrial_internet"],
+            designated_on=date(2026, 2, 1),
+        )
+    )
     await session.flush()
 
     form = await client.get("/demonstration/projects/new", params={"pairing_id": pairing.id})
@@ -82,13 +106,22 @@ async def test_a_demonstration_pairing_prefills_the_new_project_form(client, ses
     assert re.search(r'value="industrial_internet" checked', html) and f'name="pairing_id" value="{pairing.id}"' in html
 
     values = {
-        "title": "景德镇陶瓷工业互联网场景", "pairing_id": str(pairing.id), "opportunity_id": str(opportunity.id),
-        "enterprises": maker.name, "tracks": ["industrial_internet"], "zone_id": zone_id, "region_code": "360202",
+        "title": "景德镇陶瓷工业互联网场景",
+        "pairing_id": str(pairing.id),
+        "opportunity_id": str(opportunity.id),
+        "enterprises": maker.name,
+        "tracks": ["industrial_internet"],
+        "zone_id": zone_id,
+        "region_code": "360202",
     }
-    saved = await post_form(client, "/demonstration/projects/new", values, token_from=f"/demonstration/projects/new?pairing_id={pairing.id}")
+    saved = await post_form(
+        client, "/demonstration/projects/new", values, token_from=f"/demonstration/projects/new?pairing_id={pairing.id}"
+    )
     assert saved.status_code == 303, saved.text
     project = (await session.exec(select(DemoProject).where(DemoProject.pairing_id == pairing.id))).one()
-    assert project.zone_id == int(zone_id) and project.region_code == "360202" and project.opportunity_id == opportunity.id
+    assert (
+        project.zone_id == int(zone_id) and project.region_code == "360202" and project.opportunity_id == opportunity.id
+    )
     detail = (await client.get(saved.headers["location"])).text
     assert "示范项目已保存" in detail and "景德镇陶瓷云科技" in detail and "推进到“入选”" in detail
 
@@ -108,26 +141,37 @@ async def test_status_moves_one_step_and_milestones_take_checked_evidence(client
     assert moved.status_code == 303 and "推进到“建设中”" in (await client.get(moved.headers["location"])).text
 
     bad = await post_form(
-        client, f"{path}/milestones", {"title": "完成设备安装"}, token_from=path,
+        client,
+        f"{path}/milestones",
+        {"title": "完成设备安装"},
+        token_from=path,
         files={"file": ("安装验收.pdf", b"not really a pdf", "application/pdf")},
     )
     assert bad.status_code == 422 and "文件内容与扩展名 .pdf 不符" in bad.text
     assert (await session.exec(select(Milestone).where(Milestone.project_id == project.id))).all() == []
 
     good = await post_form(
-        client, f"{path}/milestones", {"title": "完成设备安装", "due_on": "2026-06-30"}, token_from=path,
+        client,
+        f"{path}/milestones",
+        {"title": "完成设备安装", "due_on": "2026-06-30"},
+        token_from=path,
         files={"file": ("安装验收.pdf", PDF, "application/pdf")},
     )
     assert good.status_code == 303
     detail = (await client.get(good.headers["location"])).text
     assert "里程碑已添加" in detail and "安装验收.pdf" in detail
     milestone = (await session.exec(select(Milestone).where(Milestone.project_id == project.id))).one()
-    evidence = (await session.exec(select(MilestoneEvidence).where(MilestoneEvidence.milestone_id == milestone.id))).one()
+    evidence = (
+        await session.exec(select(MilestoneEvidence).where(MilestoneEvidence.milestone_id == milestone.id))
+    ).one()
     download = await client.get(f"/api/v1/demonstration/milestones/{milestone.id}/attachments/{evidence.id}")
     assert download.status_code == 200 and download.content == PDF
 
     more = await post_form(
-        client, f"/demonstration/milestones/{milestone.id}/attachments", {}, token_from=path,
+        client,
+        f"/demonstration/milestones/{milestone.id}/attachments",
+        {},
+        token_from=path,
         files={"file": ("现场照片.png", b"GIF89a not a png", "image/png")},
     )
     assert more.status_code == 422 and "文件内容与扩展名 .png 不符" in more.text
@@ -136,11 +180,21 @@ async def test_status_moves_one_step_and_milestones_take_checked_evidence(client
 async def test_a_growth_enterprise_is_registered_with_its_indicators(client, session):
     await _signed_in(client, session)
     company = await create_organisation(session, kind="enterprise", name="九江智能终端有限公司", region_code="360402")
-    bad = await post_form(client, "/demonstration/enterprises/new", {"organisation": company.name, "year_recognised": "2026", "indicators": "营收增速三成"})
+    bad = await post_form(
+        client,
+        "/demonstration/enterprises/new",
+        {"organisation": company.name, "year_recognised": "2026", "indicators": "营收增速三成"},
+    )
     assert bad.status_code == 422 and "应写成“名称=数值”" in bad.text
     saved = await post_form(
-        client, "/demonstration/enterprises/new",
-        {"organisation": company.name, "year_recognised": "2026", "tracks": ["smart_terminals"], "indicators": "营业收入增速(%)=35\n研发投入(万元)=800"},
+        client,
+        "/demonstration/enterprises/new",
+        {
+            "organisation": company.name,
+            "year_recognised": "2026",
+            "tracks": ["smart_terminals"],
+            "indicators": "营业收入增速(%)=35\n研发投入(万元)=800",
+        },
     )
     assert saved.status_code == 303, saved.text
     listing = (await client.get(saved.headers["location"])).text
@@ -150,7 +204,11 @@ async def test_a_growth_enterprise_is_registered_with_its_indicators(client, ses
 async def test_only_admins_edit_targets_on_the_targets_page(client, make_client, session):
     await _signed_in(client, session)
     staff_view = await client.get("/demonstration/targets")
-    assert staff_view.status_code == 200 and "只有管理员可以修改目标" in staff_view.text and 'name="value"' not in staff_view.text
+    assert (
+        staff_view.status_code == 200
+        and "只有管理员可以修改目标" in staff_view.text
+        and 'name="value"' not in staff_view.text
+    )
 
     admin = make_client()
     await _signed_in(admin, session, Role.admin)
@@ -160,7 +218,9 @@ async def test_only_admins_edit_targets_on_the_targets_page(client, make_client,
     assert "萍乡市" in (await admin.get(saved.headers["location"])).text
     progress = (await make_client().get("/api/v1/demonstration/progress", params={"year": 2027})).json()
     assert next(c for c in progress["cities"] if c["code"] == "360300")["enterprises"]["target"] == 260
-    assert (await post_form(client, "/demonstration/targets", form, token_from="/demonstration/targets")).status_code == 403
+    assert (
+        await post_form(client, "/demonstration/targets", form, token_from="/demonstration/targets")
+    ).status_code == 403
 
 
 async def test_registry_pages_are_paged_with_plain_links(client, session):
@@ -197,7 +257,9 @@ async def test_registry_pages_are_paged_with_plain_links(client, session):
 
 async def test_the_zones_page_pages_too(client, session):
     await _signed_in(client, session)
-    session.add_all(DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(21))
+    session.add_all(
+        DemoZone(name=f"分页示范区{i:02d}", region_code="360121", designated_on=date(2026, 1, 1)) for i in range(21)
+    )
     await session.flush()
     first = (await client.get("/demonstration/zones")).text
     second = (await client.get("/demonstration/zones", params={"page": "2"})).text

@@ -14,7 +14,11 @@ from tests.factories import PASSWORD, create_offering, create_opportunity, creat
 from tests.web.helpers import post_form, sign_in
 
 # Ten days ahead, 14:00 Beijing time, as a datetime-local input carries it.
-LOCAL = (datetime.now(UTC) + timedelta(days=10)).astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=14, minute=0, second=0, microsecond=0)
+LOCAL = (
+    (datetime.now(UTC) + timedelta(days=10))
+    .astimezone(ZoneInfo("Asia/Shanghai"))
+    .replace(hour=14, minute=0, second=0, microsecond=0)
+)
 
 
 async def _signed_in(make_client, user):
@@ -55,7 +59,9 @@ async def _event_with_people(session, make_client, sync_index):
     assert created.status_code == 303, created.text
     manage_path = created.headers["location"].split("?")[0]
     event_id = int(manage_path.rsplit("/", 1)[1])
-    featured = await post_form(staff, f"{manage_path}/opportunities", {"opportunity_ids": [str(opportunity.id)]}, token_from=manage_path)
+    featured = await post_form(
+        staff, f"{manage_path}/opportunities", {"opportunity_ids": [str(opportunity.id)]}, token_from=manage_path
+    )
     assert featured.status_code == 303
     opened = await post_form(staff, f"{manage_path}/status", {"status": "open"}, token_from=manage_path)
     assert opened.status_code == 303
@@ -74,7 +80,9 @@ async def test_an_enterprise_registers_picks_slots_and_accepts_its_meeting(make_
     page = (await enterprise.get(registered.headers["location"])).text
     assert "报名成功" in page and 'name="slots"' in page and "14:20–14:40" in page
 
-    saved = await post_form(enterprise, f"/events/{event_id}/availability", {"slots": ["1", "2"]}, token_from=f"/events/{event_id}")
+    saved = await post_form(
+        enterprise, f"/events/{event_id}/availability", {"slots": ["1", "2"]}, token_from=f"/events/{event_id}"
+    )
     assert saved.status_code == 303
     page = (await enterprise.get(f"/events/{event_id}")).text
     assert re.search(r'value="0"\s*>', page) and re.search(r'value="1" checked', page)
@@ -88,7 +96,10 @@ async def test_an_enterprise_registers_picks_slots_and_accepts_its_meeting(make_
     assert "长江岸线智慧巡检" in mine and "14:20–14:40" in mine and "calendar.ics" in mine
     meeting_id = re.search(r"/meetings/(\d+)/reply", mine).group(1)
     accepted = await post_form(
-        enterprise, f"/events/{event_id}/meetings/{meeting_id}/reply", {"reply": "accepted"}, token_from="/workspace/events"
+        enterprise,
+        f"/events/{event_id}/meetings/{meeting_id}/reply",
+        {"reply": "accepted"},
+        token_from="/workspace/events",
     )
     assert accepted.status_code == 303
     assert "我：接受；对方：未答复" in (await enterprise.get("/workspace/events")).text
@@ -104,15 +115,26 @@ async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pa
     for side in (enterprise, host_client):
         mine = (await side.get("/workspace/events")).text
         meeting_id = re.search(r"/meetings/(\d+)/reply", mine).group(1)
-        await post_form(side, f"/events/{event_id}/meetings/{meeting_id}/reply", {"reply": "accepted"}, token_from="/workspace/events")
-    await session.exec(update(Event).where(Event.id == event_id).values(starts_at=datetime.now(UTC) - timedelta(hours=2), ends_at=datetime.now(UTC) - timedelta(hours=1)))
+        await post_form(
+            side,
+            f"/events/{event_id}/meetings/{meeting_id}/reply",
+            {"reply": "accepted"},
+            token_from="/workspace/events",
+        )
+    await session.exec(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(starts_at=datetime.now(UTC) - timedelta(hours=2), ends_at=datetime.now(UTC) - timedelta(hours=1))
+    )
     finished = await post_form(staff, f"{manage_path}/status", {"status": "finished"}, token_from=manage_path)
     assert finished.status_code == 303
 
     page = (await staff.get(manage_path)).text
     assert "洽谈成效" in page and "创建对接" in page
     recorded = await post_form(
-        staff, f"{manage_path}/meetings/{meeting_id}/outcome", {"result": "intent", "note": "约定现场踏勘", "create_pairing": "on"},
+        staff,
+        f"{manage_path}/meetings/{meeting_id}/outcome",
+        {"result": "intent", "note": "约定现场踏勘", "create_pairing": "on"},
         token_from=manage_path,
     )
     assert recorded.status_code == 303
@@ -152,7 +174,9 @@ async def test_a_refused_proposal_keeps_the_existing_schedule(app, make_client, 
     assert refused.status_code == 503
     assert "搜索服务暂时不可用，暂时无法生成对接安排，请稍后再试" in refused.text
     assert 'class="meeting meeting-proposed"' in refused.text  # the page shows the schedule as it still is
-    assert (await session.exec(select(Meeting.id, Meeting.status).where(Meeting.event_id == event_id))).all() == schedule
+    assert (
+        await session.exec(select(Meeting.id, Meeting.status).where(Meeting.event_id == event_id))
+    ).all() == schedule
 
 
 async def test_refused_registrations_show_the_reason_or_the_permission_error_page(make_client, session, sync_index):
@@ -172,8 +196,18 @@ async def test_refused_registrations_show_the_reason_or_the_permission_error_pag
 async def test_the_event_form_explains_bad_input(make_client, session):
     staff = await _signed_in(make_client, await create_user(session, role=Role.matchmaker))
     response = await post_form(
-        staff, "/review/events/new",
-        {"title": "", "kind": "salon", "starts_at": "明天上午", "ends_at": "", "place": "", "capacity": "十", "slot_minutes": "20", "meeting_limit": "2"},
+        staff,
+        "/review/events/new",
+        {
+            "title": "",
+            "kind": "salon",
+            "starts_at": "明天上午",
+            "ends_at": "",
+            "place": "",
+            "capacity": "十",
+            "slot_minutes": "20",
+            "meeting_limit": "2",
+        },
     )
     assert response.status_code == 422
     assert "请填写活动名称" in response.text and "时间格式无法识别" in response.text and "应为正整数" in response.text
@@ -183,10 +217,18 @@ async def test_the_event_form_explains_bad_input(make_client, session):
 async def test_event_text_is_escaped(make_client, session):
     staff = await _signed_in(make_client, await create_user(session, role=Role.matchmaker))
     response = await post_form(
-        staff, "/review/events/new",
-        {"title": "<script>alert(1)</script>沙龙", "kind": "salon", "starts_at": LOCAL.strftime("%Y-%m-%dT%H:%M"),
-         "ends_at": (LOCAL + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "place": "南昌", "capacity": "5",
-         "slot_minutes": "20", "meeting_limit": "2"},
+        staff,
+        "/review/events/new",
+        {
+            "title": "<script>alert(1)</script>沙龙",
+            "kind": "salon",
+            "starts_at": LOCAL.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (LOCAL + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "南昌",
+            "capacity": "5",
+            "slot_minutes": "20",
+            "meeting_limit": "2",
+        },
     )
     page = (await staff.get(response.headers["location"])).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page

@@ -31,10 +31,24 @@ def _badge(html: str) -> str | None:
 
 async def test_the_navigation_shows_the_unread_count_and_marking_read_lowers_it(make_client, session):
     user = await _enterprise_user(session)
-    await notifications.notify(session, user_ids=[user.id], kind="subscription_match", title="新机会：南昌智慧停车",
-                               body="您订阅的条件有新发布的机会", link="/opportunities/1", email=False)
-    await notifications.notify(session, user_ids=[user.id], kind="interest_approved", title="合作意向已获同意：赣州园区",
-                               body="联系方式：张工", link="", email=False)
+    await notifications.notify(
+        session,
+        user_ids=[user.id],
+        kind="subscription_match",
+        title="新机会：南昌智慧停车",
+        body="您订阅的条件有新发布的机会",
+        link="/opportunities/1",
+        email=False,
+    )
+    await notifications.notify(
+        session,
+        user_ids=[user.id],
+        kind="interest_approved",
+        title="合作意向已获同意：赣州园区",
+        body="联系方式：张工",
+        link="",
+        email=False,
+    )
     client = await _as(make_client, user)
     assert _badge((await client.get("/")).text) == "2"
 
@@ -54,8 +68,15 @@ async def test_the_navigation_shows_the_unread_count_and_marking_read_lowers_it(
 
 async def test_opening_a_notification_marks_it_read_and_follows_its_link(make_client, session):
     user = await _enterprise_user(session)
-    created = await notifications.notify(session, user_ids=[user.id], kind="subscription_match", title="新机会：抚州",
-                                         body="……", link="/opportunities/12345", email=False)
+    created = await notifications.notify(
+        session,
+        user_ids=[user.id],
+        kind="subscription_match",
+        title="新机会：抚州",
+        body="……",
+        link="/opportunities/12345",
+        email=False,
+    )
     client = await _as(make_client, user)
     opened = await post_form(client, f"/inbox/{created[0].id}/read", {"open": "1"}, token_from="/inbox")
     assert opened.status_code == 303 and opened.headers["location"] == "/opportunities/12345"
@@ -65,8 +86,9 @@ async def test_opening_a_notification_marks_it_read_and_follows_its_link(make_cl
 
 async def test_nobody_reads_or_marks_another_users_notifications(make_client, session):
     owner = await _enterprise_user(session, "通知主人科技有限公司")
-    created = await notifications.notify(session, user_ids=[owner.id], kind="interest_approved", title="私人通知",
-                                         body="联系方式：王工 139", email=False)
+    created = await notifications.notify(
+        session, user_ids=[owner.id], kind="interest_approved", title="私人通知", body="联系方式：王工 139", email=False
+    )
     stranger = await _as(make_client, await _enterprise_user(session, "陌生人科技有限公司"))
     assert "私人通知" not in (await stranger.get("/inbox")).text
     refused = await post_form(stranger, f"/inbox/{created[0].id}/read", {}, token_from="/inbox")
@@ -82,11 +104,18 @@ async def test_an_enterprise_saves_the_current_search_from_the_opportunity_list(
     client = await _as(make_client, user)
     listing = (await client.get("/opportunities?q=智慧农业&track=iot&region=360100")).text
     assert "保存当前搜索" in listing
-    assert '<input type="hidden" name="q" value="智慧农业">' in listing and '<input type="hidden" name="track" value="iot">' in listing
+    assert (
+        '<input type="hidden" name="q" value="智慧农业">' in listing
+        and '<input type="hidden" name="track" value="iot">' in listing
+    )
     assert "保存当前搜索" not in (await client.get("/opportunities")).text  # nothing to save yet
 
-    saved = await post_form(client, "/subscriptions", {"q": "智慧农业", "track": "iot", "region": "360100"},
-                            token_from="/opportunities?q=智慧农业&track=iot&region=360100")
+    saved = await post_form(
+        client,
+        "/subscriptions",
+        {"q": "智慧农业", "track": "iot", "region": "360100"},
+        token_from="/opportunities?q=智慧农业&track=iot&region=360100",
+    )
     assert saved.status_code == 303 and saved.headers["location"] == "/subscriptions?done=created"
     page = (await client.get(saved.headers["location"])).text
     assert "订阅已保存" in page and "关键词：智慧农业" in page and "物联网" in page and "南昌市" in page
@@ -105,7 +134,9 @@ async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, 
     unknown = await post_form(client, "/subscriptions", {"regions": ["999999"]})
     assert unknown.status_code == 422 and "未知的地区代码：999999" in unknown.text
 
-    followed = await post_form(client, "/subscriptions", {"name": "关注南昌物联网", "tracks": ["iot"], "regions": ["360100"]})
+    followed = await post_form(
+        client, "/subscriptions", {"name": "关注南昌物联网", "tracks": ["iot"], "regions": ["360100"]}
+    )
     assert followed.status_code == 303
     page = (await client.get("/subscriptions")).text
     assert "关注南昌物联网" in page and "已保存的订阅（1）" in page

@@ -16,7 +16,9 @@ async def _setup(session):
     department = await create_organisation(session, name="赣州市工信局（对接页面）")
     enterprise = await create_organisation(session, kind="enterprise", name="赣州智造科技有限公司")
     other = await create_organisation(session, kind="enterprise", name="无关科技有限公司")
-    opportunity = await create_opportunity(session, department, title="赣州稀土园区能耗监测", status=ListingStatus.published)
+    opportunity = await create_opportunity(
+        session, department, title="赣州稀土园区能耗监测", status=ListingStatus.published
+    )
     offering = await create_offering(session, enterprise, title="园区能耗在线监测平台", status=ListingStatus.published)
     users = {
         "matchmaker": await create_user(session, role=Role.matchmaker, display_name="撮合专员小王"),
@@ -26,7 +28,11 @@ async def _setup(session):
         "other": await create_user(session, role=Role.enterprise, organisation=other),
     }
     pairing = await pairings.create(
-        session, actor=Actor(user=users["matchmaker"]), opportunity_id=opportunity.id, offering_id=offering.id, note="匹配度高，建议对接"
+        session,
+        actor=Actor(user=users["matchmaker"]),
+        opportunity_id=opportunity.id,
+        offering_id=offering.id,
+        note="匹配度高，建议对接",
     )
     return pairing, users
 
@@ -38,8 +44,12 @@ async def _as(make_client, user):
 
 
 async def _move(client, pairing_id, stage, version, note=""):
-    return await post_form(client, f"/pairings/{pairing_id}/move", {"stage": stage, "version": str(version), "note": note},
-                           token_from=f"/pairings/{pairing_id}")
+    return await post_form(
+        client,
+        f"/pairings/{pairing_id}/move",
+        {"stage": stage, "version": str(version), "note": note},
+        token_from=f"/pairings/{pairing_id}",
+    )
 
 
 async def test_the_board_groups_pairings_by_stage_with_counts(make_client, session):
@@ -47,12 +57,21 @@ async def test_the_board_groups_pairings_by_stage_with_counts(make_client, sessi
     matchmaker = await _as(make_client, users["matchmaker"])
     html = (await matchmaker.get("/pairings")).text
     labels = ["推荐", "意向", "洽谈", "首试首用/试点", "签约", "示范", "未达成"]
-    positions = [html.index(f'id="stage-heading-{stage}">{label}') for stage, label in zip(
-        ["recommended", "intent", "negotiation", "pilot", "signed", "demonstration", "declined"], labels, strict=True)]
+    positions = [
+        html.index(f'id="stage-heading-{stage}">{label}')
+        for stage, label in zip(
+            ["recommended", "intent", "negotiation", "pilot", "signed", "demonstration", "declined"],
+            labels,
+            strict=True,
+        )
+    ]
     assert positions == sorted(positions)  # in pipeline order
-    recommended = html[html.index('id="stage-recommended"'):html.index('id="stage-intent"')]
-    assert f'href="/pairings/{pairing.id}">赣州稀土园区能耗监测</a>' in recommended and "赣州智造科技有限公司" in recommended
-    assert re.search(r'<strong>\d+</strong><span>推荐</span>', html)
+    recommended = html[html.index('id="stage-recommended"') : html.index('id="stage-intent"')]
+    assert (
+        f'href="/pairings/{pairing.id}">赣州稀土园区能耗监测</a>' in recommended
+        and "赣州智造科技有限公司" in recommended
+    )
+    assert re.search(r"<strong>\d+</strong><span>推荐</span>", html)
 
 
 async def test_a_matchmaker_moves_a_pairing_on_and_the_steps_are_shown(make_client, session):
@@ -96,7 +115,7 @@ async def test_declining_needs_a_reason(make_client, session):
     assert "已标记为未达成" not in page  # notice only right after the move
     assert "未达成原因" in page and "预算不足" in page and "推进到" not in page
     board = (await matchmaker.get("/pairings")).text
-    declined_column = board[board.index('id="stage-declined"'):]
+    declined_column = board[board.index('id="stage-declined"') :]
     assert "赣州稀土园区能耗监测" in declined_column
 
 

@@ -13,18 +13,37 @@ PUBLISHED = ListingStatus.published
 async def _farm_listings(session):
     bureau = await create_organisation(session, name="测试市农业农村局")
     await create_opportunity(
-        session, bureau, title="赣州脐橙果园智慧农业监测", description="果园墒情与虫情监测，建设智慧农业平台",
-        region_code="360700", tracks=["smart_agriculture"], status=PUBLISHED, deadline=date.today() + timedelta(days=40),
+        session,
+        bureau,
+        title="赣州脐橙果园智慧农业监测",
+        description="果园墒情与虫情监测，建设智慧农业平台",
+        region_code="360700",
+        tracks=["smart_agriculture"],
+        status=PUBLISHED,
+        deadline=date.today() + timedelta(days=40),
     )
     await create_opportunity(
-        session, bureau, title="南昌县水稻智慧农业示范", description="稻田无人机植保与智慧农业数据平台",
-        region_code="360121", tracks=["smart_agriculture", "drones"], status=PUBLISHED, deadline=date.today() + timedelta(days=5),
+        session,
+        bureau,
+        title="南昌县水稻智慧农业示范",
+        description="稻田无人机植保与智慧农业数据平台",
+        region_code="360121",
+        tracks=["smart_agriculture", "drones"],
+        status=PUBLISHED,
+        deadline=date.today() + timedelta(days=5),
     )
     await create_opportunity(
-        session, bureau, title="九江港口智能调度", description="港口集装箱调度优化", region_code="360400",
-        tracks=["iot"], status=PUBLISHED,
+        session,
+        bureau,
+        title="九江港口智能调度",
+        description="港口集装箱调度优化",
+        region_code="360400",
+        tracks=["iot"],
+        status=PUBLISHED,
     )
-    await create_opportunity(session, bureau, title="未发布的智慧农业草稿", description="草稿", status=ListingStatus.draft)
+    await create_opportunity(
+        session, bureau, title="未发布的智慧农业草稿", description="草稿", status=ListingStatus.draft
+    )
     return bureau
 
 
@@ -111,7 +130,9 @@ async def test_an_empty_result_says_so_and_suggests_removing_a_filter(client, se
 
 
 async def test_bad_query_parameters_are_ignored_not_errors(client):
-    response = await client.get("/opportunities", params={"page": "-3", "batch": "abc", "sort": "drop", "region": "<x>"})
+    response = await client.get(
+        "/opportunities", params={"page": "-3", "batch": "abc", "sort": "drop", "region": "<x>"}
+    )
     assert response.status_code == 200
 
 
@@ -149,7 +170,9 @@ async def test_visitor_sees_no_contact_details_on_detail_page(client, session):
 async def test_another_organisation_sees_no_contact_details_either(client, session):
     enterprise = await create_organisation(session, kind=OrganisationKind.enterprise)
     await login(client, await create_user(session, role=Role.enterprise, organisation=enterprise))
-    opportunity = await create_opportunity(session, await create_organisation(session), status=PUBLISHED, contact="李工 0791-12345678")
+    opportunity = await create_opportunity(
+        session, await create_organisation(session), status=PUBLISHED, contact="李工 0791-12345678"
+    )
     assert "0791-12345678" not in (await client.get(f"/opportunities/{opportunity.id}")).text
 
 
@@ -163,8 +186,13 @@ async def test_the_issuer_sees_its_own_contact_details(client, session):
 async def test_opportunity_detail_shows_fields_countdown_and_issuer(client, session):
     organisation = await create_organisation(session, name="测试省交通运输厅")
     opportunity = await create_opportunity(
-        session, organisation, status=PUBLISHED, budget_text="300-500万元", requirements="需提供试点方案",
-        deadline=date.today() + timedelta(days=10), tracks=["connected_vehicles"],
+        session,
+        organisation,
+        status=PUBLISHED,
+        budget_text="300-500万元",
+        requirements="需提供试点方案",
+        deadline=date.today() + timedelta(days=10),
+        tracks=["connected_vehicles"],
     )
     html = (await client.get(f"/opportunities/{opportunity.id}")).text
     for fragment in ("测试省交通运输厅", "300-500万元", "需提供试点方案", "还剩 10 天", "智能网联汽车", "答题截止"):
@@ -212,4 +240,7 @@ async def test_a_script_in_a_title_is_shown_as_text(client, session, sync_index)
     for path in (f"/opportunities/{opportunity.id}", "/opportunities?q=alert", "/"):
         html = (await client.get(path)).text
         assert "<script>alert(1)</script>" not in html, path
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in html, path
+        assert (
+            "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+            or "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in html
+        ), path

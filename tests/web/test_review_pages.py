@@ -16,12 +16,15 @@ async def _matchmaker(client, session):
 
 async def test_the_queue_lists_submissions_and_publishing_makes_them_public(client, make_client, session):
     await _matchmaker(client, session)
-    pending = await create_opportunity(session, await create_organisation(session), title="待审核的鹰潭物联网场景",
-                                       status=ListingStatus.pending_review)
+    pending = await create_opportunity(
+        session, await create_organisation(session), title="待审核的鹰潭物联网场景", status=ListingStatus.pending_review
+    )
     queue = (await client.get("/review")).text
     assert "待审核的鹰潭物联网场景" in queue and 'name="reason"' in queue and 'name="batch_number"' in queue
 
-    response = await post_form(client, f"/review/opportunities/{pending.id}/publish", {"batch_number": "3"}, token_from="/review")
+    response = await post_form(
+        client, f"/review/opportunities/{pending.id}/publish", {"batch_number": "3"}, token_from="/review"
+    )
     assert response.status_code == 303
     assert "已发布" in (await client.get(response.headers["location"])).text
     public = (await make_client().get("/opportunities", params={"batch": 3})).text
@@ -32,10 +35,14 @@ async def test_sending_back_needs_a_reason_and_the_issuer_sees_it(client, make_c
     await _matchmaker(client, session)
     organisation = await create_organisation(session)
     pending = await create_opportunity(session, organisation, status=ListingStatus.pending_review)
-    refused = await post_form(client, f"/review/opportunities/{pending.id}/return", {"reason": ""}, token_from="/review")
+    refused = await post_form(
+        client, f"/review/opportunities/{pending.id}/return", {"reason": ""}, token_from="/review"
+    )
     assert refused.status_code == 422 and "退回时请填写原因" in refused.text
 
-    response = await post_form(client, f"/review/opportunities/{pending.id}/return", {"reason": "请补充预算"}, token_from="/review")
+    response = await post_form(
+        client, f"/review/opportunities/{pending.id}/return", {"reason": "请补充预算"}, token_from="/review"
+    )
     assert response.status_code == 303
     issuer = make_client()
     await sign_in(issuer, (await create_user(session, role=Role.issuer, organisation=organisation)).email, PASSWORD)
@@ -59,15 +66,26 @@ async def test_an_issuer_cannot_open_the_review_queue(client, session):
 async def test_bulk_import_reports_each_bad_row_and_keeps_the_good_ones(client, session):
     await _matchmaker(client, session)
     lines = [
-        {"kind": "opportunity", "title": "导入测试场景一", "organisation": "导入测试单位", "region": "上饶市", "description": "一"},
+        {
+            "kind": "opportunity",
+            "title": "导入测试场景一",
+            "organisation": "导入测试单位",
+            "region": "上饶市",
+            "description": "一",
+        },
         {"kind": "opportunity", "title": "", "organisation": "导入测试单位"},
         {"kind": "offering", "title": "导入测试产品", "organisation": "导入测试企业", "credit_code": "123"},
     ]
     data = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
     page = (await client.get("/review/import")).text
     assert 'name="file"' in page and 'enctype="multipart/form-data"' in page
-    response = await post_form(client, "/review/import", {"publish": "on"}, token_from="/review/import",
-                               files={"file": ("listings.jsonl", data, "application/jsonl")})
+    response = await post_form(
+        client,
+        "/review/import",
+        {"publish": "on"},
+        token_from="/review/import",
+        files={"file": ("listings.jsonl", data, "application/jsonl")},
+    )
     assert response.status_code == 200
     html = response.text
     assert "导入结果：listings.jsonl" in html
@@ -78,8 +96,13 @@ async def test_bulk_import_reports_each_bad_row_and_keeps_the_good_ones(client, 
 
 async def test_an_unreadable_import_file_is_explained(client, session):
     await _matchmaker(client, session)
-    response = await post_form(client, "/review/import", {}, token_from="/review/import",
-                               files={"file": ("listings.pdf", b"%PDF-1.4", "application/pdf")})
+    response = await post_form(
+        client,
+        "/review/import",
+        {},
+        token_from="/review/import",
+        files={"file": ("listings.pdf", b"%PDF-1.4", "application/pdf")},
+    )
     assert response.status_code == 422
     assert 'class="notice notice-error"' in response.text
 
@@ -93,32 +116,65 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
     await _matchmaker(client, session)
     bureau = await create_organisation(session, name="赣州市农业农村局（推荐测试）")
     opportunity = await create_opportunity(
-        session, bureau, title="赣南脐橙果园物联网墒情监测", description="果园土壤墒情与虫情监测",
-        region_code="360700", tracks=["smart_agriculture", "iot"], status=ListingStatus.published,
+        session,
+        bureau,
+        title="赣南脐橙果园物联网墒情监测",
+        description="果园土壤墒情与虫情监测",
+        region_code="360700",
+        tracks=["smart_agriculture", "iot"],
+        status=ListingStatus.published,
     )
     enterprise = await create_organisation(session, kind="enterprise")
     sensor = await create_offering(
-        session, enterprise, title="果园物联网墒情监测终端", description="土壤墒情与虫情一体化监测",
-        region_code="360700", tracks=["smart_agriculture", "iot"], status=ListingStatus.published,
+        session,
+        enterprise,
+        title="果园物联网墒情监测终端",
+        description="土壤墒情与虫情一体化监测",
+        region_code="360700",
+        tracks=["smart_agriculture", "iot"],
+        status=ListingStatus.published,
     )
     drone = await create_offering(
-        session, enterprise, title="果园植保无人机", description="脐橙果园病虫害飞防",
-        region_code="360700", tracks=["smart_agriculture", "drones"], status=ListingStatus.published,
+        session,
+        enterprise,
+        title="果园植保无人机",
+        description="脐橙果园病虫害飞防",
+        region_code="360700",
+        tracks=["smart_agriculture", "drones"],
+        status=ListingStatus.published,
     )
     await sync_index()
     page = (await client.get("/review/matches")).text
     assert 'data-matches="on"' in page and "果园物联网墒情监测终端" in page and "赣南脐橙果园物联网墒情监测" in page
 
-    accepted = await post_form(client, "/review/matches/decide", {
-        "opportunity_id": opportunity.id, "offering_id": sensor.id, "verdict": "accepted", "next": f"/opportunities/{opportunity.id}",
-    }, token_from="/review/matches")
-    assert accepted.status_code == 303 and accepted.headers["location"] == f"/opportunities/{opportunity.id}?done=accepted"
+    accepted = await post_form(
+        client,
+        "/review/matches/decide",
+        {
+            "opportunity_id": opportunity.id,
+            "offering_id": sensor.id,
+            "verdict": "accepted",
+            "next": f"/opportunities/{opportunity.id}",
+        },
+        token_from="/review/matches",
+    )
+    assert (
+        accepted.status_code == 303 and accepted.headers["location"] == f"/opportunities/{opportunity.id}?done=accepted"
+    )
     pairing = (await session.exec(select(Pairing).where(Pairing.opportunity_id == opportunity.id))).one()
     assert pairing.offering_id == sensor.id and pairing.stage == "recommended"
 
-    dismissed = await post_form(client, "/review/matches/decide", {
-        "opportunity_id": opportunity.id, "offering_id": drone.id, "verdict": "dismissed", "next": "https://evil.example/",
-    }, token_from="/review/matches")
+    dismissed = await post_form(
+        client,
+        "/review/matches/decide",
+        {
+            "opportunity_id": opportunity.id,
+            "offering_id": drone.id,
+            "verdict": "dismissed",
+            "next": "https://evil.example/",
+        },
+        token_from="/review/matches",
+    )
     assert dismissed.headers["location"] == "/review/matches?done=dismissed"
     detail = (await client.get(f"/opportunities/{opportunity.id}")).text
     assert "果园植保无人机" not in detail and "撮合专员已采纳" in detail
@@ -126,5 +182,7 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
 
 async def test_deciding_a_suggestion_needs_the_form_token(client, session):
     await _matchmaker(client, session)
-    response = await client.post("/review/matches/decide", data={"opportunity_id": 1, "offering_id": 1, "verdict": "dismissed"})
+    response = await client.post(
+        "/review/matches/decide", data={"opportunity_id": 1, "offering_id": 1, "verdict": "dismissed"}
+    )
     assert response.status_code == 403

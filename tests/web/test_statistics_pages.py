@@ -73,7 +73,13 @@ async def test_open_data_page_lists_downloads_fields_and_the_feed(client):
     response = await client.get("/opendata")
     assert response.status_code == 200
     html = response.text
-    for href in ("/opendata/opportunities.csv", "/opendata/opportunities.json", "/opendata/offerings.csv", "/opendata/offerings.json", "/feed.atom"):
+    for href in (
+        "/opendata/opportunities.csv",
+        "/opendata/opportunities.json",
+        "/opendata/offerings.csv",
+        "/opendata/offerings.json",
+        "/feed.atom",
+    ):
         assert f'href="{href}"' in html
     assert "<code>budget_text</code>" in html and "<code>maturity</code>" in html
     assert "不含联系方式" in html

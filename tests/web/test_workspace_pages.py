@@ -38,19 +38,44 @@ async def test_a_visitor_is_asked_to_sign_in_for_the_workspace(client):
 async def test_the_opportunity_form_has_the_fields_an_issuer_fills_in(client, session):
     await _issuer(client, session)
     html = (await client.get("/workspace/opportunities/new")).text
-    for name in ("title", "description", "requirements", "budget_text", "budget_min", "budget_max", "deadline",
-                 "region_code", "place", "tracks", "domains", "tags", "contact", "csrf_token"):
+    for name in (
+        "title",
+        "description",
+        "requirements",
+        "budget_text",
+        "budget_min",
+        "budget_max",
+        "deadline",
+        "region_code",
+        "place",
+        "tracks",
+        "domains",
+        "tags",
+        "contact",
+        "csrf_token",
+    ):
         assert f'name="{name}"' in html, name
     assert '<label for="f-title">标题' in html
 
 
 async def test_an_issuer_creates_a_draft_and_submits_it_for_review(client, session):
     organisation = await _issuer(client, session)
-    response = await post_form(client, "/workspace/opportunities/new", {
-        "title": "抚州市智慧农业病虫害监测", "description": "建设田间物联网监测站", "region_code": "361000",
-        "tracks": ["smart_agriculture", "iot"], "budget_text": "200万元", "budget_min": "200", "budget_max": "200",
-        "deadline": "2099-06-30", "tags": "病虫害、物联网", "contact": "张工 0794-0000000",
-    })
+    response = await post_form(
+        client,
+        "/workspace/opportunities/new",
+        {
+            "title": "抚州市智慧农业病虫害监测",
+            "description": "建设田间物联网监测站",
+            "region_code": "361000",
+            "tracks": ["smart_agriculture", "iot"],
+            "budget_text": "200万元",
+            "budget_min": "200",
+            "budget_max": "200",
+            "deadline": "2099-06-30",
+            "tags": "病虫害、物联网",
+            "contact": "张工 0794-0000000",
+        },
+    )
     assert response.status_code == 303 and response.headers["location"] == "/workspace/opportunities?done=created"
     listing = (await session.exec(select(Opportunity).where(Opportunity.organisation_id == organisation.id))).one()
     assert listing.status == ListingStatus.draft and listing.tags == ["病虫害", "物联网"]
@@ -58,7 +83,9 @@ async def test_an_issuer_creates_a_draft_and_submits_it_for_review(client, sessi
     mine = (await client.get(response.headers["location"])).text
     assert "已保存为草稿" in mine and "抚州市智慧农业病虫害监测" in mine and "提交审核" in mine
 
-    submitted = await post_form(client, f"/workspace/opportunities/{listing.id}/submit", {}, token_from="/workspace/opportunities")
+    submitted = await post_form(
+        client, f"/workspace/opportunities/{listing.id}/submit", {}, token_from="/workspace/opportunities"
+    )
     assert submitted.status_code == 303
     await session.refresh(listing)
     assert listing.status == ListingStatus.pending_review
@@ -67,9 +94,17 @@ async def test_an_issuer_creates_a_draft_and_submits_it_for_review(client, sessi
 
 async def test_validation_messages_appear_in_chinese_next_to_the_fields(client, session):
     await _issuer(client, session)
-    response = await post_form(client, "/workspace/opportunities/new", {
-        "title": "", "description": "x", "budget_min": "abc", "deadline": "2027-13-45", "contact": "保留我填的内容",
-    })
+    response = await post_form(
+        client,
+        "/workspace/opportunities/new",
+        {
+            "title": "",
+            "description": "x",
+            "budget_min": "abc",
+            "deadline": "2027-13-45",
+            "contact": "保留我填的内容",
+        },
+    )
     assert response.status_code == 422
     html = response.text
     assert '<p class="field-error" id="title-error">请填写标题</p>' in html
@@ -80,7 +115,9 @@ async def test_validation_messages_appear_in_chinese_next_to_the_fields(client, 
 
 async def test_a_budget_range_upside_down_is_explained_at_the_budget(client, session):
     await _issuer(client, session)
-    response = await post_form(client, "/workspace/opportunities/new", {"title": "预算测试", "budget_min": "500", "budget_max": "100"})
+    response = await post_form(
+        client, "/workspace/opportunities/new", {"title": "预算测试", "budget_min": "500", "budget_max": "100"}
+    )
     assert response.status_code == 422
     assert 'id="budget_min-error">预算下限不能高于上限' in response.text
 
@@ -88,7 +125,9 @@ async def test_a_budget_range_upside_down_is_explained_at_the_budget(client, ses
 async def test_submitting_a_draft_without_description_says_why_not(client, session):
     organisation = await _issuer(client, session)
     draft = await create_opportunity(session, organisation, description="")
-    response = await post_form(client, f"/workspace/opportunities/{draft.id}/submit", {}, token_from="/workspace/opportunities")
+    response = await post_form(
+        client, f"/workspace/opportunities/{draft.id}/submit", {}, token_from="/workspace/opportunities"
+    )
     assert response.status_code == 422
     assert "提交审核前请填写描述" in response.text
 
@@ -98,8 +137,12 @@ async def test_an_issuer_edits_its_draft(client, session):
     draft = await create_opportunity(session, organisation, tracks=["iot"])
     form = (await client.get(f"/workspace/opportunities/{draft.id}/edit")).text
     assert f'value="{draft.title}"' in form and 'value="iot" checked' in form
-    response = await post_form(client, f"/workspace/opportunities/{draft.id}/edit", {"title": "改过的标题", "description": "新描述"},
-                               token_from=f"/workspace/opportunities/{draft.id}/edit")
+    response = await post_form(
+        client,
+        f"/workspace/opportunities/{draft.id}/edit",
+        {"title": "改过的标题", "description": "新描述"},
+        token_from=f"/workspace/opportunities/{draft.id}/edit",
+    )
     assert response.status_code == 303
     await session.refresh(draft)
     assert draft.title == "改过的标题"
@@ -122,9 +165,16 @@ async def test_an_enterprise_keeps_its_offerings(client, session):
     html = (await client.get("/workspace/offerings/new")).text
     for name in ("title", "maturity", "reference_cases", "certifications"):
         assert f'name="{name}"' in html
-    response = await post_form(client, "/workspace/offerings/new", {
-        "title": "智慧果园物联网监测系统", "description": "墒情虫情一体化", "maturity": "mature", "reference_cases": "赣南脐橙基地",
-    })
+    response = await post_form(
+        client,
+        "/workspace/offerings/new",
+        {
+            "title": "智慧果园物联网监测系统",
+            "description": "墒情虫情一体化",
+            "maturity": "mature",
+            "reference_cases": "赣南脐橙基地",
+        },
+    )
     assert response.status_code == 303
     offering = (await session.exec(select(Offering).where(Offering.organisation_id == organisation.id))).one()
     assert offering.maturity == "mature"
@@ -135,7 +185,9 @@ async def test_an_enterprise_updates_its_profile_and_a_bad_credit_code_is_explai
     page = (await client.get("/workspace/organisation")).text
     assert 'name="credit_code"' in page and organisation.credit_code in page
 
-    bad = await post_form(client, "/workspace/organisation", {"name": organisation.name, "credit_code": "91360100MA00000000"})
+    bad = await post_form(
+        client, "/workspace/organisation", {"name": organisation.name, "credit_code": "91360100MA00000000"}
+    )
     assert bad.status_code == 422
     assert 'id="credit_code-error">统一社会信用代码' in bad.text
 
@@ -143,7 +195,11 @@ async def test_an_enterprise_updates_its_profile_and_a_bad_credit_code_is_explai
     assert 'id="credit_code-error">企业必须填写统一社会信用代码' in missing.text
 
     good_code = credit_code()
-    ok = await post_form(client, "/workspace/organisation", {"name": "新名称科技有限公司", "credit_code": good_code, "website": "https://example.com"})
+    ok = await post_form(
+        client,
+        "/workspace/organisation",
+        {"name": "新名称科技有限公司", "credit_code": good_code, "website": "https://example.com"},
+    )
     assert ok.status_code == 303
     refreshed = await session.get(Organisation, organisation.id)
     await session.refresh(refreshed)
