@@ -222,9 +222,15 @@ async def matching_user_ids(session: AsyncSession, opportunity: Opportunity) -> 
     return list(users)
 
 
-async def on_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> int:
+async def on_opportunity_published(
+    session: AsyncSession, opportunity: Opportunity, *, subscriptions: list[Subscription] | None = None
+) -> int:
     """Notify (in-app and by email) every user whose subscriptions match; once per user. Returns how many."""
-    user_ids = await matching_user_ids(session, opportunity)
+    if subscriptions is None:
+        user_ids = await matching_user_ids(session, opportunity)
+    else:
+        facts = await _facts(session, opportunity)
+        user_ids = list(dict.fromkeys(s.user_id for s in subscriptions if matches(s, facts)))
     if not user_ids:
         return 0
     description = opportunity.description.strip()
@@ -241,3 +247,25 @@ async def on_opportunity_published(session: AsyncSession, opportunity: Opportuni
         link=f"/opportunities/{opportunity.id}",
     )
     return len(user_ids)
+
+
+async def on_opportunities_published(session: AsyncSession, opportunity_ids: list[int]) -> int:
+    """`on_opportunity_published` for many opportunities (a bulk import): the subscriptions are
+    read once, and when there are none nothing else is asked of the database."""
+    subscriptions = list(
+        (
+            await session.exec(
+                select(Subscription)
+                .join(User, col(User.id) == col(Subscription.user_id))
+                .where(col(User.is_active))
+                .order_by(col(Subscription.user_id), col(Subscription.id))
+            )
+        ).all()
+    )
+    if not subscriptions:
+        return 0
+    notified = 0
+    found = await session.exec(select(Opportunity).where(col(Opportunity.id).in_(opportunity_ids)))
+    for opportunity in found.all():
+        notified += await on_opportunity_published(session, opportunity, subscriptions=subscriptions)
+    return notified
