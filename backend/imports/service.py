@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import Column, Integer, MetaData, Table, delete, func, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -375,8 +375,9 @@ async def _reserve_ids(session: AsyncSession, table: str, count: int) -> list[in
             )
         )  # type: ignore[call-overload]
         return [int(value) for (value,) in result.all()]
-    largest = (await session.exec(text(f'SELECT coalesce(max(id), 0) FROM "{table}"'))).one()  # type: ignore[call-overload]
-    first = int(largest[0]) + 1
+    ids = Table(table, MetaData(), Column("id", Integer)).c.id
+    largest = (await session.exec(select(func.coalesce(func.max(ids), 0)))).one()
+    first = int(largest) + 1
     return list(range(first, first + count))
 
 
