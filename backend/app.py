@@ -19,6 +19,7 @@ from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
+from backend.kit.election import WriterLock, WriterRole
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
@@ -67,17 +68,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             logger.warning("search engine not ready at start-up: %s", exc)
         worker = SyncWorker(app.state.sessionmaker, search_engine)
         app.state.sync_worker = worker
-        if settings.run_sync_worker:
-            worker.start()
         mail_worker = MailWorker(app.state.sessionmaker, settings)
         app.state.mail_worker = mail_worker
-        if settings.run_mail_worker:
-            mail_worker.start()
+
+        async def start_writing() -> None:
+            if settings.run_sync_worker:
+                worker.start()
+            if settings.run_mail_worker:
+                mail_worker.start()
+
+        async def stop_writing() -> None:
+            await mail_worker.stop()
+            await worker.stop()
+            release = getattr(search_engine, "release_writer", None)
+            if release is not None:
+                await to_thread.run_sync(release)
+
+        # Of all the processes serving this database, one at a time runs the workers
+        # (backend/kit/election.py); the others serve requests only.
+        role = WriterRole(WriterLock(engine, settings.database_url), start=start_writing, stop=stop_writing)
+        app.state.writer_role = role
+        if settings.run_sync_worker or settings.run_mail_worker:
+            await role.start()
         try:
             yield
         finally:
-            await mail_worker.stop()
-            await worker.stop()
+            await role.close()
             search_engine.close()
             await engine.dispose()
 

@@ -10,10 +10,17 @@ Writes go through one tantivy writer per generation, taken lazily so that a proc
 only searches never holds the index lock. A generation keeps the schema version it was
 built with (the `v<schema>` prefix): older readable versions keep working, with their
 own schema, until the next rebuild creates a current one.
+
+Several processes on one host share the index (`scenematch serve --workers N`): one of
+them writes (the elected writer, `backend/kit/election.py`), the others only search.
+Their readers reload on each commit of the writer by themselves (tantivy's default
+reload policy watches the index's meta file, within about half a second), and `_current`
+follows `CURRENT` when a rebuild swaps generations, so every process answers the same.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import secrets
@@ -118,11 +125,22 @@ class EmbeddedEngine:
         with self._lock:
             self.root.mkdir(parents=True, exist_ok=True)
             if self._read_pointer() is None:
-                gen = _Generation(self._new_generation_path())
-                gen.get_writer().commit()  # an empty but valid index on disk
-                gen.release_writer()
-                self._write_pointer(gen.name)
+                # Several processes may start at once on an empty folder: one creates the
+                # index, the others wait for it and open the same one.
+                with open(self.root / ".create.lock", "a") as guard:
+                    fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+                    if self._read_pointer() is None:
+                        gen = _Generation(self._new_generation_path())
+                        gen.get_writer().commit()  # an empty but valid index on disk
+                        gen.release_writer()
+                        self._write_pointer(gen.name)
             self._current()
+
+    def release_writer(self) -> None:
+        """Give up the index writer (this process is no longer the one that writes); reads go on."""
+        with self._lock:
+            if self._gen is not None:
+                self._gen.release_writer()
 
     def health(self) -> bool:
         try:
