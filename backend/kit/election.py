@@ -117,11 +117,9 @@ class WriterLock:
 
     async def release(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing the connection releases it anyway
                 await self._connection.execute(text("SELECT pg_advisory_unlock(:key)").bindparams(key=WRITER_LOCK_KEY))
                 await self._connection.commit()
-            except Exception:  # closing the connection releases it anyway
-                pass
             await self._drop_connection()
         if self._file is not None:
             handle, self._file = self._file, None
