@@ -162,7 +162,8 @@ class WriterRole:
             return False
         if got:
             self.is_writer = True
-            logger.info("process %d is the index writer", os.getpid())
+            # Logged as a warning so that it shows in the default log: who writes matters.
+            logger.warning("process %d is the index writer", os.getpid())
             await self._start()
         return self.is_writer
 
