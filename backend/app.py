@@ -18,9 +18,10 @@ from backend.duplicates.router import similar_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
-from backend.kit.db import create_engine, create_sessionmaker
+from backend.kit.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.election import WriterLock, WriterRole
 from backend.kit.errors import install_error_handlers
+from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.mail import MailWorker
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        async with session_scope(app.state.sessionmaker, write=False) as session:
+            await refuse_missing_local_files(session, settings.upload_dir)
         search_engine = open_search_engine(settings)
         app.state.search_engine = search_engine
         try:

@@ -381,6 +381,18 @@ def worker(
     console.print(f"已同步 {applied} 条变更，已发送 {sent} 封邮件")
 
 
+@app.command("move-files")
+def move_files() -> None:
+    """Move uploaded files saved in the local folder (before files were kept in the database) into the database."""
+    from backend.kit.files import move_to_database
+
+    settings = _settings()
+    moved, missing = _run_in_session(settings, lambda session: move_to_database(session, settings.upload_dir))
+    console.print(f"已移入数据库 {moved} 个文件，缺失 {missing} 个")
+    if missing:
+        raise typer.Exit(1)
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="登录邮箱")],

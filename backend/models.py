@@ -23,6 +23,7 @@ from backend.demonstration.models import (
 from backend.duplicates.models import DuplicateDismissal
 from backend.events.models import Availability, Event, EventOpportunity, Meeting, Outcome, Registration
 from backend.interests.models import Interest
+from backend.kit.files import StoredFile
 from backend.listings.models import (
     Offering,
     OfferingDomain,
@@ -79,6 +80,7 @@ __all__ = [
     "Review",
     "ReviewCriterion",
     "Reviewer",
+    "StoredFile",
     "Subscription",
     "Target",
     "Track",

@@ -162,12 +162,12 @@ async def _prepare(url: str, data_dir: Path) -> None:
     """What `scenematch migrate`, `seed --demo` and `reindex` do, without three interpreters starting."""
     from backend.kit.db import create_engine, create_sessionmaker, session_scope
     from backend.kit.migrate import upgrade
-    from backend.seeding import seed_demo, seed_reference_data
     from backend.searching.sync import reindex
+    from backend.seeding import seed_demo, seed_reference_data
     from search.embedded import EmbeddedEngine
 
     if url.startswith("sqlite"):
-        data_dir.mkdir(parents=True)
+        data_dir.mkdir(parents=True)  # noqa: ASYNC240 — a test fixture, once
     else:
         await _admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
     await asyncio.to_thread(upgrade, url)

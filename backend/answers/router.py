@@ -135,7 +135,8 @@ async def download_attachment(
 ) -> Response:
     """Served only to those who may read the answer, always as a download."""
     attachment = await service.get_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id)
-    return download_response(
+    return await download_response(
+        session,
         settings.upload_dir,
         storage_key=attachment.storage_key,
         filename=attachment.filename,

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from anyio import to_thread
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -344,7 +343,7 @@ async def add_attachment(
     if answer.status != AnswerStatus.draft:
         raise Conflict("只有草稿可以添加附件", field="status")
     checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await to_thread.run_sync(files.store, upload_dir, data)
+    key = await files.save(session, data)
     attachment = AnswerAttachment(
         answer_id=answer.id,
         filename=checked.filename,

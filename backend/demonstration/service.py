@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from anyio import to_thread
 from sqlalchemy import delete
 from sqlalchemy import update as sql_update
 from sqlmodel import col, func, select
@@ -660,7 +659,7 @@ async def add_evidence(
     if milestone is None:
         raise NotFound("里程碑不存在")
     checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await to_thread.run_sync(files.store, upload_dir, data)
+    key = await files.save(session, data)
     evidence = MilestoneEvidence(
         milestone_id=milestone.id,
         filename=checked.filename,
