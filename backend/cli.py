@@ -210,6 +210,10 @@ def import_file(
                 parse_errors=errors,
                 publish=publish,
                 on_progress=lambda n: progress.advance(task, n),
+                # Each chunk is kept as soon as it is applied: a long import neither holds
+                # SQLite's write lock for minutes (the server's writes wait for it) nor
+                # loses the finished chunks if it is interrupted.
+                after_chunk=session.commit,
             )
 
     report = _run_in_session(settings, work)

@@ -7,6 +7,7 @@ keep working when the engine is down. Either way the same `ListingResults` comes
 
 import html
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -127,7 +128,8 @@ async def find_listings(
     try:
         if params.q:
             return await _from_engine(request, session, actor, kind, params)
-        return await _from_database(session, actor, kind, params)
+        ttl = request.app.state.settings.list_facet_cache_seconds
+        return await _from_database(session, actor, kind, params, facet_ttl=ttl)
     except SearchOutage:
         return ListingResults(items=[], total=0, page=params.page, unavailable=True)
 
@@ -185,7 +187,7 @@ def _filters(params: ListingParams, *, without: str | None = None) -> dict[str, 
 
 
 async def _from_database(
-    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, facet_ttl: float = 0.0
 ) -> ListingResults:
     rows, total = await service.list_listings(
         session,
@@ -198,9 +200,38 @@ async def _from_database(
     listings = await present(session, actor=actor, kind=kind, listings=rows)
     terms = params.q.split()
     items = [ResultItem(item, mark(item.title, terms), snippet(item.description, terms)) for item in listings]
+    facets = await _cached_facets(session, actor, kind, params, ttl=facet_ttl)
+    return ListingResults(items=items, total=total, page=params.page, facets=facets)
+
+
+# The facet counts of a list page are five GROUP BY queries over every matching listing
+# (all published ones when browsing): at 100k listings they were most of the page's time,
+# and they are the same on every page of a listing and for every visitor. So each process
+# keeps them for `ttl` seconds (SCENEMATCH_LIST_FACET_CACHE_SECONDS, 10 by default) per
+# (database, person, kind, filters): a count may lag a publication by up to that long; the
+# listings shown and the total never do.
+_facet_cache: dict[tuple[Any, ...], tuple[float, dict[str, list[FacetValue]]]] = {}
+
+
+async def _cached_facets(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, ttl: float
+) -> dict[str, list[FacetValue]]:
+    if ttl <= 0:
+        names = await load_index(session)
+        return {facet: await _facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+    bind = session.bind
+    database = str(getattr(getattr(bind, "engine", bind), "url", id(bind)))
+    key = (database, actor.user_id, kind, params.track, params.domain, params.region, params.batch, params.status)
+    now = time.monotonic()
+    cached = _facet_cache.get(key)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
     names = await load_index(session)
     facets = {facet: await _facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
-    return ListingResults(items=items, total=total, page=params.page, facets=facets)
+    if len(_facet_cache) > 2_000:
+        _facet_cache.clear()
+    _facet_cache[key] = (now, facets)
+    return facets
 
 
 async def _facet_counts(
