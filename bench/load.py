@@ -34,8 +34,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -50,7 +48,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-
 from search_bench import QUERIES, TAXONOMY, generate, load_vocabulary  # noqa: E402
 
 SCENEMATCH = str(Path(sys.executable).with_name("scenematch"))
@@ -133,14 +130,14 @@ async def published_ids(url: str) -> dict[str, list[int]]:
         connection = sqlite3.connect(url.split("///", 1)[1])
         try:
             for kind in ("opportunity", "offering"):
-                out[kind] = [r[0] for r in connection.execute(f"SELECT id FROM {kind} WHERE status = 'published'")]  # noqa: S608
+                out[kind] = [r[0] for r in connection.execute(f"SELECT id FROM {kind} WHERE status = 'published'")]
         finally:
             connection.close()
         return out
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
         for kind in ("opportunity", "offering"):
-            out[kind] = [r["id"] for r in await connection.fetch(f"SELECT id FROM {kind} WHERE status = 'published'")]  # noqa: S608
+            out[kind] = [r["id"] for r in await connection.fetch(f"SELECT id FROM {kind} WHERE status = 'published'")]
     finally:
         await connection.close()
     return out

@@ -5,6 +5,7 @@ counts for the query); browsing without text reads the database directly, so the
 keep working when the engine is down. Either way the same `ListingResults` comes back.
 """
 
+import asyncio
 import html
 import re
 import time
@@ -211,6 +212,7 @@ async def _from_database(
 # (database, person, kind, filters): a count may lag a publication by up to that long; the
 # listings shown and the total never do.
 _facet_cache: dict[tuple[Any, ...], tuple[float, dict[str, list[FacetValue]]]] = {}
+_facet_locks: dict[tuple[Any, ...], asyncio.Lock] = {}
 
 
 async def _cached_facets(
@@ -222,15 +224,22 @@ async def _cached_facets(
     bind = session.bind
     database = str(getattr(getattr(bind, "engine", bind), "url", id(bind)))
     key = (database, actor.user_id, kind, params.track, params.domain, params.region, params.batch, params.status)
-    now = time.monotonic()
     cached = _facet_cache.get(key)
-    if cached is not None and now - cached[0] < ttl:
+    if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
-    names = await load_index(session)
-    facets = {facet: await _facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
-    if len(_facet_cache) > 2_000:
-        _facet_cache.clear()
-    _facet_cache[key] = (now, facets)
+    # One count per key at a time: under load, fifty requests missing the cache at once
+    # would otherwise run the same five GROUP BYs fifty times over.
+    lock = _facet_locks.setdefault(key, asyncio.Lock())
+    async with lock:
+        cached = _facet_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        names = await load_index(session)
+        facets = {facet: await _facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+        if len(_facet_cache) > 2_000:
+            _facet_cache.clear()
+            _facet_locks.clear()
+        _facet_cache[key] = (time.monotonic(), facets)
     return facets
 
 
