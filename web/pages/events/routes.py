@@ -1,0 +1,417 @@
+"""Event pages: the public list and detail (registration, availability), "my meetings", and the matchmakers' desk."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from backend.auth.actor import Actor
+from backend.auth.models import Role
+from backend.dependencies import ActorDep, SessionDep, SignedInDep, StaffDep
+from backend.events import presenter, service
+from backend.events.models import (
+    EVENT_KIND_LABELS,
+    OUTCOME_LABELS,
+    REPLY_LABELS,
+    EventKind,
+    EventStatus,
+    MeetingStatus,
+    OutcomeResult,
+    RegistrationStatus,
+    Reply,
+)
+from backend.events.schemas import EventCreate, EventPublic
+from backend.kit.pagination import PageParams
+from backend.kit.params import MAX_ID, IdPath, whole_number
+from backend.listings import service as listings
+from backend.listings.models import ListingKind, ListingStatus
+from web.kit.csrf import CheckedForm
+from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.forms import FormErrors, add_app_error, validate
+from web.kit.templating import CHINA, environment, render
+
+router = APIRouter()
+
+
+def _clock(value: datetime | None) -> str:
+    """A moment as people in Jiangxi read it: 2026年12月1日 09:30."""
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def _hhmm(value: datetime) -> str:
+    return f"{value.astimezone(CHINA):%H:%M}"
+
+
+environment.filters.update(clock=_clock, hhmm=_hhmm)
+environment.globals.update(REPLY_LABELS={k.value: v for k, v in REPLY_LABELS.items()})
+
+NOTICES = {
+    "registered": "报名成功。请填写可参会时段，撮合专员安排洽谈后会显示在“我的洽谈”中。",
+    "cancelled": "已取消报名，相关洽谈已取消。",
+    "availability": "可参会时段已保存。",
+    "accepted": "已接受该洽谈。",
+    "declined": "已谢绝该洽谈。",
+    "created": "活动已创建（草稿）。设置推介机会后即可开放报名。",
+    "status": "活动状态已更新。",
+    "featured": "推介机会已保存。",
+    "proposed": "对接安排已生成：已答复的洽谈保持原时段，未答复的已重新安排。",
+    "outcome": "洽谈成效已记录。",
+}
+STATUS_ACTIONS = {
+    EventStatus.draft: [("open", "开放报名")],
+    EventStatus.open: [("closed", "截止报名"), ("finished", "标记为已结束")],
+    EventStatus.closed: [("open", "重新开放报名"), ("finished", "标记为已结束")],
+    EventStatus.finished: [],
+}
+EVENT_FIELD_LABELS = {
+    "title": "活动名称",
+    "kind": "活动类型",
+    "description": "活动介绍",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "place": "地点",
+    "online_link": "线上链接",
+    "capacity": "企业名额",
+    "slot_minutes": "每场洽谈时长",
+    "meeting_limit": "每人洽谈上限",
+}
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("done", ""))
+
+
+# --- public ----------------------------------------------------------------------------------
+
+
+@router.get("/events")
+async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    raw_page = request.query_params.get("page", "1")
+    page = PageParams(page=whole_number(raw_page, 1, 1000) or 1, page_size=20)
+    rows, total = await service.list_events(session, actor=actor, page=page)
+    events = [await presenter.present_event(session, e) for e in rows]
+    return render(request, "events/list.html", {"events": events, "total": total, "page": page})
+
+
+async def _detail(
+    request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
+    event = await service.get_visible(session, actor=actor, event_id=event_id)
+    item = await presenter.present_event(session, event)
+    registration = (
+        await service.my_registration(session, actor=actor, event_id=event_id) if actor.is_authenticated else None
+    )
+    registered = registration is not None and registration.status == RegistrationStatus.registered
+    participant = await service.is_participant(session, actor=actor, event_id=event_id)
+    chosen = await service.availability_of(session, event_id=event_id, user_id=actor.user_id) if participant else None
+    context = {
+        "event": item,
+        "notice": _notice(request),
+        "error": error,
+        "can_register": actor.role == Role.enterprise and not registered and event.status == EventStatus.open,
+        "registered": registered,
+        "registered_by_colleague": registered and registration.user_id != actor.user_id,
+        "can_cancel": registered and event.status == EventStatus.open,
+        "participant": participant,
+        "can_set_availability": participant and event.status in service.SCHEDULING,
+        "chosen": set(range(len(item.slots))) if chosen is None else chosen,
+    }
+    return render(request, "events/detail.html", context, status=status)
+
+
+@router.get("/events/{event_id}")
+async def event_detail(event_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    return await _detail(request, session, actor, event_id)
+
+
+@router.post("/events/{event_id}/register")
+async def register(
+    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    _, refused = await attempt(
+        session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN
+    )
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/events/{event_id}?done=registered", status_code=303)
+
+
+@router.post("/events/{event_id}/cancel")
+async def cancel(
+    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    _, refused = await attempt(
+        session,
+        lambda: service.cancel_registration(session, actor=actor, event_id=event_id),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/events/{event_id}?done=cancelled", status_code=303)
+
+
+@router.post("/events/{event_id}/availability")
+async def availability(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    raw = [v for v in form.getlist("slots") if isinstance(v, str)]
+    if not all(whole_number(v, 0, 9999) is not None for v in raw):
+        return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_availability(session, actor=actor, event_id=event_id, slots=[int(v) for v in raw]),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/events/{event_id}?done=availability", status_code=303)
+
+
+# --- my meetings -----------------------------------------------------------------------------
+
+
+async def _my_meetings(
+    request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200
+) -> Response:
+    meetings = await presenter.present_meetings(session, await service.my_meetings(session, actor=actor))
+    events: dict[int, EventPublic] = {}
+    for m in meetings:
+        if m.event_id not in events:
+            events[m.event_id] = await presenter.present_event(
+                session, await service.get_visible(session, actor=actor, event_id=m.event_id)
+            )
+    groups = [{"event": events[eid], "meetings": [m for m in meetings if m.event_id == eid]} for eid in events]
+    context = {"groups": groups, "notice": _notice(request), "error": error, "me": actor.user_id}
+    return render(request, "events/mine.html", context, status=status)
+
+
+@router.get("/workspace/events")
+async def my_meetings(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+    return await _my_meetings(request, session, actor)
+
+
+@router.post("/events/{event_id}/meetings/{meeting_id}/reply")
+async def reply(
+    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    answer = str(form.get("reply", ""))
+    if answer not in (Reply.accepted, Reply.declined):
+        return await _my_meetings(request, session, actor, error="请选择接受或谢绝", status=422)
+    _, refused = await attempt(
+        session,
+        lambda: service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=Reply(answer)),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _my_meetings(request, session, actor, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/workspace/events?done={answer}", status_code=303)
+
+
+# --- the matchmakers' desk -------------------------------------------------------------------
+
+
+@router.get("/review/events")
+async def manage_list(request: Request, session: SessionDep, actor: StaffDep) -> Response:
+    rows, total = await service.list_events(session, actor=actor, page=PageParams(page=1, page_size=100))
+    events = [await presenter.present_event(session, e) for e in rows]
+    return render(request, "events/manage_list.html", {"events": events, "total": total})
+
+
+def _local_time(text: str) -> datetime | None:
+    """A datetime-local input (Beijing time) as an aware moment."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=CHINA) if parsed.tzinfo is None else parsed
+
+
+def _event_values(form: FormData) -> dict[str, Any]:
+    return {name: str(form.get(name) or "").strip() for name in EVENT_FIELD_LABELS}
+
+
+def _event_form(request: Request, values: dict[str, Any], errors: FormErrors, status: int = 200) -> Response:
+    context = {
+        "values": values,
+        "errors": errors,
+        "labels": EVENT_FIELD_LABELS,
+        "kind_options": [(k.value, v) for k, v in EVENT_KIND_LABELS.items()],
+    }
+    return render(request, "events/form.html", context, status=status)
+
+
+@router.get("/review/events/new")
+async def new_event_form(request: Request, actor: StaffDep) -> Response:
+    return _event_form(
+        request,
+        {"kind": EventKind.matchmaking.value, "capacity": "30", "slot_minutes": "20", "meeting_limit": "4"},
+        FormErrors(),
+    )
+
+
+@router.post("/review/events/new")
+async def create_event(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    values, errors = _event_values(form), FormErrors()
+    data_values: dict[str, Any] = dict(values)
+    for name in ("starts_at", "ends_at"):
+        if values[name]:
+            moment = _local_time(values[name])
+            if moment is None:
+                errors.add(name, "时间格式无法识别，请按 2026-12-01 09:00 填写")
+            data_values[name] = moment
+    for name in ("capacity", "slot_minutes", "meeting_limit"):
+        if values[name] and whole_number(values[name], 0, 10**9) is None:
+            errors.add(name, "应为正整数")
+    required = {
+        "title": "请填写活动名称",
+        "starts_at": "请填写开始时间",
+        "ends_at": "请填写结束时间",
+        "capacity": "请填写企业名额",
+    }
+    data = validate(
+        EventCreate, {k: v for k, v in data_values.items() if v not in ("", None)}, errors, required=required
+    )
+    event = None
+    if data is not None:
+        event, refused = await attempt(
+            session, lambda: service.create(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN
+        )
+        if refused is not None:
+            add_app_error(errors, refused)
+    if errors or event is None:
+        return _event_form(request, values, errors, status=422)
+    return RedirectResponse(f"/review/events/{event.id}?done=created", status_code=303)
+
+
+async def _manage(
+    request: Request, session: SessionDep, actor: Actor, event_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
+    event = await service.get_visible(session, actor=actor, event_id=event_id)
+    item = await presenter.present_event(session, event)
+    registrations = await service.registrations(session, actor=actor, event_id=event_id)
+    meetings = await presenter.present_meetings(
+        session, await service.meetings(session, actor=actor, event_id=event_id)
+    )
+    # The grid: one row per slot, one column per host, the meetings in each cell.
+    hosts: dict[int, str] = {}
+    for m in meetings:
+        hosts.setdefault(m.issuer_user_id, f"{m.issuer_name}（{m.issuer_organisation_name}）")
+    grid = [
+        {
+            "slot": slot,
+            "cells": [[m for m in meetings if m.slot == slot.index and m.issuer_user_id == host] for host in hosts],
+        }
+        for slot in item.slots
+    ]
+    published, _ = await listings.list_listings(
+        session,
+        actor=actor,
+        kind=ListingKind.opportunity,
+        page=PageParams(page=1, page_size=100),
+        statuses=(ListingStatus.published,),
+    )
+    featured_ids = {o.opportunity_id for o in item.opportunities}
+    options = [(o.opportunity_id, o.title) for o in item.opportunities] + [
+        (o.id, o.title) for o in published if o.id not in featured_ids
+    ]
+    context = {
+        "event": item,
+        "notice": _notice(request),
+        "error": error,
+        "actions": STATUS_ACTIONS[EventStatus(event.status)],
+        "registrations": registrations,
+        "meetings": meetings,
+        "hosts": list(hosts.values()),
+        "grid": grid,
+        "opportunity_options": options,
+        "featured_ids": featured_ids,
+        "can_propose": event.status in service.SCHEDULING,
+        "finished": event.status == EventStatus.finished,
+        "outcome_options": [(k.value, v) for k, v in OUTCOME_LABELS.items()],
+        "accepted_status": MeetingStatus.accepted.value,
+    }
+    return render(request, "events/manage.html", context, status=status)
+
+
+@router.get("/review/events/{event_id}")
+async def manage_event(event_id: IdPath, request: Request, session: SessionDep, actor: StaffDep) -> Response:
+    return await _manage(request, session, actor, event_id)
+
+
+@router.post("/review/events/{event_id}/status")
+async def change_status(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    wanted = str(form.get("status", ""))
+    if wanted not in {s.value for s in EventStatus}:
+        return await _manage(request, session, actor, event_id, error="状态无效", status=422)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_status(session, actor=actor, event_id=event_id, status=EventStatus(wanted)),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/review/events/{event_id}?done=status", status_code=303)
+
+
+@router.post("/review/events/{event_id}/opportunities")
+async def set_featured(
+    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    raw = [v for v in form.getlist("opportunity_ids") if isinstance(v, str)]
+    if not all(whole_number(v, 1, MAX_ID) is not None for v in raw):
+        return await _manage(request, session, actor, event_id, error="所选机会无效，请刷新页面后重试", status=422)
+    _, refused = await attempt(
+        session,
+        lambda: service.set_featured(session, actor=actor, event_id=event_id, opportunity_ids=[int(v) for v in raw]),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/review/events/{event_id}?done=featured", status_code=303)
+
+
+@router.post("/review/events/{event_id}/propose")
+async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    _, refused = await attempt(
+        session,
+        lambda: service.propose(session, request.app.state.search_engine, actor=actor, event_id=event_id),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/review/events/{event_id}?done=proposed#schedule", status_code=303)
+
+
+@router.post("/review/events/{event_id}/meetings/{meeting_id}/outcome")
+async def record_outcome(
+    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    result = str(form.get("result", ""))
+    note = str(form.get("note") or "").strip()
+    if result not in {r.value for r in OutcomeResult}:
+        return await _manage(request, session, actor, event_id, error="请选择洽谈结果", status=422)
+    if len(note) > 2000:
+        return await _manage(request, session, actor, event_id, error="备注最多 2000 字", status=422)
+    _, refused = await attempt(
+        session,
+        lambda: service.record_outcome(
+            session,
+            actor=actor,
+            event_id=event_id,
+            meeting_id=meeting_id,
+            result=OutcomeResult(result),
+            note=note,
+            create_pairing=form.get("create_pairing") == "on",
+        ),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(f"/review/events/{event_id}?done=outcome#outcomes", status_code=303)
