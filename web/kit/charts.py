@@ -5,6 +5,8 @@ decorative next to the data table that follows it, so the SVG is hidden from scr
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -79,3 +81,30 @@ def funnel_chart(stages: Sequence[tuple[str, int, float | None]]) -> Markup:
                 f'<text class="note" x="{centre:.1f}" y="{y + 38}" text-anchor="middle">↓ {conversion * 100:.1f}%</text>'
             )
     return _svg(len(stages) * step + 8, body, "chart-funnel")
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    x: int
+    y: int
+    height: int
+
+
+def trend_chart(months: Sequence[tuple[int, int]], *, width: int = 480, height: int = 160) -> dict[str, Any]:
+    """Bar geometry for a monthly count ((month, value) pairs), drawn as inline SVG by the template."""
+    values = [value for _, value in months]
+    top = max(values, default=0) or 1
+    step = width // 12
+    bars = [
+        Bar(
+            label=f"{month}月",
+            value=value,
+            x=i * step + 4,
+            y=height - 20 - round((height - 40) * value / top),
+            height=round((height - 40) * value / top),
+        )
+        for i, (month, value) in enumerate(months)
+    ]
+    return {"bars": bars, "width": width, "height": height, "bar_width": step - 8, "base": height - 20}

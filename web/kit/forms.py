@@ -31,27 +31,28 @@ class FormErrors(dict[str, str]):
         self.setdefault(field or GENERAL, message)
 
 
-def _text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str, limit: int | None = None) -> str:
+    """A posted text field, stripped ("" when absent or a file); `limit` cuts overlong input that no schema checks."""
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def listing_values(form: FormData, kind: ListingKind) -> dict[str, Any]:
     """What the form holds, as the listing schemas expect it (empty optional inputs become None)."""
-    values: dict[str, Any] = {name: _text(form, name) for name in (*LISTING_TEXT_FIELDS, *KIND_TEXT_FIELDS[kind])}
+    values: dict[str, Any] = {name: text(form, name) for name in (*LISTING_TEXT_FIELDS, *KIND_TEXT_FIELDS[kind])}
     for name in ("region_code", *KIND_OPTIONAL_FIELDS[kind]):
-        values[name] = _text(form, name) or None
+        values[name] = text(form, name) or None
     values["tracks"] = [v for v in form.getlist("tracks") if isinstance(v, str) and v]
     values["domains"] = [v for v in form.getlist("domains") if isinstance(v, str) and v]
-    values["tags"] = list(dict.fromkeys(t for t in _TAG_SEPARATORS.split(_text(form, "tags")) if t))
+    values["tags"] = list(dict.fromkeys(t for t in _TAG_SEPARATORS.split(text(form, "tags")) if t))
     return values
 
 
 def organisation_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {
-        n: _text(form, n) for n in ("name", "short_name", "credit_code", "place", "description", "website")
+        n: text(form, n) for n in ("name", "short_name", "credit_code", "place", "description", "website")
     }
-    values["region_code"] = _text(form, "region_code") or None
+    values["region_code"] = text(form, "region_code") or None
     return values
 
 

@@ -18,6 +18,7 @@ from web.pages.inbox import routes as inbox
 from web.pages.interests import routes as interests
 from web.pages.listings import browse, workspace
 from web.pages.opendata import routes as opendata
+from web.pages.organisations import routes as organisations
 from web.pages.pairings import routes as pairings
 from web.pages.review import routes as review
 from web.pages.statistics import routes as statistics
@@ -41,6 +42,7 @@ def install_web(app: FastAPI) -> None:
         browse,
         account,
         workspace,
+        organisations,
         review,
         submission,
         judging,

@@ -24,7 +24,8 @@ from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings.models import Opportunity
 from web.kit.csrf import CheckedForm
-from web.kit.flow import attempt, see_other, text
+from web.kit.flow import attempt, see_other
+from web.kit.forms import text
 from web.kit.templating import render
 from web.pages.answers.presenter import DECISION_LABELS, answer_page
 

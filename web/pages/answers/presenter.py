@@ -19,7 +19,7 @@ from backend.answers.presenter import present_answers
 from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.listings.models import Offering
-from web.kit.flow import history
+from web.kit.history import history
 from web.kit.templating import render
 
 MEMBER_STATUS_LABELS = {

@@ -24,8 +24,8 @@ from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
 from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
-from web.kit.flow import attempt, see_other, text
-from web.kit.forms import FormErrors, validate
+from web.kit.flow import attempt, see_other
+from web.kit.forms import FormErrors, text, validate
 from web.kit.templating import render
 from web.pages.answers.presenter import MEMBER_STATUS_LABELS, answer_page
 

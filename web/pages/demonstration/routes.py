@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -38,9 +37,11 @@ from backend.kit.errors import AppError, NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath, IdQuery, whole_number
 from backend.organisations.models import Organisation
+from web.kit.charts import trend_chart
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
-from web.kit.forms import GENERAL, FormErrors, add_app_error, validate
+from web.kit.forms import GENERAL, FormErrors, add_app_error, text, validate
+from web.kit.paging import page_number
 from web.kit.templating import render
 
 router = APIRouter(prefix="/demonstration")
@@ -90,13 +91,8 @@ PAGE_SIZE = 20
 Row = TypeVar("Row")
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _optional(form: FormData, name: str) -> str | None:
-    return _text(form, name) or None
+    return text(form, name) or None
 
 
 def _tracks(form: FormData) -> list[str]:
@@ -107,16 +103,11 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
 
-def _page_number(request: Request) -> int:
-    """The page asked for in the URL; anything that is not a page number shows the first page."""
-    return whole_number(request.query_params.get("page"), 1, 999_999) or 1
-
-
 async def _one_page(
     request: Request, fetch: Callable[[PageParams], Awaitable[tuple[list[Row], int]]], filters: dict[str, Any]
 ) -> tuple[list[Row], dict[str, Any]]:
     """One page of a registry list and what the paging links need; a page past the end (rows deleted since) shows the last one."""
-    page = PageParams(page=_page_number(request), page_size=PAGE_SIZE)
+    page = PageParams(page=page_number(request), page_size=PAGE_SIZE)
     rows, total = await fetch(page)
     pages = max(1, -(-total // PAGE_SIZE))
     if page.page > pages:
@@ -166,48 +157,20 @@ async def _organisations_by_name(session: AsyncSession, names: list[str], errors
 # ---------------------------------------------------------------- public progress
 
 
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: int
-    x: int
-    y: int
-    height: int
-
-
-def trend_chart(trend: list[Any], metric: str, *, width: int = 480, height: int = 160) -> dict[str, Any]:
-    """Bar geometry for one metric's monthly cumulative count, drawn as inline SVG by the template."""
-    values = [getattr(point, metric) for point in trend]
-    top = max(values, default=0) or 1
-    step = width // 12
-    bars = [
-        Bar(
-            label=f"{point.month}月",
-            value=value,
-            x=i * step + 4,
-            y=height - 20 - round((height - 40) * value / top),
-            height=round((height - 40) * value / top),
-        )
-        for i, (point, value) in enumerate(zip(trend, values, strict=True))
-    ]
-    return {
-        "metric": metric,
-        "label": METRIC_LABELS[Metric(metric)],
-        "bars": bars,
-        "width": width,
-        "height": height,
-        "bar_width": step - 8,
-        "base": height - 20,
-    }
-
-
 @router.get("")
 async def progress_page(
     request: Request, session: SessionDep, year: int | None = Query(default=None, ge=2000, le=2100)
 ) -> Response:
     """Targets against actuals, overall, per city and per track, with the year's trend (tables first, charts beside)."""
     progress = await service.progress(session, year=year)
-    charts = [trend_chart(progress.trend, m.value) for m in Metric]
+    charts = [
+        {
+            "metric": m.value,
+            "label": METRIC_LABELS[m],
+            **trend_chart([(p.month, getattr(p, m.value)) for p in progress.trend]),
+        }
+        for m in Metric
+    ]
     zones = await presenter.zones(session, await service.all_zones(session))
     context = {
         "progress": progress,
@@ -237,11 +200,11 @@ async def _zone_form(
 
 def _zone_values(form: FormData) -> dict[str, Any]:
     return {
-        "name": _text(form, "name"),
+        "name": text(form, "name"),
         "region_code": _optional(form, "region_code"),
         "tracks": _tracks(form),
-        "lead_organisation": _text(form, "lead_organisation"),
-        "description": _text(form, "description"),
+        "lead_organisation": text(form, "lead_organisation"),
+        "description": text(form, "description"),
         "designated_on": _optional(form, "designated_on"),
     }
 
@@ -346,15 +309,15 @@ async def _project_form(
 
 def _project_values(form: FormData) -> dict[str, Any]:
     return {
-        "title": _text(form, "title"),
-        "summary": _text(form, "summary"),
+        "title": text(form, "title"),
+        "summary": text(form, "summary"),
         "zone_id": _optional(form, "zone_id"),
         "region_code": _optional(form, "region_code"),
         "tracks": _tracks(form),
-        "enterprises": _text(form, "enterprises"),
+        "enterprises": text(form, "enterprises"),
         "investment_wan": _optional(form, "investment_wan"),
         "output_value_wan": _optional(form, "output_value_wan"),
-        "outcome": _text(form, "outcome"),
+        "outcome": text(form, "outcome"),
         "pairing_id": _optional(form, "pairing_id"),
         "opportunity_id": _optional(form, "opportunity_id"),
     }
@@ -477,14 +440,14 @@ async def move_project(
     project_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
     errors = FormErrors()
-    raw = _text(form, "status")
+    raw = text(form, "status")
     if raw not in ProjectStatus.__members__:
         errors.add("status", "请选择状态")
     else:
         _, refused = await attempt(
             session,
             lambda: service.move_project(
-                session, actor=actor, project_id=project_id, to=ProjectStatus(raw), note=_text(form, "note")[:2000]
+                session, actor=actor, project_id=project_id, to=ProjectStatus(raw), note=text(form, "note")[:2000]
             ),
             raised=RAISED_WITH_FORBIDDEN,
         )
@@ -511,10 +474,10 @@ async def add_milestone(
 ) -> Response:
     """A milestone with (optionally) its first evidence file; a refused file saves nothing."""
     values = {
-        "title": _text(form, "title"),
+        "title": text(form, "title"),
         "due_on": _optional(form, "due_on"),
         "done_on": _optional(form, "done_on"),
-        "note": _text(form, "note"),
+        "note": text(form, "note"),
     }
     errors = FormErrors()
     data = validate(MilestoneCreate, values, errors, required={"title": "请填写里程碑名称"})
@@ -661,13 +624,13 @@ async def _save_enterprise(
     request: Request, form: FormData, session: SessionDep, actor: Actor, enterprise_id: int | None
 ) -> Response:
     values = {
-        "organisation": _text(form, "organisation"),
+        "organisation": text(form, "organisation"),
         "region_code": _optional(form, "region_code"),
         "tracks": _tracks(form),
         "year_recognised": _optional(form, "year_recognised"),
         "recognised_on": _optional(form, "recognised_on"),
-        "indicators": _text(form, "indicators"),
-        "note": _text(form, "note"),
+        "indicators": text(form, "indicators"),
+        "note": text(form, "note"),
     }
     errors = FormErrors()
     payload = {k: v for k, v in values.items() if k != "organisation"} | {
@@ -762,11 +725,11 @@ async def targets_page(
 
 @router.post("/targets")
 async def set_target(request: Request, form: CheckedForm, session: SessionDep, actor: AdminDep) -> Response:
-    scope = _text(form, "scope")
+    scope = text(form, "scope")
     code = (
-        _text(form, "city_code")
+        text(form, "city_code")
         if scope == TargetScope.city
-        else _text(form, "track_code")
+        else text(form, "track_code")
         if scope == TargetScope.track
         else ""
     )
@@ -774,10 +737,10 @@ async def set_target(request: Request, form: CheckedForm, session: SessionDep, a
         "scope": scope,
         "scope_code": code,
         "year": _optional(form, "year"),
-        "metric": _text(form, "metric"),
+        "metric": text(form, "metric"),
         "value": _optional(form, "value"),
     }
-    values = {**payload, "city_code": _text(form, "city_code"), "track_code": _text(form, "track_code")}
+    values = {**payload, "city_code": text(form, "city_code"), "track_code": text(form, "track_code")}
     errors = FormErrors()
     data = validate(TargetSet, payload, errors, required={"year": "请填写年度", "value": "请填写目标值"})
     if data is not None:

@@ -94,7 +94,7 @@ async def similar_box(
         "labels": FIELD_LABELS,
         **context,
     }
-    return render(request, "workspace/listing_form.html", page)
+    return render(request, "listings/form.html", page)
 
 
 async def _pairs_page(

@@ -30,6 +30,7 @@ from backend.listings.models import ListingKind, ListingStatus
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import FormErrors, add_app_error, validate
+from web.kit.paging import page_number
 from web.kit.templating import CHINA, environment, render
 
 router = APIRouter()
@@ -91,8 +92,7 @@ def _notice(request: Request) -> str | None:
 
 @router.get("/events")
 async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    raw_page = request.query_params.get("page", "1")
-    page = PageParams(page=whole_number(raw_page, 1, 1000) or 1, page_size=20)
+    page = PageParams(page=page_number(request), page_size=20)
     rows, total = await service.list_events(session, actor=actor, page=page)
     events = [await presenter.present_event(session, e) for e in rows]
     return render(request, "events/list.html", {"events": events, "total": total, "page": page})

@@ -15,14 +15,16 @@ from backend.auth.models import Role
 from backend.dependencies import ActorDep, SessionDep, SignedInDep
 from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
-from backend.kit.params import IdPath, whole_number
+from backend.kit.params import IdPath
 from backend.notifications import service as notifications
 from backend.notifications.models import Notification
 from backend.subscriptions import service as subscriptions
 from backend.subscriptions.schemas import SubscriptionCreate
 from backend.taxonomy import service as taxonomy
 from web.kit.csrf import CheckedForm
-from web.kit.flow import attempt, see_other, text
+from web.kit.flow import attempt, see_other
+from web.kit.forms import text
+from web.kit.paging import page_number
 from web.kit.templating import render
 
 router = APIRouter()
@@ -49,15 +51,10 @@ async def count_unread(request: Request, session: SessionDep, actor: ActorDep) -
     ).one()
 
 
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "")
-    return whole_number(raw, 1, 10000) or 1
-
-
 @router.get("/inbox")
 async def inbox(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     unread_only = request.query_params.get("unread") == "1"
-    page = PageParams(page=_page_number(request), page_size=PAGE_SIZE)
+    page = PageParams(page=page_number(request), page_size=PAGE_SIZE)
     rows, total, unread = await notifications.list_mine(session, actor=actor, page=page, unread_only=unread_only)
     # Links are written by the platform, but only local paths are ever followed.
     items = [(n, n.link if n.link.startswith("/") and not n.link.startswith("//") else "") for n in rows]

@@ -16,7 +16,8 @@ from backend.kit.params import IdPath
 from backend.listings import service as listings
 from backend.listings.models import ListingKind
 from web.kit.csrf import CheckedForm
-from web.kit.flow import attempt, safe_next, see_other, text
+from web.kit.flow import attempt, safe_next, see_other
+from web.kit.forms import text
 from web.kit.templating import render
 
 router = APIRouter()

@@ -42,7 +42,7 @@ async def home(request: Request, session: SessionDep, actor: ActorDep) -> Respon
     )
     counts = {"opportunities": opportunity_total, "offerings": offering_total, "organisations": organisation_total}
     return render(
-        request, "public/home.html", {"opportunities": opportunities, "offerings": offerings, "counts": counts}
+        request, "listings/home.html", {"opportunities": opportunities, "offerings": offerings, "counts": counts}
     )
 
 
@@ -63,7 +63,7 @@ def _list_route(kind: ListingKind) -> None:
             "facet_labels": FACET_LABELS,
             "sorts": {k: v for k, v in SORTS.items() if k != "deadline" or kind == ListingKind.opportunity},
         }
-        return render(request, "public/list.html", context, status=503 if results.unavailable else 200)
+        return render(request, "listings/list.html", context, status=503 if results.unavailable else 200)
 
     @router.get(f"/{slug}/{{listing_id}}", name=f"page_{kind}")
     async def detail_page(listing_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
@@ -100,7 +100,7 @@ def _list_route(kind: ListingKind) -> None:
             "merged_from": merged_from,
             **await listing_extras(request, session, actor, kind, listing),
         }
-        return render(request, f"public/{kind.value}.html", context)
+        return render(request, f"listings/{kind.value}.html", context)
 
 
 _list_route(ListingKind.opportunity)

@@ -21,7 +21,7 @@ from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Inte
 from backend.kit.pagination import PageParams
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.service import can_see_private_fields
-from web.kit.flow import history
+from web.kit.history import history
 
 NOTICES = {"interest": "已表达合作意向，发布单位审批后会通知您。"}
 
@@ -73,7 +73,7 @@ async def _issuer_panel(session: AsyncSession, listing: Any) -> dict[str, Any]:
 async def listing_extras(
     request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, listing: Any
 ) -> dict[str, Any]:
-    """Context for `answers/_opportunity_panel.html`, `answers/_winners.html` and `history/_log.html`."""
+    """Context for `answers/_opportunity_panel.html`, `answers/_winners.html` and `_history.html`."""
     private = can_see_private_fields(actor, listing)
     extras: dict[str, Any] = {
         "audit_log": await history(session, entity_kind=kind.value, entity_id=listing.id) if private else None,

@@ -24,6 +24,7 @@ from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.taxonomy.service import load_index
+from web.kit.paging import page_number
 
 PAGE_SIZE = 20
 SNIPPET_CHARS = 120
@@ -62,7 +63,7 @@ class ListingParams:
             batch=_int(get("batch"), 10000),
             status=get("status") if get("status") in STATUS_LABELS else None,
             sort=sort,
-            page=_int(get("page"), 100000) or 1,
+            page=page_number(request),
         )
 
     def as_query(self) -> dict[str, Any]:

@@ -16,11 +16,9 @@ from backend.listings.labels import FIELD_LABELS
 from backend.listings.models import ListingKind
 from backend.listings.presenter import present
 from backend.listings.schemas import OfferingCreate, OfferingUpdate, OpportunityCreate, OpportunityUpdate
-from backend.organisations import service as organisation_service
-from backend.organisations.schemas import OrganisationUpdate
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
-from web.kit.forms import FormErrors, add_app_error, listing_values, organisation_values, validate
+from web.kit.forms import FormErrors, add_app_error, listing_values, validate
 from web.kit.templating import render
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
 
@@ -35,7 +33,6 @@ NOTICES = {
     "created": "已保存为草稿。确认内容无误后，点击“提交审核”。",
     "updated": "修改已保存。",
     "submitted": "已提交审核，撮合专员审核通过后即公开发布。",
-    "profile": "组织信息已更新。",
 }
 REQUIRED = {"title": "请填写标题"}
 
@@ -72,7 +69,7 @@ def _listing_routes(kind: ListingKind) -> None:
         items = await present(session, actor=actor, kind=kind, listings=rows)
         notice = NOTICES.get(request.query_params.get("done", ""))
         context = {**base, "items": items, "total": total, "notice": notice, "error": error}
-        return render(request, "workspace/mine.html", context, status=status)
+        return render(request, "listings/mine.html", context, status=status)
 
     async def _form(
         request: Request,
@@ -91,7 +88,7 @@ def _listing_routes(kind: ListingKind) -> None:
             "listing_id": listing_id,
             "labels": FIELD_LABELS,
         }
-        return render(request, "workspace/listing_form.html", context, status=status)
+        return render(request, "listings/form.html", context, status=status)
 
     @router.get(f"/{slug}", name=f"workspace_{kind}s")
     async def mine(request: Request, session: SessionDep, actor: Actor = author) -> Response:
@@ -159,54 +156,3 @@ def _listing_routes(kind: ListingKind) -> None:
 
 _listing_routes(ListingKind.opportunity)
 _listing_routes(ListingKind.offering)
-
-
-async def _organisation_page(
-    request: Request,
-    session: SessionDep,
-    actor: Actor,
-    *,
-    values: dict[str, Any] | None,
-    errors: FormErrors,
-    status: int = 200,
-) -> Response:
-    if actor.organisation_id is None:
-        raise NotFound("当前账号没有关联组织")
-    organisation = await organisation_service.get(session, organisation_id=actor.organisation_id)
-    if values is None:
-        values = {
-            k: getattr(organisation, k) or ""
-            for k in ("name", "short_name", "credit_code", "region_code", "place", "description", "website")
-        }
-    context = {
-        **await taxonomy_options(session),
-        "organisation": organisation,
-        "values": values,
-        "errors": errors,
-        "notice": NOTICES.get(request.query_params.get("done", "")),
-    }
-    return render(request, "workspace/organisation.html", context, status=status)
-
-
-@router.get("/organisation")
-async def organisation_form(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
-    return await _organisation_page(request, session, actor, values=None, errors=FormErrors())
-
-
-@router.post("/organisation")
-async def organisation_update(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    if actor.organisation_id is None:
-        raise NotFound("当前账号没有关联组织")
-    values, errors = organisation_values(form), FormErrors()
-    data = validate(OrganisationUpdate, values, errors, required={"name": "请填写组织名称"})
-    if data is not None:
-        _, refused = await attempt(
-            session,
-            lambda: organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data),
-            raised=(),
-        )
-        if refused is not None:
-            add_app_error(errors, refused)
-    if errors:
-        return await _organisation_page(request, session, actor, values=values, errors=errors, status=422)
-    return RedirectResponse("/workspace/organisation?done=profile", status_code=303)

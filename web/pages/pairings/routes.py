@@ -23,7 +23,9 @@ from backend.organisations.models import Organisation
 from backend.pairings import service
 from backend.pairings.models import PIPELINE, STAGE_LABELS, PairingStage, next_stage
 from web.kit.csrf import CheckedForm
-from web.kit.flow import attempt, history, see_other, text
+from web.kit.flow import attempt, see_other
+from web.kit.forms import text
+from web.kit.history import history
 from web.kit.templating import render
 
 router = APIRouter()
