@@ -15,6 +15,7 @@ from backend.auth.models import ROLE_LABELS
 from backend.listings.models import MATURITY_LABELS, STATUS_LABELS
 from backend.organisations.models import ORGANISATION_KIND_LABELS
 from web.kit.csrf import CSRF_FIELD, attach_csrf_cookie, csrf_token
+from web.kit.urls import listing_url, template_url
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 # Dates are shown as people in Jiangxi read them, whatever the server's time zone.
@@ -73,6 +74,8 @@ environment = Environment(
 environment.filters.update(date=_date, datetime=_datetime, money=_money)
 environment.globals.update(
     countdown=countdown,
+    url=template_url,
+    listing_url=listing_url,
     query=_query,
     STATUS_LABELS={k.value: v for k, v in STATUS_LABELS.items()},
     MATURITY_LABELS={k.value: v for k, v in MATURITY_LABELS.items()},

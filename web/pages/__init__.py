@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web.kit.security import SecurityHeaders
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.pages.account import routes as account
 from web.pages.answers import judging, submission
 from web.pages.batches import routes as batches
@@ -30,7 +31,11 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
     """Every non-API error as a Chinese page that keeps the site's navigation."""
     if status == 401:
         # A page that needs a login sends the visitor to sign in, then back.
-        target = request.url.path if request.method == "GET" else request.headers.get("referer", "/")
+        target = (
+            request.url.path
+            if request.method == "GET"
+            else request.headers.get("referer", url_to(request, "listings:home"))
+        )
         return RedirectResponse(account.login_url(target), status_code=303)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 

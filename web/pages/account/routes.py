@@ -11,6 +11,7 @@ from backend.dependencies import ActorDep, SessionDep, SettingsDep
 from backend.kit.errors import Forbidden, Unauthorized
 from web.kit.csrf import CheckedForm, is_secure
 from web.kit.templating import render
+from web.kit.urls import url_to
 
 router = APIRouter()
 
@@ -32,14 +33,14 @@ def login_url(target: str | None) -> str:
     return "/login?next=" + quote(safe_next(target), safe="/")
 
 
-@router.get("/login")
+@router.get("/login", name="account:login_page")
 async def login_page(request: Request, actor: ActorDep, next: str | None = None) -> Response:
     if actor.is_authenticated:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "account/login.html", {"next": safe_next(next), "email": "", "error": None})
 
 
-@router.post("/login")
+@router.post("/login", name="account:login")
 async def login(request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
@@ -72,9 +73,9 @@ async def login(request: Request, form: CheckedForm, session: SessionDep, settin
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", name="account:logout")
 async def logout(request: Request, _: CheckedForm, session: SessionDep, settings: SettingsDep) -> Response:
     await auth_service.end_session(session, token=request.cookies.get(settings.session_cookie))
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(url_to(request, "listings:home"), status_code=303)
     response.delete_cookie(settings.session_cookie, path="/", httponly=True, samesite="lax")
     return response

@@ -27,6 +27,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
 from web.kit.forms import text
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.pages.answers.presenter import DECISION_LABELS, answer_page
 
 router = APIRouter()
@@ -114,7 +115,7 @@ async def judging_page(
     return render(request, "answers/judging.html", context, status=status)
 
 
-@router.get("/opportunities/{opportunity_id}/answers")
+@router.get("/opportunities/{opportunity_id}/answers", name="answers:opportunity_answers")
 async def opportunity_answers(
     opportunity_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -149,7 +150,7 @@ def _criteria_from(form: Any) -> tuple[list[tuple[str, str]], list[tuple[str, in
     return typed, items, problem
 
 
-@router.post("/opportunities/{opportunity_id}/criteria")
+@router.post("/opportunities/{opportunity_id}/criteria", name="answers:save_criteria")
 async def save_criteria(
     opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -160,7 +161,9 @@ async def save_criteria(
             session, lambda: review.set_criteria(session, actor=actor, opportunity_id=opportunity_id, items=items)
         )
         if refused is None:
-            return see_other(f"/opportunities/{opportunity_id}/answers?done=criteria")
+            return see_other(
+                url_to(request, "answers:opportunity_answers", opportunity_id=opportunity_id) + "?done=criteria"
+            )
         return await judging_page(
             request,
             session,
@@ -173,7 +176,7 @@ async def save_criteria(
     return await judging_page(request, session, actor, opportunity_id, error=problem, criteria_rows=typed, status=422)
 
 
-@router.post("/opportunities/{opportunity_id}/reviewers")
+@router.post("/opportunities/{opportunity_id}/reviewers", name="answers:invite_reviewer")
 async def invite_reviewer(
     opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -187,10 +190,10 @@ async def invite_reviewer(
         return await judging_page(
             request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code
         )
-    return see_other(f"/opportunities/{opportunity_id}/answers?done=invited")
+    return see_other(url_to(request, "answers:opportunity_answers", opportunity_id=opportunity_id) + "?done=invited")
 
 
-@router.post("/opportunities/{opportunity_id}/winners/publish")
+@router.post("/opportunities/{opportunity_id}/winners/publish", name="answers:publish_winners")
 async def publish_winners(
     opportunity_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -201,10 +204,10 @@ async def publish_winners(
         return await judging_page(
             request, session, actor, opportunity_id, error=refused.detail, status=refused.status_code
         )
-    return see_other(f"/opportunities/{opportunity_id}/answers?done=published")
+    return see_other(url_to(request, "answers:opportunity_answers", opportunity_id=opportunity_id) + "?done=published")
 
 
-@router.post("/answers/{answer_id}/review")
+@router.post("/answers/{answer_id}/review", name="answers:score_answer")
 async def score_answer(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -239,10 +242,10 @@ async def score_answer(
         return await answer_page(
             request, session, actor, answer_id, error=refused.detail, values=values, status=refused.status_code
         )
-    return see_other(f"/answers/{answer_id}?done=reviewed")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=reviewed")
 
 
-@router.post("/answers/{answer_id}/recuse")
+@router.post("/answers/{answer_id}/recuse", name="answers:recuse")
 async def recuse(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -255,10 +258,10 @@ async def recuse(
     _, refused = await attempt(session, lambda: review.recuse(session, actor=actor, answer_id=answer_id, reason=reason))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=recused")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=recused")
 
 
-@router.post("/answers/{answer_id}/decision")
+@router.post("/answers/{answer_id}/decision", name="answers:decide")
 async def decide(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -272,4 +275,4 @@ async def decide(
     )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=decided")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=decided")

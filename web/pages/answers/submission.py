@@ -27,6 +27,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
 from web.kit.forms import FormErrors, text, validate
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.pages.answers.presenter import MEMBER_STATUS_LABELS, answer_page
 
 router = APIRouter()
@@ -150,18 +151,18 @@ async def _form_page(
     return render(request, "answers/form.html", context, status=status)
 
 
-@router.get("/opportunities/{opportunity_id}/answer")
+@router.get("/opportunities/{opportunity_id}/answer", name="answers:new_answer")
 async def new_answer(opportunity_id: IdPath, request: Request, session: SessionDep, actor: EnterpriseDep) -> Response:
     """我要答题: the form, or the answer the enterprise already has."""
     opportunity = await _open_opportunity(session, actor, opportunity_id)
     existing = await own_answer_to(session, actor, opportunity.id)
     if existing is not None:
-        return see_other(f"/answers/{existing}")
+        return see_other(url_to(request, "answers:show_answer", answer_id=existing))
     values = {name: "" for name in (*TEXT_FIELDS, "price_amount", "members")} | {"offering_ids": []}
     return await _form_page(request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=None)
 
 
-@router.post("/opportunities/{opportunity_id}/answer")
+@router.post("/opportunities/{opportunity_id}/answer", name="answers:create_answer")
 async def create_answer(
     opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
@@ -173,7 +174,7 @@ async def create_answer(
             session, lambda: service.create(session, actor=actor, opportunity_id=opportunity.id, data=data)
         )
         if refused is None and answer is not None:
-            return see_other(f"/answers/{answer.id}?done=created")
+            return see_other(url_to(request, "answers:show_answer", answer_id=answer.id) + "?done=created")
         if refused is not None:
             _add(errors, refused.field, refused.detail)
             status = refused.status_code
@@ -182,7 +183,7 @@ async def create_answer(
     )
 
 
-@router.get("/answers")
+@router.get("/answers", name="answers:my_answers")
 async def my_answers(request: Request, session: SessionDep, actor: EnterpriseDep) -> Response:
     """我的答题: answers we lead, consortium invitations waiting for us, answers we take part in."""
     items = await present_answers(session, await service.list_mine(session, actor=actor))
@@ -207,7 +208,7 @@ async def my_answers(request: Request, session: SessionDep, actor: EnterpriseDep
     return render(request, "answers/mine.html", context)
 
 
-@router.get("/answers/{answer_id}")
+@router.get("/answers/{answer_id}", name="answers:show_answer")
 async def show_answer(answer_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return await answer_page(request, session, actor, answer_id)
 
@@ -219,7 +220,7 @@ async def _own_draft(session: AsyncSession, actor: Actor, answer_id: int) -> tup
     return answer, opportunity
 
 
-@router.get("/answers/{answer_id}/edit")
+@router.get("/answers/{answer_id}/edit", name="answers:edit_answer")
 async def edit_answer(answer_id: IdPath, request: Request, session: SessionDep, actor: EnterpriseDep) -> Response:
     answer, opportunity = await _own_draft(session, actor, answer_id)
     if answer.status != "draft":
@@ -234,7 +235,7 @@ async def edit_answer(answer_id: IdPath, request: Request, session: SessionDep, 
     )
 
 
-@router.post("/answers/{answer_id}/edit")
+@router.post("/answers/{answer_id}/edit", name="answers:update_answer")
 async def update_answer(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
@@ -246,7 +247,7 @@ async def update_answer(
             session, lambda: service.update(session, actor=actor, answer_id=answer_id, data=data)
         )
         if refused is None:
-            return see_other(f"/answers/{answer_id}?done=updated")
+            return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=updated")
         _add(errors, refused.field, refused.detail)
         status = refused.status_code
     return await _form_page(
@@ -254,7 +255,7 @@ async def update_answer(
     )
 
 
-@router.post("/answers/{answer_id}/attachments")
+@router.post("/answers/{answer_id}/attachments", name="answers:upload_attachment")
 async def upload_attachment(
     answer_id: IdPath,
     request: Request,
@@ -281,10 +282,10 @@ async def upload_attachment(
     )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=uploaded")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=uploaded")
 
 
-@router.post("/answers/{answer_id}/attachments/{attachment_id}/delete")
+@router.post("/answers/{answer_id}/attachments/{attachment_id}/delete", name="answers:delete_attachment")
 async def delete_attachment(
     answer_id: IdPath,
     attachment_id: IdPath,
@@ -299,10 +300,10 @@ async def delete_attachment(
     )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=removed")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=removed")
 
 
-@router.post("/answers/{answer_id}/submit")
+@router.post("/answers/{answer_id}/submit", name="answers:submit_answer")
 async def submit_answer(
     answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
@@ -310,20 +311,20 @@ async def submit_answer(
     _, refused = await attempt(session, lambda: service.submit(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=submitted")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=submitted")
 
 
-@router.post("/answers/{answer_id}/withdraw")
+@router.post("/answers/{answer_id}/withdraw", name="answers:withdraw_answer")
 async def withdraw_answer(
     answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
     _, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
-    return see_other(f"/answers/{answer_id}?done=withdrawn")
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=withdrawn")
 
 
-@router.post("/answers/{answer_id}/membership")
+@router.post("/answers/{answer_id}/membership", name="answers:respond_to_membership")
 async def respond_to_membership(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
@@ -335,4 +336,8 @@ async def respond_to_membership(
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     # After declining, the answer is no longer ours to read.
-    return see_other(f"/answers/{answer_id}?done=confirmed" if accept else "/answers?done=declined")
+    return see_other(
+        url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=confirmed"
+        if accept
+        else url_to(request, "answers:my_answers") + "?done=declined"
+    )

@@ -11,6 +11,7 @@ from backend.listings.labels import FIELD_LABELS
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_SLUGS
 
 router = APIRouter()
@@ -21,7 +22,7 @@ CHANGE_LABELS = {**FIELD_LABELS, "merged": "并入了重复条目", "republished
 NOTICES = {"published": "本批已发布：此后的新增、变更和撤回计入下一批。"}
 
 
-@router.get("/batches")
+@router.get("/batches", name="batches:batch_list")
 async def batch_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     summaries = await service.overview(session, actor=actor)
     return render(request, "batches/list.html", {"summaries": summaries})
@@ -42,12 +43,12 @@ async def _detail(
     return render(request, "batches/detail.html", context, status=status)
 
 
-@router.get("/batches/{number}")
+@router.get("/batches/{number}", name="batches:batch_detail")
 async def batch_detail(number: BatchNumber, request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return await _detail(request, session, actor, number)
 
 
-@router.post("/batches/{number}/publish")
+@router.post("/batches/{number}/publish", name="batches:publish_batch")
 async def publish_batch(
     number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -56,4 +57,4 @@ async def publish_batch(
     )
     if refused is not None:
         return await _detail(request, session, actor, number, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/batches/{number}?done=published", status_code=303)
+    return RedirectResponse(url_to(request, "batches:batch_detail", number=number) + "?done=published", status_code=303)

@@ -43,6 +43,7 @@ from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import GENERAL, FormErrors, add_app_error, text, validate
 from web.kit.paging import page_number
 from web.kit.templating import render
+from web.kit.urls import url_to
 
 router = APIRouter(prefix="/demonstration")
 
@@ -157,7 +158,7 @@ async def _organisations_by_name(session: AsyncSession, names: list[str], errors
 # ---------------------------------------------------------------- public progress
 
 
-@router.get("")
+@router.get("", name="demonstration:progress_page")
 async def progress_page(
     request: Request, session: SessionDep, year: int | None = Query(default=None, ge=2000, le=2100)
 ) -> Response:
@@ -184,7 +185,7 @@ async def progress_page(
 # ---------------------------------------------------------------- zones
 
 
-@router.get("/zones")
+@router.get("/zones", name="demonstration:zones_page")
 async def zones_page(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     rows, paging = await _one_page(request, lambda page: service.list_zones(session, page=page), {})
     zones = await presenter.zones(session, rows)
@@ -209,12 +210,12 @@ def _zone_values(form: FormData) -> dict[str, Any]:
     }
 
 
-@router.get("/zones/new")
+@router.get("/zones/new", name="demonstration:new_zone")
 async def new_zone(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     return await _zone_form(request, session, values={"tracks": []}, errors=FormErrors(), zone_id=None)
 
 
-@router.get("/zones/{zone_id}/edit")
+@router.get("/zones/{zone_id}/edit", name="demonstration:edit_zone")
 async def edit_zone(zone_id: IdPath, request: Request, session: SessionDep, actor: StaffDep) -> Response:
     zone = (await presenter.zones(session, [await service.get_zone(session, zone_id=zone_id)]))[0]
     values = {
@@ -255,15 +256,15 @@ async def _save_zone(
             add_app_error(errors, refused)
     if errors:
         return await _zone_form(request, session, values=values, errors=errors, zone_id=zone_id, status=422)
-    return RedirectResponse("/demonstration/zones?done=zone", status_code=303)
+    return RedirectResponse(url_to(request, "demonstration:zones_page") + "?done=zone", status_code=303)
 
 
-@router.post("/zones/new")
+@router.post("/zones/new", name="demonstration:create_zone")
 async def create_zone(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     return await _save_zone(request, form, session, actor, None)
 
 
-@router.post("/zones/{zone_id}/edit")
+@router.post("/zones/{zone_id}/edit", name="demonstration:update_zone")
 async def update_zone(
     zone_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -274,7 +275,7 @@ async def update_zone(
 # ---------------------------------------------------------------- projects
 
 
-@router.get("/projects")
+@router.get("/projects", name="demonstration:projects_page")
 async def projects_page(
     request: Request, session: SessionDep, actor: StaffDep, status: ProjectStatus | None = None
 ) -> Response:
@@ -323,7 +324,7 @@ def _project_values(form: FormData) -> dict[str, Any]:
     }
 
 
-@router.get("/projects/new")
+@router.get("/projects/new", name="demonstration:new_project")
 async def new_project(request: Request, session: SessionDep, actor: StaffDep, pairing_id: IdQuery = None) -> Response:
     """A blank form, or with `?pairing_id=N` the project that pairing (at 示范) proposes, prefilled."""
     values: dict[str, Any] = {"tracks": []}
@@ -342,7 +343,7 @@ async def new_project(request: Request, session: SessionDep, actor: StaffDep, pa
     return await _project_form(request, session, values=values, errors=FormErrors(), project_id=None)
 
 
-@router.get("/projects/{project_id}/edit")
+@router.get("/projects/{project_id}/edit", name="demonstration:edit_project")
 async def edit_project(project_id: IdPath, request: Request, session: SessionDep, actor: StaffDep) -> Response:
     project = await service.get_project_readable(session, actor=actor, project_id=project_id)
     shown = (await presenter.projects(session, [project]))[0]
@@ -388,15 +389,17 @@ async def _save_project(
             add_app_error(errors, refused)
     if errors:
         return await _project_form(request, session, values=values, errors=errors, project_id=project_id, status=422)
-    return RedirectResponse(f"/demonstration/projects/{project.id}?done=project", status_code=303)
+    return RedirectResponse(
+        url_to(request, "demonstration:project_page", project_id=project.id) + "?done=project", status_code=303
+    )
 
 
-@router.post("/projects/new")
+@router.post("/projects/new", name="demonstration:create_project")
 async def create_project(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     return await _save_project(request, form, session, actor, None)
 
 
-@router.post("/projects/{project_id}/edit")
+@router.post("/projects/{project_id}/edit", name="demonstration:update_project")
 async def update_project(
     project_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -429,13 +432,13 @@ async def _project_page(
     return render(request, "demonstration/project.html", context, status=status)
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", name="demonstration:project_page")
 async def project_page(project_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     """Matchmakers and the organisations taking part; only matchmakers see the forms."""
     return await _project_page(request, session, actor, project_id)
 
 
-@router.post("/projects/{project_id}/status")
+@router.post("/projects/{project_id}/status", name="demonstration:move_project")
 async def move_project(
     project_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -457,7 +460,9 @@ async def move_project(
         return await _project_page(
             request, session, actor, project_id, errors=errors, status=409 if GENERAL in errors else 422
         )
-    return RedirectResponse(f"/demonstration/projects/{project_id}?done=status", status_code=303)
+    return RedirectResponse(
+        url_to(request, "demonstration:project_page", project_id=project_id) + "?done=status", status_code=303
+    )
 
 
 async def _read_upload(form: FormData, settings: Any) -> tuple[bytes, str] | None:
@@ -468,7 +473,7 @@ async def _read_upload(form: FormData, settings: Any) -> tuple[bytes, str] | Non
     return data, upload.filename
 
 
-@router.post("/projects/{project_id}/milestones")
+@router.post("/projects/{project_id}/milestones", name="demonstration:add_milestone")
 async def add_milestone(
     project_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: StaffDep
 ) -> Response:
@@ -503,10 +508,12 @@ async def add_milestone(
             add_app_error(errors, refused)
     if errors:
         return await _project_page(request, session, actor, project_id, errors=errors, values=values, status=422)
-    return RedirectResponse(f"/demonstration/projects/{project_id}?done=milestone", status_code=303)
+    return RedirectResponse(
+        url_to(request, "demonstration:project_page", project_id=project_id) + "?done=milestone", status_code=303
+    )
 
 
-@router.post("/milestones/{milestone_id}/attachments")
+@router.post("/milestones/{milestone_id}/attachments", name="demonstration:add_evidence")
 async def add_evidence(
     milestone_id: IdPath,
     request: Request,
@@ -540,13 +547,16 @@ async def add_evidence(
             errors.add(f"file-{milestone_id}", refused.detail)
     if errors:
         return await _project_page(request, session, actor, milestone.project_id, errors=errors, status=422)
-    return RedirectResponse(f"/demonstration/projects/{milestone.project_id}?done=evidence", status_code=303)
+    return RedirectResponse(
+        url_to(request, "demonstration:project_page", project_id=milestone.project_id) + "?done=evidence",
+        status_code=303,
+    )
 
 
 # ---------------------------------------------------------------- high-growth enterprises
 
 
-@router.get("/enterprises")
+@router.get("/enterprises", name="demonstration:enterprises_page")
 async def enterprises_page(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     rows, paging = await _one_page(request, lambda page: service.list_enterprises(session, actor=actor, page=page), {})
     enterprises = await presenter.enterprises(session, rows)
@@ -590,7 +600,7 @@ async def _enterprise_form(
     return render(request, "demonstration/enterprise_form.html", context, status=status)
 
 
-@router.get("/enterprises/new")
+@router.get("/enterprises/new", name="demonstration:new_enterprise")
 async def new_enterprise(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     return await _enterprise_form(
         request,
@@ -601,7 +611,7 @@ async def new_enterprise(request: Request, session: SessionDep, actor: StaffDep)
     )
 
 
-@router.get("/enterprises/{enterprise_id}/edit")
+@router.get("/enterprises/{enterprise_id}/edit", name="demonstration:edit_enterprise")
 async def edit_enterprise(enterprise_id: IdPath, request: Request, session: SessionDep, actor: StaffDep) -> Response:
     shown = (
         await presenter.enterprises(
@@ -668,15 +678,15 @@ async def _save_enterprise(
         return await _enterprise_form(
             request, session, values=values, errors=errors, enterprise_id=enterprise_id, status=422
         )
-    return RedirectResponse("/demonstration/enterprises?done=enterprise", status_code=303)
+    return RedirectResponse(url_to(request, "demonstration:enterprises_page") + "?done=enterprise", status_code=303)
 
 
-@router.post("/enterprises/new")
+@router.post("/enterprises/new", name="demonstration:create_enterprise")
 async def create_enterprise(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     return await _save_enterprise(request, form, session, actor, None)
 
 
-@router.post("/enterprises/{enterprise_id}/edit")
+@router.post("/enterprises/{enterprise_id}/edit", name="demonstration:update_enterprise")
 async def update_enterprise(
     enterprise_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -715,7 +725,7 @@ async def _targets_page(
     return render(request, "demonstration/targets.html", context, status=status)
 
 
-@router.get("/targets")
+@router.get("/targets", name="demonstration:targets_page")
 async def targets_page(
     request: Request, session: SessionDep, actor: StaffDep, year: int | None = Query(default=None, ge=2000, le=2100)
 ) -> Response:
@@ -723,7 +733,7 @@ async def targets_page(
     return await _targets_page(request, session, actor, year=year, values={"year": str(year)}, errors=FormErrors())
 
 
-@router.post("/targets")
+@router.post("/targets", name="demonstration:set_target")
 async def set_target(request: Request, form: CheckedForm, session: SessionDep, actor: AdminDep) -> Response:
     scope = text(form, "scope")
     code = (
@@ -753,4 +763,6 @@ async def set_target(request: Request, form: CheckedForm, session: SessionDep, a
     year = whole_number(year_text, 2000, 2100) or service.china_today().year
     if errors:
         return await _targets_page(request, session, actor, year=year, values=values, errors=errors, status=422)
-    return RedirectResponse(f"/demonstration/targets?year={year}&done=target", status_code=303)
+    return RedirectResponse(
+        url_to(request, "demonstration:targets_page") + f"?year={year}&done=target", status_code=303
+    )

@@ -19,6 +19,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import FormErrors, listing_values
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
 
 router = APIRouter()
@@ -71,7 +72,7 @@ async def _similar(request: Request, session: SessionDep, actor: Actor, values: 
     return {"similar": similar, "similar_message": message}
 
 
-@router.post("/workspace/opportunities/similar")
+@router.post("/workspace/opportunities/similar", name="duplicates:similar_box")
 async def similar_box(
     request: Request,
     form: CheckedForm,
@@ -125,7 +126,7 @@ async def _pairs_page(
     return render(request, "duplicates/pairs.html", context, status=status)
 
 
-@router.get("/review/duplicates")
+@router.get("/review/duplicates", name="duplicates:duplicate_pairs")
 async def duplicate_pairs(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     return await _pairs_page(request, session, actor, _kind(request.query_params.get("kind")))
 
@@ -137,7 +138,7 @@ def _ids(form: Any, *names: str) -> list[int]:
     return [int(v) for v in values]
 
 
-@router.post("/review/duplicates/merge")
+@router.post("/review/duplicates/merge", name="duplicates:merge_pair")
 async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     """The pressed button names the one to keep; the other one of the pair is merged into it."""
     kind = _kind(form.get("kind"))
@@ -152,14 +153,14 @@ async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, a
     )
     if refused is not None:
         return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(_pairs_url(kind, "merged"), status_code=303)
+    return RedirectResponse(_pairs_url(request, kind, "merged"), status_code=303)
 
 
-def _pairs_url(kind: ListingKind, done: str) -> str:
-    return f"/review/duplicates?kind={kind.value}&done={done}"
+def _pairs_url(request: Request, kind: ListingKind, done: str) -> str:
+    return url_to(request, "duplicates:duplicate_pairs") + f"?kind={kind.value}&done={done}"
 
 
-@router.post("/review/duplicates/dismiss")
+@router.post("/review/duplicates/dismiss", name="duplicates:dismiss_pair")
 async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     kind = _kind(form.get("kind"))
     first_id, second_id = _ids(form, "first_id", "second_id")
@@ -170,4 +171,4 @@ async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep,
     )
     if refused is not None:
         return await _pairs_page(request, session, actor, kind, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(_pairs_url(kind, "dismissed"), status_code=303)
+    return RedirectResponse(_pairs_url(request, kind, "dismissed"), status_code=303)

@@ -32,6 +32,7 @@ from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import FormErrors, add_app_error, validate
 from web.kit.paging import page_number
 from web.kit.templating import CHINA, environment, render
+from web.kit.urls import url_to
 
 router = APIRouter()
 
@@ -90,7 +91,7 @@ def _notice(request: Request) -> str | None:
 # --- public ----------------------------------------------------------------------------------
 
 
-@router.get("/events")
+@router.get("/events", name="events:event_list")
 async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     page = PageParams(page=page_number(request), page_size=20)
     rows, total = await service.list_events(session, actor=actor, page=page)
@@ -124,12 +125,12 @@ async def _detail(
     return render(request, "events/detail.html", context, status=status)
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", name="events:event_detail")
 async def event_detail(event_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return await _detail(request, session, actor, event_id)
 
 
-@router.post("/events/{event_id}/register")
+@router.post("/events/{event_id}/register", name="events:register")
 async def register(
     event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -138,10 +139,12 @@ async def register(
     )
     if refused is not None:
         return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/events/{event_id}?done=registered", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:event_detail", event_id=event_id) + "?done=registered", status_code=303
+    )
 
 
-@router.post("/events/{event_id}/cancel")
+@router.post("/events/{event_id}/cancel", name="events:cancel")
 async def cancel(
     event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -152,10 +155,12 @@ async def cancel(
     )
     if refused is not None:
         return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/events/{event_id}?done=cancelled", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:event_detail", event_id=event_id) + "?done=cancelled", status_code=303
+    )
 
 
-@router.post("/events/{event_id}/availability")
+@router.post("/events/{event_id}/availability", name="events:availability")
 async def availability(
     event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -169,7 +174,9 @@ async def availability(
     )
     if refused is not None:
         return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/events/{event_id}?done=availability", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:event_detail", event_id=event_id) + "?done=availability", status_code=303
+    )
 
 
 # --- my meetings -----------------------------------------------------------------------------
@@ -190,12 +197,12 @@ async def _my_meetings(
     return render(request, "events/mine.html", context, status=status)
 
 
-@router.get("/workspace/events")
+@router.get("/workspace/events", name="events:my_meetings")
 async def my_meetings(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     return await _my_meetings(request, session, actor)
 
 
-@router.post("/events/{event_id}/meetings/{meeting_id}/reply")
+@router.post("/events/{event_id}/meetings/{meeting_id}/reply", name="events:reply")
 async def reply(
     event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -209,13 +216,13 @@ async def reply(
     )
     if refused is not None:
         return await _my_meetings(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/workspace/events?done={answer}", status_code=303)
+    return RedirectResponse(url_to(request, "events:my_meetings") + f"?done={answer}", status_code=303)
 
 
 # --- the matchmakers' desk -------------------------------------------------------------------
 
 
-@router.get("/review/events")
+@router.get("/review/events", name="events:manage_list")
 async def manage_list(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     rows, total = await service.list_events(session, actor=actor, page=PageParams(page=1, page_size=100))
     events = [await presenter.present_event(session, e) for e in rows]
@@ -245,7 +252,7 @@ def _event_form(request: Request, values: dict[str, Any], errors: FormErrors, st
     return render(request, "events/form.html", context, status=status)
 
 
-@router.get("/review/events/new")
+@router.get("/review/events/new", name="events:new_event_form")
 async def new_event_form(request: Request, actor: StaffDep) -> Response:
     return _event_form(
         request,
@@ -254,7 +261,7 @@ async def new_event_form(request: Request, actor: StaffDep) -> Response:
     )
 
 
-@router.post("/review/events/new")
+@router.post("/review/events/new", name="events:create_event")
 async def create_event(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     values, errors = _event_values(form), FormErrors()
     data_values: dict[str, Any] = dict(values)
@@ -285,7 +292,9 @@ async def create_event(request: Request, form: CheckedForm, session: SessionDep,
             add_app_error(errors, refused)
     if errors or event is None:
         return _event_form(request, values, errors, status=422)
-    return RedirectResponse(f"/review/events/{event.id}?done=created", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:manage_event", event_id=event.id) + "?done=created", status_code=303
+    )
 
 
 async def _manage(
@@ -338,12 +347,12 @@ async def _manage(
     return render(request, "events/manage.html", context, status=status)
 
 
-@router.get("/review/events/{event_id}")
+@router.get("/review/events/{event_id}", name="events:manage_event")
 async def manage_event(event_id: IdPath, request: Request, session: SessionDep, actor: StaffDep) -> Response:
     return await _manage(request, session, actor, event_id)
 
 
-@router.post("/review/events/{event_id}/status")
+@router.post("/review/events/{event_id}/status", name="events:change_status")
 async def change_status(
     event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -357,10 +366,10 @@ async def change_status(
     )
     if refused is not None:
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/review/events/{event_id}?done=status", status_code=303)
+    return RedirectResponse(url_to(request, "events:manage_event", event_id=event_id) + "?done=status", status_code=303)
 
 
-@router.post("/review/events/{event_id}/opportunities")
+@router.post("/review/events/{event_id}/opportunities", name="events:set_featured")
 async def set_featured(
     event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -374,10 +383,12 @@ async def set_featured(
     )
     if refused is not None:
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/review/events/{event_id}?done=featured", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:manage_event", event_id=event_id) + "?done=featured", status_code=303
+    )
 
 
-@router.post("/review/events/{event_id}/propose")
+@router.post("/review/events/{event_id}/propose", name="events:propose")
 async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     _, refused = await attempt(
         session,
@@ -386,10 +397,12 @@ async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: S
     )
     if refused is not None:
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/review/events/{event_id}?done=proposed#schedule", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:manage_event", event_id=event_id) + "?done=proposed#schedule", status_code=303
+    )
 
 
-@router.post("/review/events/{event_id}/meetings/{meeting_id}/outcome")
+@router.post("/review/events/{event_id}/meetings/{meeting_id}/outcome", name="events:record_outcome")
 async def record_outcome(
     event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -414,4 +427,6 @@ async def record_outcome(
     )
     if refused is not None:
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(f"/review/events/{event_id}?done=outcome#outcomes", status_code=303)
+    return RedirectResponse(
+        url_to(request, "events:manage_event", event_id=event_id) + "?done=outcome#outcomes", status_code=303
+    )

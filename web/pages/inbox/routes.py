@@ -26,6 +26,7 @@ from web.kit.flow import attempt, see_other
 from web.kit.forms import text
 from web.kit.paging import page_number
 from web.kit.templating import render
+from web.kit.urls import url_to
 
 router = APIRouter()
 
@@ -51,7 +52,7 @@ async def count_unread(request: Request, session: SessionDep, actor: ActorDep) -
     ).one()
 
 
-@router.get("/inbox")
+@router.get("/inbox", name="inbox:inbox")
 async def inbox(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     unread_only = request.query_params.get("unread") == "1"
     page = PageParams(page=page_number(request), page_size=PAGE_SIZE)
@@ -73,13 +74,13 @@ async def inbox(request: Request, session: SessionDep, actor: SignedInDep) -> Re
     return render(request, "inbox/notifications.html", context)
 
 
-@router.post("/inbox/read-all")
+@router.post("/inbox/read-all", name="inbox:mark_all_read")
 async def mark_all_read(request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     await notifications.mark_all_read(session, actor=actor)
-    return see_other("/inbox?done=all-read")
+    return see_other(url_to(request, "inbox:inbox") + "?done=all-read")
 
 
-@router.post("/inbox/{notification_id}/read")
+@router.post("/inbox/{notification_id}/read", name="inbox:mark_read")
 async def mark_read(
     notification_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -87,7 +88,7 @@ async def mark_read(
     # "打开" marks read and follows the link; "标为已读" stays in the inbox.
     if text(form, "open") == "1" and notification.link.startswith("/") and not notification.link.startswith("//"):
         return see_other(notification.link)
-    return see_other("/inbox?done=read")
+    return see_other(url_to(request, "inbox:inbox") + "?done=read")
 
 
 # --- subscriptions ------------------------------------------------------------------------
@@ -135,7 +136,7 @@ async def subscriptions_page(
     return render(request, "inbox/subscriptions.html", context, status=status)
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", name="inbox:list_subscriptions")
 async def list_subscriptions(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     return await subscriptions_page(request, session, actor)
 
@@ -146,7 +147,7 @@ def _codes(form: Any, plural: str, singular: str) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and v.strip()))
 
 
-@router.post("/subscriptions")
+@router.post("/subscriptions", name="inbox:create_subscription")
 async def create_subscription(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     """保存当前搜索 (from the opportunity list) or 关注 tracks / domains / regions (from this page)."""
     values = {
@@ -169,12 +170,12 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         return await subscriptions_page(
             request, session, actor, values=values, error=refused.detail, status=refused.status_code
         )
-    return see_other("/subscriptions?done=created")
+    return see_other(url_to(request, "inbox:list_subscriptions") + "?done=created")
 
 
-@router.post("/subscriptions/{subscription_id}/delete")
+@router.post("/subscriptions/{subscription_id}/delete", name="inbox:delete_subscription")
 async def delete_subscription(
     subscription_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
     await subscriptions.delete(session, actor=actor, subscription_id=subscription_id)
-    return see_other("/subscriptions?done=deleted")
+    return see_other(url_to(request, "inbox:list_subscriptions") + "?done=deleted")

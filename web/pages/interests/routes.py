@@ -19,6 +19,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, safe_next, see_other
 from web.kit.forms import text
 from web.kit.templating import render
+from web.kit.urls import url_to
 
 router = APIRouter()
 
@@ -47,12 +48,12 @@ async def _express_page(
     return render(request, "interests/express.html", context, status=status)
 
 
-@router.get("/opportunities/{opportunity_id}/interest")
+@router.get("/opportunities/{opportunity_id}/interest", name="interests:interest_form")
 async def interest_form(opportunity_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     return await _express_page(request, session, actor, opportunity_id, message="", error=None, status=200)
 
 
-@router.post("/opportunities/{opportunity_id}/interest")
+@router.post("/opportunities/{opportunity_id}/interest", name="interests:express_interest")
 async def express_interest(
     opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -69,7 +70,7 @@ async def express_interest(
         return await _express_page(
             request, session, actor, opportunity_id, message=message, error=refused.detail, status=refused.status_code
         )
-    return see_other(f"/opportunities/{opportunity_id}?done=interest")
+    return see_other(url_to(request, "listings:opportunity_detail", listing_id=opportunity_id) + "?done=interest")
 
 
 async def interests_page(
@@ -109,7 +110,7 @@ async def interests_page(
     return render(request, "interests/list.html", context, status=status)
 
 
-@router.get("/interests")
+@router.get("/interests", name="interests:list_interests")
 async def list_interests(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     """Enterprises: their own interests. Issuers: interests in their opportunities. Matchmakers: all."""
     return await interests_page(request, session, actor)
@@ -118,11 +119,11 @@ async def list_interests(request: Request, session: SessionDep, actor: SignedInD
 async def _after(request: Request, session: AsyncSession, actor: Actor, form: Any, refused: Any, done: str) -> Response:
     if refused is not None:
         return await interests_page(request, session, actor, error=refused.detail, status=refused.status_code)
-    target = safe_next(form, "/interests")
+    target = safe_next(form, url_to(request, "interests:list_interests"))
     return see_other(f"{target}{'&' if '?' in target else '?'}done={done}")
 
 
-@router.post("/interests/{interest_id}/approve")
+@router.post("/interests/{interest_id}/approve", name="interests:approve")
 async def approve(
     interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -130,7 +131,7 @@ async def approve(
     return await _after(request, session, actor, form, refused, "approved")
 
 
-@router.post("/interests/{interest_id}/decline")
+@router.post("/interests/{interest_id}/decline", name="interests:decline")
 async def decline(
     interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -144,7 +145,7 @@ async def decline(
     return await _after(request, session, actor, form, refused, "declined")
 
 
-@router.post("/interests/{interest_id}/withdraw")
+@router.post("/interests/{interest_id}/withdraw", name="interests:withdraw")
 async def withdraw(
     interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:

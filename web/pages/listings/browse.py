@@ -14,6 +14,7 @@ from backend.listings.presenter import present
 from backend.organisations import service as organisation_service
 from web.kit.matches import find_matches
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS
 from web.pages.listings.extras import listing_extras
 from web.pages.listings.query import SORTS, ListingParams, find_listings
@@ -33,7 +34,7 @@ async def _newest(session: SessionDep, kind: ListingKind, count: int) -> tuple[l
     return await present(session, actor=ANONYMOUS, kind=kind, listings=rows), total
 
 
-@router.get("/")
+@router.get("/", name="listings:home")
 async def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     opportunities, opportunity_total = await _newest(session, ListingKind.opportunity, 6)
     offerings, offering_total = await _newest(session, ListingKind.offering, 6)
@@ -49,7 +50,7 @@ async def home(request: Request, session: SessionDep, actor: ActorDep) -> Respon
 def _list_route(kind: ListingKind) -> None:
     slug = KIND_SLUGS[kind]
 
-    @router.get(f"/{slug}", name=f"page_list_{kind}")
+    @router.get(f"/{slug}", name=f"listings:{kind}_list")
     async def list_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
         params = ListingParams.from_request(request, kind)
         results = await find_listings(request, session, actor, kind, params)
@@ -65,7 +66,7 @@ def _list_route(kind: ListingKind) -> None:
         }
         return render(request, "listings/list.html", context, status=503 if results.unavailable else 200)
 
-    @router.get(f"/{slug}/{{listing_id}}", name=f"page_{kind}")
+    @router.get(f"/{slug}/{{listing_id}}", name=f"listings:{kind}_detail")
     async def detail_page(listing_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
         found = await service.locate(session, actor=actor, kind=kind, listing_id=listing_id)
         if isinstance(found, service.MergedInto):
@@ -73,7 +74,7 @@ def _list_route(kind: ListingKind) -> None:
             # new one only on a permanent redirect. no-store, because browsers otherwise keep a
             # 301 for good, while the answer depends on who asks (the owner still sees B itself).
             return RedirectResponse(
-                f"/{slug}/{found.listing_id}?merged_from={listing_id}",
+                url_to(request, f"listings:{kind}_detail", listing_id=found.listing_id) + f"?merged_from={listing_id}",
                 status_code=301,
                 headers={"Cache-Control": "no-store"},
             )

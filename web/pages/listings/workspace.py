@@ -20,6 +20,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, listing_values, validate
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
 
 router = APIRouter(prefix="/workspace")
@@ -37,11 +38,14 @@ NOTICES = {
 REQUIRED = {"title": "请填写标题"}
 
 
-@router.get("")
-async def workspace_home(actor: SignedInDep) -> Response:
+@router.get("", name="listings:workspace_home")
+async def workspace_home(request: Request, actor: SignedInDep) -> Response:
     """Each role starts where its work is."""
-    targets = {Role.issuer: "/workspace/opportunities", Role.enterprise: "/workspace/offerings"}
-    return RedirectResponse(targets.get(Role(actor.role), "/review"), status_code=303)
+    targets = {
+        Role.issuer: url_to(request, "listings:opportunity_mine"),
+        Role.enterprise: url_to(request, "listings:offering_mine"),
+    }
+    return RedirectResponse(targets.get(Role(actor.role), url_to(request, "review:review_queue")), status_code=303)
 
 
 def _form_values_from(item: Any) -> dict[str, Any]:
@@ -90,15 +94,15 @@ def _listing_routes(kind: ListingKind) -> None:
         }
         return render(request, "listings/form.html", context, status=status)
 
-    @router.get(f"/{slug}", name=f"workspace_{kind}s")
+    @router.get(f"/{slug}", name=f"listings:{kind}_mine")
     async def mine(request: Request, session: SessionDep, actor: Actor = author) -> Response:
         return await _mine(request, session, actor)
 
-    @router.get(f"/{slug}/new", name=f"workspace_new_{kind}")
+    @router.get(f"/{slug}/new", name=f"listings:{kind}_new_form")
     async def new_form(request: Request, session: SessionDep, actor: Actor = author) -> Response:
         return await _form(request, session, values={"tracks": [], "domains": []}, errors=FormErrors(), listing_id=None)
 
-    @router.post(f"/{slug}/new")
+    @router.post(f"/{slug}/new", name=f"listings:{kind}_create")
     async def create(request: Request, form: CheckedForm, session: SessionDep, actor: Actor = author) -> Response:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(create_schema, values, errors, required=REQUIRED)
@@ -112,9 +116,9 @@ def _listing_routes(kind: ListingKind) -> None:
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(request, session, values=shown, errors=errors, listing_id=None, status=422)
-        return RedirectResponse(f"/workspace/{slug}?done=created", status_code=303)
+        return RedirectResponse(url_to(request, f"listings:{kind}_mine") + "?done=created", status_code=303)
 
-    @router.get(f"/{slug}/{{listing_id}}/edit", name=f"workspace_edit_{kind}")
+    @router.get(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_edit_form")
     async def edit_form(listing_id: IdPath, request: Request, session: SessionDep, actor: Actor = editor) -> Response:
         listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
         if not service.can_see_private_fields(actor, listing):
@@ -122,7 +126,7 @@ def _listing_routes(kind: ListingKind) -> None:
         item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
         return await _form(request, session, values=_form_values_from(item), errors=FormErrors(), listing_id=listing_id)
 
-    @router.post(f"/{slug}/{{listing_id}}/edit")
+    @router.post(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_update")
     async def update(
         listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: Actor = editor
     ) -> Response:
@@ -139,10 +143,14 @@ def _listing_routes(kind: ListingKind) -> None:
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(request, session, values=shown, errors=errors, listing_id=listing_id, status=422)
-        target = f"/workspace/{slug}?done=updated" if not actor.is_staff else f"/{slug}/{listing_id}"
+        target = (
+            url_to(request, f"listings:{kind}_mine") + "?done=updated"
+            if not actor.is_staff
+            else url_to(request, f"listings:{kind}_detail", listing_id=listing_id)
+        )
         return RedirectResponse(target, status_code=303)
 
-    @router.post(f"/{slug}/{{listing_id}}/submit")
+    @router.post(f"/{slug}/{{listing_id}}/submit", name=f"listings:{kind}_submit")
     async def submit(
         listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author
     ) -> Response:
@@ -151,7 +159,7 @@ def _listing_routes(kind: ListingKind) -> None:
         )
         if refused is not None:
             return await _mine(request, session, actor, error=refused.detail, status=refused.status_code)
-        return RedirectResponse(f"/workspace/{slug}?done=submitted", status_code=303)
+        return RedirectResponse(url_to(request, f"listings:{kind}_mine") + "?done=submitted", status_code=303)
 
 
 _listing_routes(ListingKind.opportunity)

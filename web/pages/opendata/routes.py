@@ -21,7 +21,7 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/opendata", name="page_opendata")
+@router.get("/opendata", name="opendata:opendata_page")
 async def opendata_page(request: Request) -> Response:
     lists = [
         {"kind": kind.value, "slug": LIST_SLUGS[kind], "name": LIST_NAMES[kind], "fields": OPEN_FIELDS[kind]}
@@ -33,14 +33,14 @@ async def opendata_page(request: Request) -> Response:
 def _add_downloads(kind: ListingKind) -> None:
     slug = LIST_SLUGS[kind]
 
-    @router.get(f"/opendata/{slug}.csv", name=f"opendata_{slug}_csv")
+    @router.get(f"/opendata/{slug}.csv", name=f"opendata:{slug}_as_csv")
     async def as_csv(request: Request, session: SessionDep) -> Response:
         records = await published_records(session, kind=kind, base_url=_base_url(request))
         response = attachment(records_csv(kind, records), media_type="text/csv; charset=utf-8", filename=f"{slug}.csv")
         response.headers.update(_PUBLIC_CACHE)
         return response
 
-    @router.get(f"/opendata/{slug}.json", name=f"opendata_{slug}_json")
+    @router.get(f"/opendata/{slug}.json", name=f"opendata:{slug}_as_json")
     async def as_json(request: Request, session: SessionDep) -> Response:
         records = await published_records(session, kind=kind, base_url=_base_url(request))
         return JSONResponse(records_json(kind, records, generated_at=utcnow()), headers=_PUBLIC_CACHE)
@@ -50,7 +50,7 @@ for _kind in ListingKind:
     _add_downloads(_kind)
 
 
-@router.get("/feed.atom", name="atom_feed")
+@router.get("/feed.atom", name="opendata:atom_feed")
 async def atom_feed(request: Request, session: SessionDep) -> Response:
     entries = await feed.newest_entries(session)
     body = feed.render_atom(entries, base_url=_base_url(request))

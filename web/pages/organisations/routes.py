@@ -14,6 +14,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, organisation_values, validate
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import taxonomy_options
 
 router = APIRouter(prefix="/workspace")
@@ -48,12 +49,12 @@ async def _organisation_page(
     return render(request, "organisations/profile.html", context, status=status)
 
 
-@router.get("/organisation")
+@router.get("/organisation", name="organisations:organisation_form")
 async def organisation_form(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     return await _organisation_page(request, session, actor, values=None, errors=FormErrors())
 
 
-@router.post("/organisation")
+@router.post("/organisation", name="organisations:organisation_update")
 async def organisation_update(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     if actor.organisation_id is None:
         raise NotFound("当前账号没有关联组织")
@@ -69,4 +70,4 @@ async def organisation_update(request: Request, form: CheckedForm, session: Sess
             add_app_error(errors, refused)
     if errors:
         return await _organisation_page(request, session, actor, values=values, errors=errors, status=422)
-    return RedirectResponse("/workspace/organisation?done=profile", status_code=303)
+    return RedirectResponse(url_to(request, "organisations:organisation_form") + "?done=profile", status_code=303)

@@ -27,6 +27,7 @@ from web.kit.flow import attempt, see_other
 from web.kit.forms import text
 from web.kit.history import history
 from web.kit.templating import render
+from web.kit.urls import url_to
 
 router = APIRouter()
 
@@ -44,7 +45,7 @@ async def _names(session: AsyncSession, organisation_ids: set[int]) -> dict[int,
     return dict(rows.all())
 
 
-@router.get("/pairings")
+@router.get("/pairings", name="pairings:board")
 async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     """Matchmakers see every pairing; an organisation sees the pairings it is part of."""
     raw = request.query_params.get("opportunity", "")
@@ -105,7 +106,7 @@ async def pairing_page(
         if answer is not None and can_read_answer(
             actor, answer, opportunity, (await members_of(session, [answer.id]))[answer.id]
         ):
-            answer_link = f"/answers/{answer.id}"
+            answer_link = url_to(request, "answers:show_answer", answer_id=answer.id)
     following = next_stage(pairing.stage)
     open_ = pairing.stage not in (PairingStage.declined, PairingStage.demonstration)
     context = {
@@ -138,12 +139,12 @@ async def pairing_page(
     return render(request, "pairings/detail.html", context, status=status)
 
 
-@router.get("/pairings/{pairing_id}")
+@router.get("/pairings/{pairing_id}", name="pairings:show_pairing")
 async def show_pairing(pairing_id: IdPath, request: Request, session: SessionDep, actor: SignedInDep) -> Response:
     return await pairing_page(request, session, actor, pairing_id)
 
 
-@router.post("/pairings/{pairing_id}/move")
+@router.post("/pairings/{pairing_id}/move", name="pairings:move")
 async def move(
     pairing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
@@ -177,4 +178,7 @@ async def move(
         return await pairing_page(
             request, session, actor, pairing_id, error=refused.detail, note=note, status=refused.status_code
         )
-    return see_other(f"/pairings/{pairing_id}?done={'declined' if stage == PairingStage.declined else 'moved'}")
+    return see_other(
+        url_to(request, "pairings:show_pairing", pairing_id=pairing_id)
+        + f"?done={'declined' if stage == PairingStage.declined else 'moved'}"
+    )

@@ -21,6 +21,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.matches import find_matches
 from web.kit.templating import render
+from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, SLUG_KINDS
 
 router = APIRouter(prefix="/review")
@@ -54,12 +55,12 @@ async def _queue(
     return render(request, "review/queue.html", {"queues": queues, "notice": notice, "error": error}, status=status)
 
 
-@router.get("")
+@router.get("", name="review:review_queue")
 async def review_queue(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     return await _queue(request, session, actor)
 
 
-@router.post("/{slug}/{listing_id}/publish")
+@router.post("/{slug}/{listing_id}/publish", name="review:publish")
 async def publish(
     slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -76,10 +77,10 @@ async def publish(
     )
     if refused is not None:
         return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse("/review?done=published", status_code=303)
+    return RedirectResponse(url_to(request, "review:review_queue") + "?done=published", status_code=303)
 
 
-@router.post("/{slug}/{listing_id}/return")
+@router.post("/{slug}/{listing_id}/return", name="review:send_back")
 async def send_back(
     slug: str, listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
@@ -94,13 +95,13 @@ async def send_back(
     )
     if refused is not None:
         return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse("/review?done=returned", status_code=303)
+    return RedirectResponse(url_to(request, "review:review_queue") + "?done=returned", status_code=303)
 
 
 MATCH_NOTICES = {"accepted": "已采纳，已创建“推荐”阶段的对接。", "dismissed": "已忽略，该推荐不会再出现。"}
 
 
-@router.get("/matches")
+@router.get("/matches", name="review:suggested_matches")
 async def suggested_matches(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     """Undecided suggestions for the newest open opportunities, three each."""
     rows, _ = await service.list_listings(
@@ -124,7 +125,7 @@ async def suggested_matches(request: Request, session: SessionDep, actor: StaffD
     return render(request, "review/matches.html", {"suggestions": suggestions, "notice": notice, "error": None})
 
 
-@router.post("/matches/decide")
+@router.post("/matches/decide", name="review:decide_match")
 async def decide_match(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     """Accept (opens a pairing at 推荐) or dismiss a suggested opportunity ↔ offering pair."""
     opportunity_id, offering_id = str(form.get("opportunity_id", "")), str(form.get("offering_id", ""))
@@ -163,18 +164,18 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
             {"suggestions": [], "notice": None, "error": refused.detail},
             status=refused.status_code,
         )
-    target = str(form.get("next") or "/review/matches")
+    target = str(form.get("next") or url_to(request, "review:suggested_matches"))
     if not target.startswith("/") or target.startswith("//"):
-        target = "/review/matches"
+        target = url_to(request, "review:suggested_matches")
     return RedirectResponse(f"{target}?done={verdict}", status_code=303)
 
 
-@router.get("/import")
+@router.get("/import", name="review:import_form")
 async def import_form(request: Request, actor: StaffDep) -> Response:
     return render(request, "review/import.html", {"report": None, "error": None})
 
 
-@router.post("/import")
+@router.post("/import", name="review:import_upload")
 async def import_upload(
     request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: StaffDep
 ) -> Response:

@@ -27,7 +27,7 @@ def _chart(table: StatTable, result: Statistics) -> Any:
     return bar_chart(rows, highlighted=highlighted)
 
 
-@router.get("/statistics", name="page_statistics")
+@router.get("/statistics", name="statistics:statistics_page")
 async def statistics_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     result = await service.compute(session, actor=actor)
     tables = build_tables(result)
@@ -35,7 +35,7 @@ async def statistics_page(request: Request, session: SessionDep, actor: ActorDep
     return render(request, "statistics/index.html", {"stats": result, "tables": tables, "charts": charts})
 
 
-@router.get("/statistics/{name}.csv", name="statistics_table_csv")
+@router.get("/statistics/{name}.csv", name="statistics:statistics_table_csv")
 async def statistics_table_csv(name: TableName, session: SessionDep, actor: ActorDep) -> Response:
     """One table of the page as CSV; the matchmakers' tables are not there for anyone else."""
     result = await service.compute(session, actor=actor)
