@@ -12,13 +12,13 @@ from jinja2.runtime import Context
 from starlette.requests import Request
 
 
-def url_to(request: Request, name: str, **params: Any) -> str:
+def url_to(request: Request, name: str, /, **params: Any) -> str:
     """The path of the named route, with its path parameters filled in."""
     return str(request.app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
 
 
 @pass_context
-def template_url(context: Context, name: str, **params: Any) -> str:
+def template_url(context: Context, name: str, /, **params: Any) -> str:
     return url_to(context["request"], name, **params)
 
 
@@ -27,6 +27,6 @@ _KINDS = {"opportunities": "opportunity", "offerings": "offering", "opportunity"
 
 
 @pass_context
-def listing_url(context: Context, kind_or_slug: str, page: str, **params: Any) -> str:
+def listing_url(context: Context, kind_or_slug: str, page: str, /, **params: Any) -> str:
     """`listing_url(slug, "detail", listing_id=3)` → /opportunities/3 (kind or slug, either works)."""
     return url_to(context["request"], f"listings:{_KINDS[str(kind_or_slug)]}_{page}", **params)
