@@ -1,4 +1,15 @@
-"""Install the website on the app: page routes, static files, security headers, HTML error pages."""
+"""Install the website on the app: page routes, static files, security headers, HTML error pages.
+
+Layout (one rule for every page):
+- `web/pages/<area>/` holds the routes of one backend domain (`backend/<area>/`); its templates are in
+  `web/templates/<area>/`. An area that presents one thing has `routes.py`; an area that presents
+  several aggregates has one module per aggregate, named for it (`events/registration.py`,
+  `demonstration/zones.py` …), and `shared.py` for what they share.
+- Every route is named `"<area>:<page>"`; templates build links with `url(...)` / `listing_url(...)`,
+  Python with `web.kit.urls.url_to`.
+- Page machinery (templating, csrf, security headers, forms, flow, charts, history wording) is in
+  `web/kit/`. A page module imports `backend/` and `web/kit/`, never another area's page module.
+"""
 
 from pathlib import Path
 
@@ -12,9 +23,9 @@ from web.kit.urls import url_to
 from web.pages.account import routes as account
 from web.pages.answers import judging, submission
 from web.pages.batches import routes as batches
-from web.pages.demonstration import routes as demonstration
+from web.pages.demonstration import enterprises, progress, projects, targets, zones
 from web.pages.duplicates import routes as duplicates
-from web.pages.events import routes as events
+from web.pages.events import events, meetings, outcomes, registration
 from web.pages.inbox import routes as inbox
 from web.pages.interests import routes as interests
 from web.pages.listings import browse, workspace
@@ -57,7 +68,14 @@ def install_web(app: FastAPI) -> None:
         statistics,
         opendata,
         events,
-        demonstration,
+        registration,
+        meetings,
+        outcomes,
+        progress,
+        zones,
+        projects,
+        enterprises,
+        targets,
         batches,
         duplicates,
     ):

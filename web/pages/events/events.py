@@ -1,4 +1,4 @@
-"""Event pages: the public list and detail (registration, availability), "my meetings", and the matchmakers' desk."""
+"""Events: the public list and page, and the matchmakers' desk (create, manage, change status, feature)."""
 
 from datetime import datetime
 from typing import Any
@@ -9,20 +9,17 @@ from starlette.datastructures import FormData
 
 from backend.auth.actor import Actor
 from backend.auth.models import Role
-from backend.dependencies import ActorDep, SessionDep, SignedInDep, StaffDep
+from backend.dependencies import ActorDep, SessionDep, StaffDep
 from backend.events import presenter, service
 from backend.events.models import (
     EVENT_KIND_LABELS,
     OUTCOME_LABELS,
-    REPLY_LABELS,
     EventKind,
     EventStatus,
     MeetingStatus,
-    OutcomeResult,
     RegistrationStatus,
-    Reply,
 )
-from backend.events.schemas import EventCreate, EventPublic
+from backend.events.schemas import EventCreate
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service as listings
@@ -31,64 +28,11 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import FormErrors, add_app_error, validate
 from web.kit.paging import page_number
-from web.kit.templating import CHINA, environment, render
+from web.kit.templating import CHINA, render
 from web.kit.urls import url_to
+from web.pages.events.shared import EVENT_FIELD_LABELS, STATUS_ACTIONS, _notice
 
 router = APIRouter()
-
-
-def _clock(value: datetime | None) -> str:
-    """A moment as people in Jiangxi read it: 2026年12月1日 09:30."""
-    if value is None:
-        return ""
-    local = value.astimezone(CHINA)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def _hhmm(value: datetime) -> str:
-    return f"{value.astimezone(CHINA):%H:%M}"
-
-
-environment.filters.update(clock=_clock, hhmm=_hhmm)
-environment.globals.update(REPLY_LABELS={k.value: v for k, v in REPLY_LABELS.items()})
-
-NOTICES = {
-    "registered": "报名成功。请填写可参会时段，撮合专员安排洽谈后会显示在“我的洽谈”中。",
-    "cancelled": "已取消报名，相关洽谈已取消。",
-    "availability": "可参会时段已保存。",
-    "accepted": "已接受该洽谈。",
-    "declined": "已谢绝该洽谈。",
-    "created": "活动已创建（草稿）。设置推介机会后即可开放报名。",
-    "status": "活动状态已更新。",
-    "featured": "推介机会已保存。",
-    "proposed": "对接安排已生成：已答复的洽谈保持原时段，未答复的已重新安排。",
-    "outcome": "洽谈成效已记录。",
-}
-STATUS_ACTIONS = {
-    EventStatus.draft: [("open", "开放报名")],
-    EventStatus.open: [("closed", "截止报名"), ("finished", "标记为已结束")],
-    EventStatus.closed: [("open", "重新开放报名"), ("finished", "标记为已结束")],
-    EventStatus.finished: [],
-}
-EVENT_FIELD_LABELS = {
-    "title": "活动名称",
-    "kind": "活动类型",
-    "description": "活动介绍",
-    "starts_at": "开始时间",
-    "ends_at": "结束时间",
-    "place": "地点",
-    "online_link": "线上链接",
-    "capacity": "企业名额",
-    "slot_minutes": "每场洽谈时长",
-    "meeting_limit": "每人洽谈上限",
-}
-
-
-def _notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("done", ""))
-
-
-# --- public ----------------------------------------------------------------------------------
 
 
 @router.get("/events", name="events:event_list")
@@ -128,98 +72,6 @@ async def _detail(
 @router.get("/events/{event_id}", name="events:event_detail")
 async def event_detail(event_id: IdPath, request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return await _detail(request, session, actor, event_id)
-
-
-@router.post("/events/{event_id}/register", name="events:register")
-async def register(
-    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
-) -> Response:
-    _, refused = await attempt(
-        session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN
-    )
-    if refused is not None:
-        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(
-        url_to(request, "events:event_detail", event_id=event_id) + "?done=registered", status_code=303
-    )
-
-
-@router.post("/events/{event_id}/cancel", name="events:cancel")
-async def cancel(
-    event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
-) -> Response:
-    _, refused = await attempt(
-        session,
-        lambda: service.cancel_registration(session, actor=actor, event_id=event_id),
-        raised=RAISED_WITH_FORBIDDEN,
-    )
-    if refused is not None:
-        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(
-        url_to(request, "events:event_detail", event_id=event_id) + "?done=cancelled", status_code=303
-    )
-
-
-@router.post("/events/{event_id}/availability", name="events:availability")
-async def availability(
-    event_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
-) -> Response:
-    raw = [v for v in form.getlist("slots") if isinstance(v, str)]
-    if not all(whole_number(v, 0, 9999) is not None for v in raw):
-        return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
-    _, refused = await attempt(
-        session,
-        lambda: service.set_availability(session, actor=actor, event_id=event_id, slots=[int(v) for v in raw]),
-        raised=RAISED_WITH_FORBIDDEN,
-    )
-    if refused is not None:
-        return await _detail(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(
-        url_to(request, "events:event_detail", event_id=event_id) + "?done=availability", status_code=303
-    )
-
-
-# --- my meetings -----------------------------------------------------------------------------
-
-
-async def _my_meetings(
-    request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200
-) -> Response:
-    meetings = await presenter.present_meetings(session, await service.my_meetings(session, actor=actor))
-    events: dict[int, EventPublic] = {}
-    for m in meetings:
-        if m.event_id not in events:
-            events[m.event_id] = await presenter.present_event(
-                session, await service.get_visible(session, actor=actor, event_id=m.event_id)
-            )
-    groups = [{"event": events[eid], "meetings": [m for m in meetings if m.event_id == eid]} for eid in events]
-    context = {"groups": groups, "notice": _notice(request), "error": error, "me": actor.user_id}
-    return render(request, "events/mine.html", context, status=status)
-
-
-@router.get("/workspace/events", name="events:my_meetings")
-async def my_meetings(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
-    return await _my_meetings(request, session, actor)
-
-
-@router.post("/events/{event_id}/meetings/{meeting_id}/reply", name="events:reply")
-async def reply(
-    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
-) -> Response:
-    answer = str(form.get("reply", ""))
-    if answer not in (Reply.accepted, Reply.declined):
-        return await _my_meetings(request, session, actor, error="请选择接受或谢绝", status=422)
-    _, refused = await attempt(
-        session,
-        lambda: service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=Reply(answer)),
-        raised=RAISED_WITH_FORBIDDEN,
-    )
-    if refused is not None:
-        return await _my_meetings(request, session, actor, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(url_to(request, "events:my_meetings") + f"?done={answer}", status_code=303)
-
-
-# --- the matchmakers' desk -------------------------------------------------------------------
 
 
 @router.get("/review/events", name="events:manage_list")
@@ -385,48 +237,4 @@ async def set_featured(
         return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
     return RedirectResponse(
         url_to(request, "events:manage_event", event_id=event_id) + "?done=featured", status_code=303
-    )
-
-
-@router.post("/review/events/{event_id}/propose", name="events:propose")
-async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
-    _, refused = await attempt(
-        session,
-        lambda: service.propose(session, request.app.state.search_engine, actor=actor, event_id=event_id),
-        raised=RAISED_WITH_FORBIDDEN,
-    )
-    if refused is not None:
-        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(
-        url_to(request, "events:manage_event", event_id=event_id) + "?done=proposed#schedule", status_code=303
-    )
-
-
-@router.post("/review/events/{event_id}/meetings/{meeting_id}/outcome", name="events:record_outcome")
-async def record_outcome(
-    event_id: IdPath, meeting_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
-) -> Response:
-    result = str(form.get("result", ""))
-    note = str(form.get("note") or "").strip()
-    if result not in {r.value for r in OutcomeResult}:
-        return await _manage(request, session, actor, event_id, error="请选择洽谈结果", status=422)
-    if len(note) > 2000:
-        return await _manage(request, session, actor, event_id, error="备注最多 2000 字", status=422)
-    _, refused = await attempt(
-        session,
-        lambda: service.record_outcome(
-            session,
-            actor=actor,
-            event_id=event_id,
-            meeting_id=meeting_id,
-            result=OutcomeResult(result),
-            note=note,
-            create_pairing=form.get("create_pairing") == "on",
-        ),
-        raised=RAISED_WITH_FORBIDDEN,
-    )
-    if refused is not None:
-        return await _manage(request, session, actor, event_id, error=refused.detail, status=refused.status_code)
-    return RedirectResponse(
-        url_to(request, "events:manage_event", event_id=event_id) + "?done=outcome#outcomes", status_code=303
     )
