@@ -157,7 +157,7 @@ async def save_criteria(
     typed, items, problem = _criteria_from(form)
     if problem is None:
         CriteriaUpdate.model_validate({"criteria": [{"name": n, "weight": w} for n, w in items]})
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session, lambda: review.set_criteria(session, actor=actor, opportunity_id=opportunity_id, items=items)
         )
         if refused is None:
@@ -183,7 +183,7 @@ async def invite_reviewer(
     raw = text(form, "user_id", 20)
     if whole_number(raw, 1, MAX_ID) is None:
         return await judging_page(request, session, actor, opportunity_id, error="请选择要邀请的评审人", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: review.invite(session, actor=actor, opportunity_id=opportunity_id, user_id=int(raw))
     )
     if refused is not None:
@@ -197,7 +197,7 @@ async def invite_reviewer(
 async def publish_winners(
     opportunity_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: review.publish_winners(session, actor=actor, opportunity_id=opportunity_id)
     )
     if refused is not None:
@@ -234,7 +234,7 @@ async def score_answer(
         return await answer_page(
             request, session, actor, answer_id, error=first, errors=errors, values=values, status=422
         )
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: review.score(session, actor=actor, answer_id=answer.id, scores=scores, comment=values["comment"]),
     )
@@ -255,7 +255,9 @@ async def recuse(
         return await answer_page(
             request, session, actor, answer_id, error=message, errors={"reason": message}, status=422
         )
-    _, refused = await attempt(session, lambda: review.recuse(session, actor=actor, answer_id=answer_id, reason=reason))
+    _done, refused = await attempt(
+        session, lambda: review.recuse(session, actor=actor, answer_id=answer_id, reason=reason)
+    )
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=recused")
@@ -270,7 +272,7 @@ async def decide(
     if choice not in {s.value for s in DECISION_LABELS}:
         return await answer_page(request, session, actor, answer_id, error="请选择评审结论", status=422)
     note = text(form, "note", 2000)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: review.decide(session, actor=actor, answer_id=answer_id, to=AnswerStatus(choice), note=note)
     )
     if refused is not None:

@@ -158,7 +158,7 @@ async def new_answer(opportunity_id: IdPath, request: Request, session: SessionD
     existing = await own_answer_to(session, actor, opportunity.id)
     if existing is not None:
         return see_other(url_to(request, "answers:show_answer", answer_id=existing))
-    values = {name: "" for name in (*TEXT_FIELDS, "price_amount", "members")} | {"offering_ids": []}
+    values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, "price_amount", "members")} | {"offering_ids": []}
     return await _form_page(request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=None)
 
 
@@ -187,7 +187,9 @@ async def create_answer(
 async def my_answers(request: Request, session: SessionDep, actor: EnterpriseDep) -> Response:
     """我的答题: answers we lead, consortium invitations waiting for us, answers we take part in."""
     items = await present_answers(session, await service.list_mine(session, actor=actor))
-    led, invitations, joined = [], [], []
+    led: list[Any] = []
+    invitations: list[Any] = []
+    joined: list[Any] = []
     for item in items:
         if item.lead_organisation_id == actor.organisation_id:
             led.append(item)
@@ -243,7 +245,7 @@ async def update_answer(
     values, errors, status = _form_values(form), FormErrors(), 422
     data = _validate(AnswerUpdate, await _schema_input(session, values, errors), errors)
     if data is not None:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session, lambda: service.update(session, actor=actor, answer_id=answer_id, data=data)
         )
         if refused is None:
@@ -268,7 +270,7 @@ async def upload_attachment(
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await answer_page(request, session, actor, answer_id, error="请选择要上传的文件", status=422)
     data = await upload.read(settings.max_attachment_bytes + 1)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.add_attachment(
             session,
@@ -294,7 +296,7 @@ async def delete_attachment(
     session: SessionDep,
     actor: EnterpriseDep,
 ) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.remove_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id),
     )
@@ -308,7 +310,7 @@ async def submit_answer(
     answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
     """Late, incomplete or unconfirmed-consortium submissions are refused with the reason on the page."""
-    _, refused = await attempt(session, lambda: service.submit(session, actor=actor, answer_id=answer_id))
+    _done, refused = await attempt(session, lambda: service.submit(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=submitted")
@@ -318,7 +320,7 @@ async def submit_answer(
 async def withdraw_answer(
     answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
-    _, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, answer_id=answer_id))
+    _done, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=withdrawn")
@@ -330,7 +332,7 @@ async def respond_to_membership(
 ) -> Response:
     """确认参与 / 拒绝 a consortium invitation."""
     accept = text(form, "accept") == "yes"
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: service.respond_to_membership(session, actor=actor, answer_id=answer_id, accept=accept)
     )
     if refused is not None:

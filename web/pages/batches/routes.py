@@ -52,7 +52,7 @@ async def batch_detail(number: BatchNumber, request: Request, session: SessionDe
 async def publish_batch(
     number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: service.publish_batch(session, actor=actor, number=number), raised=RAISED_WITH_FORBIDDEN
     )
     if refused is not None:

@@ -134,7 +134,7 @@ async def _save_enterprise(
         required={"year_recognised": "请填写认定年份"},
     )
     if data is not None:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session,
             lambda: (
                 service.update_enterprise(session, actor=actor, enterprise_id=enterprise_id, data=data)

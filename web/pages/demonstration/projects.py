@@ -214,7 +214,7 @@ async def move_project(
     if raw not in ProjectStatus.__members__:
         errors.add("status", "请选择状态")
     else:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session,
             lambda: service.move_project(
                 session, actor=actor, project_id=project_id, to=ProjectStatus(raw), note=text(form, "note")[:2000]
@@ -270,7 +270,7 @@ async def add_milestone(
                 )
 
         # One savepoint: a file refused by its content takes the new milestone with it.
-        _, refused = await attempt(session, add_with_evidence, raised=RAISED_WITH_FORBIDDEN)
+        _done, refused = await attempt(session, add_with_evidence, raised=RAISED_WITH_FORBIDDEN)
         if refused is not None:
             add_app_error(errors, refused)
     if errors:
@@ -297,7 +297,7 @@ async def add_evidence(
     if upload is None:
         errors.add(f"file-{milestone_id}", "请选择要上传的文件")
     else:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session,
             lambda: service.add_evidence(
                 session,

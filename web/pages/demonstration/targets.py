@@ -83,7 +83,7 @@ async def set_target(request: Request, form: CheckedForm, session: SessionDep, a
     errors = FormErrors()
     data = validate(TargetSet, payload, errors, required={"year": "请填写年度", "value": "请填写目标值"})
     if data is not None:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session, lambda: service.set_target(session, actor=actor, data=data), raised=(401, 403)
         )
         if refused is not None:

@@ -89,7 +89,7 @@ async def _save_zone(
     schema = ZoneUpdate if zone_id else ZoneCreate
     data = validate(schema, payload, errors, required={"name": "请填写示范区名称", "region_code": "请选择地区"})
     if data is not None:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session,
             lambda: (
                 service.update_zone(session, actor=actor, zone_id=zone_id, data=data)

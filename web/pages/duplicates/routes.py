@@ -146,7 +146,7 @@ async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, a
     if keep_id not in (first_id, second_id):
         raise NotFound("条目不存在")
     merge_id = second_id if keep_id == first_id else first_id
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.merge(session, actor=actor, kind=kind, keep_id=keep_id, merge_id=merge_id),
         raised=RAISED_WITH_FORBIDDEN,
@@ -164,7 +164,7 @@ def _pairs_url(request: Request, kind: ListingKind, done: str) -> str:
 async def dismiss_pair(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
     kind = _kind(form.get("kind"))
     first_id, second_id = _ids(form, "first_id", "second_id")
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.dismiss(session, actor=actor, kind=kind, first_id=first_id, second_id=second_id),
         raised=RAISED_WITH_FORBIDDEN,

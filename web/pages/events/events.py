@@ -211,7 +211,7 @@ async def change_status(
     wanted = str(form.get("status", ""))
     if wanted not in {s.value for s in EventStatus}:
         return await _manage(request, session, actor, event_id, error="状态无效", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.set_status(session, actor=actor, event_id=event_id, status=EventStatus(wanted)),
         raised=RAISED_WITH_FORBIDDEN,
@@ -228,7 +228,7 @@ async def set_featured(
     raw = [v for v in form.getlist("opportunity_ids") if isinstance(v, str)]
     if not all(whole_number(v, 1, MAX_ID) is not None for v in raw):
         return await _manage(request, session, actor, event_id, error="所选机会无效，请刷新页面后重试", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.set_featured(session, actor=actor, event_id=event_id, opportunity_ids=[int(v) for v in raw]),
         raised=RAISED_WITH_FORBIDDEN,

@@ -48,7 +48,7 @@ async def reply(
     answer = str(form.get("reply", ""))
     if answer not in (Reply.accepted, Reply.declined):
         return await _my_meetings(request, session, actor, error="请选择接受或谢绝", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.reply(session, actor=actor, event_id=event_id, meeting_id=meeting_id, answer=Reply(answer)),
         raised=RAISED_WITH_FORBIDDEN,
@@ -60,7 +60,7 @@ async def reply(
 
 @router.post("/review/events/{event_id}/propose", name="events:propose")
 async def propose(event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.propose(session, request.app.state.search_engine, actor=actor, event_id=event_id),
         raised=RAISED_WITH_FORBIDDEN,

@@ -27,7 +27,7 @@ async def record_outcome(
         return await _manage(request, session, actor, event_id, error="请选择洽谈结果", status=422)
     if len(note) > 2000:
         return await _manage(request, session, actor, event_id, error="备注最多 2000 字", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.record_outcome(
             session,

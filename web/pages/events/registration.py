@@ -18,7 +18,7 @@ router = APIRouter()
 async def register(
     event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: service.register(session, actor=actor, event_id=event_id), raised=RAISED_WITH_FORBIDDEN
     )
     if refused is not None:
@@ -32,7 +32,7 @@ async def register(
 async def cancel(
     event_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.cancel_registration(session, actor=actor, event_id=event_id),
         raised=RAISED_WITH_FORBIDDEN,
@@ -51,7 +51,7 @@ async def availability(
     raw = [v for v in form.getlist("slots") if isinstance(v, str)]
     if not all(whole_number(v, 0, 9999) is not None for v in raw):
         return await _detail(request, session, actor, event_id, error="所选时段无效，请刷新页面后重试", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.set_availability(session, actor=actor, event_id=event_id, slots=[int(v) for v in raw]),
         raised=RAISED_WITH_FORBIDDEN,

@@ -165,7 +165,7 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         field = labels.get(str((first.get("loc") or ("",))[0]), "")
         message = f"{field}：{pydantic_message(dict(first))}" if field else pydantic_message(dict(first))
         return await subscriptions_page(request, session, actor, values=values, error=message, status=422)
-    _, refused = await attempt(session, lambda: subscriptions.create(session, actor=actor, data=data))
+    _done, refused = await attempt(session, lambda: subscriptions.create(session, actor=actor, data=data))
     if refused is not None:
         return await subscriptions_page(
             request, session, actor, values=values, error=refused.detail, status=refused.status_code

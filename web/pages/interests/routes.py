@@ -63,7 +63,7 @@ async def express_interest(
         return await _express_page(
             request, session, actor, opportunity_id, message=message, error="留言最多 1000 字", status=422
         )
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: service.express(session, actor=actor, opportunity_id=opportunity_id, message=message)
     )
     if refused is not None:
@@ -127,7 +127,7 @@ async def _after(request: Request, session: AsyncSession, actor: Actor, form: An
 async def approve(
     interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
-    _, refused = await attempt(session, lambda: service.approve(session, actor=actor, interest_id=interest_id))
+    _done, refused = await attempt(session, lambda: service.approve(session, actor=actor, interest_id=interest_id))
     return await _after(request, session, actor, form, refused, "approved")
 
 
@@ -139,7 +139,7 @@ async def decline(
     if not reason or len(reason) > 1000:
         message = "婉拒时请填写原因，企业会看到它" if not reason else "原因最多 1000 字"
         return await interests_page(request, session, actor, error=message, status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session, lambda: service.decline(session, actor=actor, interest_id=interest_id, reason=reason)
     )
     return await _after(request, session, actor, form, refused, "declined")
@@ -149,5 +149,5 @@ async def decline(
 async def withdraw(
     interest_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
-    _, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, interest_id=interest_id))
+    _done, refused = await attempt(session, lambda: service.withdraw(session, actor=actor, interest_id=interest_id))
     return await _after(request, session, actor, form, refused, "withdrawn")

@@ -108,7 +108,7 @@ def _listing_routes(kind: ListingKind) -> None:
         data = validate(create_schema, values, errors, required=REQUIRED)
         if data is not None:
             # Every refusal, whatever its status, is shown on the form.
-            _, refused = await attempt(
+            _done, refused = await attempt(
                 session, lambda: service.create(session, actor=actor, kind=kind, data=data), raised=()
             )
             if refused is not None:
@@ -133,7 +133,7 @@ def _listing_routes(kind: ListingKind) -> None:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(update_schema, values, errors, required=REQUIRED)
         if data is not None:
-            _, refused = await attempt(
+            _done, refused = await attempt(
                 session,
                 lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data),
                 raised=(404,),
@@ -154,7 +154,7 @@ def _listing_routes(kind: ListingKind) -> None:
     async def submit(
         listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author
     ) -> Response:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session, lambda: service.submit(session, actor=actor, kind=kind, listing_id=listing_id), raised=(404,)
         )
         if refused is not None:

@@ -61,7 +61,7 @@ async def organisation_update(request: Request, form: CheckedForm, session: Sess
     values, errors = organisation_values(form), FormErrors()
     data = validate(OrganisationUpdate, values, errors, required={"name": "请填写组织名称"})
     if data is not None:
-        _, refused = await attempt(
+        _done, refused = await attempt(
             session,
             lambda: organisation_service.update(session, actor=actor, organisation_id=actor.organisation_id, data=data),
             raised=(),

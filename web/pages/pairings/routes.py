@@ -163,7 +163,7 @@ async def move(
         return await pairing_page(
             request, session, actor, pairing_id, error="该对接已被他人更新，请刷新后重试", note=note, status=409
         )
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.move(
             session,

@@ -68,7 +68,7 @@ async def publish(
     raw_batch = str(form.get("batch_number") or "").strip()
     if raw_batch and whole_number(raw_batch, 1, 10000) is None:
         return await _queue(request, session, actor, error="批次号应为 1 到 10000 之间的整数", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.publish(
             session, actor=actor, kind=kind, listing_id=listing_id, batch_number=int(raw_batch) if raw_batch else None
@@ -88,7 +88,7 @@ async def send_back(
     reason = str(form.get("reason") or "").strip()
     if not reason:
         return await _queue(request, session, actor, error="退回时请填写原因，发布单位会看到它", status=422)
-    _, refused = await attempt(
+    _done, refused = await attempt(
         session,
         lambda: service.send_back(session, actor=actor, kind=kind, listing_id=listing_id, reason=reason[:2000]),
         raised=RAISED_WITH_FORBIDDEN,
@@ -156,7 +156,7 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
             reason="",
         )
 
-    _, refused = await attempt(session, decide, raised=RAISED_WITH_FORBIDDEN)
+    _done, refused = await attempt(session, decide, raised=RAISED_WITH_FORBIDDEN)
     if refused is not None:
         return render(
             request,
