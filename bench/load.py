@@ -358,7 +358,8 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
         "SCENEMATCH_MAX_IMPORT_ROWS": str(max(args.listings, 20000)),
     }
     env.pop("MEILI_URL", None)
-    print(f"\n== {kind}: {args.listings:,} listings, serve --workers {args.workers} ==", flush=True)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n== {kind}: {args.listings:,} listings, serve --workers {args.workers} (load average {load}) ==", flush=True)
     server = None
     try:
         run(env, "migrate")
