@@ -256,9 +256,8 @@ async def _load_organisations(
     codes = [code for _, code in creating.values() if code]
     taken: set[str] = set()
     if codes:
-        taken = set(
-            (await session.exec(select(Organisation.credit_code).where(col(Organisation.credit_code).in_(codes)))).all()
-        )  # type: ignore[arg-type]
+        statement = select(Organisation.credit_code).where(col(Organisation.credit_code).in_(codes))
+        taken = {code for code in (await session.exec(statement)).all() if code}
     claimed: set[str] = set()
     for name, (row, credit_code) in list(creating.items()):
         if credit_code and (credit_code in taken or credit_code in claimed):
@@ -294,7 +293,7 @@ async def _existing_listings(
     found: dict[str, Opportunity | Offering] = {}
     if ids:
         result = await session.exec(select(model).where(col(model.external_id).in_(ids)))
-        found = {listing.external_id: listing for listing in result.all() if listing.external_id}
+        found = {listing.external_id: listing for listing in result.all() if listing.external_id}  # type: ignore[misc]
     for external_id in ids:
         if external_id not in found:
             exported = await _exported_listing(session, kind, external_id)
@@ -342,12 +341,12 @@ def _region_of(place: str) -> str | None:
 # Every other column of a new listing, as the model's defaults would set it. New listings
 # are inserted as plain rows: building thousands of SQLModel objects (pydantic defaults,
 # validation) cost more than all the SQL of the import.
-_NEW_OPPORTUNITY = {"external_id": None, "batch_id": None, "closed_at": None, "merged_into_id": None}
-_NEW_OFFERING = {"external_id": None, "batch_id": None, "withdrawn_at": None, "merged_into_id": None}
+_NEW_OPPORTUNITY: dict[str, Any] = {"external_id": None, "batch_id": None, "closed_at": None, "merged_into_id": None}
+_NEW_OFFERING: dict[str, Any] = {"external_id": None, "batch_id": None, "withdrawn_at": None, "merged_into_id": None}
 
 
 def _new_listing(kind: ListingKind, values: dict[str, Any], *, actor: Actor, now: Any) -> dict[str, Any]:
-    out = dict(_NEW_OPPORTUNITY if kind is ListingKind.opportunity else _NEW_OFFERING)
+    out: dict[str, Any] = dict(_NEW_OPPORTUNITY if kind is ListingKind.opportunity else _NEW_OFFERING)
     out.update(
         status=ListingStatus.draft.value,
         review_note="",
@@ -368,7 +367,7 @@ async def _reserve_ids(session: AsyncSession, table: str, count: int) -> list[in
     (`BEGIN IMMEDIATE`, see `backend.kit.db`), so nobody else can insert between reading
     the largest id and using the ones after it.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         result = await session.exec(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)").bindparams(
                 table=table, n=count
@@ -405,7 +404,7 @@ async def _apply_chunk(
             standing.append(row)
     standing = await _load_organisations(session, standing, organisations, chunk)
     for number in {r.batch for r in standing if r.batch is not None} - batches.keys():
-        batches[number] = (await get_or_create_batch(session, number=number)).id  # type: ignore[arg-type]
+        batches[number] = (await get_or_create_batch(session, number=number)).id  # type: ignore[assignment]
     now = utcnow()
     published: list[int] = []  # ids of opportunities this chunk published
     for kind in ListingKind:
@@ -445,10 +444,11 @@ async def _apply_chunk(
             updated.append((listing.id, tracks, domains))  # type: ignore[arg-type]
         await session.flush()  # the UPDATEs of listings that existed
         if new_rows:
-            new_ids = await _reserve_ids(session, model.__tablename__, len(new_rows))  # type: ignore[attr-defined]
+            table = model.__table__  # type: ignore[union-attr]
+            new_ids = await _reserve_ids(session, table.name, len(new_rows))
             for values, listing_id in zip(new_rows, new_ids, strict=True):
                 values["id"] = listing_id
-            await session.exec(insert(model.__table__), params=new_rows)  # type: ignore[attr-defined,call-overload]
+            await session.exec(insert(table), params=new_rows)  # type: ignore[call-overload]
             links += [(i, t, d) for i, (t, d) in zip(new_ids, new_links, strict=True)]
             if publish and kind is ListingKind.opportunity:
                 published += new_ids
@@ -456,7 +456,7 @@ async def _apply_chunk(
         if updated:
             updated_ids = [listing_id for listing_id, _, _ in updated]
             for link in (track_link, domain_link):
-                await session.exec(delete(link).where(col(link.listing_id).in_(updated_ids)))  # type: ignore[call-overload]
+                await session.exec(delete(link).where(col(link.listing_id).in_(updated_ids)))  # type: ignore[call-overload,union-attr]
         links += updated
         track_rows = [{"listing_id": i, "track_code": c} for i, tracks, _ in links for c in tracks]
         domain_rows = [{"listing_id": i, "domain_code": c} for i, _, domains in links for c in domains]

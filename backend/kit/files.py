@@ -161,9 +161,10 @@ async def local_files(session: AsyncSession) -> list[tuple[type[SQLModel], int, 
     from backend.demonstration.models import MilestoneEvidence
 
     found: list[tuple[type[SQLModel], int, str]] = []
-    for model in (AnswerAttachment, MilestoneEvidence):
+    models: tuple[type[AnswerAttachment] | type[MilestoneEvidence], ...] = (AnswerAttachment, MilestoneEvidence)
+    for model in models:
         statement = select(model.id, model.storage_key).where(~col(model.storage_key).startswith(DATABASE_PREFIX))
-        found += [(model, row_id, key) for row_id, key in (await session.exec(statement)).all()]
+        found += [(model, int(row_id), key) for row_id, key in (await session.exec(statement)).all() if row_id]
     return found
 
 
