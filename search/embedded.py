@@ -14,6 +14,7 @@ own schema, until the next rebuild creates a current one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -50,10 +51,12 @@ from .tantivy_index import (
     total_count,
 )
 from .text import normalise
+from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+VECTORS_DIR = "vectors"
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
 # Segmentation is Python work and holds the GIL, so a large rebuild spreads it over worker
@@ -77,6 +80,13 @@ class _Generation:
         except (OSError, ValueError) as exc:
             raise SearchUnavailable(f"cannot open search index {path}: {exc}") from exc
         self.writer: tantivy.IndexWriter | None = None
+        self.vector_stores: dict[str, VectorStore] = {}
+
+    def vectors(self, model: str) -> VectorStore:
+        store = self.vector_stores.get(model)
+        if store is None:
+            store = self.vector_stores[model] = VectorStore(self.path / VECTORS_DIR, model)
+        return store
 
     def facet_layout(self, num_docs: int) -> FacetLayout:
         """How a search of this generation counts each facet (see `tantivy_index`)."""
@@ -195,6 +205,8 @@ class EmbeddedEngine:
                     gen.release_writer()
                     gen.index.reload()
                     previous = self._gen
+                    if previous is not None:
+                        _carry_vectors(previous, gen)
                     self._write_pointer(gen.name)
                     self._gen = gen
                     self._pointer_stamp = self._stamp()
@@ -302,6 +314,10 @@ class EmbeddedEngine:
     def doc_count(self) -> int:
         return self._current().index.searcher().num_docs
 
+    def vector_store(self, model: str) -> VectorStore:
+        """The listing vectors of the live generation for `model` (see `vectors.py`)."""
+        return self._current().vectors(model)
+
     def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
         searcher = self._current().index.searcher()
         out = {}
@@ -364,6 +380,20 @@ class EmbeddedEngine:
             if child.is_dir() and child.name.startswith("v") and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
                 log.info("removed old search index generation %s", child.name)
+
+
+def _carry_vectors(previous: _Generation, gen: _Generation) -> None:
+    """Give a rebuilt generation the vectors of the one it replaces: they are keyed by
+    content hash, so only listings whose text changed are embedded again."""
+    source = previous.path / VECTORS_DIR
+    if not source.is_dir():
+        return
+    for model_dir in source.iterdir():
+        if model_dir.is_dir():
+            try:
+                previous.vectors(model_dir.name).copy_to(gen.path / VECTORS_DIR)
+            except OSError as exc:
+                log.warning("vectors of %s not carried over (%s); they will be computed again", model_dir.name, exc)
 
 
 def _count(
@@ -502,10 +532,8 @@ class _SegmenterPool:
         self.alive = False
         for proc in self.procs:
             for stream in (proc.stdin, proc.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
             try:
                 proc.wait(timeout=5)
             except Exception:
