@@ -90,7 +90,7 @@ class Vectorizer:
             self.scan(store)
         done = 0
         if self._deleted:
-            gone = [i for i in self._deleted if not store.needs(i, "")]
+            gone = [i for i in self._deleted if i in store]
             self._deleted.clear()
             store.remove(gone)
             done += len(gone)
