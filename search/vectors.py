@@ -83,6 +83,19 @@ class _Segment:
             kind: np.array([self.ids[i].startswith(kind + "-") for i in self.entry_of_vrow], dtype=bool)
             for kind in ("opportunity", "offering")
         }
+        # Each kind's vectors on their own (contiguous), so a search multiplies only the
+        # kind it wants: matching always looks for the other kind.
+        self.rows_of_kind = {kind: np.flatnonzero(mask) for kind, mask in self.kind_mask.items()}
+        self.doc_of_kind = {kind: np.ascontiguousarray(self.doc[rows]) for kind, rows in self.rows_of_kind.items()}
+        self._position = np.zeros(len(self.doc), dtype=np.int64)
+        for rows in self.rows_of_kind.values():
+            self._position[rows] = np.arange(len(rows))
+        self.size = len(self.doc)
+        del self.doc  # kept once, split by kind
+
+    def vector_at(self, vrow: int) -> np.ndarray:
+        kind = "opportunity" if self.kind_mask["opportunity"][vrow] else "offering"
+        return self.doc_of_kind[kind][self._position[vrow]]
 
 
 class VectorStore:
@@ -161,7 +174,7 @@ class VectorStore:
     def vector_count(self, kind: str | None = None) -> int:
         self.refresh()
         return sum(
-            int((s.live & s.kind_mask[kind]).sum()) if kind else int(s.live.sum()) for s in self._segments if len(s.doc)
+            int((s.live & s.kind_mask[kind]).sum()) if kind else int(s.live.sum()) for s in self._segments if s.size
         )
 
     def vector(self, doc_id: str) -> np.ndarray | None:
@@ -171,7 +184,7 @@ class VectorStore:
             return None
         segment = self._segments[where[0]]
         vrow = segment.vrow[where[1]]
-        return segment.doc[vrow] if vrow >= 0 else None
+        return segment.vector_at(vrow) if vrow >= 0 else None
 
     def vectors(self, doc_ids: Iterable[str]) -> dict[str, np.ndarray]:
         out = {}
@@ -206,21 +219,22 @@ class VectorStore:
         vector = np.asarray(vector, dtype=np.float32)
         found: list[tuple[float, str]] = []
         for segment in self._segments:
-            if not len(segment.doc):
+            rows = segment.rows_of_kind.get(kind)
+            if rows is None or not len(rows):
                 continue
-            mask = segment.live & segment.kind_mask[kind]
-            if not mask.any():
+            live = segment.live[rows]
+            if not live.any():
                 continue
-            sims = segment.doc @ vector
-            sims = np.where(mask, sims, -np.inf)
+            sims = segment.doc_of_kind[kind] @ vector
+            sims = np.where(live, sims, -np.inf)
             take = min(len(sims), k + len(excluded))
             top = np.argpartition(-sims, take - 1)[:take] if take < len(sims) else np.arange(len(sims))
-            for vrow in top:
-                if sims[vrow] == -np.inf:
+            for position in top:
+                if sims[position] == -np.inf:
                     continue
-                doc_id = segment.ids[int(segment.entry_of_vrow[vrow])]
+                doc_id = segment.ids[int(segment.entry_of_vrow[rows[position]])]
                 if doc_id not in excluded:
-                    found.append((float(sims[vrow]), doc_id))
+                    found.append((float(sims[position]), doc_id))
         found.sort(key=lambda item: (-item[0], item[1]))
         return [(doc_id, score) for score, doc_id in found[:k]]
 
@@ -301,7 +315,7 @@ class VectorStore:
             texts = segment.sentences[row]
             vector = sentence_vectors = None
             if segment.vrow[row] >= 0 and segment.sent is not None:
-                vector = segment.doc[segment.vrow[row]]
+                vector = segment.vector_at(segment.vrow[row])
                 start = segment.srow[row]
                 sentence_vectors = np.asarray(segment.sent[start : start + len(texts)], dtype=np.float32)
             entries.append(Entry(doc_id, segment.hashes[row], texts, segment.keys[row], vector, sentence_vectors))
