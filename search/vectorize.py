@@ -94,7 +94,7 @@ class Vectorizer:
             self._deleted.clear()
             store.remove(gone)
             done += len(gone)
-        batch = []
+        batch: list[ListingDocument] = []
         while self._pending and len(batch) < limit:
             _, doc = self._pending.popitem()
             batch.append(doc)
