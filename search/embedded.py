@@ -14,6 +14,7 @@ own schema, until the next rebuild creates a current one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -502,10 +503,8 @@ class _SegmenterPool:
         self.alive = False
         for proc in self.procs:
             for stream in (proc.stdin, proc.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
             try:
                 proc.wait(timeout=5)
             except Exception:

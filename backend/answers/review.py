@@ -9,10 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.answers.models import Answer, AnswerMember, AnswerStatus, MemberStatus, Review, ReviewCriterion, Reviewer
 from backend.answers.service import NOT_FOUND, _set_status, load_readable, members_of
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import Opportunity
 from backend.organisations.models import Organisation
 from backend.pairings import service as pairings
@@ -27,8 +27,7 @@ DECISIONS = {
 
 async def _issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
     """The opportunity, if the actor is an issuer of its organisation (or staff)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise NotFound("机会不存在")

@@ -24,11 +24,11 @@ from backend.answers.models import (
 )
 from backend.answers.schemas import AnswerCreate, AnswerUpdate
 from backend.audit import service as audit
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.kit import files
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import ListingStatus, Offering, Opportunity
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 
@@ -77,8 +77,7 @@ def can_read(actor: Actor, answer: Answer, opportunity: Opportunity, members: Se
 async def load_readable(
     session: AsyncSession, *, actor: Actor, answer_id: int
 ) -> tuple[Answer, Opportunity, list[AnswerMember]]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     answer = await session.get(Answer, answer_id)
     if answer is None:
         raise NotFound(NOT_FOUND)
@@ -91,7 +90,7 @@ async def load_readable(
 
 async def _load_own(session: AsyncSession, actor: Actor, answer_id: int) -> tuple[Answer, Opportunity]:
     """An answer the actor's organisation leads; members and others may not change it."""
-    answer, opportunity, members = await load_readable(session, actor=actor, answer_id=answer_id)
+    answer, opportunity, _members = await load_readable(session, actor=actor, answer_id=answer_id)
     if actor.organisation_id != answer.lead_organisation_id:
         raise Forbidden("只有牵头企业可以修改答题")
     return answer, opportunity
@@ -183,8 +182,7 @@ async def _replace_links(
 
 async def create(session: AsyncSession, *, actor: Actor, opportunity_id: int, data: AnswerCreate) -> Answer:
     """Start a draft answer for the actor's enterprise (alone, or leading a consortium)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以答题")
     opportunity = await _check_open(await session.get(Opportunity, opportunity_id))
@@ -317,8 +315,7 @@ async def respond_to_membership(session: AsyncSession, *, actor: Actor, answer_i
 
 async def list_for_opportunity(session: AsyncSession, *, actor: Actor, opportunity_id: int) -> list[Answer]:
     """The issuer's (and matchmakers') view: every answer that has been submitted."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise NotFound("机会不存在")

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from backend.answers.service import load_readable
 from backend.audit import service
 from backend.audit.schemas import AuditEntryPublic
+from backend.auth.actor import require_signed_in
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import NotFound, Unauthorized, error_responses
 from backend.kit.params import IdPath
@@ -27,8 +28,7 @@ async def history(
     actor: ActorDep,
 ) -> list[AuditEntryPublic]:
     """Every state change of an object (who, what, when, from → to), for those allowed to see the object's workings."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if entity_kind in ("opportunity", "offering"):
         listing = await session.get(LISTING_MODELS[ListingKind(entity_kind)], entity_id)
         if listing is None or not can_see_private_fields(actor, listing):

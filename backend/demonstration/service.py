@@ -20,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.answers.models import Answer, AnswerMember, MemberStatus
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_admin, require_signed_in, require_staff
 from backend.demonstration.models import (
     COUNTED_STATUSES,
     METRIC_LABELS,
@@ -56,7 +56,7 @@ from backend.demonstration.schemas import (
 )
 from backend.kit import files
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.listings.models import Opportunity, OpportunityTrack
 from backend.organisations.models import Organisation, OrganisationKind
@@ -79,10 +79,7 @@ def china_today() -> date:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    if not actor.is_admin:
-        raise Forbidden("只有管理员可以修改十百千目标")
+    require_admin(actor, "只有管理员可以修改十百千目标")
 
 
 def _write(actor: Actor) -> None:
@@ -461,8 +458,7 @@ async def _parties(session: AsyncSession, project: DemoProject) -> set[int]:
 
 async def get_project_readable(session: AsyncSession, *, actor: Actor, project_id: int) -> DemoProject:
     """Matchmakers, the project's enterprises, the opportunity's issuer and the zone's lead organisation."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     project = await session.get(DemoProject, project_id)
     if project is None or not (actor.is_staff or (actor.organisation_id in await _parties(session, project))):
         raise NotFound("示范项目不存在")
@@ -478,8 +474,7 @@ async def list_projects(
     zone_id: int | None = None,
 ) -> tuple[list[DemoProject], int]:
     """Newest first; matchmakers see every project, organisations the ones they are a party to (as in get_project_readable)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     query = select(DemoProject)
     if not actor.is_staff:
         if actor.organisation_id is None:
@@ -794,8 +789,7 @@ async def update_enterprise(
 
 async def get_enterprise(session: AsyncSession, *, actor: Actor, enterprise_id: int) -> GrowthEnterprise:
     """Matchmakers, and the enterprise itself (its indicators are not public)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     enterprise = await session.get(GrowthEnterprise, enterprise_id)
     if enterprise is None or not (actor.is_staff or actor.belongs_to(enterprise.organisation_id)):
         raise NotFound("高成长性企业不存在")
@@ -806,8 +800,7 @@ async def list_enterprises(
     session: AsyncSession, *, actor: Actor, page: PageParams, year: int | None = None
 ) -> tuple[list[GrowthEnterprise], int]:
     """Newest first; matchmakers see every record, an enterprise only its own (indicators are not public)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     query = select(GrowthEnterprise)
     if not actor.is_staff:
         if actor.organisation_id is None:

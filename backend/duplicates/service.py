@@ -15,12 +15,12 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.auth.models import Role
 from backend.duplicates.models import DuplicateDismissal
 from backend.duplicates.similarity import LIKELY_DUPLICATE, WORTH_SHOWING, Profile, Similarity, profile, similarity
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Opportunity
 from backend.listings.service import KIND_LABELS, Listing, load_classification
 from backend.organisations.models import Organisation
@@ -125,8 +125,7 @@ async def similar_to_draft(
 
     Issuers see published ones and their own organisation's; staff see any but withdrawn.
     """
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not (actor.is_staff or actor.role == Role.issuer):
         raise Forbidden("只有出卷方和撮合专员可以查找相似机会")
     title, description = title.strip(), description.strip()

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from backend.auth.actor import require_signed_in
 from backend.dependencies import ActorDep, SessionDep
 from backend.events import presenter, service
 from backend.events.schemas import (
@@ -124,8 +125,7 @@ async def cancel_registration(event_id: IdPath, session: SessionDep, actor: Acto
 
 @router.get("/{event_id}/availability", response_model=AvailabilityPublic, responses=_WRITE)
 async def my_availability(event_id: IdPath, session: SessionDep, actor: ActorDep) -> AvailabilityPublic:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     event = await service.get_visible(session, actor=actor, event_id=event_id)
     slots = await service.availability_of(session, event_id=event_id, user_id=actor.user_id)
     return AvailabilityPublic(

@@ -20,7 +20,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.auth.models import Role, User
 from backend.events import ics
 from backend.events.models import (
@@ -42,7 +42,7 @@ from backend.events.models import (
 from backend.events.scheduling import Candidate, ProposedMeeting, propose_meetings
 from backend.events.schemas import EventCreate, EventUpdate
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
 from backend.pairings import service as pairings
@@ -311,8 +311,7 @@ async def my_registration(session: AsyncSession, *, actor: Actor, event_id: int)
 
 async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Registration:
     """Register the actor's enterprise: once per organisation, while registration is open, within capacity."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     await get_visible(session, actor=actor, event_id=event_id)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以报名活动")
@@ -343,8 +342,7 @@ async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Reg
 
 async def cancel_registration(session: AsyncSession, *, actor: Actor, event_id: int) -> Registration:
     """Withdraw the organisation's registration while registration is open; its meetings are cancelled."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     await get_visible(session, actor=actor, event_id=event_id)
     registration = await my_registration(session, actor=actor, event_id=event_id)
     if registration is None or registration.status != RegistrationStatus.registered:
@@ -426,8 +424,7 @@ async def availability_of(session: AsyncSession, *, event_id: int, user_id: int)
 
 async def set_availability(session: AsyncSession, *, actor: Actor, event_id: int, slots: Sequence[int]) -> set[int]:
     """The actor's own free slots; only people taking part say when they are free."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     event = await get_visible(session, actor=actor, event_id=event_id)
     if not await is_participant(session, actor=actor, event_id=event_id):
         raise Forbidden("只有已报名的企业和推介机会的发布方可以填写可参会时段")
@@ -583,8 +580,7 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
 
 async def meetings(session: AsyncSession, *, actor: Actor, event_id: int) -> list[Meeting]:
     """Matchmakers see the whole plan; everyone else only the meetings they are in."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     await get_visible(session, actor=actor, event_id=event_id)
     query = select(Meeting).where(Meeting.event_id == event_id)
     if not actor.is_staff:
@@ -594,8 +590,7 @@ async def meetings(session: AsyncSession, *, actor: Actor, event_id: int) -> lis
 
 async def my_meetings(session: AsyncSession, *, actor: Actor) -> list[Meeting]:
     """Every meeting the actor is one of the two people in, soonest first."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     rows = await session.exec(
         select(Meeting)
         .where((Meeting.issuer_user_id == actor.user_id) | (Meeting.enterprise_user_id == actor.user_id))
@@ -611,8 +606,7 @@ def is_in(actor: Actor, meeting: Meeting) -> bool:
 
 async def get_meeting(session: AsyncSession, *, actor: Actor, event_id: int, meeting_id: int) -> tuple[Event, Meeting]:
     """A meeting for its two people and matchmakers; to anyone else it does not exist."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None or meeting.event_id != event_id or not (actor.is_staff or is_in(actor, meeting)):
         raise NotFound("洽谈不存在")

@@ -15,11 +15,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Interest, InterestStatus
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
+from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.kit.pagination import PageParams
 from backend.listings.models import ListingStatus, Opportunity
 from backend.notifications import service as notifications
@@ -56,8 +56,7 @@ async def _audit(
 
 async def express(session: AsyncSession, *, actor: Actor, opportunity_id: int, message: str) -> Interest:
     """An enterprise account says it wants an introduction to a published opportunity."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以表达合作意向")
     organisation = await session.get(Organisation, actor.organisation_id)
@@ -120,8 +119,7 @@ def _visible_clause(actor: Actor) -> Any:
 
 
 async def _get_visible(session: AsyncSession, actor: Actor, interest_id: int) -> tuple[Interest, Opportunity]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     interest = await session.get(Interest, interest_id)
     if interest is None:
         raise NotFound("意向不存在")
@@ -149,8 +147,7 @@ async def list_interests(
     statuses: Sequence[InterestStatus] = (),
 ) -> tuple[list[Interest], int]:
     """The interests the actor may see, newest first."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not actor.is_staff and actor.organisation_id is None:
         return [], 0
     query = select(Interest)

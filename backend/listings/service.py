@@ -14,10 +14,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.auth.models import Role
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.listings.models import (
     DOMAIN_LINKS,
@@ -247,8 +247,7 @@ async def list_listings(
 
 
 async def _author_organisation(session: AsyncSession, actor: Actor, kind: ListingKind, requested: int | None) -> int:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.is_staff:
         if requested is None:
             raise Unprocessable("代为填报时请选择发布单位", field="organisation_id")
@@ -314,8 +313,7 @@ async def create(session: AsyncSession, *, actor: Actor, kind: ListingKind, data
 
 
 def _check_can_edit(actor: Actor, kind: ListingKind, listing: Listing) -> None:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.is_staff:
         return
     if not actor.belongs_to(listing.organisation_id):
@@ -400,8 +398,7 @@ async def _transition(
 
 
 async def _get_for_owner_or_staff(session: AsyncSession, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     listing = await session.get(LISTING_MODELS[kind], listing_id)
     if listing is None or not can_see_private_fields(actor, listing):
         raise NotFound(f"{KIND_LABELS[kind]}不存在")

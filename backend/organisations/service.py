@@ -3,8 +3,8 @@
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor, require_staff
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.auth.actor import Actor, require_signed_in, require_staff
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
@@ -81,8 +81,7 @@ async def update(
     session: AsyncSession, *, actor: Actor, organisation_id: int, data: OrganisationUpdate
 ) -> Organisation:
     """Staff may change any organisation; members may change their own profile."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     organisation = await get(session, organisation_id=organisation_id)
     if not (actor.is_staff or actor.belongs_to(organisation.id)):
         raise Forbidden("只能修改本组织的信息")

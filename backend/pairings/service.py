@@ -5,9 +5,9 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, NotFound, Unprocessable
 from backend.listings.models import Offering, Opportunity
 from backend.organisations.models import Organisation, OrganisationKind
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingSource, PairingStage, PairingStep, next_stage
@@ -118,8 +118,7 @@ async def _mark_match_accepted(session: AsyncSession, actor: Actor, opportunity_
 
 
 async def get_readable(session: AsyncSession, *, actor: Actor, pairing_id: int) -> tuple[Pairing, Opportunity]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     pairing = await session.get(Pairing, pairing_id)
     opportunity = await session.get(Opportunity, pairing.opportunity_id) if pairing else None
     if pairing is None or opportunity is None or not can_read(actor, pairing, opportunity.organisation_id):
@@ -173,8 +172,7 @@ async def list_pairings(
     session: AsyncSession, *, actor: Actor, stage: PairingStage | None = None, opportunity_id: int | None = None
 ) -> list[tuple[Pairing, Opportunity]]:
     """The board: staff see every pairing, organisations the ones they are part of."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     query = select(Pairing, Opportunity).join(Opportunity, col(Opportunity.id) == col(Pairing.opportunity_id))
     if not actor.is_staff:
         if actor.organisation_id is None:
