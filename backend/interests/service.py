@@ -21,10 +21,13 @@ from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Inte
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.kit.pagination import PageParams
+from backend.listings import hooks as listing_hooks
 from backend.listings.models import ListingStatus, Opportunity
+from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
 from backend.organisations.models import Organisation, OrganisationStatus
+from backend.settings import Settings
 
 ENTITY_KIND = "interest"
 
@@ -234,6 +237,7 @@ async def withdraw(session: AsyncSession, *, actor: Actor, interest_id: int) -> 
     return interest
 
 
+@listing_hooks.released_contacts.register
 async def released_contact_ids(session: AsyncSession, *, actor: Actor, opportunity_ids: Sequence[int]) -> set[int]:
     """The opportunities among `opportunity_ids` whose contact the actor's organisation may see
     because an introduction was approved (one query for a whole page)."""
@@ -335,3 +339,9 @@ async def load_for_presenting(
         else {}
     )
     return opportunities, organisations
+
+
+@mail.periodic_jobs.register
+async def _remind_with_the_mail_worker(session: AsyncSession, settings: Settings) -> int:
+    """The mail worker's periodic round: reminders for interests waiting too long."""
+    return await send_reminders(session, days=settings.interest_reminder_days)

@@ -18,6 +18,7 @@ from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
+from backend.listings import hooks as listing_hooks
 from backend.listings.models import Opportunity, OpportunityDomain, OpportunityTrack
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
@@ -219,6 +220,7 @@ async def matching_user_ids(session: AsyncSession, opportunity: Opportunity) -> 
     return list(users)
 
 
+@listing_hooks.opportunity_published.register
 async def on_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> int:
     """Notify (in-app and by email) every user whose subscriptions match; once per user. Returns how many."""
     user_ids = await matching_user_ids(session, opportunity)
