@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -621,7 +622,7 @@ def stop_server(server: subprocess.Popen | None) -> None:
 # -- one size ------------------------------------------------------------------------------
 
 
-def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, object]:
+def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, Any]:
     db = f"scenematch_bench_{os.getpid()}_{size}"
     url = _url(db)
     workdir = Path(tempfile.mkdtemp(prefix=f"scenematch-bench-{size}-"))

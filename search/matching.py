@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from .engine import ListingDocument, SearchEngine, SearchQuery
 from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
@@ -194,7 +194,7 @@ def match(
     pool = min(100, max(30, limit * 3))
     # An opportunity can only be answered while it is open.
     open_at = now if target_kind == "opportunity" else None
-    base = dict(
+    base: dict[str, Any] = dict(
         kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at,
         highlight=False,
     )  # fmt: skip

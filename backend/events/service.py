@@ -39,6 +39,7 @@ from backend.events.models import (
     RegistrationStatus,
     Reply,
 )
+from backend.events.permissions import get_readable
 from backend.events.scheduling import Candidate, ProposedMeeting, propose_meetings
 from backend.events.schemas import EventCreate, EventUpdate
 from backend.kit.db import utcnow
@@ -126,11 +127,8 @@ async def _get(session: AsyncSession, event_id: int, *, lock: bool = False) -> E
 
 
 async def get_visible(session: AsyncSession, *, actor: Actor, event_id: int) -> Event:
-    """Published events for everyone; drafts only for matchmakers (others are told it does not exist)."""
-    event = await _get(session, event_id)
-    if event.status == EventStatus.draft and not actor.is_staff:
-        raise NotFound("活动不存在")
-    return event
+    """Compatibility name (web/ calls it): `permissions.get_readable` is the loader."""
+    return await get_readable(session, actor=actor, id=event_id)
 
 
 async def list_events(session: AsyncSession, *, actor: Actor, page: PageParams) -> tuple[list[Event], int]:
@@ -312,7 +310,7 @@ async def my_registration(session: AsyncSession, *, actor: Actor, event_id: int)
 async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Registration:
     """Register the actor's enterprise: once per organisation, while registration is open, within capacity."""
     require_signed_in(actor)
-    await get_visible(session, actor=actor, event_id=event_id)
+    await get_readable(session, actor=actor, id=event_id)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以报名活动")
     event = await _get(session, event_id, lock=True)
@@ -343,7 +341,7 @@ async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Reg
 async def cancel_registration(session: AsyncSession, *, actor: Actor, event_id: int) -> Registration:
     """Withdraw the organisation's registration while registration is open; its meetings are cancelled."""
     require_signed_in(actor)
-    await get_visible(session, actor=actor, event_id=event_id)
+    await get_readable(session, actor=actor, id=event_id)
     registration = await my_registration(session, actor=actor, event_id=event_id)
     if registration is None or registration.status != RegistrationStatus.registered:
         raise NotFound("本企业没有报名该活动")
@@ -425,7 +423,7 @@ async def availability_of(session: AsyncSession, *, event_id: int, user_id: int)
 async def set_availability(session: AsyncSession, *, actor: Actor, event_id: int, slots: Sequence[int]) -> set[int]:
     """The actor's own free slots; only people taking part say when they are free."""
     require_signed_in(actor)
-    event = await get_visible(session, actor=actor, event_id=event_id)
+    event = await get_readable(session, actor=actor, id=event_id)
     if not await is_participant(session, actor=actor, event_id=event_id):
         raise Forbidden("只有已报名的企业和推介机会的发布方可以填写可参会时段")
     if event.status not in SCHEDULING:
@@ -581,7 +579,7 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
 async def meetings(session: AsyncSession, *, actor: Actor, event_id: int) -> list[Meeting]:
     """Matchmakers see the whole plan; everyone else only the meetings they are in."""
     require_signed_in(actor)
-    await get_visible(session, actor=actor, event_id=event_id)
+    await get_readable(session, actor=actor, id=event_id)
     query = select(Meeting).where(Meeting.event_id == event_id)
     if not actor.is_staff:
         query = query.where((Meeting.issuer_user_id == actor.user_id) | (Meeting.enterprise_user_id == actor.user_id))
