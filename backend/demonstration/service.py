@@ -6,10 +6,9 @@ Progress is never stored: it is counted from the registry on every request, agai
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
 from anyio import to_thread
 from sqlalchemy import delete
@@ -55,27 +54,23 @@ from backend.demonstration.schemas import (
     ZoneUpdate,
 )
 from backend.kit import files
+from backend.kit.china_time import china_today
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, NotFound, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.listings.models import Opportunity, OpportunityTrack
 from backend.organisations.models import Organisation, OrganisationKind
+from backend.organisations.service import names_of as organisation_names_of
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingStage
 from backend.taxonomy import service as taxonomy
 from backend.taxonomy.models import Region, Track
 from backend.taxonomy.regions import PROVINCE_CODE
 
-CHINA = ZoneInfo("Asia/Shanghai")
-CITY_LEVELS = ("city", "new_area")
+CITY_LEVELS = taxonomy.CITY_LEVELS
 ENTERPRISE_KINDS = (OrganisationKind.enterprise, OrganisationKind.soe, OrganisationKind.lab)
 # The plan's province-wide figures (二(四)3 of the 2022 opinion): about 50 / 300 / 3000.
 PLAN_TARGETS = {Metric.zones: 50, Metric.projects: 300, Metric.enterprises: 3000}
 Row = TypeVar("Row")
-
-
-def china_today() -> date:
-    """Plan years and months are counted as people in Jiangxi count them."""
-    return datetime.now(CHINA).date()
 
 
 def _require_admin(actor: Actor) -> None:
@@ -110,12 +105,9 @@ async def load_places(session: AsyncSession) -> Places:
     level = {code: lvl for code, _, lvl, _ in rows}
     city_of: dict[str, str | None] = {}
     for code, _, lvl, parent in rows:
-        if lvl in CITY_LEVELS:
-            city_of[code] = code
-        elif lvl == "county" and parent is not None and level.get(parent) in CITY_LEVELS:
-            city_of[code] = parent
-        else:
-            city_of[code] = None
+        # Only a real city (or 新区) counts: a province, or a county hanging off one, has none.
+        city = taxonomy.city_of(code, lvl, parent)
+        city_of[code] = city if level.get(city) in CITY_LEVELS else None
     cities = [(code, name) for code, name, lvl, _ in rows if lvl in CITY_LEVELS]
     return Places({code: name for code, name, _, _ in rows}, city_of, cities)
 
@@ -125,12 +117,7 @@ async def track_names(session: AsyncSession) -> dict[str, str]:
 
 
 async def organisation_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(
-        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(wanted)))).all()
-    )
+    return await organisation_names_of(session, ids)
 
 
 async def _check_region(session: AsyncSession, code: str | None) -> None:
@@ -148,15 +135,6 @@ async def _enterprise(session: AsyncSession, organisation_id: int, field_name: s
     if organisation.kind not in ENTERPRISE_KINDS:
         raise Unprocessable(f"「{organisation.name}」不是企业或机构", field=field_name)
     return organisation
-
-
-async def _paged(
-    session: AsyncSession, query: SelectOfScalar[Row], page: PageParams, *order: Any
-) -> tuple[list[Row], int]:
-    """One page of `query` and the number of rows it matches; `order` must end in a unique column so pages never overlap."""
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
-    return list(rows.all()), total
 
 
 # ---------------------------------------------------------------- 示范区
@@ -244,7 +222,7 @@ async def list_zones(
         places = await load_places(session)
         codes = [c for c, city in places.city_of_code.items() if c == region_code or city == region_code]
         query = query.where(col(DemoZone.region_code).in_(codes or [region_code]))
-    return await _paged(session, query, page, *ZONE_ORDER)
+    return await paginate(session, query, page, *ZONE_ORDER)
 
 
 async def all_zones(session: AsyncSession) -> list[DemoZone]:
@@ -493,7 +471,7 @@ async def list_projects(
         query = query.where(DemoProject.status == status)
     if zone_id is not None:
         query = query.where(DemoProject.zone_id == zone_id)
-    return await _paged(session, query, page, col(DemoProject.id).desc())
+    return await paginate(session, query, page, col(DemoProject.id).desc())
 
 
 async def proposal_from_pairing(session: AsyncSession, pairing_id: int) -> Proposal:
@@ -808,7 +786,7 @@ async def list_enterprises(
         query = query.where(GrowthEnterprise.organisation_id == actor.organisation_id)
     if year is not None:
         query = query.where(GrowthEnterprise.year_recognised == year)
-    return await _paged(session, query, page, col(GrowthEnterprise.id).desc())
+    return await paginate(session, query, page, col(GrowthEnterprise.id).desc())
 
 
 # ---------------------------------------------------------------- targets
@@ -895,7 +873,7 @@ async def list_targets(session: AsyncSession, *, year: int | None = None) -> lis
 
 
 async def targets_page(session: AsyncSession, *, page: PageParams, year: int | None = None) -> tuple[list[Target], int]:
-    return await _paged(session, _targets_query(year), page, *TARGET_ORDER)
+    return await paginate(session, _targets_query(year), page, *TARGET_ORDER)
 
 
 async def targets_for(session: AsyncSession, year: int) -> dict[tuple[str, str, str], int]:

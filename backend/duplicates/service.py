@@ -23,7 +23,7 @@ from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Opportunity
 from backend.listings.service import KIND_LABELS, Listing, load_classification
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.outbox.service import record_listing_change
 from backend.searching.documents import build_documents, city_codes
 from backend.taxonomy.models import Batch
@@ -353,17 +353,7 @@ class Labels:
 async def labels(session: AsyncSession, listings: Sequence[Listing]) -> Labels:
     organisation_ids = {listing.organisation_id for listing in listings}
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
-    organisations = (
-        dict(
-            (
-                await session.exec(
-                    select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
-                )
-            ).all()
-        )
-        if organisation_ids
-        else {}
-    )
+    organisations = await organisation_names_of(session, organisation_ids)
     batches = (
         dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
         if batch_ids

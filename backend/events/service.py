@@ -44,7 +44,7 @@ from backend.events.scheduling import Candidate, ProposedMeeting, propose_meetin
 from backend.events.schemas import EventCreate, EventUpdate
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
 from backend.pairings import service as pairings
 from backend.pairings.models import PairingSource
@@ -133,15 +133,9 @@ async def get_visible(session: AsyncSession, *, actor: Actor, event_id: int) -> 
 
 async def list_events(session: AsyncSession, *, actor: Actor, page: PageParams) -> tuple[list[Event], int]:
     query = select(Event)
-    count = select(func.count()).select_from(Event)
     if not actor.is_staff:
         query = query.where(Event.status != EventStatus.draft)
-        count = count.where(Event.status != EventStatus.draft)
-    total = (await session.exec(count)).one()
-    rows = await session.exec(
-        query.order_by(col(Event.starts_at).desc(), col(Event.id).desc()).offset(page.offset).limit(page.page_size)
-    )
-    return list(rows.all()), total
+    return await paginate(session, query, page, col(Event.starts_at).desc(), col(Event.id).desc())
 
 
 async def update(session: AsyncSession, *, actor: Actor, event_id: int, data: EventUpdate) -> Event:

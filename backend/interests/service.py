@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
@@ -20,13 +20,14 @@ from backend.auth.models import Role
 from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Interest, InterestStatus
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.listings import hooks as listing_hooks
 from backend.listings.models import ListingStatus, Opportunity
 from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
 from backend.organisations.models import Organisation, OrganisationStatus
+from backend.organisations.service import names_of as organisation_names_of
 from backend.settings import Settings
 
 ENTITY_KIND = "interest"
@@ -161,13 +162,7 @@ async def list_interests(
         query = query.where(Interest.opportunity_id == opportunity_id)
     if statuses:
         query = query.where(col(Interest.status).in_(list(statuses)))
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = await session.exec(
-        query.order_by(col(Interest.created_at).desc(), col(Interest.id).desc())
-        .offset(page.offset)
-        .limit(page.page_size)
-    )
-    return list(rows.all()), total
+    return await paginate(session, query, page, col(Interest.created_at).desc(), col(Interest.id).desc())
 
 
 async def _decide(
@@ -282,15 +277,7 @@ async def send_reminders(session: AsyncSession, *, days: int, now: datetime | No
             await session.exec(select(Opportunity).where(col(Opportunity.id).in_({i.opportunity_id for i in rows})))
         ).all()
     }
-    enterprises = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(
-                    col(Organisation.id).in_({i.organisation_id for i in rows})
-                )
-            )
-        ).all()
-    )
+    enterprises = await organisation_names_of(session, {i.organisation_id for i in rows})
     recipients: dict[int, list[int]] = {}
     for interest in rows:
         opportunity = opportunities[interest.opportunity_id]

@@ -14,7 +14,7 @@ from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import User
 from backend.kit.db import utcnow
 from backend.kit.errors import NotFound
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.notifications.models import EmailMessage, Notification
 
 EMAIL_SIGNATURE = "\n\n——\n江西省数字经济应用场景供需对接平台（scenematch）\n此邮件由系统自动发送，请勿直接回复。"
@@ -79,14 +79,9 @@ async def list_mine(
     query = select(Notification).where(mine)
     if unread_only:
         query = query.where(unread_clause)
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     unread = (await session.exec(select(func.count()).select_from(Notification).where(mine, unread_clause))).one()
-    rows = await session.exec(
-        query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-        .offset(page.offset)
-        .limit(page.page_size)
-    )
-    return list(rows.all()), total, unread
+    rows, total = await paginate(session, query, page, col(Notification.created_at).desc(), col(Notification.id).desc())
+    return rows, total, unread
 
 
 async def mark_read(session: AsyncSession, *, actor: Actor, notification_id: int) -> Notification:

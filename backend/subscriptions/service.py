@@ -17,7 +17,7 @@ from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.listings import hooks as listing_hooks
 from backend.listings.models import Opportunity, OpportunityDomain, OpportunityTrack
 from backend.notifications import service as notifications
@@ -98,11 +98,7 @@ async def get(session: AsyncSession, *, actor: Actor, subscription_id: int) -> S
 async def list_mine(session: AsyncSession, *, actor: Actor, page: PageParams) -> tuple[list[Subscription], int]:
     require_signed_in(actor)
     mine = Subscription.user_id == actor.user_id
-    total = (await session.exec(select(func.count()).select_from(Subscription).where(mine))).one()
-    rows = await session.exec(
-        select(Subscription).where(mine).order_by(col(Subscription.id).desc()).offset(page.offset).limit(page.page_size)
-    )
-    return list(rows.all()), total
+    return await paginate(session, select(Subscription).where(mine), page, col(Subscription.id).desc())
 
 
 async def update(
