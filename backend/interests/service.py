@@ -8,7 +8,6 @@ expressed it, the issuer of the opportunity, and the matchmakers — nobody else
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -18,6 +17,7 @@ from backend.audit import service as audit
 from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Interest, InterestStatus
+from backend.interests.permissions import get_readable, visible_clause
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.kit.pagination import PageParams, paginate
@@ -114,31 +114,9 @@ async def express(session: AsyncSession, *, actor: Actor, opportunity_id: int, m
     return interest
 
 
-def _visible_clause(actor: Actor) -> Any:
-    """None for matchmakers (everything); otherwise own interests and interests in own opportunities."""
-    if actor.is_staff:
-        return None
-    own_opportunities = select(Opportunity.id).where(Opportunity.organisation_id == actor.organisation_id)
-    return or_(Interest.organisation_id == actor.organisation_id, col(Interest.opportunity_id).in_(own_opportunities))
-
-
-async def _get_visible(session: AsyncSession, actor: Actor, interest_id: int) -> tuple[Interest, Opportunity]:
-    require_signed_in(actor)
-    interest = await session.get(Interest, interest_id)
-    if interest is None:
-        raise NotFound("意向不存在")
-    opportunity = await session.get(Opportunity, interest.opportunity_id)
-    assert opportunity is not None  # foreign key
-    if not (
-        actor.is_staff or actor.belongs_to(interest.organisation_id) or actor.belongs_to(opportunity.organisation_id)
-    ):
-        raise NotFound("意向不存在")
-    return interest, opportunity
-
-
 async def get(session: AsyncSession, *, actor: Actor, interest_id: int) -> Interest:
     """One interest the actor may see; anything else is reported as missing."""
-    interest, _ = await _get_visible(session, actor, interest_id)
+    interest, _ = await get_readable(session, actor=actor, id=interest_id)
     return interest
 
 
@@ -155,7 +133,7 @@ async def list_interests(
     if not actor.is_staff and actor.organisation_id is None:
         return [], 0
     query = select(Interest)
-    visible = _visible_clause(actor)
+    visible = visible_clause(actor)
     if visible is not None:
         query = query.where(visible)
     if opportunity_id is not None:
@@ -168,7 +146,7 @@ async def list_interests(
 async def _decide(
     session: AsyncSession, *, actor: Actor, interest_id: int, to: InterestStatus, reason: str = ""
 ) -> Interest:
-    interest, opportunity = await _get_visible(session, actor, interest_id)
+    interest, opportunity = await get_readable(session, actor=actor, id=interest_id)
     if not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise Forbidden("只有发布该机会的单位或撮合专员可以审批意向")
     if interest.status != InterestStatus.pending:
@@ -218,7 +196,7 @@ async def decline(session: AsyncSession, *, actor: Actor, interest_id: int, reas
 
 async def withdraw(session: AsyncSession, *, actor: Actor, interest_id: int) -> Interest:
     """The enterprise takes back an interest still waiting for a decision."""
-    interest, _ = await _get_visible(session, actor, interest_id)
+    interest, _ = await get_readable(session, actor=actor, id=interest_id)
     if not actor.belongs_to(interest.organisation_id):
         raise Forbidden("只有表达意向的企业可以撤回")
     if interest.status != InterestStatus.pending:
