@@ -231,7 +231,9 @@ def rank_hybrid(engine: SearchEngine, doc: ListingDocument, k: int = K, store: V
 def rank_embeddings(
     engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
 ) -> list[str]:
-    vector = store.vector(doc.id) if store is not None else None
+    if store is None:
+        return []
+    vector = store.vector(doc.id)
     if vector is None:
         return []
     return [doc_id for doc_id, _ in store.nearest(vector, "offering", k, exclude=[doc.id])]
@@ -369,7 +371,8 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="relevance-") as tmp:
         engine = build_engine(corpus, Path(data_dir or tmp))
         try:
-            store, figures = embed_corpus(engine, get_embedder() if embedder is True else embedder)
+            chosen = get_embedder() if embedder is True else (embedder or None)
+            store, figures = embed_corpus(engine, chosen)
             report = Report(k, embedding=figures)
             for opp, judged in judgements.items():
                 doc = corpus.docs[opp]
