@@ -18,6 +18,13 @@ app with uvicorn on 127.0.0.1 and measures:
   ratio of its p95 to the engine's and the API's;
 - peak memory (ru_maxrss) of this process and VmHWM of the server.
 
+`--vectors` stores a listing vector (and sentence vectors) for every indexed listing
+before the server starts, so that matching runs its hybrid path (nearest-neighbour
+candidates by brute force, fused scores, closest-sentence reasons) as it does once the
+worker has embedded everything. The vectors are random unit vectors of the default
+model's dimension: embedding 100k listings with the real model takes hours on this
+machine, and the cost of the vector path does not depend on the values.
+
 Only 127.0.0.1 is contacted. Not a test: figures depend on the machine.
 """
 
@@ -41,6 +48,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -271,7 +279,7 @@ def _text(rng: random.Random, vocab: Vocabulary, low: int, high: int) -> str:
 def generate(n: int, vocab: Vocabulary, seed: int = SEED) -> list[Listing]:
     rng = random.Random(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         kind = "opportunity" if rng.random() < 0.55 else "offering"
         tracks = rng.sample(vocab.tracks, rng.choice([1, 1, 2, 2, 3]))
         domains = rng.sample(vocab.domains, rng.choice([1, 1, 2]))
@@ -621,7 +629,7 @@ def stop_server(server: subprocess.Popen | None) -> None:
 # -- one size ------------------------------------------------------------------------------
 
 
-def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, object]:
+def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, Any]:
     db = f"scenematch_bench_{os.getpid()}_{size}"
     url = _url(db)
     workdir = Path(tempfile.mkdtemp(prefix=f"scenematch-bench-{size}-"))
@@ -638,7 +646,7 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         upgrade(url)
         asyncio.run(seed_database(url))
         started = time.perf_counter()
-        ids = asyncio.run(load_listings(db, listings, random.Random(SEED)))
+        asyncio.run(load_listings(db, listings, random.Random(SEED)))
         print(f"loaded into PostgreSQL (COPY) in {time.perf_counter() - started:.1f}s", flush=True)
         del listings
         asyncio.run(create_matchmaker(db))
@@ -648,6 +656,11 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         engine.ensure_ready()
         count, total_s, rebuild_s = asyncio.run(build_index(url, engine))
         results["indexed"] = count
+        if args.vectors:
+            started = time.perf_counter()
+            stored = store_random_vectors(engine)
+            results["vectors"] = stored
+            print(f"stored {stored:,} random listing vectors in {time.perf_counter() - started:.1f}s", flush=True)
         results["reindex_rate"] = count / total_s
         results["rebuild_rate"] = count / rebuild_s
         print(f"reindex: {count:,} listings in {total_s:.1f}s ({count / total_s:,.0f}/s; engine rebuild "
@@ -743,6 +756,35 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def store_random_vectors(engine, chunk: int = 10_000) -> int:
+    """Random unit vectors for every indexed listing, stored as the worker stores real ones."""
+    import numpy as np
+
+    from search.embedding import DEFAULT_MODEL, MODEL_NAMES, embedding_sentences, listing_hash, sentence_keys
+    from search.vectors import Entry, store_of
+
+    name = MODEL_NAMES[DEFAULT_MODEL][0]
+    dim = 384 if "e5" in name else 512
+    store = store_of(engine, name)
+    assert store is not None, "the embedded engine keeps vectors"
+    rng = np.random.default_rng(SEED)
+    ids = sorted(engine.document_ids())
+    for start in range(0, len(ids), chunk):
+        entries = []
+        for doc in engine.get(ids[start : start + chunk]).values():
+            sentences = embedding_sentences(doc)
+            vectors = rng.standard_normal((len(sentences), dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            mean = vectors.mean(axis=0)
+            entries.append(
+                Entry(
+                    doc.id, listing_hash(doc, name), sentences, sentence_keys(doc), mean / np.linalg.norm(mean), vectors
+                )
+            )
+        store.put(entries)
+    return store.vector_count()
+
+
 async def _published_ids(db: str, kind: str) -> list[int]:
     conn = await asyncpg.connect(database=db, **PG)
     try:
@@ -777,8 +819,9 @@ def report(r: dict) -> None:
     print(f"  ILIKE p95 / engine p95 = {i95 / e95:6.1f}x   ILIKE p95 / API p95 = {i95 / a95:6.1f}x")
     print(f"  mean hits per API query {r['mean_total']:.0f}; matches that came back empty: {r['empty_matches']}")
     print(
-        "  load average (1/5/15 min) before measuring %.2f/%.2f/%.2f, after %.2f/%.2f/%.2f"
-        % (*r["load_before"], *r["load_after"])
+        "  load average (1/5/15 min) before measuring {:.2f}/{:.2f}/{:.2f}, after {:.2f}/{:.2f}/{:.2f}".format(
+            *r["load_before"], *r["load_after"]
+        )
     )
     print(f"  peak memory: server VmHWM {r['server_hwm_mb']:.0f} MB, benchmark process ru_maxrss "
           f"{r['bench_maxrss_mb']:.0f} MB (holds the generated listings and built the index)", flush=True)  # fmt: skip
@@ -792,6 +835,7 @@ def main() -> None:
     parser.add_argument("--api-rounds", type=int, default=3)
     parser.add_argument("--engine-rounds", type=int, default=10)
     parser.add_argument("--ilike-rounds", type=int, default=1, help="ILIKE takes seconds per query at 100k")
+    parser.add_argument("--vectors", action="store_true", help="store (random) listing vectors: hybrid matching")
     args = parser.parse_args()
 
     def on_term(signum, frame):  # clean up on `kill` as on Ctrl-C
