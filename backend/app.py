@@ -8,10 +8,12 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from backend.answers.models import AnswerAttachment
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
 from backend.auth.router import router as auth_router
 from backend.batches.router import router as batches_router
+from backend.demonstration.models import MilestoneEvidence
 from backend.demonstration.router import router as demonstration_router
 from backend.duplicates.router import router as duplicates_router
 from backend.duplicates.router import similar_router
@@ -38,6 +40,8 @@ from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
 
 API_PREFIX = "/api/v1"
+# Every table that records an uploaded file (backend/kit/files.py).
+FILE_MODELS = (AnswerAttachment, MilestoneEvidence)
 logger = logging.getLogger(__name__)
 
 
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         async with session_scope(app.state.sessionmaker, write=False) as session:
-            await refuse_missing_local_files(session, settings.upload_dir)
+            await refuse_missing_local_files(session, settings.upload_dir, FILE_MODELS)
         search_engine = open_search_engine(settings)
         app.state.search_engine = search_engine
         try:

@@ -449,10 +449,13 @@ def worker(
 @app.command("move-files")
 def move_files() -> None:
     """Move uploaded files saved in the local folder (before files were kept in the database) into the database."""
+    from backend.app import FILE_MODELS
     from backend.kit.files import move_to_database
 
     settings = _settings()
-    moved, missing = _run_in_session(settings, lambda session: move_to_database(session, settings.upload_dir))
+    moved, missing = _run_in_session(
+        settings, lambda session: move_to_database(session, settings.upload_dir, FILE_MODELS)
+    )
     console.print(f"已移入数据库 {moved} 个文件，缺失 {missing} 个")
     if missing:
         raise typer.Exit(1)

@@ -359,7 +359,9 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
     }
     env.pop("MEILI_URL", None)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n== {kind}: {args.listings:,} listings, serve --workers {args.workers} (load average {load}) ==", flush=True)
+    print(
+        f"\n== {kind}: {args.listings:,} listings, serve --workers {args.workers} (load average {load}) ==", flush=True
+    )
     server = None
     try:
         run(env, "migrate")

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.app import create_app
+from backend.app import FILE_MODELS, create_app
 from backend.kit.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.files import move_to_database
 from backend.kit.migrate import upgrade
@@ -111,7 +111,7 @@ async def test_a_host_without_the_local_files_of_another_refuses_to_start(own_da
         async with _host(own_database, tmp_path / "host-b"):
             pass
     async with session_scope(create_sessionmaker(engine)) as session:  # what `scenematch move-files` does on host A
-        assert await move_to_database(session, tmp_path / "host-a" / "uploads") == (1, 0)
+        assert await move_to_database(session, tmp_path / "host-a" / "uploads", FILE_MODELS) == (1, 0)
     await engine.dispose()
     async with _host(own_database, tmp_path / "host-b") as b:
         lead = await login(b, users["lead"])

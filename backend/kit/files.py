@@ -13,9 +13,11 @@ import hashlib
 import io
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
+from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import FileResponse, Response
@@ -152,27 +154,28 @@ async def download_response(
     return FileResponse(path, media_type=content_type, headers=headers)
 
 
-async def local_files(session: AsyncSession) -> list[tuple[type[SQLModel], int, str]]:
+# The tables that record uploaded files (answer attachments, milestone evidence), each with
+# `id` and `storage_key`; given by the caller, because kit imports no domain package.
+FileModels = Sequence[Any]
+
+
+async def local_files(session: AsyncSession, models: FileModels) -> list[tuple[Any, int, str]]:
     """Recorded files that still live in a local folder (saved before files moved into the
     database): (model, row id, storage key)."""
     from sqlmodel import col, select
 
-    from backend.answers.models import AnswerAttachment
-    from backend.demonstration.models import MilestoneEvidence
-
-    found: list[tuple[type[SQLModel], int, str]] = []
-    models: tuple[type[AnswerAttachment] | type[MilestoneEvidence], ...] = (AnswerAttachment, MilestoneEvidence)
+    found: list[tuple[Any, int, str]] = []
     for model in models:
         statement = select(model.id, model.storage_key).where(~col(model.storage_key).startswith(DATABASE_PREFIX))
         found += [(model, int(row_id), key) for row_id, key in (await session.exec(statement)).all() if row_id]
     return found
 
 
-async def refuse_missing_local_files(session: AsyncSession, upload_dir: Path) -> None:
+async def refuse_missing_local_files(session: AsyncSession, upload_dir: Path, models: FileModels) -> None:
     """Refuse to start a host that cannot reach files recorded in a local folder (another
     host's): it would answer 404 for them. `scenematch move-files` on the host that has
     them moves them into the database, after which every host reaches them."""
-    missing = [key for _, _, key in await local_files(session) if not resolve(upload_dir, key).exists()]
+    missing = [key for _, _, key in await local_files(session, models) if not resolve(upload_dir, key).exists()]
     if missing:
         raise RuntimeError(
             f"{len(missing)} uploaded files are recorded in a local folder this host does not have "
@@ -180,16 +183,18 @@ async def refuse_missing_local_files(session: AsyncSession, upload_dir: Path) ->
         )
 
 
-async def move_to_database(session: AsyncSession, upload_dir: Path) -> tuple[int, int]:
+async def move_to_database(session: AsyncSession, upload_dir: Path, models: FileModels) -> tuple[int, int]:
     """Move files from the local folder into the database; returns (moved, missing)."""
     moved = missing = 0
-    for model, row_id, key in await local_files(session):
+    for model, row_id, key in await local_files(session, models):
         path = resolve(upload_dir, key)
         if not path.exists():
             missing += 1
             continue
         row = await session.get(model, row_id)
-        row.storage_key = await save(session, path.read_bytes())  # type: ignore[union-attr]
+        if row is None:  # deleted meanwhile
+            continue
+        row.storage_key = await save(session, path.read_bytes())
         session.add(row)
         moved += 1
     await session.flush()

@@ -24,4 +24,4 @@ async def record_listing_changes(session: AsyncSession, *, kind: str, listing_id
         {"topic": LISTING_CHANGED, "entity_kind": kind, "entity_id": i, "created_at": now, "available_at": now}
         for i in listing_ids
     ]
-    await session.exec(insert(OutboxEvent), params=rows)  # type: ignore[call-overload]
+    await session.exec(insert(OutboxEvent), params=rows)

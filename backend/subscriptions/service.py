@@ -217,15 +217,12 @@ async def matching_user_ids(session: AsyncSession, opportunity: Opportunity) -> 
 
 
 @listing_hooks.opportunity_published.register
-async def on_opportunity_published(
-    session: AsyncSession, opportunity: Opportunity, *, subscriptions: list[Subscription] | None = None
-) -> int:
+async def on_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> int:
     """Notify (in-app and by email) every user whose subscriptions match; once per user. Returns how many."""
-    if subscriptions is None:
-        user_ids = await matching_user_ids(session, opportunity)
-    else:
-        facts = await _facts(session, opportunity)
-        user_ids = list(dict.fromkeys(s.user_id for s in subscriptions if matches(s, facts)))
+    return await _notify(session, opportunity, await matching_user_ids(session, opportunity))
+
+
+async def _notify(session: AsyncSession, opportunity: Opportunity, user_ids: list[int]) -> int:
     if not user_ids:
         return 0
     description = opportunity.description.strip()
@@ -262,5 +259,7 @@ async def on_opportunities_published(session: AsyncSession, opportunity_ids: lis
     notified = 0
     found = await session.exec(select(Opportunity).where(col(Opportunity.id).in_(opportunity_ids)))
     for opportunity in found.all():
-        notified += await on_opportunity_published(session, opportunity, subscriptions=subscriptions)
+        facts = await _facts(session, opportunity)
+        user_ids = list(dict.fromkeys(s.user_id for s in subscriptions if matches(s, facts)))
+        notified += await _notify(session, opportunity, user_ids)
     return notified
