@@ -14,9 +14,9 @@ from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from backend.listings.models import Opportunity
+from backend.notifications import service as notifications
 from backend.organisations.models import Organisation
 from backend.pairings import service as pairings
-from backend.pairings.models import PairingSource
 
 # From → the decisions allowed next.
 DECISIONS = {
@@ -25,7 +25,7 @@ DECISIONS = {
 }
 
 
-async def _issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
+async def issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
     """The opportunity, if the actor is an issuer of its organisation (or staff)."""
     if not actor.is_authenticated:
         raise Unauthorized("请先登录")
@@ -53,7 +53,7 @@ async def set_criteria(
     session: AsyncSession, *, actor: Actor, opportunity_id: int, items: list[tuple[str, int]]
 ) -> list[ReviewCriterion]:
     """Replace the weighted criteria; refused once any answer to the opportunity has been scored."""
-    await _issuer_opportunity(session, actor, opportunity_id)
+    await issuer_opportunity(session, actor, opportunity_id)
     names = [name for name, _ in items]
     if len(set(names)) != len(names):
         raise Unprocessable("评审标准名称不能重复", field="criteria")
@@ -86,7 +86,7 @@ async def reviewers(session: AsyncSession, *, opportunity_id: int) -> list[tuple
 
 async def invite(session: AsyncSession, *, actor: Actor, opportunity_id: int, user_id: int) -> Reviewer:
     """Add a reviewer from the issuer's own organisation."""
-    opportunity = await _issuer_opportunity(session, actor, opportunity_id)
+    opportunity = await issuer_opportunity(session, actor, opportunity_id)
     user = await session.get(User, user_id)
     if user is None or user.organisation_id != opportunity.organisation_id or not user.is_active:
         raise Unprocessable("评审人必须是本单位的有效账号", field="user_id")
@@ -96,6 +96,14 @@ async def invite(session: AsyncSession, *, actor: Actor, opportunity_id: int, us
     reviewer = Reviewer(opportunity_id=opportunity_id, user_id=user_id, invited_by_id=actor.user_id)
     session.add(reviewer)
     await session.flush()
+    await notifications.notify(
+        session,
+        user_ids=[user_id],
+        kind="reviewer_assigned",
+        title=f"请评审答题：{opportunity.title}",
+        body=f"您被邀请担任机会“{opportunity.title}”的评审人：请为每份答题评分，有利益关系时回避。",
+        link=f"/opportunities/{opportunity_id}/answers",
+    )
     return reviewer
 
 
@@ -196,7 +204,7 @@ async def decide(session: AsyncSession, *, actor: Actor, answer_id: int, to: Ans
     answer = await session.get(Answer, answer_id)
     if answer is None:
         raise NotFound(NOT_FOUND)
-    opportunity = await _issuer_opportunity(session, actor, answer.opportunity_id)
+    opportunity = await issuer_opportunity(session, actor, answer.opportunity_id)
     if answer.submitted_at is None:
         raise NotFound(NOT_FOUND)
     allowed = DECISIONS.get(AnswerStatus(answer.status), set())
@@ -207,36 +215,55 @@ async def decide(session: AsyncSession, *, actor: Actor, answer_id: int, to: Ans
     answer.decided_at = utcnow()
     await _set_status(session, actor, answer, to, note)
     if to == AnswerStatus.selected:
-        await pairings.create(
+        # Joins the pairing an accepted match may already have opened (never "already exists").
+        await pairings.open_for_answer(
             session,
             actor=actor,
             opportunity_id=opportunity.id,
             organisation_id=answer.lead_organisation_id,
             answer_id=answer.id,
-            source=PairingSource.answer,
-            note="答题中选，自动创建对接",
-            system=True,
         )
+    await tell_answerers(session, answer, opportunity, to, note)
     return answer
 
 
-async def publish_winners(session: AsyncSession, *, actor: Actor, opportunity_id: int) -> list[Answer]:
-    """Show the selected answers on the opportunity's public page."""
-    await _issuer_opportunity(session, actor, opportunity_id)
-    selected = list(
-        (
-            await session.exec(
-                select(Answer).where(Answer.opportunity_id == opportunity_id, Answer.status == AnswerStatus.selected)
-            )
-        ).all()
+DECISION_NOTICES = {
+    AnswerStatus.shortlisted: ("answer_shortlisted", "您的答题已入围", "已入围，出卷方将继续评审并确定中选结果。"),
+    AnswerStatus.selected: (
+        "answer_selected",
+        "您的答题已中选",
+        "已中选。出卷方公布结果后进入公示期，期满无异议即生效。",
+    ),
+    AnswerStatus.not_selected: ("answer_not_selected", "您的答题未中选", "未中选，感谢参与。"),
+}
+
+
+async def party_user_ids(session: AsyncSession, answer: Answer) -> list[int]:
+    """Everyone of the lead enterprise and of the members that have not declined."""
+    members = (await members_of(session, [answer.id]))[answer.id]
+    organisations = [answer.lead_organisation_id] + [
+        m.organisation_id for m in members if m.status != MemberStatus.declined
+    ]
+    out: list[int] = []
+    for organisation_id in organisations:
+        out += await notifications.organisation_user_ids(session, organisation_id)
+    return out
+
+
+async def tell_answerers(
+    session: AsyncSession, answer: Answer, opportunity: Opportunity, to: AnswerStatus, note: str = ""
+) -> None:
+    """The answering enterprise(s) hear of a decision, with the issuer's reason when one was given."""
+    kind, title, text = DECISION_NOTICES[to]
+    reason = f"\n出卷方说明：{note.strip()}" if note.strip() else ""
+    await notifications.notify(
+        session,
+        user_ids=await party_user_ids(session, answer),
+        kind=kind,
+        title=f"{title}：{opportunity.title}",
+        body=f"您对机会“{opportunity.title}”的答题“{answer.title}”{text}{reason}",
+        link=f"/answers/{answer.id}",
     )
-    if not selected:
-        raise Conflict("还没有中选的答题", field="status")
-    for answer in selected:
-        answer.winner_published = True
-        session.add(answer)
-    await session.flush()
-    return selected
 
 
 async def winners(session: AsyncSession, *, opportunity_id: int) -> list[tuple[Answer, str, list[str]]]:

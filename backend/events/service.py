@@ -575,6 +575,7 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
         action="propose",
         note=f"新安排 {len(plan)} 场，保留已答复 {len(kept)} 场",
     )
+    await _tell_proposed(session, event, [p for p in plan if p not in kept])
     return await meetings(session, actor=actor, event_id=event_id)
 
 
@@ -765,3 +766,22 @@ async def outcomes_for(session: AsyncSession, *, meeting_ids: Sequence[int]) -> 
         return {}
     rows = await session.exec(select(Outcome).where(col(Outcome.meeting_id).in_(list(meeting_ids))))
     return {o.meeting_id: o for o in rows.all()}
+
+
+async def _tell_proposed(session: AsyncSession, event: Event, plan: Sequence[ProposedMeeting]) -> None:
+    """Both people of each newly proposed meeting are asked to accept or decline it (kept ones are not)."""
+    from backend.notifications import service as notifications
+
+    counts: dict[int, int] = {}
+    for proposed in plan:
+        for key in (proposed.issuer, proposed.enterprise):
+            counts[user_of(key)] = counts.get(user_of(key), 0) + 1
+    for user_id, count in counts.items():
+        await notifications.notify(
+            session,
+            user_ids=[user_id],
+            kind="meeting_proposed",
+            title=f"一对一洽谈待确认：{event.title}",
+            body=f"活动“{event.title}”为您安排了 {count} 场一对一洽谈，请确认参加或谢绝。",
+            link="/workspace/events",
+        )

@@ -449,7 +449,37 @@ async def publish(
     )
     if isinstance(listing, Opportunity):
         await subscriptions_service.on_opportunity_published(session, listing)
+    batch = f"（第{batch_number}批）" if batch_number is not None else ""
+    await _tell_owner(
+        session,
+        listing,
+        kind,
+        notice="listing_published",
+        title=f"{KIND_LABELS[kind]}已发布：{listing.title}",
+        body=f"您提交的{KIND_LABELS[kind]}“{listing.title}”已审核通过并公开发布{batch}。",
+        link=f"/{_SLUGS[kind]}/{listing.id}",
+    )
     return listing
+
+
+# The public pages of each kind ("/opportunities/12"), and the owner's workspace list.
+_SLUGS = {ListingKind.opportunity: "opportunities", ListingKind.offering: "offerings"}
+
+
+async def _tell_owner(
+    session: AsyncSession, listing: Listing, kind: ListingKind, *, notice: str, title: str, body: str, link: str
+) -> None:
+    """The owning organisation hears of a matchmaker's decision on its listing."""
+    from backend.notifications import service as notifications
+
+    await notifications.notify(
+        session,
+        user_ids=await notifications.organisation_user_ids(session, listing.organisation_id),
+        kind=notice,
+        title=title,
+        body=body,
+        link=link,
+    )
 
 
 async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, reason: str) -> Listing:
@@ -459,7 +489,7 @@ async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, l
     if listing is None:
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     listing.review_note = reason
-    return await _transition(
+    listing = await _transition(
         session,
         listing,
         kind,
@@ -469,6 +499,16 @@ async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, l
         message="只有待审核的内容可以退回",
         note=reason,
     )
+    await _tell_owner(
+        session,
+        listing,
+        kind,
+        notice="listing_sent_back",
+        title=f"{KIND_LABELS[kind]}被退回修改：{listing.title}",
+        body=f"撮合专员退回了您提交的{KIND_LABELS[kind]}“{listing.title}”。\n退回原因：{reason}\n修改后可再次提交审核。",
+        link=f"/workspace/{_SLUGS[kind]}/{listing.id}/edit",
+    )
+    return listing
 
 
 async def finish(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:

@@ -11,8 +11,10 @@ time. The Message-ID is stable per row, so the rare resend after a crash between
 commit can be recognised by mail clients. Links are stored as site paths and made absolute
 with the site URL here, when the message is sent.
 
-The same loop also sends the issuers' reminders about expressions of interest awaiting
-a decision: cheap, periodic, and it needs the outbox anyway.
+The same loop also runs the periodic jobs that write notifications (once a minute): the
+issuers' reminders about expressions of interest awaiting a decision, the reminders before
+answer deadlines and before a 公示期 ends, finalising results whose 公示期 has ended, and the
+daily digest emails. Each is idempotent (a reminder is never sent twice).
 """
 
 import logging
@@ -253,10 +255,27 @@ class MailWorker(PollingWorker):
         self._last_reminder_check: float | None = None
 
     async def remind_once(self) -> int:
-        from backend.interests import service as interests_service  # the interests package uses ours
+        # Imported here: these packages use ours, not the other way round.
+        from backend.answers import reminders as answer_reminders
+        from backend.interests import service as interests_service
+        from backend.notifications.service import send_digests
+        from backend.results import service as results_service
 
-        async with session_scope(self.sessionmaker) as session:
-            return await interests_service.send_reminders(session, days=self.settings.interest_reminder_days)
+        done = 0
+        # Each job in its own transaction, so that one failing does not hold the others back.
+        jobs = (
+            lambda s: interests_service.send_reminders(s, days=self.settings.interest_reminder_days),
+            lambda s: answer_reminders.remind_deadlines(s),
+            lambda s: results_service.run_periodic(s),
+            lambda s: send_digests(s),
+        )
+        for job in jobs:
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    done += await job(session)
+            except Exception:
+                logger.exception("mail: periodic job failed")
+        return done
 
     async def run_once(self) -> int:
         """One round: reminders when due, then one batch of mail. Returns how many were sent."""
