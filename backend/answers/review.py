@@ -199,6 +199,19 @@ async def reviews_complete(session: AsyncSession, answer: Answer) -> bool:
     return any(not done[user_id].recused for user_id in panel)
 
 
+async def why_not_decidable(session: AsyncSession, answer: Answer) -> str | None:
+    """None when a decision may be made, else what the issuer must do first (the page shows it)."""
+    if not await criteria(session, opportunity_id=answer.opportunity_id):
+        return "请先设置评审标准，再邀请评审人评分"
+    panel = {r.user_id for r, _ in await reviewers(session, opportunity_id=answer.opportunity_id)}
+    if not panel:
+        return "请先邀请评审人（本单位人员），评审人评分后才能作出结论"
+    if not await reviews_complete(session, answer):
+        done = {r.reviewer_id for r, _ in await reviews_of(session, answer_id=answer.id or 0)} & panel
+        return f"评审尚未完成：每位评审人都需评分或回避（已完成 {len(done)} / {len(panel)}）"
+    return None
+
+
 async def decide(session: AsyncSession, *, actor: Actor, answer_id: int, to: AnswerStatus, note: str = "") -> Answer:
     """Shortlist, select or turn down an answer; a selected answer opens its pairing at 推荐."""
     answer = await session.get(Answer, answer_id)
@@ -210,8 +223,9 @@ async def decide(session: AsyncSession, *, actor: Actor, answer_id: int, to: Ans
     allowed = DECISIONS.get(AnswerStatus(answer.status), set())
     if to not in allowed:
         raise Conflict("该答题当前不能变更为此状态", field="status")
-    if not await reviews_complete(session, answer):
-        raise Conflict("评审尚未完成：每位评审人都需评分或回避", field="status")
+    problem = await why_not_decidable(session, answer)
+    if problem:
+        raise Conflict(problem, field="status")
     answer.decided_at = utcnow()
     await _set_status(session, actor, answer, to, note)
     if to == AnswerStatus.selected:
