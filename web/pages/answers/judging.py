@@ -237,9 +237,7 @@ async def publish_winners(
     note = text(form, "note", 2000)
     _done, refused = await attempt(
         session,
-        lambda: results.publish(
-            session, actor=actor, opportunity_id=opportunity_id, working_days=int(raw), note=note
-        ),
+        lambda: results.publish(session, actor=actor, opportunity_id=opportunity_id, working_days=int(raw), note=note),
     )
     if refused is not None:
         return await judging_page(

@@ -73,7 +73,9 @@ async def notice_page(
         "running": results.is_running(notice, now),
         "manages": manages,
         "sees_all": actor.is_staff or actor.belongs_to(opportunity.organisation_id),
-        "why_not_final": await results.why_not_final(session, notice, now) if notice.status == NoticeStatus.open else None,
+        "why_not_final": await results.why_not_final(session, notice, now)
+        if notice.status == NoticeStatus.open
+        else None,
         "status_labels": {k.value: v for k, v in NOTICE_STATUS_LABELS.items()},
         "objection_labels": {k.value: v for k, v in OBJECTION_STATUS_LABELS.items()},
         "values": values or {"real_name": actor.user.display_name if actor.user else ""},
