@@ -377,8 +377,8 @@ async def _reopen(session: AsyncSession, actor: Actor, notice: ResultNotice, opp
             answer.winner_published = False
             await answers._set_status(session, actor, answer, AnswerStatus.shortlisted, "异议成立，重新评审")
             affected.append(answer)
-    for answer_id, before in notice.closed_answers.items():
-        answer = await session.get(Answer, int(answer_id))
+    for closed_id, before in notice.closed_answers.items():
+        answer = await session.get(Answer, int(closed_id))
         if answer is not None and answer.status == AnswerStatus.not_selected:
             await answers._set_status(session, actor, answer, AnswerStatus(before), "异议成立，恢复评审前状态")
             affected.append(answer)

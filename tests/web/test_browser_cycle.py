@@ -166,7 +166,7 @@ def _open_notice(page, text: str) -> None:  # type: ignore[no-untyped-def]
     """Open a notice from the inbox, as a person would: it takes them to where they act."""
     page.goto("/inbox")
     page.locator(".notification", has_text=text).first.locator("button", has_text="查看详情").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/inbox" not in url)
 
 
 def _reload_until(page, url: str, locator: str, text: str, seconds: float = 20) -> bool:  # type: ignore[no-untyped-def]
