@@ -1,5 +1,12 @@
 """Review: weighted criteria, an invited panel from the issuer's organisation, scores with a
-required comment, recusal for conflicts of interest, and decisions only once reviews are complete."""
+required comment, recusal for conflicts of interest, and decisions only once reviews are complete.
+
+A decision needs criteria, at least one reviewer, and every reviewer to have scored or recused;
+`why_not_decidable` says which is missing, so the pages can disable the buttons and say why.
+The answering enterprises (lead and members) are told of every decision, with the issuer's note
+as the reason. A selected answer joins the pairing of its opportunity and enterprise (creating it
+if needed); the result is then published for 公示 by `backend/results`.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 

@@ -475,3 +475,28 @@ async def test_a_draft_answer_is_reminded_once_before_the_deadline(make_client, 
     assert any(s.startswith("答题即将截止") for s in await _mail_subjects(session, user))
     # A submitted answer is not reminded.
     assert (await session.get(Answer, draft["id"])).status == "draft"
+
+
+async def test_a_proposed_meeting_notifies_both_people_once(client, make_client, session, sync_index):
+    from tests.api.test_events import _setup as event_setup
+
+    staff, event_id, _, _host, host_client, people = await event_setup(
+        session, client, make_client, sync_index, enterprises=1
+    )
+    _, user, enterprise = people[0]
+    assert (await enterprise.post(f"/api/v1/events/{event_id}/registrations")).status_code == 201
+    assert (await staff.post(f"/api/v1/events/{event_id}/proposals")).status_code == 200
+    for person in (host_client, enterprise):
+        told = [
+            n for n in (await person.get("/api/v1/notifications")).json()["items"] if n["kind"] == "meeting_proposed"
+        ]
+        assert len(told) == 1 and told[0]["link"] == "/workspace/events" and "1 场" in told[0]["body"]
+    assert any(s.startswith("一对一洽谈待确认") for s in await _mail_subjects(session, user))
+    # Regenerating the plan replaces unanswered proposals: that is news again; nothing else is.
+    meeting = (await enterprise.get(f"/api/v1/events/{event_id}/meetings")).json()[0]
+    await enterprise.post(f"/api/v1/events/{event_id}/meetings/{meeting['id']}/reply", json={"reply": "accepted"})
+    await staff.post(f"/api/v1/events/{event_id}/proposals")
+    told = [
+        n for n in (await enterprise.get("/api/v1/notifications")).json()["items"] if n["kind"] == "meeting_proposed"
+    ]
+    assert len(told) == 1  # the answered meeting was kept, so nobody is asked again
