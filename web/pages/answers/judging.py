@@ -148,10 +148,9 @@ def _steps(criteria: list[Any], panel: list[Any], items: list[Any]) -> list[dict
             "anchor": "publish-heading",
         },
     ]
-    for step in steps:
-        if not step["done"]:
-            step["current"] = True
-            break
+    first_open = next((i for i, step in enumerate(steps) if not step["done"]), None)
+    for i, step in enumerate(steps):
+        step["current"] = i == first_open
     return steps
 
 
