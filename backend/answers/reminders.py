@@ -14,7 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.answers.models import Answer, AnswerStatus
 from backend.kit.db import utcnow
 from backend.listings.models import ListingStatus, Opportunity
+from backend.notifications import mail
 from backend.notifications import service as notifications
+from backend.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
 DAYS_BEFORE = 3
@@ -58,3 +60,8 @@ async def remind_deadlines(session: AsyncSession, *, now: datetime | None = None
         )
         sent += 1
     return sent
+
+
+@mail.periodic_jobs.register
+async def _remind_with_the_mail_worker(session: AsyncSession, settings: Settings) -> int:
+    return await remind_deadlines(session)

@@ -22,7 +22,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
@@ -35,9 +35,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.kit.db import session_scope, utcnow
+from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
 from backend.notifications.models import EmailMessage
-from backend.notifications.service import LINK_LABEL
+from backend.notifications.service import LINK_LABEL, send_digests
 from backend.settings import DEFAULT_SITE_URL, Settings
 
 logger = logging.getLogger(__name__)
@@ -236,8 +237,20 @@ async def pending_count(session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(EmailMessage).where(_pending()))).one()
 
 
+# Jobs the mail worker runs every REMINDER_CHECK_SECONDS before sending, each in its own
+# transaction (the interests domain registers its reminders): mail never imports its users.
+periodic_jobs: Hook[Callable[[AsyncSession, Settings], Awaitable[int]]] = Hook("notifications.mail.periodic_jobs")
+
+
+@periodic_jobs.register
+async def _daily_digests(session: AsyncSession, settings: Settings) -> int:
+    """The daily digest emails (notifications.service.send_digests), once their time has come."""
+    return await send_digests(session)
+
+
 class MailWorker(PollingWorker):
-    """Runs `send_due` (and the interest reminders) in a loop, in-process or in `scenematch worker`."""
+    """Runs `send_due` (and the registered periodic jobs, e.g. interest reminders) in a loop,
+    in-process or in `scenematch worker`."""
 
     name = "mail"
 
@@ -255,26 +268,17 @@ class MailWorker(PollingWorker):
         self._last_reminder_check: float | None = None
 
     async def remind_once(self) -> int:
-        # Imported here: these packages use ours, not the other way round.
-        from backend.answers import reminders as answer_reminders
-        from backend.interests import service as interests_service
-        from backend.notifications.service import send_digests
-        from backend.results import service as results_service
+        """Run every registered periodic job once; returns the sum of what they did.
 
+        Each job runs in its own transaction, so that one failing does not hold the others back.
+        """
         done = 0
-        # Each job in its own transaction, so that one failing does not hold the others back.
-        jobs = (
-            lambda s: interests_service.send_reminders(s, days=self.settings.interest_reminder_days),
-            lambda s: answer_reminders.remind_deadlines(s),
-            lambda s: results_service.run_periodic(s),
-            lambda s: send_digests(s),
-        )
-        for job in jobs:
+        for job in periodic_jobs.handlers:
             try:
                 async with session_scope(self.sessionmaker) as session:
-                    done += await job(session)
+                    done += await job(session, self.settings)
             except Exception:
-                logger.exception("mail: periodic job failed")
+                logger.exception("mail: periodic job %s failed", getattr(job, "__qualname__", job))
         return done
 
     async def run_once(self) -> int:

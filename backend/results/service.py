@@ -39,10 +39,12 @@ from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from backend.listings.models import Opportunity
+from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.organisations.models import Organisation
 from backend.pairings import service as pairings
 from backend.results.models import NoticeStatus, Objection, ObjectionStatus, ResultNotice
+from backend.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
 DEFAULT_WORKING_DAYS = 5
@@ -541,6 +543,11 @@ async def remind_ending(session: AsyncSession, *, now: datetime | None = None) -
 async def run_periodic(session: AsyncSession, *, now: datetime | None = None) -> int:
     """What the worker loop does for this domain: reminders first, then the results that fall due."""
     return await remind_ending(session, now=now) + await finalize_due(session, now=now)
+
+
+@mail.periodic_jobs.register
+async def _with_the_mail_worker(session: AsyncSession, settings: Settings) -> int:
+    return await run_periodic(session)
 
 
 def working_day_count(start: date, end: date) -> int:
