@@ -30,8 +30,8 @@ opportunity_published: Hook[Callable[[AsyncSession, Opportunity], Awaitable[obje
     "listings.opportunity_published"
 )
 released_contacts: Hook[ReleasedContacts] = Hook("listings.released_contacts")
-listing_reviewed: Hook[Callable[[AsyncSession, Offering | Opportunity, ListingKind, str, str], Awaitable[object]]] = Hook(
-    "listings.listing_reviewed"
+listing_reviewed: Hook[Callable[[AsyncSession, Offering | Opportunity, ListingKind, str, str], Awaitable[object]]] = (
+    Hook("listings.listing_reviewed")
 )
 
 

@@ -204,7 +204,7 @@ async def list_mine(
     session: AsyncSession, *, actor: Actor, page: PageParams, unread_only: bool = False
 ) -> tuple[list[Notification], int, int]:
     """The actor's notifications, newest first, with the total and the unread count."""
-    user_id = requirerequire_signed_in(actor)
+    user_id = require_signed_in(actor)
     mine = Notification.user_id == user_id
     unread_clause = col(Notification.read_at).is_(None)
     query = select(Notification).where(mine)
@@ -217,7 +217,7 @@ async def list_mine(
 
 async def mark_read(session: AsyncSession, *, actor: Actor, notification_id: int) -> Notification:
     """Mark one of the actor's notifications read; someone else's is reported as missing."""
-    user_id = requirerequire_signed_in(actor)
+    user_id = require_signed_in(actor)
     notification = await session.get(Notification, notification_id)
     if notification is None or notification.user_id != user_id:
         raise NotFound("通知不存在")
@@ -230,7 +230,7 @@ async def mark_read(session: AsyncSession, *, actor: Actor, notification_id: int
 
 async def mark_all_read(session: AsyncSession, *, actor: Actor) -> int:
     """Mark every unread notification of the actor read; returns how many changed."""
-    user_id = requirerequire_signed_in(actor)
+    user_id = require_signed_in(actor)
     result = await session.exec(
         update(Notification)  # type: ignore[call-overload]
         .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))

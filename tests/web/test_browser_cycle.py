@@ -301,8 +301,11 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
 
     # The pairing the match opened moved on to 意向, with the answer joined to it.
     matchmaker.goto(f"/pairings?opportunity={opportunity_id}")
-    matchmaker.locator("a", has_text=TITLE).first.click()
-    assert "意向" in matchmaker.content() and "中选" in matchmaker.content()
+    matchmaker.locator(".pairing-card a", has_text=TITLE).first.click()
+    matchmaker.wait_for_url(re.compile(r"/pairings/\d+"))
+    assert matchmaker.locator("[aria-current=step]").first.inner_text() == "意向"
+    steps = matchmaker.locator(".step-list").inner_text()
+    assert "由匹配推荐采纳" in steps and "中选，已关联到本对接" in steps and "结果生效" in steps
 
     # The same notices reached everyone by email, through the outbox and a real SMTP server.
     wanted = {
