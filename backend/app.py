@@ -30,6 +30,7 @@ from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
 from backend.organisations.router import router as organisations_router
 from backend.pairings.router import router as pairings_router
+from backend.results.router import router as results_router
 from backend.searching.router import router as search_router
 from backend.settings import Settings
 from backend.statistics.router import router as statistics_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         offerings_router,
         answers_router,
         pairings_router,
+        results_router,
         audit_router,
         imports_router,
         interests_router,

@@ -32,10 +32,11 @@ from backend.listings.models import (
     OpportunityDomain,
     OpportunityTrack,
 )
-from backend.notifications.models import EmailMessage, Notification
+from backend.notifications.models import EmailMessage, Notification, NotificationPreference, ReminderSent
 from backend.organisations.models import Organisation
 from backend.outbox.models import OutboxEvent
 from backend.pairings.models import Pairing, PairingStep
+from backend.results.models import Objection, ResultNotice
 from backend.searching.models import MatchDecision
 from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
@@ -64,6 +65,8 @@ __all__ = [
     "Milestone",
     "MilestoneEvidence",
     "Notification",
+    "NotificationPreference",
+    "Objection",
     "Offering",
     "OfferingDomain",
     "OfferingTrack",
@@ -77,6 +80,8 @@ __all__ = [
     "PairingStep",
     "Region",
     "Registration",
+    "ReminderSent",
+    "ResultNotice",
     "Review",
     "ReviewCriterion",
     "Reviewer",
