@@ -1,7 +1,7 @@
 """result notices, objections, notification preferences, digests and reminders
 
 Revision ID: 6f6045997090
-Revises: 6da07c37b2b2
+Revises: 9b1f0c2d4e6a
 Create Date: 2026-12-01 23:12:59.601794
 """
 
@@ -15,7 +15,7 @@ import backend.kit.db
 
 
 revision: str = '6f6045997090'
-down_revision: str | None = '6da07c37b2b2'
+down_revision: str | None = '9b1f0c2d4e6a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
