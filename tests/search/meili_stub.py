@@ -255,7 +255,8 @@ class StubMeili:
 
             return self._task(rec, "documentDeletion", uid, delete)
         if tail == "/documents/fetch":
-            docs = list(index.documents.values())
+            with self._lock:
+                docs = list(index.documents.values())
             if body.get("filter"):
                 wanted = set(re.findall(r'"((?:[^"\\]|\\.)*)"', body["filter"]))
                 docs = [d for d in docs if d["id"] in wanted]
@@ -274,7 +275,9 @@ class StubMeili:
         words = [a or b for a, b in re.findall(r'"([^"]*)"|(\S+)', q)]
         attributes = query.get("attributesToSearchOn") or index.settings.get("searchableAttributes") or []
         found = []
-        for doc in index.documents.values():
+        with self._lock:  # writes run in other threads
+            docs = list(index.documents.values())
+        for doc in docs:
             tokens = {t for a in attributes for t in str(doc.get(a) or "").split()}
             if all(w in tokens for w in words):
                 found.append(doc)
