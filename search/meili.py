@@ -12,6 +12,8 @@ whole tokens, and the rules below make it do exactly that whatever its version:
   and no prefix derivation (before v1.16 a two-character word is six bytes long and
   allowed a typo, so `智慧` found `智力`). The domain lexicon also goes in as the
   `dictionary` setting so those words are not re-split at all.
+- A word that starts with a digit is written with a letter in front (`DIGIT_MARK`), in
+  the documents and in queries, so that Meilisearch segments it the same in both.
 - Synonyms are expanded into the document (`syn_zh`: the synonyms of its tokens), not
   at query time: Meilisearch applies no synonyms to phrases. A change to
   `data/synonyms.txt` therefore needs a reindex, like a change of the settings.
@@ -52,7 +54,7 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationErro
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
 from .plan import Clause, Mode, QueryPlan, min_match, plan_query
-from .text import index_tokens, lexicon, normalise, pinyin_tokens, synonyms_of, vocabulary_words
+from .text import has_cjk, index_tokens, lexicon, normalise, pinyin_tokens, synonyms_of, vocabulary_words
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def index_settings() -> dict[str, Any]:
 def dictionary_setting() -> list[str]:
     """The domain lexicon (the words `text` adds to its segmenter), so Meilisearch keeps
     them whole. Only words with a Chinese character: latin words are never split."""
-    return sorted(word for word in lexicon() if any("\u3400" <= ch <= "\u9fff" for ch in word))
+    return sorted(word for word in lexicon() if has_cjk(word))
 
 
 def encode(value: object) -> str:
@@ -121,6 +123,21 @@ def decode(value: str) -> str:
         return bytes.fromhex(value).decode("utf-8")
     except ValueError:
         return value
+
+
+# Meilisearch's tokenizer glues a digit to the script before it: after Chinese text `5g`
+# becomes `5` + `g` and `2024年` `2` + `0` + `2` + `4` + `年`, while the same word alone
+# (as in a query phrase) stays `5g`. A letter in front makes it latin wherever it stands.
+DIGIT_MARK = "n"
+
+
+def meili_token(token: str) -> str:
+    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK`)."""
+    return DIGIT_MARK + token if token[:1].isdigit() else token
+
+
+def _joined(tokens: Iterable[str]) -> str:
+    return " ".join(meili_token(t) for t in tokens)
 
 
 def to_meili(doc: ListingDocument) -> dict[str, Any]:
@@ -149,8 +166,8 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "published_at": doc.published_at,
         "created_at": doc.created_at,
         "deadline": doc.deadline,
-        **{name: " ".join(tokens) for name, tokens in parts.items()},
-        "syn_zh": " ".join(synonyms),
+        **{name: _joined(tokens) for name, tokens in parts.items()},
+        "syn_zh": _joined(synonyms),
         "pinyin": " ".join(pinyin_tokens(every)),
         "doc": {
             **doc.to_dict(),
@@ -199,7 +216,7 @@ def query_word(clause: Clause) -> str:
     term = clause.term.replace('"', " ").strip()
     if clause.fuzzy and term.isascii():
         return term
-    return f'"{term}"'
+    return f'"{meili_token(term)}"'
 
 
 def _sort(query: SearchQuery, plan: QueryPlan) -> list[str] | None:
@@ -230,9 +247,14 @@ def build_search_params(query: SearchQuery, plan: QueryPlan) -> tuple[str, dict[
         params["facets"] = list(FACET_ATTRIBUTES.values())
     if plan.mode is Mode.BROWSE:
         return "", params
-    words = [query_word(c) for c in plan.clauses[:MAX_QUERY_WORDS]]
     params["matchingStrategy"] = "all"
-    return " ".join(words), params
+    return query_string(plan.clauses[:MAX_QUERY_WORDS]), params
+
+
+def query_string(clauses: Iterable[Clause]) -> str:
+    """`q` for these words. It ends with a space: Meilisearch treats the last word as a
+    prefix only when nothing follows it (and `prefixSearch: disabled` needs ≥ v1.12)."""
+    return " ".join(query_word(c) for c in clauses) + " "
 
 
 def needs_federation(plan: QueryPlan) -> bool:
@@ -255,7 +277,7 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
             queries.append(
                 {
                     "indexUid": index_uid,
-                    "q": query_word(clause),
+                    "q": query_string([clause]),
                     "matchingStrategy": "all",
                     **common,
                     "federationOptions": {"weight": round(max(clause.weight, 0.0001), 6)},
@@ -268,7 +290,7 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
             queries.append(
                 {
                     "indexUid": index_uid,
-                    "q": " ".join(query_word(c) for c in subset),
+                    "q": query_string(subset),
                     "matchingStrategy": "all",
                     **common,
                 }
@@ -284,7 +306,7 @@ def term_count_query(index_uid: str, term: str) -> dict[str, Any]:
     (no prefix, typo or synonym variants) in the text attributes (not `syn_zh`)."""
     return {
         "indexUid": index_uid,
-        "q": f'"{term}"',
+        "q": f'"{meili_token(term)}" ',
         "limit": 0,
         "matchingStrategy": "all",
         "attributesToSearchOn": TEXT_ATTRIBUTES,
@@ -509,7 +531,7 @@ class MeiliEngine:
         with _translate_errors():
             if needs_federation(plan):
                 body = build_federated(self.index_name, query, plan)
-                raw = self.search_client.multi_search(body["queries"], body["federation"])
+                raw: dict[str, Any] = dict(self.search_client.multi_search(body["queries"], body["federation"]))
                 by_index = (raw.get("facetsByIndex") or {}).get(self.index_name) or {}
                 distribution = by_index.get("distribution") or {}
             else:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 SCHEMAS = json.loads((Path(__file__).parent / "meili_request_schemas.json").read_text(encoding="utf-8"))
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -132,12 +132,17 @@ class StubMeili:
         rec = Recorded(h.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()}, body)
         with self._lock:
             self.requests.append(rec)
-        for method, pattern, schema in ROUTES:
-            m = pattern.match(parts.path)
-            if m and method == h.command:
-                break
-        else:
+        route = next(
+            (
+                (m, schema)
+                for method, pattern, schema in ROUTES
+                if method == h.command and (m := pattern.match(parts.path))
+            ),
+            None,
+        )
+        if route is None:
             return self._reply(h, 404, {"message": f"no route {h.command} {parts.path}", "code": "not_found"})
+        m, schema = route
         if length > PAYLOAD_LIMIT:
             return self._reply(h, 413, {"message": "payload too large", "code": "payload_too_large"})
         if schema is not None:
@@ -176,10 +181,16 @@ class StubMeili:
 
     # -- behaviour --------------------------------------------------------------------
 
-    def _task(self, rec: Recorded, kind: str, uid: str | None, apply: Callable[[], None]) -> tuple[int, Any]:
+    def _task(self, rec: Recorded, kind: str, uid: str | None, apply: Callable[[], object]) -> tuple[int, Any]:
         with self._lock:
             number = len(self.tasks)
-            task = {"uid": number, "indexUid": uid, "status": "succeeded", "type": kind, "enqueuedAt": NOW}
+            task: dict[str, Any] = {
+                "uid": number,
+                "indexUid": uid,
+                "status": "succeeded",
+                "type": kind,
+                "enqueuedAt": NOW,
+            }
             self.tasks[number] = task
         if self.task_hook is not None:
             self.task_hook(rec, task)
@@ -230,7 +241,7 @@ class StubMeili:
         if index is None and not (method == "DELETE" and uid):
             return 404, {"message": f"Index `{uid}` not found.", "code": "index_not_found"}
         if method == "DELETE":
-            return self._task(rec, "indexDeletion", uid, lambda: self.indexes.pop(uid))
+            return self._task(rec, "indexDeletion", uid, lambda: self.indexes.pop(str(uid)))
         assert index is not None
         tail = path.split(f"/indexes/{uid}", 1)[1]
         if tail == "":
@@ -243,7 +254,7 @@ class StubMeili:
 
             def add() -> None:
                 for doc in body:
-                    self.indexes[uid].documents[str(doc["id"])] = doc
+                    index.documents[str(doc["id"])] = doc
 
             return self._task(rec, "documentAdditionOrUpdate", uid, add)
         if tail == "/documents/delete":
@@ -251,7 +262,7 @@ class StubMeili:
 
             def delete() -> None:
                 for i in ids:
-                    self.indexes[uid].documents.pop(i, None)
+                    index.documents.pop(i, None)
 
             return self._task(rec, "documentDeletion", uid, delete)
         if tail == "/documents/fetch":

@@ -74,7 +74,9 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
     import requests
 
     requests.post(f"{stub.url}/indexes", json={"uid": "x", "primaryKey": "id", "typo": 1}, timeout=5)
-    requests.post(f"{stub.url}/multi-search", json={"queries": [{"indexUid": "x", "matchingStrategy": "any"}]}, timeout=5)
+    requests.post(
+        f"{stub.url}/multi-search", json={"queries": [{"indexUid": "x", "matchingStrategy": "any"}]}, timeout=5
+    )
     requests.post(f"{stub.url}/indexes", data=b'{"uid": "x"}', timeout=5)
     assert len(stub.violations) == 3
     assert "typo" in stub.violations[0] and "any" in stub.violations[1] and "Content-Type" in stub.violations[2]
@@ -83,7 +85,7 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
 def test_text_words_are_phrases_that_must_all_match(stub, engine):
     engine.search(SearchQuery(text="智慧农业 VR blockchian"))
     body = stub.bodies("POST", "/search$")[-1].json
-    assert body["q"] == '"智慧农业" "vr" blockchian'
+    assert body["q"] == '"智慧农业" "vr" blockchian '
     assert body["matchingStrategy"] == "all"
 
 
@@ -93,7 +95,7 @@ def test_long_text_is_a_union_of_the_word_subsets_the_embedded_engine_accepts(st
     body = stub.bodies("POST", "/multi-search$")[-1].json
     # Five words: four of them must match (as `plan.min_match`), in any of five ways.
     assert sorted(q["q"] for q in body["queries"]) == sorted(
-        " ".join(f'"{w}"' for w in words)
+        " ".join(f'"{w}"' for w in words) + " "
         for words in [
             ["智慧", "农业", "物联网", "传感器"],
             ["智慧", "农业", "物联网", "大棚"],
@@ -119,9 +121,12 @@ def test_matching_finds_a_candidate_holding_any_key_term(stub, engine):
     )
     result = engine.search(SearchQuery(terms=[("区块链", 1.0), ("溯源", 0.4)], kind="offering", facets=False))
     assert {h.id for h in result.hits} == {"offering-1", "offering-2"}
-    assert [h.id for h in result.hits][0] == "offering-1"  # the heavier term's query weighs more
+    assert result.hits[0].id == "offering-1"  # the heavier term's query weighs more
     body = stub.bodies("POST", "/multi-search$")[-1].json
-    assert [(q["q"], q["federationOptions"]["weight"]) for q in body["queries"]] == [('"区块链"', 1.0), ('"溯源"', 0.4)]
+    assert [(q["q"], q["federationOptions"]["weight"]) for q in body["queries"]] == [
+        ('"区块链" ', 1.0),
+        ('"溯源" ', 0.4),
+    ]
     assert body["federation"] == {"offset": 0, "limit": 20}
 
 
@@ -129,7 +134,7 @@ def test_term_doc_freq_counts_phrases_in_the_text_attributes(stub, engine):
     engine.upsert([make_doc(1, title="虚拟现实 实训"), make_doc(2, title="VR 展馆")])
     assert engine.term_doc_freq(["vr"]) == {"vr": 1}  # not the synonym's document
     body = stub.bodies("POST", "/multi-search$")[-1].json
-    assert body["queries"][0]["q"] == '"vr"' and "syn_zh" not in body["queries"][0]["attributesToSearchOn"]
+    assert body["queries"][0]["q"] == '"vr" ' and "syn_zh" not in body["queries"][0]["attributesToSearchOn"]
 
 
 def test_a_rebuild_keeps_writes_made_while_it_runs(stub, engine):
