@@ -20,7 +20,9 @@ whole tokens, and the rules below make it do exactly that whatever its version:
 - Text queries require every word up to three, and beyond that the same share as the
   embedded engine (`plan.min_match`): `matchingStrategy: "all"`, and for longer queries
   one federated query per subset of that many words (Meilisearch unions the documents,
-  counting totals and facets once per document).
+  counting totals and facets once per document). A long Chinese word that few listings
+  hold whole may also match by all its parts anywhere, as in the embedded engine: one
+  more alternative per such word (`prepare_plan`).
 - Matching's weighted key terms (any of them may match) are one federated query per
   term, weighted by the term's weight.
 - `sort` is the first ranking rule, so "newest" and "deadline" order strictly; without a
@@ -42,6 +44,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -51,9 +54,11 @@ from typing import Any
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
+from .embedded import SUBTOKEN_FALLBACK_MAX_DOCS
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
-from .plan import Clause, Mode, QueryPlan, min_match, plan_query
+from .plan import Clause, Mode, QueryPlan, min_match, plan_query, without_subtokens
+from .tantivy_index import SUBTOKEN_BOOST
 from .text import has_cjk, index_tokens, lexicon, normalise, pinyin_tokens, synonyms_of, vocabulary_words
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,8 @@ TASK_TIMEOUT_MS = 120_000
 SETTINGS_WAIT_MS = 5_000
 # Meilisearch ignores query words past the tenth (a phrase counts as one word).
 MAX_QUERY_WORDS = 10
+# Queries in one federated search (see `prepare_plan`).
+MAX_FEDERATED_QUERIES = 64
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
@@ -141,7 +148,8 @@ def _joined(tokens: Iterable[str]) -> str:
 
 
 def to_meili(doc: ListingDocument) -> dict[str, Any]:
-    """The document Meilisearch stores. Extra attributes (vectors…) go in `extra`."""
+    """The document Meilisearch stores: one flat dict, so more attributes (an embedder's
+    `_vectors`, say) are one more key here and, if searched or filtered, in the settings."""
     parts = {
         "title_zh": index_tokens(doc.title),
         "labels_zh": index_tokens("。".join([*doc.tracks, *doc.domains, *doc.tags])),
@@ -257,13 +265,45 @@ def query_string(clauses: Iterable[Clause]) -> str:
     return " ".join(query_word(c) for c in clauses) + " "
 
 
+def prepare_plan(plan: QueryPlan, whole_counts: dict[str, int]) -> QueryPlan:
+    """`plan` as the embedded engine runs it: a word that enough listings hold whole is
+    not also searched by its parts (`embedded._common_words`), `whole_counts` being the
+    `term_doc_freq` of the words that have parts. When the parts would take more queries
+    than `MAX_FEDERATED_QUERIES` (long queries of long words), only whole words."""
+    plan = without_subtokens(plan, {t for t, n in whole_counts.items() if n >= SUBTOKEN_FALLBACK_MAX_DOCS})
+    if federated_query_count(plan) > MAX_FEDERATED_QUERIES:
+        plan = without_subtokens(plan, {c.term for c in plan.clauses})
+    return plan
+
+
+def _alternatives(clause: Clause) -> list[tuple[str, float]]:
+    """The ways one word may match, each a piece of `q` with its weight: the word, and
+    (for a long Chinese word) all of its parts anywhere, as the embedded engine does."""
+    out = [(query_word(clause), 1.0)]
+    if clause.subtokens:
+        out.append((" ".join(f'"{meili_token(t)}"' for t in clause.subtokens), SUBTOKEN_BOOST))
+    return out
+
+
+def _text_subsets(plan: QueryPlan) -> Iterator[tuple[Clause, ...]]:
+    clauses = list(plan.clauses[:MAX_QUERY_WORDS])
+    return itertools.combinations(clauses, min_match(len(clauses)))
+
+
+def federated_query_count(plan: QueryPlan) -> int:
+    if plan.mode is Mode.TERMS:
+        return sum(len(_alternatives(c)) for c in plan.clauses[:MAX_QUERY_WORDS])
+    if plan.mode is Mode.TEXT:
+        return sum(math.prod(len(_alternatives(c)) for c in subset) for subset in _text_subsets(plan))
+    return 0
+
+
 def needs_federation(plan: QueryPlan) -> bool:
-    """Key terms (any may match), and text where some words may be missing."""
+    """Key terms (any may match), text where some words may be missing, and words that
+    may also match by their parts: all unions, which one query cannot express."""
     if plan.mode is Mode.TERMS:
         return True
-    return plan.mode is Mode.TEXT and min_match(min(len(plan.clauses), MAX_QUERY_WORDS)) < min(
-        len(plan.clauses), MAX_QUERY_WORDS
-    )
+    return plan.mode is Mode.TEXT and federated_query_count(plan) > 1
 
 
 def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict[str, Any]:
@@ -274,27 +314,29 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
         # Heaviest terms first: matching sends at most eight, this keeps the ten heaviest.
         clauses = sorted(plan.clauses, key=lambda c: (-c.weight, c.term))[:MAX_QUERY_WORDS]
         for clause in clauses:
-            queries.append(
-                {
-                    "indexUid": index_uid,
-                    "q": query_string([clause]),
-                    "matchingStrategy": "all",
-                    **common,
-                    "federationOptions": {"weight": round(max(clause.weight, 0.0001), 6)},
-                }
-            )
+            for q, weight in _alternatives(clause):
+                queries.append(
+                    {
+                        "indexUid": index_uid,
+                        "q": q + " ",
+                        "matchingStrategy": "all",
+                        **common,
+                        "federationOptions": {"weight": round(max(clause.weight * weight, 0.0001), 6)},
+                    }
+                )
     else:
-        clauses = list(plan.clauses[:MAX_QUERY_WORDS])
-        need = min_match(len(clauses))
-        for subset in itertools.combinations(clauses, need):
-            queries.append(
-                {
+        for subset in _text_subsets(plan):
+            for combination in itertools.product(*(_alternatives(c) for c in subset)):
+                query_: dict[str, Any] = {
                     "indexUid": index_uid,
-                    "q": query_string(subset),
+                    "q": " ".join(q for q, _ in combination) + " ",
                     "matchingStrategy": "all",
                     **common,
                 }
-            )
+                weight = math.prod(w for _, w in combination)
+                if weight != 1.0:
+                    query_["federationOptions"] = {"weight": round(weight, 6)}
+                queries.append(query_)
     federation: dict[str, Any] = {"offset": query.offset, "limit": query.page_size}
     if query.facets:
         federation["facetsByIndex"] = {index_uid: list(FACET_ATTRIBUTES.values())}
@@ -527,6 +569,9 @@ class MeiliEngine:
         plan = plan_query(query)
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
+        with_parts = [c.term for c in plan.clauses if c.subtokens]
+        if with_parts:
+            plan = prepare_plan(plan, self.term_doc_freq(with_parts))
         sorted_ = _sort(query, plan) is not None
         with _translate_errors():
             if needs_federation(plan):

@@ -83,25 +83,42 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
 
 
 def test_text_words_are_phrases_that_must_all_match(stub, engine):
-    engine.search(SearchQuery(text="智慧农业 VR blockchian"))
+    engine.search(SearchQuery(text="智慧 VR blockchian"))
     body = stub.bodies("POST", "/search$")[-1].json
-    assert body["q"] == '"智慧农业" "vr" blockchian '
+    assert body["q"] == '"智慧" "vr" blockchian '
     assert body["matchingStrategy"] == "all"
 
 
+def test_a_long_word_few_listings_hold_whole_also_matches_by_its_parts(stub, engine):
+    """As the embedded engine: `智慧农业` also finds a listing with `智慧` and `农业` apart,
+    unless 100 or more listings hold the word whole."""
+    engine.upsert(
+        [make_doc(1, title="智慧农业"), make_doc(2, title="农业 智慧化 改造"), make_doc(3, title="智慧 交通")]
+    )
+    assert {h.id for h in engine.search(SearchQuery(text="智慧农业")).hits} == {"opportunity-1", "opportunity-2"}
+    body = stub.bodies("POST", "/multi-search$")[-1].json
+    assert [(q["q"], q.get("federationOptions")) for q in body["queries"]] == [
+        ('"智慧农业" ', None),
+        ('"智慧" "农业" ', {"weight": 0.4}),
+    ]
+    engine.upsert([make_doc(100 + i, title="智慧农业") for i in range(100)])
+    assert "opportunity-2" not in {h.id for h in engine.search(SearchQuery(text="智慧农业", page_size=100)).hits}
+    assert stub.bodies("POST", "/search$")[-1].json["q"] == '"智慧农业" '
+
+
 def test_long_text_is_a_union_of_the_word_subsets_the_embedded_engine_accepts(stub, engine):
-    engine.upsert([make_doc(1, title="智慧 农业 物联网 传感器"), make_doc(2, title="智慧 农业 传感器")])
-    result = engine.search(SearchQuery(text="智慧 农业 物联网 传感器 大棚"))
+    engine.upsert([make_doc(1, title="智慧 农业 果园 灌溉"), make_doc(2, title="智慧 农业 灌溉")])
+    result = engine.search(SearchQuery(text="智慧 农业 果园 灌溉 大棚"))
     body = stub.bodies("POST", "/multi-search$")[-1].json
     # Five words: four of them must match (as `plan.min_match`), in any of five ways.
     assert sorted(q["q"] for q in body["queries"]) == sorted(
         " ".join(f'"{w}"' for w in words) + " "
         for words in [
-            ["智慧", "农业", "物联网", "传感器"],
-            ["智慧", "农业", "物联网", "大棚"],
-            ["智慧", "农业", "传感器", "大棚"],
-            ["智慧", "物联网", "传感器", "大棚"],
-            ["农业", "物联网", "传感器", "大棚"],
+            ["智慧", "农业", "果园", "灌溉"],
+            ["智慧", "农业", "果园", "大棚"],
+            ["智慧", "农业", "灌溉", "大棚"],
+            ["智慧", "果园", "灌溉", "大棚"],
+            ["农业", "果园", "灌溉", "大棚"],
         ]
     )
     assert {q["matchingStrategy"] for q in body["queries"]} == {"all"}
@@ -229,7 +246,8 @@ def test_the_master_key_makes_scoped_keys_and_searches_use_the_search_key(stub, 
     engine.search(SearchQuery(text="智慧农业"))
     search_key = names["scenematch-search-listings"]["key"]
     admin_key = names["scenematch-admin-listings"]["key"]
-    assert {r.headers["authorization"] for r in stub.bodies("POST", "/search$")} == {f"Bearer {search_key}"}
+    searches = stub.bodies("POST", "/search$|/multi-search$")
+    assert searches and {r.headers["authorization"] for r in searches} == {f"Bearer {search_key}"}
     assert {r.headers["authorization"] for r in stub.bodies("POST", "/documents$")} == {f"Bearer {admin_key}"}
     # Another start-up finds the keys instead of making more.
     MeiliEngine(stub.url, MASTER, "listings").ensure_ready()
@@ -241,7 +259,7 @@ def test_a_key_that_cannot_manage_keys_is_used_as_given(stub):
     engine.ensure_ready()
     engine.search(SearchQuery(text="智慧农业"))
     assert stub.keys == []
-    assert stub.bodies("POST", "/search$")[-1].headers["authorization"] == "Bearer some-admin-key"
+    assert stub.bodies("POST", "/search$|/multi-search$")[-1].headers["authorization"] == "Bearer some-admin-key"
 
 
 def test_slow_settings_do_not_fail_start_up_and_unchanged_settings_are_not_resent(stub, monkeypatch, caplog):

@@ -17,6 +17,7 @@ from search.meili import (
     encode,
     index_settings,
     needs_federation,
+    prepare_plan,
     quote,
     to_meili,
 )
@@ -145,7 +146,8 @@ def test_search_params_for_browse_and_terms():
         "赣州",
     ]
     matching = SearchQuery(terms=[(w, 1 / (i + 1)) for i, w in enumerate(words)], facets=False)
-    plan = plan_query(matching)
+    # Words that 100 listings hold whole are not also searched by their parts.
+    plan = prepare_plan(plan_query(matching), dict.fromkeys(words, 100))
     assert needs_federation(plan)
     body = build_federated("listings", matching, plan)
     # One query per key term (any may match), heaviest ten.
@@ -154,6 +156,13 @@ def test_search_params_for_browse_and_terms():
     assert {q["matchingStrategy"] for q in body["queries"]} == {"all"}
     assert all("sort" not in q and "facets" not in q for q in body["queries"])
     assert "facetsByIndex" not in body["federation"]
+    # A rare one also matches by its parts, at the embedded engine's sub-word weight.
+    rare = prepare_plan(plan_query(matching), {**dict.fromkeys(words, 100), "无人机": 3})
+    queries = build_federated("listings", matching, rare)["queries"]
+    assert [(q["q"], q["federationOptions"]["weight"]) for q in queries if "无人" in q["q"]] == [
+        ('"无人机" ', 0.125),
+        ('"无人" "人机" ', 0.05),
+    ]
 
 
 def test_unreachable_server_raises_search_unavailable():
