@@ -168,7 +168,16 @@ class StubMeili:
                 return "documents must be an array of objects"
             return None
         errors = sorted(self._validators[schema].iter_errors(value), key=lambda e: list(e.path))
-        return "; ".join(f"{list(e.path)}: {e.message}" for e in errors) or None
+        if errors:
+            return "; ".join(f"{list(e.path)}: {e.message}" for e in errors)
+        if schema == "FederatedSearch" and value.get("federation") is not None:
+            # Meilisearch refuses these per query of a federated search (`has_pagination`,
+            # `has_facets` in its search module): they belong to `federation`.
+            for n, query in enumerate(value["queries"]):
+                for key in ("offset", "limit", "page", "hitsPerPage", "facets"):
+                    if query.get(key) is not None:
+                        return f"queries[{n}].{key} is not allowed in a federated search"
+        return None
 
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, answer: Any) -> None:

@@ -78,7 +78,10 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
         f"{stub.url}/multi-search", json={"queries": [{"indexUid": "x", "matchingStrategy": "any"}]}, timeout=5
     )
     requests.post(f"{stub.url}/indexes", data=b'{"uid": "x"}', timeout=5)
-    assert len(stub.violations) == 3
+    requests.post(
+        f"{stub.url}/multi-search", json={"queries": [{"indexUid": "x", "limit": 5}], "federation": {}}, timeout=5
+    )
+    assert len(stub.violations) == 4 and "limit is not allowed" in stub.violations[3]
     assert "typo" in stub.violations[0] and "any" in stub.violations[1] and "Content-Type" in stub.violations[2]
 
 
