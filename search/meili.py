@@ -116,8 +116,9 @@ def index_settings() -> dict[str, Any]:
 
 def dictionary_setting() -> list[str]:
     """The domain lexicon (the words `text` adds to its segmenter), so Meilisearch keeps
-    them whole. Only words with a Chinese character: latin words are never split."""
-    return sorted(word for word in lexicon() if has_cjk(word))
+    them whole. Only words with a Chinese character: latin words are never split. Written
+    as the documents write them (`meili_token`)."""
+    return sorted(meili_token(word) for word in lexicon() if has_cjk(word))
 
 
 def encode(value: object) -> str:
