@@ -84,6 +84,10 @@ SETTINGS_WAIT_MS = 5_000
 MAX_QUERY_WORDS = 10
 # Queries in one federated search (see `prepare_plan`).
 MAX_FEDERATED_QUERIES = 64
+# Present in every document of the current shape; an index whose documents lack it was
+# written by an older adapter and answers wrongly until `scenematch reindex` rebuilds it
+# (bump the name when the shape changes again).
+DOCUMENT_FORMAT = "format_v2"
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
@@ -177,6 +181,7 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "deadline": doc.deadline,
         **{name: _joined(tokens) for name, tokens in parts.items()},
         "syn_zh": _joined(synonyms),
+        DOCUMENT_FORMAT: True,
         "pinyin": " ".join(pinyin_tokens(every)),
         "doc": {
             **doc.to_dict(),
@@ -411,6 +416,8 @@ class MeiliEngine:
         # While a rebuild runs, writes are also recorded here and replayed into the new
         # index before the swap, so a concurrent sync is not lost.
         self._journal: list[tuple[str, list[Any]]] | None = None
+        # Set by `ensure_ready` when the index holds documents of an older shape.
+        self._old_format = False
 
     # -- clients -----------------------------------------------------------------------
 
@@ -443,6 +450,15 @@ class MeiliEngine:
         with _translate_errors():
             self._provision_keys()
             self._ensure_index(self.index_name, wait_ms=SETTINGS_WAIT_MS)
+            stats = self._index.get_stats()
+            self._old_format = bool(stats.number_of_documents) and DOCUMENT_FORMAT not in dict(
+                stats.field_distribution or {}
+            )
+        if self._old_format:
+            # As the embedded engine with an index of an old format: search answers 503.
+            log.warning(
+                "Meilisearch index %s holds documents of an older shape; run `scenematch reindex`", self.index_name
+            )
 
     def _provision_keys(self) -> None:
         """With the master key: find or create this index's admin and search keys."""
@@ -558,6 +574,7 @@ class MeiliEngine:
                             self._delete(tmp, payload)
                     self._journal = None
                     self._wait(self.client.swap_indexes([{"indexes": [self.index_name, tmp]}]))
+                    self._old_format = False
             finally:
                 with self._lock:
                     self._journal = None
@@ -570,6 +587,8 @@ class MeiliEngine:
         plan = plan_query(query)
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
+        if self._old_format:
+            raise SearchUnavailable(f"Meilisearch index {self.index_name} has an old format; run `scenematch reindex`")
         with_parts = [c.term for c in plan.clauses if c.subtokens]
         if with_parts:
             plan = prepare_plan(plan, self.term_doc_freq(with_parts))

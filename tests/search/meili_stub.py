@@ -285,7 +285,12 @@ class StubMeili:
             page = [{k: v for k, v in d.items() if not fields or k in fields} for d in docs[offset : offset + limit]]
             return 200, {"results": page, "offset": offset, "limit": limit, "total": len(docs)}
         if tail == "/stats":
-            return 200, {"numberOfDocuments": len(index.documents), "isIndexing": False, "fieldDistribution": {}}
+            with self._lock:
+                counts: dict[str, int] = {}
+                for doc in index.documents.values():
+                    for name in doc:
+                        counts[name] = counts.get(name, 0) + 1
+            return 200, {"numberOfDocuments": len(index.documents), "isIndexing": False, "fieldDistribution": counts}
         if tail == "/search":
             return 200, self._search(index, body)
         return 404, {"message": "not handled", "code": "not_found"}

@@ -305,3 +305,15 @@ def test_deletes_use_a_filter_not_the_deprecated_id_list(stub, engine):
     assert stub.bodies("POST", "/documents/delete-batch$") == []
     assert stub.bodies("POST", "/documents/delete$")[-1].json == {"filter": 'id IN ["opportunity-1"]'}
     assert set(stub.indexes["listings"].documents) == {"opportunity-2"}
+
+
+def test_an_index_of_the_old_document_shape_answers_503_until_a_rebuild(stub, engine):
+    """Filters and facets use attributes older documents lack: like the embedded engine
+    with an index of an old format, search refuses until `scenematch reindex`."""
+    stub.indexes["listings"].documents["opportunity-1"] = {"id": "opportunity-1", "status": "published", "doc": {}}
+    old = MeiliEngine(stub.url, MASTER, "listings", timeout=5)
+    old.ensure_ready()
+    with pytest.raises(SearchUnavailable, match="reindex"):
+        old.search(SearchQuery(text="智慧农业"))
+    old.rebuild([make_doc(1, title="智慧农业")])
+    assert [h.id for h in old.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-1"]
