@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 
 SCHEMAS = json.loads((Path(__file__).parent / "meili_request_schemas.json").read_text(encoding="utf-8"))
 NOW = "2026-01-01T00:00:00.000000Z"
