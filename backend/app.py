@@ -21,6 +21,7 @@ from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
+from backend.kit.textguard import TextGuard
 from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.mail import MailWorker
 from backend.notifications.router import router as notifications_router
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
+    # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
+    app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
 
     from web.pages import install_web

@@ -34,6 +34,7 @@ async def get_actor(request: Request, session: SessionDep, settings: SettingsDep
         return cached
     actor = await auth_service.resolve_session(session, token=request.cookies.get(settings.session_cookie))
     request.state.actor = actor
+    request.state.actor_after_error = actor.detached()
     return actor
 
 

@@ -35,6 +35,8 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
         # A page that needs a login sends the visitor to sign in, then back.
         target = request.url.path if request.method == "GET" else request.headers.get("referer", "/")
         return RedirectResponse(account.login_url(target), status_code=303)
+    # The request's session is closed by now: the navigation reads the copy of the actor made when it was resolved.
+    request.state.actor = getattr(request.state, "actor_after_error", None)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 

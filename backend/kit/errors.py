@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -147,12 +147,57 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0]) if loc else ""
 
 
-async def _page_or_problem(request: Request, status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
+async def _page_or_problem(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """Pages get an HTML error page (when the web layer registered one); the API gets a problem object."""
     render = getattr(request.app.state, "render_error_page", None)
     if render is not None and not request.url.path.startswith("/api/"):
-        return await render(request, status, title, detail)
-    return problem_response(status, slug, title, detail, **extra)
+        response: Response = await render(request, status, title, detail)
+    else:
+        response = problem_response(status, slug, title, detail, **extra)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+# Chinese words for the statuses the routing layer raises by itself (no such page, wrong method …).
+_HTTP_TITLES = {
+    400: "请求有误",
+    401: "需要登录",
+    403: "没有权限",
+    404: "未找到",
+    405: "不支持的请求方法",
+    406: "无法提供所要求的格式",
+    413: "提交的内容过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁",
+}
+_HTTP_DETAILS = {
+    404: "请求的地址不存在",
+    405: "此地址不支持该请求方法",
+    406: "此地址无法以所要求的格式回答",
+    415: "不支持所提交内容的类型",
+}
+# SQLSTATE classes: 22 data exception (a value the column cannot hold), 23 integrity violation;
+# 08 connection, 40 rollback (serialization, deadlock), 53 resources, 55/57 operator state: try again.
+_RETRYABLE_SQLSTATE_CLASSES = ("08", "40", "53", "55", "57")
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        for name in ("sqlstate", "pgcode"):
+            code = getattr(candidate, name, None)
+            if isinstance(code, str) and len(code) == 5:
+                return code
+    return ""
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -163,12 +208,18 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "输入无效"}
         detail = f"{first['field']}：{first['message']}" if first["field"] else first["message"]
-        return problem_response(
-            422, Unprocessable.slug, Unprocessable.title, detail, field=first["field"], errors=errors
+        is_page = getattr(request.app.state, "render_error_page", None) is not None and not request.url.path.startswith(
+            "/api/"
+        )
+        if is_page and any((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
+            # /opportunities/abc is an address that names no page, not a form to correct.
+            return await _page_or_problem(request, 404, NotFound.slug, NotFound.title, "请求的地址不存在")
+        return await _page_or_problem(
+            request, 422, Unprocessable.slug, Unprocessable.title, detail, field=first["field"], errors=errors
         )
 
     @app.exception_handler(IntegrityError)
@@ -183,14 +234,40 @@ def install_error_handlers(app: FastAPI) -> None:
         # Validation should stop these first; a value the database cannot hold is still the caller's error.
         return await _page_or_problem(request, 422, Unprocessable.slug, Unprocessable.title, "输入的数值超出允许范围")
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        # The last line behind validation: classify what the driver reports by its SQLSTATE.
+        code = _sqlstate(exc)
+        if code.startswith("22"):
+            return await _page_or_problem(
+                request,
+                422,
+                Unprocessable.slug,
+                Unprocessable.title,
+                "输入的内容无法保存（含有数据库不接受的字符或数值）",
+            )
+        if code.startswith("23"):
+            return await _integrity(request, IntegrityError(exc.statement, exc.params, exc.orig))  # type: ignore[arg-type]
+        if isinstance(exc, OperationalError) or code.startswith(_RETRYABLE_SQLSTATE_CLASSES):
+            logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+            return await _page_or_problem(
+                request,
+                503,
+                ServiceUnavailable.slug,
+                ServiceUnavailable.title,
+                "数据库暂时繁忙，请稍后再试",
+                headers={"Retry-After": "5"},
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "未找到", 405: "不支持的请求方法", 401: "需要登录", 403: "没有权限"}
-        title = titles.get(exc.status_code, "请求有误")
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else title
-        if exc.status_code == 404:
-            detail = "请求的地址不存在"
-        return await _page_or_problem(request, exc.status_code, f"http-{exc.status_code}", title, detail)
+        title = _HTTP_TITLES.get(exc.status_code, "请求有误")
+        detail = _HTTP_DETAILS.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else title)
+        # 405 answers carry Allow (the methods the address does support); keep whatever the exception set.
+        return await _page_or_problem(
+            request, exc.status_code, f"http-{exc.status_code}", title, detail, headers=dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
