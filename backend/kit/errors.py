@@ -200,6 +200,29 @@ def _sqlstate(exc: DBAPIError) -> str:
     return ""
 
 
+def describe_database_refusal(exc: DBAPIError) -> str:
+    """Why the database refused a write, as a sentence for the person who sent it (import reports)."""
+    code = _sqlstate(exc)
+    text = str(exc.orig or exc).lower()
+    if isinstance(exc, IntegrityError) or code.startswith("23"):
+        if "unique" in text or code == "23505":
+            return "该行与已有记录重复（编号或名称已存在），未导入"
+        if "foreign key" in text or code == "23503":
+            return "该行引用的地区、单位或批次不存在，未导入"
+        if "not null" in text or code == "23502":
+            return "该行缺少必填内容，未导入"
+        return "该行不符合数据约束，未导入"
+    if code.startswith("22") or isinstance(exc, DataError):
+        if "0x00" in text or "nul" in text or code in ("22021", "22P05"):
+            return "该行含有数据库不接受的字符（如 NUL 控制字符），未导入"
+        return "该行有数值超出允许范围或格式不被数据库接受，未导入"
+    if isinstance(exc, OperationalError) or code.startswith(_RETRYABLE_SQLSTATE_CLASSES):
+        if "locked" in text or "busy" in text:
+            return "数据库正忙（被其他操作占用），该行未能保存，请稍后重新导入"
+        return "数据库暂时无法写入，该行未能保存，请稍后重新导入"
+    return "数据库拒绝保存该行，请检查内容后重新导入"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
