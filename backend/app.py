@@ -21,6 +21,7 @@ from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
+from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
 from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.mail import MailWorker
@@ -33,6 +34,7 @@ from backend.searching.sync import SyncWorker
 from backend.settings import Settings
 from backend.statistics.router import router as statistics_router
 from backend.subscriptions.router import router as subscriptions_router
+from backend.taxonomy.openapi import add_code_enums
 from backend.taxonomy.router import router as taxonomy_router
 from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app, refinements=[add_code_enums])
 
     routers = (
         auth_router,
