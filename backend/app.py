@@ -18,6 +18,7 @@ from backend.duplicates.router import similar_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
+from backend.kit.caching import NoStore
 from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
+    app.add_middleware(NoStore, session_cookie=settings.session_cookie)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
 
     from web.pages import install_web
