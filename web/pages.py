@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from backend.dependencies import actor_for_error_page
 from web import (
     account,
     answering,
@@ -36,7 +37,7 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
         target = request.url.path if request.method == "GET" else request.headers.get("referer", "/")
         return RedirectResponse(account.login_url(target), status_code=303)
     # The request's session is closed by now: the navigation reads the copy of the actor made when it was resolved.
-    request.state.actor = getattr(request.state, "actor_after_error", None)
+    request.state.actor = await actor_for_error_page(request)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 
