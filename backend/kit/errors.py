@@ -234,7 +234,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "输入无效"}
-        detail = f"{first['field']}：{first['message']}" if first["field"] else first["message"]
+        detail = f"{first['field']}：{first['message']}" if first["field"] else str(first["message"])
         is_page = getattr(request.app.state, "render_error_page", None) is not None and not request.url.path.startswith(
             "/api/"
         )
