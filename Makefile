@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo serve test postgres chromium screenshots vendor
+.PHONY: install demo test postgres chromium screenshots vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ test: $(STAMP) postgres chromium
 	$(VENV)/bin/pytest
 
 screenshots: $(STAMP) chromium
-	$(VENV)/bin/python -m web.screenshots
+	$(VENV)/bin/python -m tools.screenshots
 
 # Refresh the vendored front-end files from the npm registry (serving pages never needs npm).
 vendor:

@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="江西省数字经济应用场景“政府搭台、各方出卷、企业答题”平台的开放接口。错误以 application/problem+json 返回。",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # The docs page is the site's own (web/pages/opendata): Swagger UI from local files, under the CSP.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
-from web.devserver import DEMO_EMAILS, prepare_demo_database
+from tools.devserver import DEMO_EMAILS, prepare_demo_database
 
 ROLES = ("visitor", "matchmaker", "enterprise")
 # Signing out would end the run's session half-way; the login endpoint would hit the rate limiter.

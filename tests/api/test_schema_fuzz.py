@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from backend.settings import Environment, Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
-from web.devserver import DEMO_EMAILS, prepare_demo_database, running_site
+from tools.devserver import DEMO_EMAILS, prepare_demo_database, running_site
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Signing out would end the run's session half-way; the rest is fair game.

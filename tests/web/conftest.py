@@ -12,7 +12,7 @@ import pytest
 
 from backend.settings import Environment, Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
-from web.devserver import CHROMIUM, CHROMIUM_ARGS, prepare_demo_database, running_site
+from tools.devserver import CHROMIUM, CHROMIUM_ARGS, prepare_demo_database, running_site
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.web.conftest import AXE, sign_in
-from web.devserver import DEMO_EMAILS
+from tools.devserver import DEMO_EMAILS
 
 
 def test_a_visitor_searches_smart_agriculture_and_filters_by_a_city(page):

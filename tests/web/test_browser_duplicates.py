@@ -1,7 +1,7 @@
 """In real Chromium: the "相似的已有机会" box on the new-opportunity form works under the CSP, with htmx."""
 
 from tests.web.conftest import sign_in
-from web.devserver import DEMO_EMAILS
+from tools.devserver import DEMO_EMAILS
 
 TITLE = "鄱阳湖水位水文智能监测预警"
 DESCRIPTION = "围绕鄱阳湖及五河尾闾新建水位、流量、水质自动监测站，实现汛期洪水预报预警。"

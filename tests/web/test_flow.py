@@ -1,4 +1,4 @@
-"""`web.flow.attempt`: a refused service call keeps nothing of what it flushed, and the rest of the request goes on."""
+"""`web.kit.flow.attempt`: a refused service call keeps nothing of what it flushed, and the rest of the request goes on."""
 
 import pytest
 from sqlmodel import select
@@ -6,7 +6,7 @@ from sqlmodel import select
 from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.organisations.models import Organisation
 from tests.factories import create_organisation
-from web.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 
 
 async def _names(session, *names: str) -> set[str]:

@@ -1,0 +1,69 @@
+"""Ranked matches for a listing, with their reasons in Chinese (the listing pages and the matchmakers' desk)."""
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor
+from backend.listings.models import ListingKind
+from backend.listings.presenter import present
+
+
+@dataclass
+class MatchView:
+    title: str
+    url: str
+    organisation: str
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    kind: str = ""
+    listing_id: int = 0
+
+
+async def find_matches(
+    request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, listing_id: int
+) -> list[MatchView] | None:
+    """Ranked matches for a listing with their reasons in Chinese; None when the engine is down."""
+    from backend.kit.errors import ServiceUnavailable
+    from backend.searching import service as searching
+
+    try:
+        rows = await searching.matches_for(
+            session, request.app.state.search_engine, actor=actor, kind=kind, listing_id=listing_id, limit=10
+        )
+    except ServiceUnavailable:
+        return None
+    organisations = {
+        item.id: item.organisation.name
+        for target in {r.kind for r in rows}
+        for item in await present(
+            session, actor=actor, kind=target, listings=[r.listing for r in rows if r.kind == target]
+        )
+    }
+    views = []
+    for row in rows:
+        reasons = []
+        if row.shared_tracks:
+            reasons.append("同属赛道：" + "、".join(row.shared_tracks))
+        if row.shared_domains:
+            reasons.append("同一场景领域：" + "、".join(row.shared_domains))
+        if row.matched_terms:
+            reasons.append("关键词：" + "、".join(row.matched_terms[:6]))
+        if row.same_region:
+            reasons.append("同一地区")
+        if row.accepted:
+            reasons.append("撮合专员已采纳")
+        path = "opportunities" if row.kind == ListingKind.opportunity else "offerings"
+        views.append(
+            MatchView(
+                title=row.listing.title,
+                url=f"/{path}/{row.listing.id}",
+                organisation=organisations.get(row.listing.id, ""),
+                score=round(row.score, 2),
+                reasons=reasons,
+                kind=row.kind.value,
+                listing_id=row.listing.id,
+            )
+        )
+    return views

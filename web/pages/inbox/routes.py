@@ -1,0 +1,181 @@
+"""The signed-in user's inbox: notifications (with the unread count in the navigation), and an
+enterprise user's subscriptions — saved searches from the opportunity list, and follows of
+tracks, scenario domains and regions."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor
+from backend.auth.models import Role
+from backend.dependencies import ActorDep, SessionDep, SignedInDep
+from backend.kit.errors import _message as pydantic_message
+from backend.kit.pagination import PageParams
+from backend.kit.params import IdPath
+from backend.notifications import service as notifications
+from backend.notifications.models import Notification
+from backend.subscriptions import service as subscriptions
+from backend.subscriptions.schemas import SubscriptionCreate
+from backend.taxonomy import service as taxonomy
+from web.kit.csrf import CheckedForm
+from web.kit.flow import attempt, see_other
+from web.kit.forms import text
+from web.kit.paging import page_number
+from web.kit.templating import render
+from web.kit.urls import url_to
+
+router = APIRouter()
+
+PAGE_SIZE = 30
+NOTICES = {
+    "read": "已标记为已读。",
+    "all-read": "全部通知已标记为已读。",
+    "created": "订阅已保存。有符合条件的新机会发布时，会在这里和邮件中通知您。",
+    "deleted": "订阅已删除。",
+}
+
+
+async def count_unread(request: Request, session: SessionDep, actor: ActorDep) -> None:
+    """For the navigation on every page: how many of the user's notifications are unread."""
+    if actor.user_id is None:
+        return
+    request.state.unread_notifications = (
+        await session.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.user_id, col(Notification.read_at).is_(None))
+        )
+    ).one()
+
+
+@router.get("/inbox", name="inbox:inbox")
+async def inbox(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+    unread_only = request.query_params.get("unread") == "1"
+    page = PageParams(page=page_number(request), page_size=PAGE_SIZE)
+    rows, total, unread = await notifications.list_mine(session, actor=actor, page=page, unread_only=unread_only)
+    # Links are written by the platform, but only local paths are ever followed.
+    items = [(n, n.link if n.link.startswith("/") and not n.link.startswith("//") else "") for n in rows]
+    context = {
+        "items": items,
+        "total": total,
+        "unread": unread,
+        "unread_only": unread_only,
+        "page": page.page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "error": None,
+    }
+    # The count shown in the navigation must agree with the page, even right after marking.
+    request.state.unread_notifications = unread
+    return render(request, "inbox/notifications.html", context)
+
+
+@router.post("/inbox/read-all", name="inbox:mark_all_read")
+async def mark_all_read(request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+    await notifications.mark_all_read(session, actor=actor)
+    return see_other(url_to(request, "inbox:inbox") + "?done=all-read")
+
+
+@router.post("/inbox/{notification_id}/read", name="inbox:mark_read")
+async def mark_read(
+    notification_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    notification = await notifications.mark_read(session, actor=actor, notification_id=notification_id)
+    # "打开" marks read and follows the link; "标为已读" stays in the inbox.
+    if text(form, "open") == "1" and notification.link.startswith("/") and not notification.link.startswith("//"):
+        return see_other(notification.link)
+    return see_other(url_to(request, "inbox:inbox") + "?done=read")
+
+
+# --- subscriptions ------------------------------------------------------------------------
+
+
+async def _choices(session: AsyncSession) -> dict[str, Any]:
+    regions = await taxonomy.list_regions(session)
+    return {
+        "track_options": [(t.code, t.name) for t in await taxonomy.list_tracks(session)],
+        "domain_options": [(d.code, d.name) for d in await taxonomy.list_domains(session)],
+        # Cities (and the province) cover their counties, so the list stays short.
+        "region_options": [(r.code, r.name) for r in regions if r.level != "county"],
+    }
+
+
+async def subscriptions_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    rows, total = await subscriptions.list_mine(session, actor=actor, page=PageParams(page=1, page_size=100))
+    names = await taxonomy.load_index(session)
+    items = [
+        {
+            "subscription": s,
+            "tracks": [names.tracks.get(c, c) for c in s.tracks],
+            "domains": [names.domains.get(c, c) for c in s.domains],
+            "regions": [names.regions.get(c, c) for c in s.regions],
+        }
+        for s in rows
+    ]
+    context = {
+        **await _choices(session),
+        "items": items,
+        "total": total,
+        "values": values or {"name": "", "q": "", "tracks": [], "domains": [], "regions": []},
+        "is_enterprise": actor.role == Role.enterprise,
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "error": error,
+    }
+    return render(request, "inbox/subscriptions.html", context, status=status)
+
+
+@router.get("/subscriptions", name="inbox:list_subscriptions")
+async def list_subscriptions(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+    return await subscriptions_page(request, session, actor)
+
+
+def _codes(form: Any, plural: str, singular: str) -> list[str]:
+    """Both the follow form's checkboxes (`tracks`) and a list page's current filter (`track`)."""
+    values = [*form.getlist(plural), *form.getlist(singular)]
+    return list(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and v.strip()))
+
+
+@router.post("/subscriptions", name="inbox:create_subscription")
+async def create_subscription(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+    """保存当前搜索 (from the opportunity list) or 关注 tracks / domains / regions (from this page)."""
+    values = {
+        "name": text(form, "name", 200),
+        "q": " ".join(text(form, "q", 1000).split()),
+        "tracks": _codes(form, "tracks", "track"),
+        "domains": _codes(form, "domains", "domain"),
+        "regions": _codes(form, "regions", "region"),
+    }
+    try:
+        data = SubscriptionCreate.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        labels = {"name": "订阅名称", "q": "关键词", "tracks": "赛道", "domains": "场景领域", "regions": "地区"}
+        field = labels.get(str((first.get("loc") or ("",))[0]), "")
+        message = f"{field}：{pydantic_message(dict(first))}" if field else pydantic_message(dict(first))
+        return await subscriptions_page(request, session, actor, values=values, error=message, status=422)
+    _done, refused = await attempt(session, lambda: subscriptions.create(session, actor=actor, data=data))
+    if refused is not None:
+        return await subscriptions_page(
+            request, session, actor, values=values, error=refused.detail, status=refused.status_code
+        )
+    return see_other(url_to(request, "inbox:list_subscriptions") + "?done=created")
+
+
+@router.post("/subscriptions/{subscription_id}/delete", name="inbox:delete_subscription")
+async def delete_subscription(
+    subscription_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    await subscriptions.delete(session, actor=actor, subscription_id=subscription_id)
+    return see_other(url_to(request, "inbox:list_subscriptions") + "?done=deleted")

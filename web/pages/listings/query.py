@@ -1,0 +1,217 @@
+"""Where list-page results come from.
+
+A text query goes to the search engine (segmentation, synonyms, pinyin, highlights, facet
+counts for the query); browsing without text reads the database directly, so the lists
+keep working when the engine is down. Either way the same `ListingResults` comes back.
+"""
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from markupsafe import Markup, escape
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor
+from backend.kit.pagination import PageParams
+from backend.kit.params import whole_number
+from backend.listings import browse, service
+from backend.listings.browse import FACETS, FacetValue
+from backend.listings.labels import STATUS_LABELS
+from backend.listings.models import ListingKind, ListingStatus
+from backend.listings.presenter import present
+from backend.taxonomy.service import load_index
+from web.kit.paging import page_number
+
+PAGE_SIZE = 20
+SNIPPET_CHARS = 120
+SORTS = {"relevance": "相关度", "newest": "最新发布", "deadline": "截止日期"}
+
+
+class SearchOutage(Exception):
+    """The search engine cannot answer; list pages say so and the rest of the site keeps working."""
+
+
+@dataclass
+class ListingParams:
+    """Everything a list page's URL can say; bad values are dropped rather than refused."""
+
+    q: str = ""
+    track: str | None = None
+    domain: str | None = None
+    region: str | None = None
+    batch: int | None = None
+    status: str | None = None
+    sort: str = "newest"
+    page: int = 1
+
+    @classmethod
+    def from_request(cls, request: Request, kind: ListingKind) -> "ListingParams":
+        get = request.query_params.get
+        q = " ".join((get("q") or "").split())[:100]
+        sort = get("sort") or ("relevance" if q else "newest")
+        if sort not in SORTS or (sort == "deadline" and kind != ListingKind.opportunity):
+            sort = "relevance" if q else "newest"
+        return cls(
+            q=q,
+            track=_code(get("track")),
+            domain=_code(get("domain")),
+            region=_code(get("region")),
+            batch=_int(get("batch"), 10000),
+            status=get("status") if get("status") in STATUS_LABELS else None,
+            sort=sort,
+            page=page_number(request),
+        )
+
+    def as_query(self) -> dict[str, Any]:
+        values = {f: getattr(self, f) for f in ("q", *FACETS)}
+        values["sort"] = None if self.sort == ("relevance" if self.q else "newest") else self.sort
+        return values
+
+    @property
+    def active_filters(self) -> list[str]:
+        return [f for f in FACETS if getattr(self, f) is not None]
+
+
+def _code(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value if value and len(value) <= 40 and re.fullmatch(r"[A-Za-z0-9_\-]+", value) else None
+
+
+def _int(value: str | None, limit: int) -> int | None:
+    return whole_number(value, 1, limit)
+
+
+@dataclass
+class ResultItem:
+    listing: Any  # OpportunityPublic | OfferingPublic
+    title_html: Markup
+    snippet_html: Markup | None
+
+
+@dataclass
+class ListingResults:
+    items: list[ResultItem]
+    total: int
+    page: int
+    page_size: int = PAGE_SIZE
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    unavailable: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+async def find_listings(
+    request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> ListingResults:
+    """Results, facet counts and highlights for a list page."""
+    try:
+        if params.q:
+            return await _from_engine(request, session, actor, kind, params)
+        return await _from_database(session, actor, kind, params)
+    except SearchOutage:
+        return ListingResults(items=[], total=0, page=params.page, unavailable=True)
+
+
+# ---------------------------------------------------------------- the search engine (text queries)
+
+
+async def _from_engine(
+    request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> ListingResults:
+    from backend.kit.errors import ServiceUnavailable
+    from backend.searching import service as searching
+
+    query = searching.SearchParams(
+        q=params.q,
+        kind=kind,
+        tracks=[params.track] if params.track else [],
+        domains=[params.domain] if params.domain else [],
+        regions=[params.region] if params.region else [],
+        statuses=[ListingStatus(params.status)] if params.status else [ListingStatus.published],
+        batch=params.batch,
+        sort=params.sort,
+        page=params.page,
+        page_size=PAGE_SIZE,
+    )
+    try:
+        page = await searching.search(session, request.app.state.search_engine, actor=actor, params=query)
+    except ServiceUnavailable as exc:
+        raise SearchOutage(str(exc)) from exc
+    presented = {
+        item.id: item
+        for item in await present(session, actor=actor, kind=kind, listings=[h.listing for h in page.hits])
+    }
+    items = [
+        # The engine escapes the text and adds only <mark> (search.highlight).
+        ResultItem(
+            presented[h.listing.id],
+            Markup(h.title_html),  # noqa: S704
+            Markup(h.snippet_html) if h.snippet_html else None,  # noqa: S704
+        )
+        for h in page.hits
+    ]
+    facets = {name: [FacetValue(v.value, v.label, v.count) for v in values] for name, values in page.facets.items()}
+    return ListingResults(items=items, total=page.total, page=params.page, facets=facets)
+
+
+# ---------------------------------------------------------------- the database (browsing without text)
+
+
+async def _from_database(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> ListingResults:
+    rows, total = await service.list_listings(
+        session,
+        actor=actor,
+        kind=kind,
+        page=PageParams(page=params.page, page_size=PAGE_SIZE),
+        sort=params.sort,
+        **browse.filters(params),
+    )
+    listings = await present(session, actor=actor, kind=kind, listings=rows)
+    terms = params.q.split()
+    items = [ResultItem(item, mark(item.title, terms), snippet(item.description, terms)) for item in listings]
+    names = await load_index(session)
+    facets = {facet: await browse.facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+    return ListingResults(items=items, total=total, page=params.page, facets=facets)
+
+
+# ---------------------------------------------------------------- highlighting
+
+
+def _pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+    words = sorted({t for t in terms if t}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+
+
+def mark(text: str, terms: Sequence[str]) -> Markup:
+    """The text escaped, with each query word wrapped in <mark>."""
+    pattern = _pattern(terms)
+    if pattern is None:
+        return escape(text)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out += [html.escape(text[last : m.start()]), "<mark>", html.escape(m.group(0)), "</mark>"]
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return Markup("".join(out))  # noqa: S704 (every piece of text above is escaped)
+
+
+def snippet(text: str, terms: Sequence[str], size: int = SNIPPET_CHARS) -> Markup | None:
+    """A window of the description around the first matched word."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    pattern = _pattern(terms)
+    found = pattern.search(text) if pattern else None
+    start = max(0, found.start() - size // 4) if found else 0
+    window = text[start : start + size]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + size < len(text) else ""
+    return escape(prefix) + mark(window, terms) + escape(suffix)

@@ -1,0 +1,166 @@
+"""The signed-in workspace: an issuer's opportunities, an enterprise's profile and offerings."""
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from backend.auth.actor import Actor
+from backend.auth.models import Role
+from backend.dependencies import SessionDep, SignedInDep, require_roles
+from backend.kit.errors import NotFound
+from backend.kit.pagination import PageParams
+from backend.kit.params import IdPath
+from backend.listings import service
+from backend.listings.labels import FIELD_LABELS
+from backend.listings.models import ListingKind
+from backend.listings.presenter import present
+from backend.listings.schemas import OfferingCreate, OfferingUpdate, OpportunityCreate, OpportunityUpdate
+from web.kit.csrf import CheckedForm
+from web.kit.flow import attempt
+from web.kit.forms import FormErrors, add_app_error, listing_values, validate
+from web.kit.templating import render
+from web.kit.urls import url_to
+from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
+
+router = APIRouter(prefix="/workspace")
+
+AUTHOR_ROLES = {ListingKind.opportunity: Role.issuer, ListingKind.offering: Role.enterprise}
+SCHEMAS = {
+    ListingKind.opportunity: (OpportunityCreate, OpportunityUpdate),
+    ListingKind.offering: (OfferingCreate, OfferingUpdate),
+}
+NOTICES = {
+    "created": "已保存为草稿。确认内容无误后，点击“提交审核”。",
+    "updated": "修改已保存。",
+    "submitted": "已提交审核，撮合专员审核通过后即公开发布。",
+}
+REQUIRED = {"title": "请填写标题"}
+
+
+@router.get("", name="listings:workspace_home")
+async def workspace_home(request: Request, actor: SignedInDep) -> Response:
+    """Each role starts where its work is."""
+    targets = {
+        Role.issuer: url_to(request, "listings:opportunity_mine"),
+        Role.enterprise: url_to(request, "listings:offering_mine"),
+    }
+    return RedirectResponse(targets.get(Role(actor.role), url_to(request, "review:review_queue")), status_code=303)
+
+
+def _form_values_from(item: Any) -> dict[str, Any]:
+    values = item.model_dump()
+    values["region_code"] = item.region.code if item.region else None
+    values["tracks"] = [t.code for t in item.tracks]
+    values["domains"] = [d.code for d in item.domains]
+    values["tags"] = "、".join(item.tags)
+    return values
+
+
+def _listing_routes(kind: ListingKind) -> None:
+    slug = KIND_SLUGS[kind]
+    author = Depends(require_roles(AUTHOR_ROLES[kind]))
+    editor = Depends(require_roles(AUTHOR_ROLES[kind], Role.matchmaker, Role.admin))
+    create_schema, update_schema = SCHEMAS[kind]
+    base = {"kind": kind.value, "slug": slug, "kind_name": KIND_NAMES[kind]}
+
+    async def _mine(
+        request: Request, session: SessionDep, actor: Actor, *, error: str | None = None, status: int = 200
+    ) -> Response:
+        rows, total = await service.list_listings(
+            session, actor=actor, kind=kind, page=PageParams(page=1, page_size=100), mine=True
+        )
+        items = await present(session, actor=actor, kind=kind, listings=rows)
+        notice = NOTICES.get(request.query_params.get("done", ""))
+        context = {**base, "items": items, "total": total, "notice": notice, "error": error}
+        return render(request, "listings/mine.html", context, status=status)
+
+    async def _form(
+        request: Request,
+        session: SessionDep,
+        *,
+        values: dict[str, Any],
+        errors: FormErrors,
+        listing_id: int | None,
+        status: int = 200,
+    ) -> Response:
+        context = {
+            **base,
+            **await taxonomy_options(session),
+            "values": values,
+            "errors": errors,
+            "listing_id": listing_id,
+            "labels": FIELD_LABELS,
+        }
+        return render(request, "listings/form.html", context, status=status)
+
+    @router.get(f"/{slug}", name=f"listings:{kind}_mine")
+    async def mine(request: Request, session: SessionDep, actor: Actor = author) -> Response:
+        return await _mine(request, session, actor)
+
+    @router.get(f"/{slug}/new", name=f"listings:{kind}_new_form")
+    async def new_form(request: Request, session: SessionDep, actor: Actor = author) -> Response:
+        return await _form(request, session, values={"tracks": [], "domains": []}, errors=FormErrors(), listing_id=None)
+
+    @router.post(f"/{slug}/new", name=f"listings:{kind}_create")
+    async def create(request: Request, form: CheckedForm, session: SessionDep, actor: Actor = author) -> Response:
+        values, errors = listing_values(form, kind), FormErrors()
+        data = validate(create_schema, values, errors, required=REQUIRED)
+        if data is not None:
+            # Every refusal, whatever its status, is shown on the form.
+            _done, refused = await attempt(
+                session, lambda: service.create(session, actor=actor, kind=kind, data=data), raised=()
+            )
+            if refused is not None:
+                add_app_error(errors, refused)
+        if errors:
+            shown = {**values, "tags": "、".join(values["tags"])}
+            return await _form(request, session, values=shown, errors=errors, listing_id=None, status=422)
+        return RedirectResponse(url_to(request, f"listings:{kind}_mine") + "?done=created", status_code=303)
+
+    @router.get(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_edit_form")
+    async def edit_form(listing_id: IdPath, request: Request, session: SessionDep, actor: Actor = editor) -> Response:
+        listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
+        if not service.can_see_private_fields(actor, listing):
+            raise NotFound(f"{KIND_NAMES[kind]}中没有这一条")
+        item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
+        return await _form(request, session, values=_form_values_from(item), errors=FormErrors(), listing_id=listing_id)
+
+    @router.post(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_update")
+    async def update(
+        listing_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: Actor = editor
+    ) -> Response:
+        values, errors = listing_values(form, kind), FormErrors()
+        data = validate(update_schema, values, errors, required=REQUIRED)
+        if data is not None:
+            _done, refused = await attempt(
+                session,
+                lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data),
+                raised=(404,),
+            )
+            if refused is not None:
+                add_app_error(errors, refused)
+        if errors:
+            shown = {**values, "tags": "、".join(values["tags"])}
+            return await _form(request, session, values=shown, errors=errors, listing_id=listing_id, status=422)
+        target = (
+            url_to(request, f"listings:{kind}_mine") + "?done=updated"
+            if not actor.is_staff
+            else url_to(request, f"listings:{kind}_detail", listing_id=listing_id)
+        )
+        return RedirectResponse(target, status_code=303)
+
+    @router.post(f"/{slug}/{{listing_id}}/submit", name=f"listings:{kind}_submit")
+    async def submit(
+        listing_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: Actor = author
+    ) -> Response:
+        _done, refused = await attempt(
+            session, lambda: service.submit(session, actor=actor, kind=kind, listing_id=listing_id), raised=(404,)
+        )
+        if refused is not None:
+            return await _mine(request, session, actor, error=refused.detail, status=refused.status_code)
+        return RedirectResponse(url_to(request, f"listings:{kind}_mine") + "?done=submitted", status_code=303)
+
+
+_listing_routes(ListingKind.opportunity)
+_listing_routes(ListingKind.offering)
