@@ -1,6 +1,7 @@
 """One error family, rendered as RFC 9457 problem objects (application/problem+json)."""
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -191,6 +193,26 @@ _HTTP_DETAILS = {
 _RETRYABLE_SQLSTATE_CLASSES = ("08", "40", "53", "55", "57")
 
 
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves: FastAPI keeps an included router as one entry with its routes inside."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            yield from _leaf_routes(candidates())
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this address (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def _sqlstate(exc: DBAPIError) -> str:
     for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
         for name in ("sqlstate", "pgcode"):
@@ -288,8 +310,11 @@ def install_error_handlers(app: FastAPI) -> None:
         title = _HTTP_TITLES.get(exc.status_code, "请求有误")
         detail = _HTTP_DETAILS.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else title)
         # 405 answers carry Allow (the methods the address does support); keep whatever the exception set.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return await _page_or_problem(
-            request, exc.status_code, f"http-{exc.status_code}", title, detail, headers=dict(exc.headers or {})
+            request, exc.status_code, f"http-{exc.status_code}", title, detail, headers=headers
         )
 
     @app.exception_handler(Exception)

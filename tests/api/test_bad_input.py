@@ -169,6 +169,9 @@ async def test_a_wrong_method_answers_405_with_allow(client):
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert response.json()["detail"] == "此地址不支持该请求方法"
+    # GET and PATCH of one address are two routes: Allow names both, not only the first.
+    both = await client.delete("/api/v1/answers/1")
+    assert both.status_code == 405 and both.headers["allow"] == "GET, PATCH"
 
 
 async def test_openapi_documents_errors_as_problem_json_only(client):
