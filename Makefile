@@ -42,7 +42,10 @@ screenshots: $(STAMP) chromium
 
 # Refresh the vendored front-end files from the npm registry (serving pages never needs npm).
 vendor:
-	d=$$(mktemp -d) && cd $$d && npm init -y >/dev/null && npm install htmx.org@2.0.11 axe-core@4.14.1 && \
+	d=$$(mktemp -d) && cd $$d && npm init -y >/dev/null && npm install htmx.org@2.0.11 axe-core@4.14.1 swagger-ui-dist@5.35.0 && \
 	cp node_modules/htmx.org/dist/htmx.min.js $(CURDIR)/web/static/vendor/ && cp node_modules/htmx.org/LICENSE $(CURDIR)/web/static/vendor/htmx.LICENSE && \
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(CURDIR)/web/static/vendor/ && \
+	cp node_modules/swagger-ui-dist/LICENSE $(CURDIR)/web/static/vendor/swagger-ui.LICENSE && \
+	cp node_modules/swagger-ui-dist/NOTICE $(CURDIR)/web/static/vendor/swagger-ui.NOTICE.LICENSE && \
 	cp node_modules/axe-core/axe.min.js $(CURDIR)/tests/web/vendor/ && cp node_modules/axe-core/LICENSE $(CURDIR)/tests/web/vendor/axe.LICENSE && \
 	cp node_modules/axe-core/LICENSE-3RD-PARTY.txt $(CURDIR)/tests/web/vendor/axe.LICENSE-3RD-PARTY.txt

@@ -20,11 +20,14 @@ from backend.duplicates.router import similar_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
+from backend.kit.caching import NoStore
 from backend.kit.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.election import WriterLock, WriterRole
 from backend.kit.errors import install_error_handlers
 from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
+from backend.kit.openapi import install_openapi
+from backend.kit.textguard import TextGuard
 from backend.listings.router import offerings_router, opportunities_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
@@ -35,6 +38,7 @@ from backend.searching.router import router as search_router
 from backend.settings import Settings
 from backend.statistics.router import router as statistics_router
 from backend.subscriptions.router import router as subscriptions_router
+from backend.taxonomy.openapi import add_code_enums
 from backend.taxonomy.router import router as taxonomy_router
 from backend.wiring import build_workers, install_hooks
 from search import SearchEngine, SearchUnavailable
@@ -109,11 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="江西省数字经济应用场景“政府搭台、各方出卷、企业答题”平台的开放接口。错误以 application/problem+json 返回。",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # The docs page is the site's own (web/pages/opendata): Swagger UI from local files, under the CSP.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app, refinements=[add_code_enums])
 
     routers = (
         auth_router,
@@ -151,6 +158,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
+    # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
+    app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
+    app.add_middleware(NoStore, session_cookie=settings.session_cookie)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
 
     from web.pages import install_web

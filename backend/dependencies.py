@@ -4,10 +4,11 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth import service as auth_service
-from backend.auth.actor import Actor, require_signed_in
+from backend.auth.actor import ANONYMOUS, Actor, require_signed_in
 from backend.auth.models import Role
 from backend.kit.db import session_scope
 from backend.kit.errors import Forbidden
@@ -39,10 +40,33 @@ async def get_actor(request: Request, session: SessionDep, settings: SettingsDep
         return cached
     actor = await auth_service.resolve_session(session, token=request.cookies.get(settings.session_cookie))
     request.state.actor = actor
+    request.state.actor_after_error = actor.detached()
     return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def actor_for_error_page(request: Request) -> Actor:
+    """Who is signed in, for an error page rendered after the request's own session has ended.
+
+    The copy made when the request resolved its actor; when the request failed before that (no
+    such route, wrong method), the session cookie is read again in a short session of its own."""
+    known = getattr(request.state, "actor_after_error", None)
+    if known is not None:
+        return known
+    settings: Settings = request.app.state.settings
+    token = request.cookies.get(settings.session_cookie)
+    maker = getattr(request.app.state, "sessionmaker", None)
+    if not token or maker is None:
+        return ANONYMOUS
+    try:
+        async with session_scope(maker) as session:
+            actor = (await auth_service.resolve_session(session, token=token)).detached()
+    except DBAPIError:
+        return ANONYMOUS  # the error page must render even when the database is what failed
+    request.state.actor_after_error = actor
+    return actor
 
 
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:

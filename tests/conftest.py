@@ -1,4 +1,8 @@
-"""Test fixtures: one fresh PostgreSQL database per session, one rolled-back transaction per test."""
+"""Test fixtures: one fresh PostgreSQL database per session, one rolled-back transaction per test.
+
+Requests go through the app's own session dependency (opened, committed or rolled back, closed per
+request), so what a person sees after an error is what the tests see.
+"""
 
 import asyncio
 import os
@@ -9,11 +13,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.app import create_app
-from backend.dependencies import get_session
 from backend.kit.db import create_engine, create_sessionmaker, session_scope
 from backend.kit.migrate import upgrade
 from backend.seeding import seed_reference_data
@@ -61,16 +64,31 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """Everything a test does, through the API or directly, is rolled back afterwards."""
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection per test in an outer transaction that is rolled back: nothing a test does is kept."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
-            yield session
+            yield connection
         finally:
-            await session.close()
             await transaction.rollback()
+
+
+def joined_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commit and rollback are savepoints inside the test's outer transaction."""
+    return async_sessionmaker(
+        bind=connection, class_=AsyncSession, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The test's own session (factories, direct checks), on the same connection as every request."""
+    session = joined_sessionmaker(connection)()
+    try:
+        yield session
+    finally:
+        await session.close()
 
 
 @pytest.fixture
@@ -88,24 +106,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, session: AsyncSession) -> AsyncIterator[object]:
+async def app(settings: Settings, connection: AsyncConnection, session: AsyncSession) -> AsyncIterator[object]:
+    """The real app with its real session dependency: each request opens, commits or rolls back, and
+    closes its own session, exactly as in production; only the sessions are bound to the test's
+    connection, so their commits are savepoints that the test's rollback undoes."""
     app = create_app(settings)
-
-    async def _request_transaction() -> AsyncIterator[AsyncSession]:
-        # Like the real dependency: the request's work is kept on success and undone on error.
-        savepoint = await session.begin_nested()
-        try:
-            yield session
-        except BaseException:
-            if savepoint.is_active:
-                await savepoint.rollback()
-            raise
-        else:
-            if savepoint.is_active:
-                await savepoint.commit()
-
-    app.dependency_overrides[get_session] = _request_transaction
     async with app.router.lifespan_context(app):
+        app.state.sessionmaker = joined_sessionmaker(connection)
         yield app
 
 

@@ -34,6 +34,15 @@ class Actor:
         """Matchmakers and admins curate every listing of every organisation."""
         return self.role in (Role.matchmaker, Role.admin)
 
+    def detached(self) -> "Actor":
+        """A copy whose user stays readable after the request's session is rolled back and closed.
+
+        Error pages render after the request transaction has ended (the rollback expires every
+        loaded object); they show who is signed in from this copy, as it was before the request."""
+        if self.user is None:
+            return self
+        return Actor(user=User(**self.user.model_dump()))
+
     def belongs_to(self, organisation_id: int | None) -> bool:
         return organisation_id is not None and self.organisation_id == organisation_id
 

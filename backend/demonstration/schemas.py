@@ -12,7 +12,15 @@ from backend.kit.params import DbId
 Code = Annotated[str, Field(min_length=1, max_length=40)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999"), decimal_places=2, description="万元")]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-PlanDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+# The pattern puts the range in the OpenAPI document too (JSON Schema has no minimum for dates).
+PlanDate = Annotated[
+    date,
+    Field(
+        ge=date(2000, 1, 1),
+        le=date(2100, 12, 31),
+        json_schema_extra={"pattern": r"^(20[0-9]{2}|2100)-", "description": "2000-01-01 至 2100-12-31"},
+    ),
+]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -11,6 +11,19 @@ Row numbers: the line number in a ``.jsonl`` file (1-based); the spreadsheet row
 
 Text is kept as given, only trimmed; interpretation (track mapping, region matching,
 normalisation for search) happens later.
+
+Bounds, so that a hostile file costs little: every row read counts against ``max_rows``, blank
+or not (a sheet of two million empty rows is refused after ``max_rows``, not read to the end);
+an .xlsx whose parts would unpack to more than ``max_unpacked_bytes`` is refused before any
+part is inflated (a zip bomb); only the first ``MAX_COLUMNS`` columns of a sheet are read.
+Parsing is CPU work: the web handlers run it in a worker thread with ``parse_off_loop``.
+
+Encodings: .jsonl is UTF-8; .csv may be UTF-8 (with or without BOM), UTF-16 with a BOM,
+GB18030 (GBK, GB2312) or Big5. The encoding is detected with charset-normalizer; between
+GB18030 and Big5, which read the same bytes as different characters, the reading whose
+characters are common Chinese characters wins (GB18030 on a tie). A file in any other encoding
+(Shift_JIS, …) is refused; a row with bytes the detected encoding cannot read is reported with
+its row number and skipped. Text with NUL or other control characters is refused per field.
 """
 
 from __future__ import annotations
@@ -29,7 +42,13 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
+from charset_normalizer import from_bytes
+
+from backend.kit.textguard import FORBIDDEN
+
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_UNPACKED_BYTES",
     "SUPPORTED_EXTENSIONS",
     "ImportFileError",
     "ImportRow",
@@ -37,8 +56,12 @@ __all__ = [
     "parse_budget",
     "parse_deadline",
     "parse_listing_file",
+    "parse_off_loop",
     "split_terms",
 ]
+
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_COLUMNS = 200
 
 
 @dataclass(slots=True)
@@ -654,6 +677,8 @@ def _shorten(text: str, limit: int = 50) -> str:
 @dataclass(slots=True)
 class _Context:
     budget_factor: Decimal = Decimal(1)
+    # Set when some bytes of a text file could not be read in its encoding (shown as U+FFFD).
+    lossy_encoding: str | None = None
 
 
 class _RowBuilder:
@@ -678,6 +703,9 @@ class _RowBuilder:
                 text = _to_text(value)
         except _NotText:
             self.error(field, f"{FIELD_LABELS[field]}应为文本")
+            return ""
+        if FORBIDDEN.search(text):
+            self.error(field, f"{FIELD_LABELS[field]}含有不允许的控制字符（如 NUL），请删除后重新导入")
             return ""
         limit = _MAX_LENGTH.get(field, _DEFAULT_MAX_LENGTH)
         if len(text) > limit:
@@ -814,6 +842,10 @@ class _RowBuilder:
         )
 
 
+# The header and a few title or note rows above the data are not data rows.
+_ROWS_BEFORE_DATA = 10
+
+
 class _Collector:
     """Builds rows, reports duplicates of (kind, external_id), and enforces max_rows."""
 
@@ -823,7 +855,16 @@ class _Collector:
         self.rows: list[ImportRow] = []
         self.errors: list[RowError] = []
         self.data_rows = 0
+        self.rows_read = 0
         self.seen_ids: dict[tuple[str, str], int] = {}
+
+    def read(self) -> None:
+        """Every row or line read counts, blank or not: a file of empty rows cannot run for ever."""
+        self.rows_read += 1
+        if self.rows_read > self.max_rows + _ROWS_BEFORE_DATA:
+            raise ImportFileError(
+                f"文件行数超过上限（最多读取 {self.max_rows} 行数据，空行也计算在内），请删除多余的空行或拆分后分批导入"
+            )
 
     def count(self) -> None:
         self.data_rows += 1
@@ -852,10 +893,12 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (".xlsx", ".csv", ".jsonl")
 _EXTENSION_ALIASES = {".xlsx": ".xlsx", ".xlsm": ".xlsx", ".csv": ".csv", ".jsonl": ".jsonl", ".ndjson": ".jsonl"}
 
 
-def parse_listing_file(data: bytes, filename: str, *, max_rows: int = 20000) -> tuple[list[ImportRow], list[RowError]]:
+def parse_listing_file(
+    data: bytes, filename: str, *, max_rows: int = 20000, max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+) -> tuple[list[ImportRow], list[RowError]]:
     """Parse an import file into (good rows, row errors), both in file order.
 
-    Raises ImportFileError when the file as a whole cannot be read.
+    Raises ImportFileError when the file as a whole cannot be read, or exceeds the bounds.
     """
     extension = PurePath(_strip(filename or "")).suffix.casefold()
     kind = _EXTENSION_ALIASES.get(extension)
@@ -870,9 +913,9 @@ def parse_listing_file(data: bytes, filename: str, *, max_rows: int = 20000) -> 
     if kind == ".jsonl":
         _parse_jsonl(data, collector)
     elif kind == ".csv":
-        _parse_table(_csv_records(data), collector)
+        _parse_table(_csv_records(data, collector.context), collector)
     else:
-        _parse_xlsx(data, collector)
+        _parse_xlsx(data, collector, max_unpacked_bytes)
     return collector.rows, collector.errors
 
 
@@ -890,6 +933,7 @@ def _parse_table(records: Iterator[tuple[int, list[Any] | tuple[Any, ...]]], col
     """Shared by csv and xlsx: the first non-blank record is the header."""
     header: list[Any] | tuple[Any, ...] | None = None
     for _, record in records:
+        collector.read()
         if not _is_blank(record):
             header = record
             break
@@ -915,10 +959,17 @@ def _parse_table(records: Iterator[tuple[int, list[Any] | tuple[Any, ...]]], col
         raise ImportFileError(f"缺少必填列：{names}")
 
     plan = list(columns.items())
+    lossy = collector.context.lossy_encoding
     for row_number, record in records:
+        collector.read()
         if _is_blank(record):
             continue
         collector.count()
+        if lossy and any(isinstance(cell, str) and "\ufffd" in cell for cell in record):
+            collector.errors.append(
+                RowError(row_number, None, f"该行有无法按 {lossy} 编码读取的字节，已跳过；请检查文件编码或另存为 UTF-8")
+            )
+            continue
         width = len(record)
         values: dict[str, Any] = {}
         for field, indexes in plan:
@@ -942,24 +993,126 @@ def _parse_table(records: Iterator[tuple[int, list[Any] | tuple[Any, ...]]], col
         collector.add(row_number, values)
 
 
-def _decode_text(data: bytes) -> str:
+# Codec used to read each accepted family, and the name people know it by.
+_GB, _BIG5 = "gb18030", "cp950"
+_ENCODING_NAMES = {_GB: "GB18030", _BIG5: "Big5", "utf_8": "UTF-8"}
+_FAMILIES = {
+    "gb18030": _GB,
+    "gbk": _GB,
+    "gb2312": _GB,
+    "hz": _GB,
+    "big5": _BIG5,
+    "big5hkscs": _BIG5,
+    "cp950": _BIG5,
+    "utf_8": "utf_8",
+    "ascii": "utf_8",
+}
+_REFUSED_NAMES = {
+    "cp932": "Shift_JIS",
+    "shift_jis": "Shift_JIS",
+    "shift_jis_2004": "Shift_JIS",
+    "shift_jisx0213": "Shift_JIS",
+    "euc_jp": "EUC-JP",
+    "euc_jis_2004": "EUC-JP",
+    "cp949": "EUC-KR",
+    "euc_kr": "EUC-KR",
+    "johab": "Johab",
+}
+# How much worse (charset-normalizer's "chaos", 0..1) a Chinese reading may be than the best reading.
+_CHAOS_MARGIN = 0.1
+# Below this share of common characters a Chinese reading is taken for garbage.
+_MIN_COMMON_SHARE = 0.6
+
+
+def _is_common_chinese(char: str) -> bool:
+    """In GB2312 (the 6,763 everyday simplified characters) or in Big5's level 1 (5,401 frequent traditional ones)."""
+    try:
+        char.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        pass
+    try:
+        return char.encode("big5")[0] < 0xC6
+    except UnicodeEncodeError:
+        return False
+
+
+def _common_share(text: str) -> float:
+    """The share of common Chinese characters among the CJK and private-use characters of a reading."""
+    seen = total = 0
+    for char in text:
+        code = ord(char)
+        if code < 0x2E80:
+            continue
+        total += 1
+        if not (0xE000 <= code <= 0xF8FF) and _is_common_chinese(char):
+            seen += 1
+        if total >= 20000:  # a sample is enough
+            break
+    return 1.0 if total == 0 else seen / total
+
+
+def _first_bad_line(data: bytes) -> int:
+    """The line where the bytes stop being UTF-8 (a person looks there first)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return 1
+
+
+def _decode_text(data: bytes, context: _Context | None = None) -> str:
+    """The text of a CSV file: UTF-8/UTF-16 by BOM, strict UTF-8, else GB18030 or Big5 (see the module rules)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            pass
+            raise ImportFileError(
+                "文件以 UTF-16 标记开头，但内容无法按 UTF-16 读取，请另存为 UTF-8 编码的 CSV 后重试"
+            ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ImportFileError("无法识别文件编码，请将文件另存为 UTF-8 编码的 CSV 后重试") from None
+
+    matches = list(from_bytes(data))
+    best_chaos = min((m.chaos for m in matches), default=1.0)
+    candidates = {
+        _FAMILIES[m.encoding]
+        for m in matches
+        if m.encoding in _FAMILIES and _FAMILIES[m.encoding] != "utf_8" and m.chaos <= best_chaos + _CHAOS_MARGIN
+    }
+    if not candidates and not matches:
+        # No clean reading at all: a few bad bytes in an otherwise Chinese file are reported per row.
+        for codec in (_GB, _BIG5):
+            text = data.decode(codec, errors="replace")
+            if text.count("\ufffd") <= max(3, len(text) // 1000):
+                candidates.add(codec)
+    if not candidates:
+        detected = next((m.encoding for m in matches), None)
+        shown = _REFUSED_NAMES.get(detected or "", detected)
+        hint = f"（看起来是 {shown}）" if shown else f"（第 {_first_bad_line(data)} 行起无法读取）"
+        raise ImportFileError(
+            f"无法识别文件编码{hint}：仅支持 UTF-8、GB18030（GBK）和 Big5，请将文件另存为 UTF-8 编码的 CSV 后重试"
+        )
+    readings: list[tuple[float, int, str, str]] = []
+    for position, codec in enumerate((_GB, _BIG5)):  # GB18030 first: it wins a tie
+        if codec not in candidates:
+            continue
+        text = data.decode(codec, errors="replace")
+        readings.append((_common_share(text), -position, codec, text))
+    share, _, codec, text = max(readings)
+    if share < _MIN_COMMON_SHARE:
+        raise ImportFileError(
+            "无法可靠识别文件编码（按 GB18030 或 Big5 读取都得到大量生僻字），请将文件另存为 UTF-8 编码的 CSV 后重试"
+        )
+    if "\ufffd" in text and context is not None:
+        context.lossy_encoding = _ENCODING_NAMES[codec]
+    return text
 
 
-def _csv_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = _decode_text(data)
+def _csv_records(data: bytes, context: _Context | None = None) -> Iterator[tuple[int, list[str]]]:
+    text = _decode_text(data, context)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -975,10 +1128,30 @@ def _csv_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
         yield row_number, record
 
 
-def _parse_xlsx(data: bytes, collector: _Collector) -> None:
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse an .xlsx whose parts would inflate beyond `limit` (a zip bomb) before inflating any.
+
+    The sizes come from the archive's directory; zipfile never inflates a member beyond its
+    declared size (and fails its checksum if the data disagree), so the sum is a true bound."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip: openpyxl reports the file as unreadable
+    if total > limit:
+        raise ImportFileError(
+            f"Excel 文件解压后超过上限（{total // (1024 * 1024)} MB，最多 {limit // (1024 * 1024)} MB），"
+            "文件可能已损坏或含有大量空白内容，请另存为新文件或拆分后分批导入"
+        )
+
+
+def _parse_xlsx(data: bytes, collector: _Collector, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> None:
     from openpyxl import load_workbook  # imported lazily: only xlsx needs it
 
     corrupt = "无法读取 Excel 文件，文件可能已损坏或不是 .xlsx 格式"
+    _check_unpacked_size(data, max_unpacked_bytes)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors)
@@ -988,7 +1161,8 @@ def _parse_xlsx(data: bytes, collector: _Collector) -> None:
             raise ImportFileError("Excel 文件中没有工作表")
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # stored dimensions are often wrong in files from other tools
-        rows = sheet.iter_rows(values_only=True)
+        # Only the first MAX_COLUMNS columns: a cell in column XFD would otherwise widen a row to 16,384 values.
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
 
         def records() -> Iterator[tuple[int, tuple[Any, ...]]]:
             row_number = 0
@@ -1013,6 +1187,7 @@ def _parse_jsonl(data: bytes, collector: _Collector) -> None:
     except UnicodeDecodeError:
         raise ImportFileError("JSONL 文件必须是 UTF-8 编码，请另存为 UTF-8 后重试") from None
     for line_number, line in enumerate(text.split("\n"), start=1):
+        collector.read()
         if not _strip(line):
             continue
         collector.count()
@@ -1034,3 +1209,23 @@ def _parse_jsonl(data: bytes, collector: _Collector) -> None:
                 continue
             values[field] = value
         collector.add(line_number, values)
+
+
+_parse_limiter: Any = None
+
+
+async def parse_off_loop(
+    data: bytes, filename: str, *, max_rows: int = 20000, max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+) -> tuple[list[ImportRow], list[RowError]]:
+    """`parse_listing_file` in a worker thread, so the server answers other requests meanwhile.
+
+    At most two files are parsed at once; further imports wait their turn rather than multiply the memory."""
+    global _parse_limiter
+    from functools import partial
+
+    from anyio import CapacityLimiter, to_thread
+
+    if _parse_limiter is None:
+        _parse_limiter = CapacityLimiter(2)
+    work = partial(parse_listing_file, data, filename, max_rows=max_rows, max_unpacked_bytes=max_unpacked_bytes)
+    return await to_thread.run_sync(work, limiter=_parse_limiter)

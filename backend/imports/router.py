@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
 from backend.imports import service
-from backend.imports.parsing import ImportFileError, parse_listing_file
+from backend.imports.parsing import ImportFileError, parse_off_loop
 from backend.kit.errors import Forbidden, PayloadTooLarge, Unauthorized, Unprocessable, error_responses
 
 router = APIRouter(prefix="/imports", tags=["批量导入"])
@@ -42,7 +42,7 @@ async def import_listings(
     if len(data) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"文件超过上限 {settings.max_upload_bytes // (1024 * 1024)} MB")
     try:
-        rows, errors = parse_listing_file(data, file.filename or "", max_rows=settings.max_import_rows)
+        rows, errors = await parse_off_loop(data, file.filename or "", max_rows=settings.max_import_rows)
     except ImportFileError as exc:
         raise Unprocessable(str(exc), field="file") from exc
     report = await service.import_rows(session, actor=actor, rows=rows, parse_errors=errors, publish=publish)

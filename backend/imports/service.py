@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor, require_staff
 from backend.imports.parsing import ImportRow, RowError
 from backend.kit.db import utcnow
+from backend.kit.errors import describe_database_refusal
 from backend.listings.models import (
     DOMAIN_LINKS,
     LISTING_MODELS,
@@ -504,9 +505,7 @@ async def _apply_rows_one_by_one(
         except (IntegrityError, DBAPIError) as exc:
             await savepoint.rollback()
             organisations.pop(row.organisation, None)
-            report.errors.append(
-                RowError(row.row_number, None, f"数据库拒绝了该行：{type(exc.orig).__name__ if exc.orig else exc}")
-            )
+            report.errors.append(RowError(row.row_number, None, describe_database_refusal(exc)))
         else:
             await savepoint.commit()
             if created:

@@ -1,14 +1,16 @@
 """One error family, rendered as RFC 9457 problem objects (application/problem+json)."""
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -147,12 +149,100 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0]) if loc else ""
 
 
-async def _page_or_problem(request: Request, status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
+async def _page_or_problem(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """Pages get an HTML error page (when the web layer registered one); the API gets a problem object."""
     render = getattr(request.app.state, "render_error_page", None)
     if render is not None and not request.url.path.startswith("/api/"):
-        return await render(request, status, title, detail)
-    return problem_response(status, slug, title, detail, **extra)
+        response: Response = await render(request, status, title, detail)
+    else:
+        response = problem_response(status, slug, title, detail, **extra)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+# Chinese words for the statuses the routing layer raises by itself (no such page, wrong method …).
+_HTTP_TITLES = {
+    400: "请求有误",
+    401: "需要登录",
+    403: "没有权限",
+    404: "未找到",
+    405: "不支持的请求方法",
+    406: "无法提供所要求的格式",
+    413: "提交的内容过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁",
+}
+_HTTP_DETAILS = {
+    404: "请求的地址不存在",
+    405: "此地址不支持该请求方法",
+    406: "此地址无法以所要求的格式回答",
+    415: "不支持所提交内容的类型",
+}
+# SQLSTATE classes: 22 data exception (a value the column cannot hold), 23 integrity violation;
+# 08 connection, 40 rollback (serialization, deadlock), 53 resources, 55/57 operator state: try again.
+_RETRYABLE_SQLSTATE_CLASSES = ("08", "40", "53", "55", "57")
+
+
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves: FastAPI keeps an included router as one entry with its routes inside."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            yield from _leaf_routes(candidates())
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this address (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        for name in ("sqlstate", "pgcode"):
+            code = getattr(candidate, name, None)
+            if isinstance(code, str) and len(code) == 5:
+                return code
+    return ""
+
+
+def describe_database_refusal(exc: DBAPIError) -> str:
+    """Why the database refused a write, as a sentence for the person who sent it (import reports)."""
+    code = _sqlstate(exc)
+    text = str(exc.orig or exc).lower()
+    if isinstance(exc, IntegrityError) or code.startswith("23"):
+        if "unique" in text or code == "23505":
+            return "该行与已有记录重复（编号或名称已存在），未导入"
+        if "foreign key" in text or code == "23503":
+            return "该行引用的地区、单位或批次不存在，未导入"
+        if "not null" in text or code == "23502":
+            return "该行缺少必填内容，未导入"
+        return "该行不符合数据约束，未导入"
+    if code.startswith("22") or isinstance(exc, DataError):
+        if "0x00" in text or "nul" in text or code in ("22021", "22P05"):
+            return "该行含有数据库不接受的字符（如 NUL 控制字符），未导入"
+        return "该行有数值超出允许范围或格式不被数据库接受，未导入"
+    if isinstance(exc, OperationalError) or code.startswith(_RETRYABLE_SQLSTATE_CLASSES):
+        if "locked" in text or "busy" in text:
+            return "数据库正忙（被其他操作占用），该行未能保存，请稍后重新导入"
+        return "数据库暂时无法写入，该行未能保存，请稍后重新导入"
+    return "数据库拒绝保存该行，请检查内容后重新导入"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -163,12 +253,18 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "输入无效"}
-        detail = f"{first['field']}：{first['message']}" if first["field"] else first["message"]
-        return problem_response(
-            422, Unprocessable.slug, Unprocessable.title, detail, field=first["field"], errors=errors
+        detail = f"{first['field']}：{first['message']}" if first["field"] else str(first["message"])
+        is_page = getattr(request.app.state, "render_error_page", None) is not None and not request.url.path.startswith(
+            "/api/"
+        )
+        if is_page and any((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
+            # /opportunities/abc is an address that names no page, not a form to correct.
+            return await _page_or_problem(request, 404, NotFound.slug, NotFound.title, "请求的地址不存在")
+        return await _page_or_problem(
+            request, 422, Unprocessable.slug, Unprocessable.title, detail, field=first["field"], errors=errors
         )
 
     @app.exception_handler(IntegrityError)
@@ -183,14 +279,43 @@ def install_error_handlers(app: FastAPI) -> None:
         # Validation should stop these first; a value the database cannot hold is still the caller's error.
         return await _page_or_problem(request, 422, Unprocessable.slug, Unprocessable.title, "输入的数值超出允许范围")
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        # The last line behind validation: classify what the driver reports by its SQLSTATE.
+        code = _sqlstate(exc)
+        if code.startswith("22"):
+            return await _page_or_problem(
+                request,
+                422,
+                Unprocessable.slug,
+                Unprocessable.title,
+                "输入的内容无法保存（含有数据库不接受的字符或数值）",
+            )
+        if code.startswith("23"):
+            return await _integrity(request, IntegrityError(exc.statement, exc.params, exc.orig))  # type: ignore[arg-type]
+        if isinstance(exc, OperationalError) or code.startswith(_RETRYABLE_SQLSTATE_CLASSES):
+            logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+            return await _page_or_problem(
+                request,
+                503,
+                ServiceUnavailable.slug,
+                ServiceUnavailable.title,
+                "数据库暂时繁忙，请稍后再试",
+                headers={"Retry-After": "5"},
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "未找到", 405: "不支持的请求方法", 401: "需要登录", 403: "没有权限"}
-        title = titles.get(exc.status_code, "请求有误")
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else title
-        if exc.status_code == 404:
-            detail = "请求的地址不存在"
-        return await _page_or_problem(request, exc.status_code, f"http-{exc.status_code}", title, detail)
+        title = _HTTP_TITLES.get(exc.status_code, "请求有误")
+        detail = _HTTP_DETAILS.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else title)
+        # 405 answers carry Allow (the methods the address does support); keep whatever the exception set.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return await _page_or_problem(
+            request, exc.status_code, f"http-{exc.status_code}", title, detail, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -6,8 +6,12 @@ from backend.organisations.credit_code import validate_credit_code
 from backend.organisations.models import OrganisationKind, OrganisationStatus
 
 
-def _credit_code(value: str | None) -> str | None:
-    if value is None or not value.strip():
+def _credit_code(value: object) -> str | None:
+    if not isinstance(value, str):
+        if value is None:
+            return None
+        raise ValueError("统一社会信用代码应为文本")
+    if not value.strip():
         return None
     return validate_credit_code(value)
 

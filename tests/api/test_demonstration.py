@@ -527,7 +527,10 @@ async def test_proposals_need_a_pairing_at_the_demonstration_stage(client, make_
     staff = await _matchmaker(session, client)
     assert (await staff.get(f"{API}/pairings/999999/proposal")).status_code == 404
     negotiating, _, _ = await _pairing_at(session, PairingStage.negotiation)
-    assert (await staff.get(f"{API}/pairings/{negotiating.id}/proposal")).status_code == 409
+    early = await staff.get(f"{API}/pairings/{negotiating.id}/proposal")
+    assert early.status_code == 409 and "「洽谈」阶段" in early.json()["detail"]
+    early_project = await staff.post(f"{API}/pairings/{negotiating.id}/project")
+    assert early_project.status_code == 409 and "示范" in early_project.json()["detail"]
     ready, _, enterprise = await _pairing_at(session)
     user = await create_user(session, role=Role.enterprise, organisation=enterprise)
     assert (await (await login(make_client(), user)).get(f"{API}/pairings/{ready.id}/proposal")).status_code == 403

@@ -2,7 +2,8 @@
 
 A cross-site page can make the browser send the cookie but cannot read it, so it cannot
 produce the matching form token. Every state-changing page route takes `CheckedForm`,
-which reads the form and refuses it (403) when the token is missing or wrong.
+which reads the form and refuses it (403) when the token is missing or wrong, and (422, naming
+the field) when a field is not valid UTF-8 or holds NUL or other control characters, as the API does.
 """
 
 import hashlib
@@ -15,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from backend.kit.errors import Forbidden
+from backend.kit.textguard import body_problem
 
 CSRF_COOKIE = "sm_csrf"
 CSRF_FIELD = "csrf_token"
@@ -46,11 +48,17 @@ def is_secure(request: Request) -> bool:
 
 
 async def checked_form(request: Request) -> FormData:
+    # The raw body first: the form parser would turn invalid UTF-8 into "�" or "ÿþ" without a word.
+    body = await request.body()
     form = await request.form()
     secret = request.cookies.get(CSRF_COOKIE)
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not secret or not isinstance(sent, str) or not hmac.compare_digest(sent, _sign(request, secret)):
         raise Forbidden("表单已过期或来源不明，请刷新页面后重试")
+    # The API's text rules (valid UTF-8, no NUL or other control characters), refused the same way.
+    problem = body_problem(request.headers.get("content-type", "").encode("latin-1"), body)
+    if problem is not None:
+        raise problem.error()
     return form
 
 

@@ -1,4 +1,4 @@
-"""Security headers on every response except the interactive API docs (which load their own CDN assets)."""
+"""Security headers on every response, the interactive API docs included (their assets are served from this site)."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,7 +22,6 @@ _HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-_EXEMPT_PREFIXES = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -30,7 +29,7 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").startswith(_EXEMPT_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 

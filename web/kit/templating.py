@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -89,13 +89,34 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
+    return_to = page_to_return_to(request)
+    is_htmx = request.headers.get("hx-request") == "true"
     values = {
         "request": request,
         "actor": actor,
         "csrf_token": csrf_token(request),
         "path": request.url.path,
+        "return_to": None if is_htmx else return_to,
         **(context or {}),
     }
     response = HTMLResponse(environment.get_template(template).render(values), status_code=status)
+    if return_to and is_htmx:
+        response.headers["HX-Push-Url"] = return_to  # htmx would otherwise show the POST-only address
     attach_csrf_cookie(request, response)
     return response
+
+
+def page_to_return_to(request: Request) -> str | None:
+    """The address a browser should show for a page rendered in answer to a form post.
+
+    A refused post (an error page, or the form page with a message) is rendered at the post's
+    own address, which often answers POST only: reloading would re-post, typing it would get a
+    405. The page the form was on (the same-site Referer) is shown instead. None for GET, and
+    when there is no same-site referer or it is the post's own address."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") or referer.path.startswith("//"):
+        return None
+    target = referer.path + (f"?{referer.query}" if referer.query else "")
+    return None if referer.path == request.url.path else target

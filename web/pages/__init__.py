@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from backend.dependencies import actor_for_error_page
 from web.kit.security import SecurityHeaders
 from web.kit.templating import render
 from web.kit.urls import url_to
@@ -49,6 +50,8 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
             else request.headers.get("referer", url_to(request, "listings:home"))
         )
         return RedirectResponse(account.login_url(target), status_code=303)
+    # The request's session is closed by now: the navigation reads a copy of who is signed in.
+    request.state.actor = await actor_for_error_page(request)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
 
 

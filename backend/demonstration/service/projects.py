@@ -59,11 +59,9 @@ async def _demonstration_pairing(session: AsyncSession, pairing_id: int) -> Pair
     if pairing is None:
         raise NotFound("对接不存在", field="pairing_id")
     if pairing.stage != PairingStage.demonstration:
-        stage = (
-            STAGE_LABELS.get(PairingStage(pairing.stage), pairing.stage)
-            if pairing.stage in PairingStage
-            else pairing.stage
-        )
+        # StrEnum members hash as their values, so the label is found from the stored text
+        # (`text in PairingStage` raises TypeError on Python 3.11).
+        stage = STAGE_LABELS.get(pairing.stage, pairing.stage)  # type: ignore[call-overload]
         raise Conflict(f"对接处于「{stage}」阶段，进入「示范」阶段后才能申报示范项目", field="pairing_id")
     existing = (await session.exec(select(DemoProject.id).where(DemoProject.pairing_id == pairing_id))).first()
     if existing is not None:

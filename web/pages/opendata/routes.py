@@ -18,7 +18,9 @@ _PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    # SCENEMATCH_SITE_URL, never the request's Host header: a crafted Host would otherwise put
+    # another site's address into the feed and the downloads that proxies and readers cache.
+    return request.app.state.settings.site_url.rstrip("/")
 
 
 @router.get("/opendata", name="opendata:opendata_page")
@@ -28,6 +30,12 @@ async def opendata_page(request: Request) -> Response:
         for kind in ListingKind
     ]
     return render(request, "opendata/index.html", {"lists": lists, "feed_size": feed.FEED_SIZE})
+
+
+@router.get("/docs", name="opendata:api_docs")
+async def api_docs(request: Request) -> Response:
+    """The interactive documentation of the open API (Swagger UI from this site's own static files)."""
+    return render(request, "opendata/api_docs.html", {"openapi_url": request.app.openapi_url})
 
 
 def _add_downloads(kind: ListingKind) -> None:

@@ -6,7 +6,7 @@ from starlette.datastructures import UploadFile
 
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
 from backend.imports import service as import_service
-from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_listing_file
+from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_off_loop
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
@@ -187,7 +187,7 @@ async def import_upload(
         error = f"文件超过上限 {settings.max_upload_bytes // (1024 * 1024)} MB"
         return render(request, "review/import.html", {"report": None, "error": error}, status=413)
     try:
-        rows, errors = parse_listing_file(data, upload.filename, max_rows=settings.max_import_rows)
+        rows, errors = await parse_off_loop(data, upload.filename, max_rows=settings.max_import_rows)
     except ImportFileError as exc:
         return render(request, "review/import.html", {"report": None, "error": str(exc)}, status=422)
     publish_now = form.get("publish") == "on"
