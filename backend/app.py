@@ -8,6 +8,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from backend.accounts.router import router as accounts_router
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
 from backend.auth.router import router as auth_router
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     routers = (
         auth_router,
+        accounts_router,
         organisations_router,
         taxonomy_router,
         search_router,

@@ -20,7 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from web.kit.security import SecurityHeaders
 from web.kit.templating import render
 from web.kit.urls import url_to
+from web.pages.account import passwords, registration as account_registration
 from web.pages.account import routes as account
+from web.pages.admin import desk as admin_desk
+from web.pages.registrations import routes as registrations
 from web.pages.answers import judging, submission
 from web.pages.batches import routes as batches
 from web.pages.demonstration import enterprises, progress, projects, targets, zones
@@ -57,6 +60,10 @@ def install_web(app: FastAPI) -> None:
     for module in (
         browse,
         account,
+        account_registration,
+        passwords,
+        registrations,
+        admin_desk,
         workspace,
         organisations,
         review,

@@ -1,0 +1,5 @@
+"""The admin desk (organisations and users)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/admin")
