@@ -19,6 +19,12 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 _TRAILING = re.compile(r"[\d\W_]+$")
+# Runs along the digits or a keyboard row, forwards or backwards ("123456789012", "qwertyuiop[]").
+_RUNS = ("01234567890123456789", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+
+
+def _is_run(text: str) -> bool:
+    return any(text in run * 2 or text in (run * 2)[::-1] for run in _RUNS)
 
 
 def hash_password(password: str) -> str:
@@ -54,7 +60,7 @@ def password_problem(password: str, *, email: str = "") -> str | None:
     stem = _TRAILING.sub("", lowered)
     if lowered in common or stem in common or (stem and len(set(stem)) == 1):
         return "该密码过于常见，容易被猜中，请换一个"
-    if lowered.isdigit() and len(set(lowered)) <= 2:
+    if (lowered.isdigit() and len(set(lowered)) <= 2) or _is_run(lowered) or (len(stem) >= 6 and _is_run(stem)):
         return "该密码过于简单，请换一个"
     name = email.split("@", 1)[0].lower()
     if name and len(name) >= 4 and (lowered == name or stem == name):
