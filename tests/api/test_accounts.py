@@ -450,3 +450,21 @@ async def test_a_second_person_joins_an_approved_enterprise_when_its_admin_agree
         json={"credit_code": credit_code(), "contact_name": "无", "email": "none@example.cn", "password": NEW_PASSWORD},
     )
     assert unknown.status_code == 404
+
+
+async def test_a_cross_origin_form_post_to_the_api_is_refused(make_client, session):
+    user = await create_user(session, role=Role.matchmaker)
+    browser = await login(make_client(), user)
+    forged = await browser.post("/api/v1/notifications/read-all", data={"x": "1"})
+    assert forged.status_code == 403 and "跨站请求被拒绝" in forged.json()["detail"]
+    elsewhere = await browser.post(
+        "/api/v1/notifications/read-all", json={}, headers={"Origin": "https://evil.example.gov.cn"}
+    )
+    assert elsewhere.status_code == 403
+    sibling = await browser.post("/api/v1/notifications/read-all", json={}, headers={"Sec-Fetch-Site": "same-site"})
+    assert sibling.status_code == 403
+    assert (await browser.post("/api/v1/notifications/read-all", json={})).status_code == 200
+    assert (await browser.post("/api/v1/notifications/read-all")).status_code == 200  # no body: a program, not a form
+    assert (
+        await browser.post("/api/v1/notifications/read-all", data={"x": "1"}, headers={"X-Requested-With": "fetch"})
+    ).status_code == 200
