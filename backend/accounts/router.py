@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.accounts import service
+from backend.accounts import admin, service
 from backend.accounts.models import RegistrationStatus
 from backend.accounts.schemas import (
     Accepted,
@@ -31,7 +31,8 @@ from backend.accounts.schemas import (
 )
 from backend.auth import service as auth_service
 from backend.auth import signin, throttle
-from backend.auth.schemas import EmailOnly, PasswordChange, PasswordReset, TokenOnly, UserPublic
+from backend.auth.models import Role
+from backend.auth.schemas import EmailOnly, PasswordChange, PasswordReset, TokenOnly, UserCreate, UserPublic, UserUpdate
 from backend.auth.service import LinkInvalid
 from backend.auth.throttle import TooManyAttempts
 from backend.dependencies import ActorDep, AdminDep, SessionDep, SettingsDep, SignedInDep
@@ -47,6 +48,7 @@ from backend.kit.errors import (
 )
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath
+from backend.organisations.schemas import OrganisationCreate, OrganisationPublic, OrganisationUpdate
 
 router = APIRouter(tags=["账号与入驻"])
 T = TypeVar("T")
@@ -295,3 +297,117 @@ async def accept_invitation(data: InvitationAccept, request: Request, session: S
     if isinstance(result, Response):
         return result
     return _ok(UserPublic.model_validate(result[0]), 201)
+
+
+# The admin desk's operations (admins only), each written to the audit log.
+
+
+class MergeRequest(BaseModel):
+    keep_id: int = Field(ge=1, le=2**31 - 1, description="保留的组织；本组织的一切移到它名下后撤销")
+
+
+@router.get("/admin/users", response_model=Page[UserPublic], responses=error_responses(Unauthorized, Forbidden))
+async def admin_users(
+    session: SessionDep,
+    actor: ActorDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=100, description="邮箱或姓名包含")] = None,
+    role: Role | None = None,
+) -> Page[UserPublic]:
+    """Accounts with their last sign-in, searchable by email or name."""
+    rows, total = await admin.list_users(session, actor=actor, page=page, q=q, role=role)
+    return Page(
+        items=[UserPublic.model_validate(u) for u in rows], total=total, page=page.page, page_size=page.page_size
+    )
+
+
+@router.post(
+    "/admin/users",
+    status_code=201,
+    response_model=UserPublic,
+    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+)
+async def admin_create_user(data: UserCreate, session: SessionDep, actor: ActorDep) -> UserPublic:
+    return UserPublic.model_validate(await admin.create_user(session, actor=actor, data=data))
+
+
+@router.patch(
+    "/admin/users/{user_id}",
+    response_model=UserPublic,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Unprocessable),
+)
+async def admin_update_user(user_id: IdPath, data: UserUpdate, session: SessionDep, actor: ActorDep) -> UserPublic:
+    """Change the role, the organisation or deactivate (the account's sessions end at once)."""
+    return UserPublic.model_validate(await admin.update_user(session, actor=actor, user_id=user_id, data=data))
+
+
+@router.get(
+    "/admin/organisations", response_model=Page[OrganisationPublic], responses=error_responses(Unauthorized, Forbidden)
+)
+async def admin_organisations(
+    session: SessionDep,
+    actor: ActorDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=100, description="名称或信用代码包含")] = None,
+) -> Page[OrganisationPublic]:
+    """Every organisation, pending and withdrawn ones included."""
+    rows, total = await admin.list_organisations(session, actor=actor, page=page, q=q)
+    return Page(
+        items=[OrganisationPublic.model_validate(o) for o in rows],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
+
+
+@router.post(
+    "/admin/organisations",
+    status_code=201,
+    response_model=OrganisationPublic,
+    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+)
+async def admin_create_organisation(
+    data: OrganisationCreate, session: SessionDep, actor: ActorDep
+) -> OrganisationPublic:
+    return OrganisationPublic.model_validate(await admin.create_organisation(session, actor=actor, data=data))
+
+
+@router.patch(
+    "/admin/organisations/{organisation_id}",
+    response_model=OrganisationPublic,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def admin_update_organisation(
+    organisation_id: IdPath, data: OrganisationUpdate, session: SessionDep, actor: ActorDep
+) -> OrganisationPublic:
+    return OrganisationPublic.model_validate(
+        await admin.update_organisation(session, actor=actor, organisation_id=organisation_id, data=data)
+    )
+
+
+@router.post(
+    "/admin/organisations/{organisation_id}/deactivate",
+    response_model=OrganisationPublic,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def admin_deactivate_organisation(
+    organisation_id: IdPath, session: SessionDep, actor: ActorDep
+) -> OrganisationPublic:
+    """Withdraw the organisation and deactivate its accounts."""
+    return OrganisationPublic.model_validate(
+        await admin.deactivate_organisation(session, actor=actor, organisation_id=organisation_id)
+    )
+
+
+@router.post(
+    "/admin/organisations/{organisation_id}/merge",
+    response_model=OrganisationPublic,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def admin_merge_organisation(
+    organisation_id: IdPath, data: MergeRequest, session: SessionDep, actor: ActorDep
+) -> OrganisationPublic:
+    """Merge a duplicate into the organisation kept (accounts, listings, answers … move; the duplicate is withdrawn)."""
+    return OrganisationPublic.model_validate(
+        await admin.merge_organisations(session, actor=actor, duplicate_id=organisation_id, keep_id=data.keep_id)
+    )

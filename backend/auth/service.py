@@ -128,7 +128,8 @@ async def resolve_session(session: AsyncSession, *, token: str | None) -> Actor:
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         return Actor()
-    return Actor(user=user)
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    return Actor(user=user, organisation_name=organisation.name if organisation else None)
 
 
 async def end_session(session: AsyncSession, *, token: str | None) -> None:
