@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from .engine import ListingDocument, SearchEngine, SearchQuery
 from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
@@ -41,9 +41,11 @@ GENERIC_WEIGHT = 0.25
 
 # The boilerplate of 机会清单 / 产品清单 texts: what any project says about itself, not what
 # it is about. Normalised (Simplified) forms; compared after normalisation.
+# fmt: off
 GENERIC_WORDS = frozenset(
     ["建设", "建立", "搭建", "打造", "构建", "开展", "推进", "推动", "推广", "实施", "实现", "提供", "提升", "提高", "支持", "支撑", "满足", "保障", "加强", "加快", "促进", "完善", "优化", "改造", "升级", "整合", "融合", "打通", "形成", "围绕", "面向", "基于", "利用", "结合", "采用", "覆盖", "助力", "赋能", "引入", "部署", "平台", "系统", "服务", "服务平台", "方案", "解决方案", "项目", "工程", "体系", "中心", "设施", "设备", "产品", "功能", "模块", "应用", "场景", "示范", "试点", "行业", "领域", "产业", "企业", "单位", "部门", "机构", "用户", "群众", "市民", "客户", "全省", "全市", "全县", "省级", "市级", "县级", "乡镇", "城区", "辖区", "区域", "一张", "一体", "一体化", "一站式", "综合", "统一", "全程", "全过程", "全流程", "多种", "各类", "重点", "主要", "有效", "及时", "实时", "自动", "快速", "精准", "智能", "智慧", "数字", "数字化", "信息", "信息化", "智能化", "网络化", "在线", "线上", "线下", "技术", "能力", "水平", "效率", "质量", "成本", "问题", "需求", "降低", "减少", "增加", "提升", "运营", "运维", "管理", "管控", "监管", "决策", "分析", "数据", "信息系统", "万元", "年度"]
 )
+# fmt: on
 
 # Text carries most of the score: a shared track or domain is broad (物联网 covers half the
 # listings) and only lifts candidates whose text already fits, or surfaces differently
@@ -192,7 +194,7 @@ def match(
     pool = min(100, max(30, limit * 3))
     # An opportunity can only be answered while it is open.
     open_at = now if target_kind == "opportunity" else None
-    base = dict(
+    base: dict[str, Any] = dict(
         kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at,
         highlight=False,
     )  # fmt: skip
