@@ -8,6 +8,8 @@ withdraws the duplicate. When a move would break a uniqueness rule (both took pa
 opportunity, both registered for one event) nothing is merged and the admin is told.
 """
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, func, or_, select
@@ -26,6 +28,12 @@ from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation, OrganisationStatus
 from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from backend.outbox.service import record_listing_change
+
+
+def _id(row: Any) -> int:
+    """The primary key of a flushed row (mypy sees `int | None`)."""
+    assert row.id is not None
+    return int(row.id)
 
 
 def require_admin(actor: Actor) -> None:
@@ -79,9 +87,9 @@ async def create_user(session: AsyncSession, *, actor: Actor, data: UserCreate) 
         session,
         actor=actor,
         entity_kind="user",
-        entity_id=user.id,
+        entity_id=_id(user),
         action="created",
-        to_state=user.role,  # type: ignore[arg-type]
+        to_state=user.role,
     )
     return user
 
@@ -123,7 +131,7 @@ async def update_user(session: AsyncSession, *, actor: Actor, user_id: int, data
 async def create_organisation(session: AsyncSession, *, actor: Actor, data: OrganisationCreate) -> Organisation:
     require_admin(actor)
     organisation = await organisation_service.create(session, actor=actor, data=data)
-    await audit.record(session, actor=actor, entity_kind="organisation", entity_id=organisation.id, action="created")  # type: ignore[arg-type]
+    await audit.record(session, actor=actor, entity_kind="organisation", entity_id=_id(organisation), action="created")
     return organisation
 
 
@@ -189,7 +197,7 @@ async def merge_organisations(session: AsyncSession, *, actor: Actor, duplicate_
             for table_name, column in _organisation_references():
                 table = SQLModel.metadata.tables[table_name]
                 result = await session.exec(
-                    update(table).where(table.c[column] == duplicate_id).values({column: keep_id})  # type: ignore[call-overload]
+                    update(table).where(table.c[column] == duplicate_id).values({column: keep_id})
                 )
                 if result.rowcount:
                     moved.append(f"{table_name}.{column}×{result.rowcount}")

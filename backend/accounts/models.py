@@ -22,7 +22,7 @@ from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modif
 
 class RegistrationKind(StrEnum):
     new_organisation = "new_organisation"
-    join = "join"
+    join_request = "join"
 
 
 class RegistrationStatus(StrEnum):

@@ -161,7 +161,7 @@ async def get_registration(registration_id: IdPath, session: SessionDep, actor: 
     detail = RegistrationDetail.model_validate(registration)
     detail.similar_organisations = [
         SimilarOrganisation(id=o.id, name=o.name, credit_code=o.credit_code) for o in similar
-    ]  # type: ignore[arg-type]
+    ]
     return detail
 
 

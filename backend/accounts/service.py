@@ -23,6 +23,7 @@ Rules:
 """
 
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,6 +76,12 @@ class RegistrationKinds:
     refused = "registration_refused"
 
 
+def _id(row: Any) -> int:
+    """The primary key of a flushed row (mypy sees `int | None`)."""
+    assert row.id is not None
+    return int(row.id)
+
+
 def _link(path: str) -> str:
     return f"\n\n{LINK_LABEL}{path}"
 
@@ -100,9 +107,9 @@ async def similar_organisations(
 ) -> list[int]:
     """Ids of organisations whose name or credit code is close to these (likely duplicates)."""
     rows = await session.exec(select(Organisation.id, Organisation.name, Organisation.credit_code))
-    found = []
+    found: list[int] = []
     for organisation_id, other_name, other_code in rows.all():
-        if organisation_id == exclude_id:
+        if organisation_id is None or organisation_id == exclude_id:
             continue
         if similarity.names_close(name, other_name) or similarity.codes_close(credit_code, other_code):
             found.append(organisation_id)
@@ -176,8 +183,8 @@ async def register(session: AsyncSession, *, data: RegistrationCreate, settings:
         session,
         actor=None,
         entity_kind="registration",
-        entity_id=registration.id,
-        action="applied",  # type: ignore[arg-type]
+        entity_id=_id(registration),
+        action="applied",
         to_state=registration.status,
     )
     await _send_confirmation(session, settings, user)
@@ -208,7 +215,7 @@ async def request_join(session: AsyncSession, *, data: JoinRequestCreate, settin
     session.add(user)
     await session.flush()
     registration = Registration(
-        kind=RegistrationKind.join,
+        kind=RegistrationKind.join_request,
         user_id=user.id,  # type: ignore[arg-type]
         organisation_id=organisation.id,  # type: ignore[arg-type]
         organisation_name=organisation.name,
@@ -225,8 +232,8 @@ async def request_join(session: AsyncSession, *, data: JoinRequestCreate, settin
         session,
         actor=None,
         entity_kind="registration",
-        entity_id=registration.id,
-        action="join-requested",  # type: ignore[arg-type]
+        entity_id=_id(registration),
+        action="join-requested",
         to_state=registration.status,
     )
     await _send_confirmation(session, settings, user)
@@ -237,7 +244,7 @@ async def _deciders(session: AsyncSession, registration: Registration) -> list[i
     """Who hears of a confirmed application: matchmakers, and for a join request the organisation's admins."""
     query = select(User.id).where(col(User.is_active), User.role == Role.matchmaker)
     ids = [i for i in (await session.exec(query)).all() if i is not None]
-    if registration.kind == RegistrationKind.join:
+    if registration.kind == RegistrationKind.join_request:
         admins = select(User.id).where(
             col(User.is_active), User.organisation_id == registration.organisation_id, col(User.is_organisation_admin)
         )
@@ -249,7 +256,7 @@ async def _submit_for_review(session: AsyncSession, registration: Registration) 
     registration.status = RegistrationStatus.pending
     session.add(registration)
     await session.flush()
-    what = "加入单位申请" if registration.kind == RegistrationKind.join else "企业入驻申请"
+    what = "加入单位申请" if registration.kind == RegistrationKind.join_request else "企业入驻申请"
     flag = "（名称或信用代码与已有组织相近，请核对）" if registration.similar else ""
     await notify(
         session,
@@ -278,7 +285,7 @@ async def confirm_email(session: AsyncSession, *, token: str) -> Registration | 
             session,
             actor=Actor(user=user),
             entity_kind="registration",
-            entity_id=registration.id,  # type: ignore[arg-type]
+            entity_id=_id(registration),
             action="email-confirmed",
             from_state=RegistrationStatus.unconfirmed,
             to_state=registration.status,
@@ -298,7 +305,7 @@ def can_decide(actor: Actor, registration: Registration) -> bool:
     if actor.is_staff:
         return True
     return (
-        registration.kind == RegistrationKind.join
+        registration.kind == RegistrationKind.join_request
         and actor.user is not None
         and actor.user.is_organisation_admin
         and actor.belongs_to(registration.organisation_id)
@@ -331,7 +338,7 @@ async def list_queue(
         if actor.user is None or not actor.user.is_organisation_admin or actor.organisation_id is None:
             raise Forbidden("只有撮合专员或本单位管理员可以审核申请")
         query = query.where(
-            Registration.kind == RegistrationKind.join, Registration.organisation_id == actor.organisation_id
+            Registration.kind == RegistrationKind.join_request, Registration.organisation_id == actor.organisation_id
         )
     if status is not None:
         query = query.where(Registration.status == status)
@@ -390,7 +397,7 @@ async def decide(session: AsyncSession, *, actor: Actor, registration_id: int, d
         session,
         actor=actor,
         entity_kind="registration",
-        entity_id=registration.id,  # type: ignore[arg-type]
+        entity_id=_id(registration),
         action="approved" if data.approve else "refused",
         from_state=previous,
         to_state=registration.status,
@@ -459,7 +466,9 @@ async def reset_password(session: AsyncSession, *, token: str, password: str) ->
     auth_service.check_new_password(password, email=user.email)
     user = await auth_service.use_token(session, token=token, purpose=TokenPurpose.reset_password)
     await auth_service.set_password(session, user=user, password=password)
-    await audit.record(session, actor=Actor(user=user), entity_kind="user", entity_id=user.id, action="password-reset")  # type: ignore[arg-type]
+    await audit.record(
+        session, actor=Actor(user=user), entity_kind="user", entity_id=_id(user), action="password-reset"
+    )
     return user
 
 
@@ -497,7 +506,7 @@ async def request_sign_in_link(session: AsyncSession, *, email: str, settings: S
 
 async def sign_in_with_link(session: AsyncSession, *, token: str) -> User:
     user = await auth_service.use_token(session, token=token, purpose=TokenPurpose.sign_in)
-    await audit.record(session, actor=Actor(user=user), entity_kind="user", entity_id=user.id, action="link-sign-in")  # type: ignore[arg-type]
+    await audit.record(session, actor=Actor(user=user), entity_kind="user", entity_id=_id(user), action="link-sign-in")
     return user
 
 
@@ -530,8 +539,8 @@ async def _invite(
         session,
         actor=actor,
         entity_kind="invitation",
-        entity_id=invitation.id,
-        action="invited",  # type: ignore[arg-type]
+        entity_id=_id(invitation),
+        action="invited",
         note=invitation.email,
     )
     return invitation, token
@@ -705,7 +714,7 @@ async def accept_invitation(session: AsyncSession, *, data: InvitationAccept) ->
         session,
         actor=Actor(user=user),
         entity_kind="invitation",
-        entity_id=invitation.id,  # type: ignore[arg-type]
+        entity_id=_id(invitation),
         action="accepted",
         note=invitation.email,
     )

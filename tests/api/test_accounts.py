@@ -140,7 +140,7 @@ async def test_a_near_duplicate_is_flagged_to_the_matchmaker(client, make_client
 
 
 async def test_a_confirmation_link_works_once_and_expires(client, session):
-    body, data = await registered(client, session)
+    _body, data = await registered(client, session)
     token = await last_link(session, data["email"], "/register/confirm/")
     assert (await client.post("/api/v1/registrations/confirm", json={"token": token})).status_code == 200
     again = await client.post("/api/v1/registrations/confirm", json={"token": token})
