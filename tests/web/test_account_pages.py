@@ -224,3 +224,53 @@ async def test_an_invitation_page_creates_the_staff_account_once(client, make_cl
     assert made.status_code == 200 and "账号已创建" in made.text
     assert (await client.get(link)).status_code == 400
     assert (await sign_in(make_client(), "wu@shangrao.example.cn", NEW_PASSWORD)).status_code == 303
+
+
+async def test_the_admin_invites_department_staff_from_the_desk(make_client, session):
+    department = await create_organisation(session, name="吉安市数据局（管理台邀请）")
+    desk = make_client()
+    await sign_in(desk, (await create_user(session, role=Role.admin)).email, PASSWORD)
+    path = f"/admin/organisations/{department.id}"
+    missing = await post_form(desk, f"{path}/invite", {"email": "", "display_name": ""}, token_from=path)
+    assert missing.status_code == 422 and "请填写邮箱" in missing.text
+    sent = await post_form(
+        desk, f"{path}/invite", {"email": "li@jian.example.cn", "display_name": "李科长"}, token_from=path
+    )
+    assert sent.status_code == 303
+    assert await mailed_link(session, "li@jian.example.cn", "/invitations/")
+
+
+async def test_the_lead_enterprise_invites_a_consortium_member_from_the_answer_page(make_client, session):
+    from datetime import date, timedelta
+
+    from backend.listings.models import ListingStatus
+    from tests.factories import create_opportunity
+
+    department = await create_organisation(session, name="景德镇市工信局（邀请成员）")
+    opportunity = await create_opportunity(
+        session, department, status=ListingStatus.published, deadline=date.today() + timedelta(days=10)
+    )
+    lead_org = await create_organisation(session, kind="enterprise", name="瓷都智能装备有限公司")
+    lead = make_client()
+    await sign_in(lead, (await create_user(session, role=Role.enterprise, organisation=lead_org)).email, PASSWORD)
+    made = await lead.post(
+        f"/api/v1/opportunities/{opportunity.id}/answers", json={"title": "窑炉联合方案", "summary": "联合"}
+    )
+    answer_path = f"/answers/{made.json()['id']}"
+    page = await lead.get(answer_path)
+    assert 'id="invite-member"' in page.text
+    bad = await post_form(
+        lead,
+        f"{answer_path}/invite-member",
+        {"organisation_name": "某公司", "credit_code": "123", "email": "a@b.cn"},
+        token_from=answer_path,
+    )
+    assert bad.status_code == 422 and "统一社会信用代码" in bad.text
+    sent = await post_form(
+        lead,
+        f"{answer_path}/invite-member",
+        {"organisation_name": "浮梁传感有限公司", "credit_code": credit_code(), "email": "fu@fuliang.example.cn"},
+        token_from=answer_path,
+    )
+    assert sent.status_code == 303 and "done=invited" in sent.headers["location"]
+    assert await mailed_link(session, "fu@fuliang.example.cn", "/invitations/")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.accounts import admin
 from backend.accounts import service as accounts
+from backend.accounts.schemas import StaffInvitationCreate
 from backend.auth.models import ROLE_LABELS, Role
 from backend.auth.schemas import UserCreate, UserUpdate
 from backend.dependencies import SessionDep, SettingsDep, SignedInDep
@@ -42,6 +43,7 @@ NOTICES = {
     "activated": "已启用。",
     "merged": "已合并，重复的组织已撤销。",
     "reset": "重置密码链接已发送到该账号的邮箱。",
+    "invited": "邀请已发送，链接 7 天内有效、只能使用一次。",
 }
 
 
@@ -209,6 +211,39 @@ async def organisation_merge(
             request, session, actor, organisation_id, values=None, errors=errors, status=422
         )
     return _see(request, "admin:organisation_detail", "merged", organisation_id=keep_id)
+
+
+@router.post("/organisations/{organisation_id}/invite", name="admin:organisation_invite")
+async def organisation_invite(
+    request: Request,
+    organisation_id: IdPath,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInDep,
+) -> Response:
+    """Invite a department's staff member (issuer role) by email: a single-use, expiring link."""
+    admin.require_admin(actor)
+    values: dict[str, Any] = {n: text(form, n, 254) for n in ("email", "display_name")}
+    values["organisation_id"] = organisation_id
+    errors = FormErrors()
+    data = validate(
+        StaffInvitationCreate, values, errors, required={"email": "请填写邮箱", "display_name": "请填写姓名"}
+    )
+    if data is not None:
+        _done, refused = await attempt(
+            session,
+            lambda: accounts.invite_staff(session, actor=actor, data=data, settings=settings),
+            raised=RAISED_WITH_FORBIDDEN,
+        )
+        if refused is not None:
+            add_app_error(errors, refused)
+    if errors:
+        invite_errors = FormErrors({f"invite_{k}": v for k, v in errors.items()})
+        return await _organisation_page(
+            request, session, actor, organisation_id, values=None, errors=invite_errors, status=422
+        )
+    return _see(request, "admin:organisation_detail", "invited", organisation_id=organisation_id)
 
 
 @router.get("/users", name="admin:users")
