@@ -31,7 +31,9 @@ async def attempt(session: AsyncSession, request: Request, *, email: str, passwo
         return exc
     except AppError as exc:
         return exc
-    await throttle.login_succeeded(session, [k for k in keys if not k.startswith("login-account:")])
+    # Only the device's own count starts afresh: clearing the address (or account) count on a
+    # success would let an attacker reset it by signing in to an account of their own.
+    await throttle.login_succeeded(session, [k for k in keys if k.startswith("login-device:")])
     return user
 
 

@@ -129,7 +129,7 @@ async def login_failed(session: AsyncSession, keys: list[str]) -> None:
 
 
 async def login_succeeded(session: AsyncSession, keys: list[str]) -> None:
-    """The owner's device (or address) starts afresh; the account-wide count is left to expire."""
+    """The given keys (the owner's device) start afresh; account and address counts are left to expire."""
     await session.exec(delete(ThrottleCounter).where(ThrottleCounter.key.in_(keys)))  # type: ignore[attr-defined]
     await session.flush()
 

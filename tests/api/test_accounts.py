@@ -468,3 +468,18 @@ async def test_a_cross_origin_form_post_to_the_api_is_refused(make_client, sessi
     assert (
         await browser.post("/api/v1/notifications/read-all", data={"x": "1"}, headers={"X-Requested-With": "fetch"})
     ).status_code == 200
+
+
+async def test_signing_in_to_ones_own_account_does_not_reset_the_address_count(make_client, session):
+    attacker_account = await create_user(session, role=Role.matchmaker)
+    victim = await create_user(session, role=Role.matchmaker)
+    attacker = make_client()
+    for n in range(20):
+        await attacker.post("/api/v1/auth/login", json={"email": f"guess{n}@example.com", "password": "wrong-password"})
+    fresh = make_client()  # a browser without a device cookie, from the same address
+    assert (
+        await fresh.post("/api/v1/auth/login", json={"email": attacker_account.email, "password": PASSWORD})
+    ).status_code == 429
+    assert (
+        await make_client().post("/api/v1/auth/login", json={"email": victim.email, "password": "still-guessing"})
+    ).status_code == 429
