@@ -11,9 +11,10 @@ Sign-in failures are counted under three keys:
   looked through, see `client_address`);
 - `login-device:<device>`: attempts from a browser that signed in to that account before.
 
-Past a number of free failures each key imposes a progressive delay (2 s, 4 s, 8 s … capped):
-an attempt inside the delay is refused (429) *before* the password is checked, so guessing is
-slowed to a trickle. The owner is not shut out:
+Past a number of free failures each key imposes a progressive delay (5 s, 10 s, 20 s … capped):
+an attempt inside the delay is refused (429) *before* the password is checked and is not
+counted, so guessing is slowed to a trickle: about 12 guesses an hour per account once the
+15-minute cap is reached. The owner is not shut out:
 
 - a browser that signed in successfully before carries a signed device cookie; its attempts
   are counted under its own key only, so an attacker failing elsewhere (even behind the same
@@ -51,6 +52,8 @@ from backend.kit.errors import AppError
 WINDOW = timedelta(hours=1)
 # Failures allowed before the delay starts, per kind of key.
 FREE_FAILURES = {"login-account": 5, "login-address": 20, "login-device": 10}
+# The first delay; each further failure (made after the delay) doubles it, up to the cap.
+FIRST_DELAY_SECONDS = 5
 MAX_DELAY_SECONDS = {"login-account": 15 * 60, "login-address": 15 * 60, "login-device": 60}
 DEVICE_COOKIE = "sm_device"
 
@@ -72,7 +75,7 @@ def delay_for(kind: str, failures: int) -> int:
     excess = failures - FREE_FAILURES[kind]
     if excess < 0:
         return 0
-    return min(MAX_DELAY_SECONDS[kind], 2 ** min(excess + 1, 20))
+    return min(MAX_DELAY_SECONDS[kind], FIRST_DELAY_SECONDS * 2 ** min(excess, 20))
 
 
 def wait_text(seconds: int) -> str:
