@@ -13,7 +13,7 @@ Sign-in failures are counted under three keys:
 
 Past a number of free failures each key imposes a progressive delay (5 s, 10 s, 20 s … capped):
 an attempt inside the delay is refused (429) *before* the password is checked and is not
-counted, so guessing is slowed to a trickle: about 12 guesses an hour per account once the
+counted, so guessing is slowed to a trickle: four guesses an hour per account once the
 15-minute cap is reached. The owner is not shut out:
 
 - a browser that signed in successfully before carries a signed device cookie; its attempts
