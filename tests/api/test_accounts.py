@@ -4,10 +4,12 @@ password reset and change, throttling that never locks the owner out, invitation
 import re
 from datetime import date, timedelta
 
+import pytest
 from sqlmodel import col, select
 
 from backend.accounts.models import Invitation, Registration
 from backend.answers.models import AnswerMember
+from backend.auth import throttle
 from backend.auth.models import AccountToken, AuthSession, Role, User
 from backend.kit.db import utcnow
 from backend.listings.models import ListingStatus
@@ -23,6 +25,12 @@ from tests.factories import (
 )
 
 NEW_PASSWORD = "赣江边的一棵老樟树-2026"
+
+
+@pytest.fixture(autouse=True)
+def _long_first_delay(monkeypatch):
+    """A first throttle delay far longer than any test, so a slow machine cannot outwait it."""
+    monkeypatch.setattr(throttle, "FIRST_DELAY_SECONDS", 600)
 
 
 def application(**overrides):

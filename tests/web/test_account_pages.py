@@ -3,9 +3,11 @@ forgotten and changed passwords, the one-time sign-in link, invitations, and the
 
 import re
 
+import pytest
 from sqlmodel import col, select
 
 from backend.audit.models import AuditEntry
+from backend.auth import throttle
 from backend.auth.models import Role, User
 from backend.notifications.models import EmailMessage
 from backend.organisations.models import Organisation
@@ -13,6 +15,12 @@ from tests.factories import PASSWORD, create_organisation, create_user, credit_c
 from tests.web.helpers import post_form, sign_in
 
 NEW_PASSWORD = "鄱阳湖的候鸟年年回来-9"
+
+
+@pytest.fixture(autouse=True)
+def _long_first_delay(monkeypatch):
+    """A first throttle delay far longer than any test, so a slow machine cannot outwait it."""
+    monkeypatch.setattr(throttle, "FIRST_DELAY_SECONDS", 600)
 
 
 async def mailed_link(session, to: str, path: str) -> str:
