@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -269,9 +269,67 @@ def reindex() -> None:
     try:
         engine.ensure_ready()
         count = _run_in_session(settings, lambda session: rebuild(session, engine))
+        _print_vector_progress(engine, count)
     finally:
         engine.close()
     console.print(f"[green]已重建索引：{count} 条清单[/green]")
+
+
+def _print_vector_progress(engine: Any, total: int) -> None:
+    """How many listings already have a vector (kept across rebuilds: unchanged text is
+    not embedded again) and who computes the rest."""
+    from search.embedding import TEXT_ONLY, store_name
+    from search.vectors import store_of
+
+    name = store_name()
+    if name == TEXT_ONLY:
+        console.print("语义向量：未启用（SCENEMATCH_EMBEDDINGS=off 或未安装模型），推荐按文本匹配")
+        return
+    store = store_of(engine, name)
+    if store is None:
+        console.print("语义向量：当前搜索引擎不保存向量")
+        return
+    have = store.vector_count()
+    console.print(
+        f"语义向量（{name}）：已有 {have} / {total} 条；其余由同步进程在后台计算，或运行 scenematch embed 立即计算"
+    )
+
+
+@app.command()
+def embed() -> None:
+    """Compute the missing or stale listing vectors now, with progress (the sync worker
+    otherwise computes them in the background)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from backend.app import open_search_engine
+    from search.embedding import TEXT_ONLY, store_name
+    from search.vectorize import Vectorizer
+
+    settings = _settings()
+    engine = open_search_engine(settings)
+    try:
+        engine.ensure_ready()
+        vectorizer = Vectorizer(engine)
+        if vectorizer.name == TEXT_ONLY:
+            console.print("语义向量未启用（SCENEMATCH_EMBEDDINGS=off 或未安装模型）；只更新句子统计")
+        if vectorizer.store() is None:
+            console.print("[yellow]当前搜索引擎不保存向量，无需计算[/yellow]")
+            return
+        with Progress(
+            TextColumn("计算语义向量"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        ) as bar:
+            task = bar.add_task("embed", total=None)
+
+            def show(p: Any) -> None:
+                bar.update(task, total=p.total, completed=p.done)
+
+            result = vectorizer.run(show)
+    finally:
+        engine.close()
+    rate = result.done / result.seconds if result.seconds else 0.0
+    console.print(
+        f"[green]已计算 {result.done} 条清单的向量（{store_name()}），用时 {result.seconds:.1f} 秒，约 {rate:.1f} 条/秒[/green]"
+    )
 
 
 @app.command()
