@@ -5,12 +5,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import Scope
 
+from backend.accounts.router import router as accounts_router
 from backend.answers.models import AnswerAttachment
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
+from backend.auth.csrf import refuse_cross_site
 from backend.auth.router import router as auth_router
 from backend.batches.router import router as batches_router
 from backend.demonstration.models import MilestoneEvidence
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     routers = (
         auth_router,
+        accounts_router,
         organisations_router,
         taxonomy_router,
         search_router,
@@ -146,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demonstration_router,
     )
     for router in routers:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(refuse_cross_site)])
 
     def body_limit(scope: Scope) -> int:
         path = scope.get("path", "")

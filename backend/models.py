@@ -1,5 +1,7 @@
 """Every table, imported in one place for Alembic and the test database."""
 
+from backend.accounts.models import Invitation
+from backend.accounts.models import Registration as AccountRegistration
 from backend.answers.models import (
     Answer,
     AnswerAttachment,
@@ -10,7 +12,7 @@ from backend.answers.models import (
     Reviewer,
 )
 from backend.audit.models import AuditEntry
-from backend.auth.models import AuthSession, User
+from backend.auth.models import AccountToken, AuthSession, ThrottleCounter, User
 from backend.demonstration.models import (
     DemoProject,
     DemoProjectEnterprise,
@@ -42,6 +44,8 @@ from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
+    "AccountRegistration",
+    "AccountToken",
     "Answer",
     "AnswerAttachment",
     "AnswerMember",
@@ -60,6 +64,7 @@ __all__ = [
     "EventOpportunity",
     "GrowthEnterprise",
     "Interest",
+    "Invitation",
     "MatchDecision",
     "Meeting",
     "Milestone",
@@ -88,6 +93,7 @@ __all__ = [
     "StoredFile",
     "Subscription",
     "Target",
+    "ThrottleCounter",
     "Track",
     "User",
 ]

@@ -33,7 +33,7 @@ DEMO_ACCOUNTS = (
         "matchmaker@demo.scenematch.cn", "省数字经济办 撮合专员", Role.matchmaker, "江西省发展数字经济领导小组办公室"
     ),
     DemoAccount("issuer@demo.scenematch.cn", "省交通运输厅 场景联络员", Role.issuer, "江西省交通运输厅"),
-    DemoAccount("enterprise@demo.scenematch.cn", "企业用户", Role.enterprise, None),
+    DemoAccount("enterprise@demo.scenematch.cn", "王工（企业对接人）", Role.enterprise, None),
 )
 
 

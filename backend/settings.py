@@ -1,5 +1,6 @@
 """One place for configuration, read from the environment (prefix SCENEMATCH_)."""
 
+import ipaddress
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
     # An expression of interest waiting longer than this reminds the issuer (again every period).
     interest_reminder_days: int = Field(default=3, ge=1)
 
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated,
+    # e.g. "127.0.0.1,10.0.0.0/8"); from any other peer the header is ignored.
+    trusted_proxies: str = ""
+    # Lifetimes of the links sent by email.
+    confirm_email_hours: int = Field(default=72, ge=1)
+    reset_password_minutes: int = Field(default=60, ge=5)
+    sign_in_link_minutes: int = Field(default=15, ge=5)
+    invitation_days: int = Field(default=7, ge=1)
+
     session_cookie: str = "sm_session"
     session_days: int = 14
     cookie_secure: bool = False
@@ -92,6 +102,23 @@ class Settings(BaseSettings):
         if self.meili_url and self.search_engine == "embedded" and "search_engine" not in self.model_fields_set:
             self.search_engine = "meilisearch"
         return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",") if part.strip()
+        ]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"SCENEMATCH_TRUSTED_PROXIES: not an address or network: {part!r}") from exc
+        return value
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -36,6 +36,7 @@ from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import ListingStatus, Offering, Opportunity
 from backend.notifications import service as notifications
+from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 
 # Statuses in which an organisation is taking part in an opportunity (blocks a second answer).
@@ -110,7 +111,9 @@ async def _check_members(session: AsyncSession, lead_id: int, member_ids: list[i
         raise Unprocessable("牵头企业不能同时作为联合体成员", field="member_organisation_ids")
     for organisation_id in unique:
         organisation = await session.get(Organisation, organisation_id)
-        if organisation is None or organisation.status != OrganisationStatus.active:
+        # A pending member (invited, its registration awaiting approval) may be named; it can only
+        # confirm once approved, and the answer cannot be submitted before it confirms.
+        if organisation is None or organisation.status not in (OrganisationStatus.active, OrganisationStatus.pending):
             raise Unprocessable(f"联合体成员不存在：{organisation_id}", field="member_organisation_ids")
         if organisation.kind != OrganisationKind.enterprise:
             raise Unprocessable(f"联合体成员必须是企业：{organisation.name}", field="member_organisation_ids")
@@ -180,6 +183,7 @@ async def create(session: AsyncSession, *, actor: Actor, opportunity_id: int, da
     require_signed_in(actor)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以答题")
+    await organisation_service.require_approved(session, actor)
     opportunity = await _check_open(await session.get(Opportunity, opportunity_id))
     member_ids = await _check_members(session, actor.organisation_id, data.member_organisation_ids)
     taken = await _participating(session, opportunity.id, {actor.organisation_id, *member_ids}, exclude_answer=None)
@@ -263,6 +267,7 @@ async def submit(session: AsyncSession, *, actor: Actor, answer_id: int) -> Answ
     answer, opportunity = await _load_own(session, actor, answer_id)
     if answer.status != AnswerStatus.draft:
         raise Conflict("该答题已提交或已撤回", field="status")
+    await organisation_service.require_approved(session, actor)
     await _check_open(opportunity)
     if not answer.summary.strip():
         raise Unprocessable("提交前请填写摘要", field="summary")
@@ -303,6 +308,8 @@ async def respond_to_membership(session: AsyncSession, *, actor: Actor, answer_i
     member = next((m for m in members if m.organisation_id == actor.organisation_id), None)
     if member is None or actor.role != Role.enterprise:
         raise Forbidden("只有被邀请的联合体成员可以确认")
+    if accept:
+        await organisation_service.require_approved(session, actor)
     if answer.status != AnswerStatus.draft:
         raise Conflict("答题已提交，成员关系不能再变更")
     member.status = MemberStatus.confirmed if accept else MemberStatus.declined

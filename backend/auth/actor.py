@@ -8,6 +8,8 @@ from backend.auth.models import Role, User
 @dataclass(frozen=True)
 class Actor:
     user: User | None = None
+    # For the page header: "张三 · 南昌某某科技有限公司" rather than a role name.
+    organisation_name: str | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -1,10 +1,20 @@
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
-from backend.auth import service
-from backend.auth.ratelimit import TooManyAttempts, client_address, login_limiter, normalise_account
+from backend.auth import service, signin
 from backend.auth.schemas import LoginRequest, UserCreate, UserPublic, UserUpdate
+from backend.auth.throttle import TooManyAttempts
 from backend.dependencies import AdminDep, SessionDep, SettingsDep, SignedInDep
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from backend.kit.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+    problem_response,
+)
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath
 
@@ -14,29 +24,23 @@ router = APIRouter(tags=["账号"])
 @router.post(
     "/auth/login", response_model=UserPublic, responses=error_responses(Unauthorized, Forbidden, TooManyAttempts)
 )
-async def login(
-    data: LoginRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep
-) -> UserPublic:
-    """Sign in with email and password; sets an HttpOnly, SameSite session cookie. Failed attempts are rate-limited."""
-    limiter, account, address = login_limiter(request.app), normalise_account(data.email), client_address(request)
-    limiter.check(account=account, address=address)
-    try:
-        user = await service.authenticate(session, email=data.email, password=data.password)
-    except Unauthorized:
-        limiter.failed(account=account, address=address)
-        raise
-    limiter.succeeded(account=account)
-    token = await service.start_session(session, user=user, days=settings.session_days)
-    response.set_cookie(
-        settings.session_cookie,
-        token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure or request.url.scheme == "https",
-        path="/",
-    )
-    return UserPublic.model_validate(user)
+async def login(data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Sign in with email and password; sets an HttpOnly, SameSite session cookie.
+
+    Failed attempts are throttled (a growing delay per account and per address, answered with
+    429 and `retry_after`), never locked out: a browser that signed in before keeps its own
+    count, and a one-time sign-in link can be asked for by email (`POST /auth/sign-in-link`)."""
+    outcome = await signin.attempt(session, request, email=data.email, password=data.password)
+    if isinstance(outcome, AppError):
+        # Returned, not raised: the failure count must be committed with this response.
+        problem = problem_response(outcome.status_code, outcome.slug, outcome.title, outcome.detail, **outcome.extra)
+        if "retry_after" in outcome.extra:
+            problem.headers["Retry-After"] = str(outcome.extra["retry_after"])
+        return problem
+    token = await service.start_session(session, user=outcome, days=settings.session_days)
+    response = JSONResponse(UserPublic.model_validate(outcome).model_dump(mode="json"))
+    signin.set_sign_in_cookies(request, response, settings, token=token, user=outcome)
+    return response
 
 
 @router.post("/auth/logout", status_code=204)

@@ -37,6 +37,7 @@ from backend.listings.permissions import (
     get_readable,
 )
 from backend.listings.schemas import ListingCreate, ListingUpdate
+from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.outbox.service import record_listing_change
 from backend.taxonomy import service as taxonomy_service
@@ -253,7 +254,8 @@ async def _author_organisation(session: AsyncSession, actor: Actor, kind: Listin
             raise Forbidden("账号未关联组织")
         organisation_id = actor.organisation_id
     organisation = await session.get(Organisation, organisation_id)
-    if organisation is None or organisation.status != OrganisationStatus.active:
+    # A pending organisation (registration awaiting approval) may keep drafts; submitting is refused.
+    if organisation is None or organisation.status not in (OrganisationStatus.active, OrganisationStatus.pending):
         raise Unprocessable("发布单位不存在或已撤销", field="organisation_id")
     if organisation.kind not in _AUTHOR_ORGANISATION_KINDS[kind]:
         raise Unprocessable(f"该类型的组织不能发布{KIND_LABELS[kind]}清单", field="organisation_id")
@@ -388,8 +390,9 @@ async def _get_for_owner_or_staff(session: AsyncSession, actor: Actor, kind: Lis
 
 
 async def submit(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
-    """The organisation sends its draft to the matchmakers for review."""
+    """The organisation sends its draft to the matchmakers for review (once its registration is approved)."""
     listing = await _get_for_owner_or_staff(session, actor, kind, listing_id)
+    await organisation_service.require_approved(session, actor)
     if not listing.description.strip():
         raise Unprocessable("提交审核前请填写描述", field="description")
     return await _transition(

@@ -27,6 +27,8 @@ ORGANISATION_KIND_LABELS = {
 
 class OrganisationStatus(StrEnum):
     active = "active"
+    # Registered by itself and waiting for a matchmaker's approval: can keep drafts, cannot submit or answer.
+    pending = "pending"
     withdrawn = "withdrawn"
 
 
@@ -40,6 +42,11 @@ class Organisation(SQLModel, table=True):
     place: str = Field(default="", max_length=200)
     description: str = ""
     website: str = Field(default="", max_length=300)
+    # The verified profile answers and offerings reuse instead of retyping it.
+    contact_name: str = Field(default="", max_length=60)
+    contact_phone: str = Field(default="", max_length=40)
+    qualifications: str = ""
+    reference_cases: str = ""
     status: str = Field(default=OrganisationStatus.active, max_length=20)
     created_at: datetime = created_at_field()
     modified_at: datetime = modified_at_field()

@@ -47,6 +47,10 @@ class OrganisationUpdate(BaseModel):
     place: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     website: str | None = Field(default=None, max_length=300)
+    contact_name: str | None = Field(default=None, max_length=60)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    qualifications: str | None = Field(default=None, max_length=5000, description="资质与认证")
+    reference_cases: str | None = Field(default=None, max_length=5000, description="典型案例")
 
     _code = field_validator("credit_code", mode="before")(_credit_code)
 
@@ -63,5 +67,9 @@ class OrganisationPublic(BaseModel):
     place: str
     description: str
     website: str
+    contact_name: str = ""
+    contact_phone: str = ""
+    qualifications: str = ""
+    reference_cases: str = ""
     status: OrganisationStatus
     created_at: datetime

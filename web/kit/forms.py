@@ -50,7 +50,19 @@ def listing_values(form: FormData, kind: ListingKind) -> dict[str, Any]:
 
 def organisation_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {
-        n: text(form, n) for n in ("name", "short_name", "credit_code", "place", "description", "website")
+        n: text(form, n)
+        for n in (
+            "name",
+            "short_name",
+            "credit_code",
+            "place",
+            "description",
+            "website",
+            "contact_name",
+            "contact_phone",
+            "qualifications",
+            "reference_cases",
+        )
     }
     values["region_code"] = text(form, "region_code") or None
     return values

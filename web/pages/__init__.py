@@ -21,7 +21,10 @@ from backend.dependencies import actor_for_error_page
 from web.kit.security import SecurityHeaders
 from web.kit.templating import render
 from web.kit.urls import url_to
+from web.pages.account import passwords
+from web.pages.account import registration as account_registration
 from web.pages.account import routes as account
+from web.pages.admin import desk as admin_desk
 from web.pages.answers import judging, submission
 from web.pages.batches import routes as batches
 from web.pages.demonstration import enterprises, progress, projects, targets, zones
@@ -33,6 +36,7 @@ from web.pages.listings import browse, workspace
 from web.pages.opendata import routes as opendata
 from web.pages.organisations import routes as organisations
 from web.pages.pairings import routes as pairings
+from web.pages.registrations import routes as registrations
 from web.pages.results import routes as results
 from web.pages.review import routes as review
 from web.pages.statistics import routes as statistics
@@ -61,6 +65,10 @@ def install_web(app: FastAPI) -> None:
     for module in (
         browse,
         account,
+        account_registration,
+        passwords,
+        registrations,
+        admin_desk,
         workspace,
         organisations,
         review,

@@ -6,14 +6,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backend.auth import service as auth_service
-from backend.auth.ratelimit import TooManyAttempts, client_address, login_limiter, normalise_account
+from backend.auth import signin
 from backend.dependencies import ActorDep, SessionDep, SettingsDep
-from backend.kit.errors import Forbidden, Unauthorized
-from web.kit.csrf import CheckedForm, is_secure
+from backend.kit.errors import AppError
+from web.kit.csrf import CheckedForm
 from web.kit.templating import render
 from web.kit.urls import url_to
 
 router = APIRouter()
+
+NOTICES = {"reset": "密码已重置，所有设备上的登录都已退出。请用新密码登录。"}
 
 
 def safe_next(target: str | None) -> str:
@@ -34,10 +36,11 @@ def login_url(target: str | None) -> str:
 
 
 @router.get("/login", name="account:login_page")
-async def login_page(request: Request, actor: ActorDep, next: str | None = None) -> Response:
+async def login_page(request: Request, actor: ActorDep, next: str | None = None, done: str = "") -> Response:
     if actor.is_authenticated:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "account/login.html", {"next": safe_next(next), "email": "", "error": None})
+    context = {"next": safe_next(next), "email": "", "error": None, "offer_link": False, "notice": NOTICES.get(done)}
+    return render(request, "account/login.html", context)
 
 
 @router.post("/login", name="account:login")
@@ -45,31 +48,24 @@ async def login(request: Request, form: CheckedForm, session: SessionDep, settin
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
-    context = {"next": target, "email": email}
+    context = {"next": target, "email": email, "notice": None}
     if not email or not password:
-        return render(request, "account/login.html", {**context, "error": "请输入邮箱和密码"}, status=422)
-    limiter, account, address = login_limiter(request.app), normalise_account(email), client_address(request)
-    try:
-        limiter.check(account=account, address=address)
-        try:
-            user = await auth_service.authenticate(session, email=email, password=password)
-        except Unauthorized:
-            limiter.failed(account=account, address=address)
-            raise
-    except (Unauthorized, Forbidden, TooManyAttempts) as exc:
-        return render(request, "account/login.html", {**context, "error": exc.detail}, status=exc.status_code)
-    limiter.succeeded(account=account)
-    token = await auth_service.start_session(session, user=user, days=settings.session_days)
+        return render(
+            request, "account/login.html", {**context, "error": "请输入邮箱和密码", "offer_link": False}, status=422
+        )
+    outcome = await signin.attempt(session, request, email=email, password=password)
+    if isinstance(outcome, AppError):
+        # Rendered, not raised: the failure count is committed with this page.
+        slowed = outcome.status_code == 429
+        return render(
+            request,
+            "account/login.html",
+            {**context, "error": outcome.detail, "offer_link": slowed},
+            status=outcome.status_code,
+        )
+    token = await auth_service.start_session(session, user=outcome, days=settings.session_days)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        settings.session_cookie,
-        token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(request),
-        path="/",
-    )
+    signin.set_sign_in_cookies(request, response, settings, token=token, user=outcome)
     return response
 
 

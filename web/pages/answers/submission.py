@@ -10,6 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
+from backend.accounts import service as accounts
+from backend.accounts.schemas import ConsortiumInvitationCreate
 from backend.answers import service
 from backend.answers.models import ANSWER_STATUS_LABELS, Answer, MemberStatus
 from backend.answers.ownership import own_answer_to
@@ -303,6 +305,42 @@ async def delete_attachment(
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=removed")
+
+
+@router.post("/answers/{answer_id}/invite-member", name="answers:invite_member")
+async def invite_member(
+    answer_id: IdPath,
+    request: Request,
+    form: CheckedForm,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: EnterpriseDep,
+) -> Response:
+    """Invite a consortium member that is not on the platform yet (name, credit code, email)."""
+    values = {n: text(form, n, 254) for n in ("organisation_name", "credit_code", "email", "display_name")}
+    errors = FormErrors()
+    data = validate(
+        ConsortiumInvitationCreate,
+        values,
+        errors,
+        required={
+            "organisation_name": "请填写成员企业全称",
+            "credit_code": "请填写统一社会信用代码",
+            "email": "请填写联系人邮箱",
+        },
+    )
+    if data is None:
+        message = next(iter(errors.values()))
+        return await answer_page(request, session, actor, answer_id, error=message, status=422)
+    _done, refused = await attempt(
+        session,
+        lambda: accounts.invite_consortium_member(
+            session, actor=actor, answer_id=answer_id, data=data, settings=settings
+        ),
+    )
+    if refused is not None:
+        return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)
+    return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=invited")
 
 
 @router.post("/answers/{answer_id}/submit", name="answers:submit_answer")

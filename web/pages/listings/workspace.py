@@ -16,6 +16,7 @@ from backend.listings.labels import FIELD_LABELS
 from backend.listings.models import ListingKind
 from backend.listings.presenter import present
 from backend.listings.schemas import OfferingCreate, OfferingUpdate, OpportunityCreate, OpportunityUpdate
+from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, listing_values, validate
@@ -100,7 +101,18 @@ def _listing_routes(kind: ListingKind) -> None:
 
     @router.get(f"/{slug}/new", name=f"listings:{kind}_new_form")
     async def new_form(request: Request, session: SessionDep, actor: Actor = author) -> Response:
-        return await _form(request, session, values={"tracks": [], "domains": []}, errors=FormErrors(), listing_id=None)
+        values: dict[str, Any] = {"tracks": [], "domains": []}
+        organisation = await session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
+        if organisation is not None:
+            # The verified organisation profile fills what a new listing would otherwise retype.
+            values["region_code"] = organisation.region_code
+            if kind == ListingKind.offering:
+                values["reference_cases"] = organisation.reference_cases
+                values["certifications"] = organisation.qualifications
+            contact = " ".join(p for p in (organisation.contact_name, organisation.contact_phone) if p)
+            if contact:
+                values["contact"] = contact
+        return await _form(request, session, values=values, errors=FormErrors(), listing_id=None)
 
     @router.post(f"/{slug}/new", name=f"listings:{kind}_create")
     async def create(request: Request, form: CheckedForm, session: SessionDep, actor: Actor = author) -> Response:

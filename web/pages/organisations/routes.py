@@ -37,7 +37,19 @@ async def _organisation_page(
     if values is None:
         values = {
             k: getattr(organisation, k) or ""
-            for k in ("name", "short_name", "credit_code", "region_code", "place", "description", "website")
+            for k in (
+                "name",
+                "short_name",
+                "credit_code",
+                "region_code",
+                "place",
+                "description",
+                "website",
+                "contact_name",
+                "contact_phone",
+                "qualifications",
+                "reference_cases",
+            )
         }
     context = {
         **await taxonomy_options(session),
