@@ -116,9 +116,21 @@ async def test_results_are_paged(client, session, sync_index):
         await create_opportunity(session, organisation, title=f"分页测试场景{n:02d}", status=PUBLISHED)
     await sync_index()
     first = (await client.get("/opportunities", params={"q": "分页测试场景"})).text
-    assert "第 1 / 2 页" in first and "下一页" in first
+    assert "第 1–20 条，共 23 条" in first and "下一页" in first
+    assert '<span class="current" aria-current="page">1</span>' in first and 'aria-label="第 2 页">2</a>' in first
     second = (await client.get("/opportunities", params={"q": "分页测试场景", "page": 2})).text
-    assert second.count("分页测试场景") >= 3 and "上一页" in second
+    assert second.count("分页测试场景") >= 3 and "上一页" in second and "第 21–23 条，共 23 条" in second
+
+
+async def test_paging_past_the_end_offers_the_way_back(client, session, sync_index):
+    organisation = await create_organisation(session)
+    for n in range(3):
+        await create_opportunity(session, organisation, title=f"越界测试场景{n}", status=PUBLISHED)
+    await sync_index()
+    for params in ({"page": 9}, {"q": "越界测试场景", "page": 9}):
+        html = (await client.get("/opportunities", params=params)).text
+        assert "第 9 页已超出范围" in html, params
+        assert "回到第一页" in html and "回到最后一页（第 1 页）" in html
 
 
 async def test_an_empty_result_says_so_and_suggests_removing_a_filter(client, session, sync_index):
