@@ -94,6 +94,8 @@ def render(
         "actor": actor,
         "csrf_token": csrf_token(request),
         "path": request.url.path,
+        # The footer's 主办/承办单位 and record numbers (backend/settings.py).
+        "site": request.app.state.settings,
         **(context or {}),
     }
     response = HTMLResponse(environment.get_template(template).render(values), status_code=status)
