@@ -3,8 +3,8 @@
 import csv
 import io
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy import delete
