@@ -20,6 +20,7 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationErro
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
 from .plan import Mode, QueryPlan, plan_query
+from .suggest import VocabularyCache
 from .text import index_tokens, normalise, pinyin_tokens, synonym_groups, vocabulary_words
 
 SEARCHABLE = ["title_zh", "labels_zh", "meta_zh", "text_zh", "extra_zh", "pinyin"]
@@ -160,6 +161,7 @@ class MeiliEngine:
     def __init__(self, url: str, api_key: str | None = None, index_name: str = "listings", *, timeout: int = 10):
         self.index_name = index_name
         self.client = meilisearch.Client(url, api_key, timeout=timeout)
+        self._vocabulary = VocabularyCache(max_age=300.0)
 
     @property
     def _index(self) -> meilisearch.index.Index:
@@ -258,6 +260,11 @@ class MeiliEngine:
                     doc = ListingDocument.from_dict(_as_dict(item)["doc"])
                     out[doc.id] = doc
         return out
+
+    def suggest(self, text: str, *, kind: str | None = None, limit: int = 5) -> list[str]:
+        # The same vocabulary rules as the embedded engine (search/suggest.py), from the stored
+        # documents; rebuilt when the count changes or every few minutes.
+        return self._vocabulary.suggest(self, text, kind=kind, limit=limit)
 
     def document_ids(self) -> set[str]:
         out: set[str] = set()

@@ -134,6 +134,18 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
     return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
 
 
+async def suggest(engine: SearchEngine, *, text: str, kind: ListingKind | None, limit: int = 5) -> list[str]:
+    """“您是不是要找” for a query that found nothing; none when the engine cannot answer (it is a hint)."""
+    suggest_from = getattr(engine, "suggest", None)
+    if suggest_from is None or not text.strip():
+        return []
+    try:
+        found = await to_thread.run_sync(lambda: suggest_from(text, kind=kind.value if kind else None, limit=limit))
+    except SearchUnavailable:
+        return []
+    return list(found)
+
+
 @dataclass
 class MatchRow:
     listing: Listing

@@ -1,6 +1,7 @@
 """Public pages: home, the lists with search and facets, detail pages, contact privacy."""
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus
@@ -256,3 +257,20 @@ async def test_a_script_in_a_title_is_shown_as_text(client, session, sync_index)
             "&lt;script&gt;alert(1)&lt;/script&gt;" in html
             or "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in html
         ), path
+
+
+async def test_a_query_that_finds_nothing_offers_did_you_mean_from_the_index(client, session, sync_index):
+    await _farm_listings(session)
+    await create_opportunity(session, await create_organisation(session), title="政务区块链电子证照", status=PUBLISHED)
+    await create_opportunity(
+        session, await create_organisation(session), title="保密的无人机草稿", status=ListingStatus.draft
+    )
+    await sync_index()
+    for typed, expected in (("智慧农", "智慧农业"), ("blockchian", "区块链")):
+        html = (await client.get("/opportunities", params={"q": typed})).text
+        assert "您是不是要找" in html, typed
+        assert f'href="/opportunities?q={quote(expected)}">{expected}</a>' in html, typed
+    followed = (await client.get("/opportunities", params={"q": "智慧农业"})).text
+    assert "赣州脐橙果园" in followed and "您是不是要找" not in followed
+    # A draft's words are never suggested to the public.
+    assert f"q={quote('无人机')}" not in (await client.get("/opportunities", params={"q": "无人"})).text
