@@ -91,7 +91,9 @@ def _facets(raw: dict[str, dict[str, int]], names: TaxonomyIndex) -> dict[str, l
         values = []
         for value, count in raw.get(facet, {}).items():
             if facet == "region":
-                values.append(FacetValue(value, names.regions.get(value, value), count))
+                label = names.regions.get(value, value)
+                # The province's own code means its province-level listings (as in backend/listings/browse).
+                values.append(FacetValue(value, f"{label}（省级）" if value.endswith("0000") else label, count))
             else:
                 values.append(FacetValue(by_name[facet].get(value, value), value, count))
         values.sort(key=lambda v: (-v.count, v.value))

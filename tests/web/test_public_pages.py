@@ -274,3 +274,18 @@ async def test_a_query_that_finds_nothing_offers_did_you_mean_from_the_index(cli
     assert "赣州脐橙果园" in followed and "您是不是要找" not in followed
     # A draft's words are never suggested to the public.
     assert f"q={quote('无人机')}" not in (await client.get("/opportunities", params={"q": "无人"})).text
+
+
+async def test_province_level_listings_can_be_isolated_and_chips_read_in_chinese(client, session, sync_index):
+    organisation = await create_organisation(session)
+    await create_opportunity(session, organisation, title="全省统一的省级场景", region_code="360000", status=PUBLISHED)
+    await create_opportunity(session, organisation, title="南昌市的市级场景", region_code="360100", status=PUBLISHED)
+    await sync_index()
+    page = (await client.get("/opportunities")).text
+    assert "江西省（省级）" in page
+    for params in ({"region": "360000"}, {"region": "360000", "q": "场景"}):
+        html = (await client.get("/opportunities", params=params)).text
+        assert "全省统一的省级" in html and "南昌市的市级" not in html, params  # titles may be marked up
+        assert "地区：江西省（省级）" in html
+    chips = (await client.get("/opportunities", params={"status": "closed", "batch": 7})).text
+    assert "状态：已截止" in chips and "批次：第7批" in chips and "状态：closed" not in chips
