@@ -22,17 +22,16 @@ from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router
-from backend.notifications.mail import MailWorker
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
 from backend.organisations.router import router as organisations_router
 from backend.pairings.router import router as pairings_router
 from backend.searching.router import router as search_router
-from backend.searching.sync import SyncWorker
 from backend.settings import Settings
 from backend.statistics.router import router as statistics_router
 from backend.subscriptions.router import router as subscriptions_router
 from backend.taxonomy.router import router as taxonomy_router
+from backend.wiring import build_workers, install_hooks
 from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
 
@@ -52,6 +51,7 @@ def open_search_engine(settings: Settings) -> SearchEngine:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,19 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except SearchUnavailable as exc:
             # Writes and browsing keep working; search answers 503 until the engine is back.
             logger.warning("search engine not ready at start-up: %s", exc)
-        worker = SyncWorker(app.state.sessionmaker, search_engine)
-        app.state.sync_worker = worker
+        workers = build_workers(app.state.sessionmaker, settings, search_engine)
+        app.state.sync_worker = workers.sync
+        app.state.mail_worker = workers.mail
         if settings.run_sync_worker:
-            worker.start()
-        mail_worker = MailWorker(app.state.sessionmaker, settings)
-        app.state.mail_worker = mail_worker
+            workers.sync.start()
         if settings.run_mail_worker:
-            mail_worker.start()
+            workers.mail.start()
         try:
             yield
         finally:
-            await mail_worker.stop()
-            await worker.stop()
+            await workers.mail.stop()
+            await workers.sync.stop()
             search_engine.close()
             await engine.dispose()
 

@@ -27,6 +27,9 @@ def _settings() -> Settings:
 
 def _run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from backend.kit.db import create_engine, create_sessionmaker, session_scope
+    from backend.wiring import install_hooks
+
+    install_hooks()  # the same hooks as in the app (publishing notifies subscribers, …)
 
     async def _main() -> T:
         engine = create_engine(settings.database_url)
@@ -281,8 +284,7 @@ def worker(
     """
     from backend.app import open_search_engine
     from backend.kit.db import create_engine, create_sessionmaker
-    from backend.notifications.mail import MailWorker
-    from backend.searching.sync import SyncWorker
+    from backend.wiring import build_workers
 
     settings = _settings()
 
@@ -290,8 +292,8 @@ def worker(
         database = create_engine(settings.database_url)
         engine = open_search_engine(settings)
         sessionmaker = create_sessionmaker(database)
-        sync = SyncWorker(sessionmaker, engine)
-        mail = MailWorker(sessionmaker, settings)
+        workers = build_workers(sessionmaker, settings, engine)
+        sync, mail = workers.sync, workers.mail
         applied = sent = 0
         try:
             engine.ensure_ready()

@@ -7,10 +7,10 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth import service as auth_service
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.kit.db import session_scope
-from backend.kit.errors import Forbidden, Unauthorized
+from backend.kit.errors import Forbidden
 from backend.settings import Settings
 
 
@@ -44,8 +44,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A permission as a dependency: signed in, and (if roles are given) with one of them."""
 
     async def _dependency(actor: ActorDep) -> Actor:
-        if not actor.is_authenticated:
-            raise Unauthorized("请先登录")
+        require_signed_in(actor)
         if roles and actor.role not in roles:
             raise Forbidden("当前账号无权执行此操作")
         return actor

@@ -16,7 +16,7 @@ from backend.organisations.models import Organisation
 from backend.taxonomy.mapping import load_taxonomy
 from backend.taxonomy.service import load_seed_taxonomy
 
-DEMO_PASSWORD = "demo-2026"
+DEMO_PASSWORD = "demo-2026"  # noqa: S105 -- the published password of the demo accounts, not a secret
 
 
 @dataclass(frozen=True)

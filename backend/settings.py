@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "development-only-secret-change-me"
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 -- refused outside development
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 
 

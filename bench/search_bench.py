@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -271,7 +272,7 @@ def _text(rng: random.Random, vocab: Vocabulary, low: int, high: int) -> str:
 def generate(n: int, vocab: Vocabulary, seed: int = SEED) -> list[Listing]:
     rng = random.Random(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         kind = "opportunity" if rng.random() < 0.55 else "offering"
         tracks = rng.sample(vocab.tracks, rng.choice([1, 1, 2, 2, 3]))
         domains = rng.sample(vocab.domains, rng.choice([1, 1, 2]))
@@ -621,7 +622,7 @@ def stop_server(server: subprocess.Popen | None) -> None:
 # -- one size ------------------------------------------------------------------------------
 
 
-def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, object]:
+def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str, Any]:
     db = f"scenematch_bench_{os.getpid()}_{size}"
     url = _url(db)
     workdir = Path(tempfile.mkdtemp(prefix=f"scenematch-bench-{size}-"))
@@ -638,7 +639,7 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         upgrade(url)
         asyncio.run(seed_database(url))
         started = time.perf_counter()
-        ids = asyncio.run(load_listings(db, listings, random.Random(SEED)))
+        asyncio.run(load_listings(db, listings, random.Random(SEED)))
         print(f"loaded into PostgreSQL (COPY) in {time.perf_counter() - started:.1f}s", flush=True)
         del listings
         asyncio.run(create_matchmaker(db))
@@ -777,8 +778,9 @@ def report(r: dict) -> None:
     print(f"  ILIKE p95 / engine p95 = {i95 / e95:6.1f}x   ILIKE p95 / API p95 = {i95 / a95:6.1f}x")
     print(f"  mean hits per API query {r['mean_total']:.0f}; matches that came back empty: {r['empty_matches']}")
     print(
-        "  load average (1/5/15 min) before measuring %.2f/%.2f/%.2f, after %.2f/%.2f/%.2f"
-        % (*r["load_before"], *r["load_after"])
+        "  load average (1/5/15 min) before measuring {:.2f}/{:.2f}/{:.2f}, after {:.2f}/{:.2f}/{:.2f}".format(
+            *r["load_before"], *r["load_after"]
+        )
     )
     print(f"  peak memory: server VmHWM {r['server_hwm_mb']:.0f} MB, benchmark process ru_maxrss "
           f"{r['bench_maxrss_mb']:.0f} MB (holds the generated listings and built the index)", flush=True)  # fmt: skip

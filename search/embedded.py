@@ -14,6 +14,7 @@ own schema, until the next rebuild creates a current one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -23,6 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import tantivy
 
@@ -246,7 +248,7 @@ class EmbeddedEngine:
             order_by = "sort_time"
         elif query.sort == "deadline":
             order_by, order = "deadline", tantivy.Order.Asc
-        kwargs = {"order_by_field": order_by, "order": order} if order_by else {}
+        kwargs: dict[str, Any] = {"order_by_field": order_by, "order": order} if order_by else {}
         facets: dict[str, dict[str, int]] = {}
         counting: Future | None = None
         if query.facets:
@@ -260,7 +262,7 @@ class EmbeddedEngine:
             found = searcher.search(tquery, query.page_size, count=False, offset=query.offset, **kwargs)
         else:
             found = searcher.search(tquery, query.page_size, count=True, offset=query.offset, **kwargs)
-            total = found.count or 0
+            total = getattr(found, "count", None) or 0  # tantivy's stub omits `count`
 
         hits = []
         for key, address in found.hits:
@@ -305,7 +307,7 @@ class EmbeddedEngine:
         if searcher.num_docs == 0:
             return set()
         found = searcher.search(tantivy.Query.all_query(), searcher.num_docs, count=False)
-        return {searcher.doc(address).get_first("id") for _, address in found.hits}
+        return {i for _, address in found.hits if isinstance(i := searcher.doc(address).get_first("id"), str)}
 
     def doc_count(self) -> int:
         return self._current().index.searcher().num_docs
@@ -510,10 +512,8 @@ class _SegmenterPool:
         self.alive = False
         for proc in self.procs:
             for stream in (proc.stdin, proc.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
             try:
                 proc.wait(timeout=5)
             except Exception:

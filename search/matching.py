@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from .engine import ListingDocument, SearchEngine, SearchQuery
 from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
@@ -41,6 +41,7 @@ GENERIC_WEIGHT = 0.25
 
 # The boilerplate of 机会清单 / 产品清单 texts: what any project says about itself, not what
 # it is about. Normalised (Simplified) forms; compared after normalisation.
+# fmt: off
 GENERIC_WORDS = frozenset(
     [
         "建设",
@@ -178,6 +179,7 @@ GENERIC_WORDS = frozenset(
         "年度",
     ]
 )
+# fmt: on
 
 # Text carries most of the score: a shared track or domain is broad (物联网 covers half the
 # listings) and only lifts candidates whose text already fits, or surfaces differently
@@ -326,7 +328,7 @@ def match(
     pool = min(100, max(30, limit * 3))
     # An opportunity can only be answered while it is open.
     open_at = now if target_kind == "opportunity" else None
-    base = dict(
+    base: dict[str, Any] = dict(
         kind=target_kind, statuses=statuses, exclude_ids=excluded, page_size=pool, facets=False, open_at=open_at,
         highlight=False,
     )  # fmt: skip

@@ -44,7 +44,7 @@ class QueryPlan:
     mode: Mode
     clauses: tuple[Clause, ...] = ()
     min_match: int = 0
-    highlight: HighlightPlan = HighlightPlan()
+    highlight: HighlightPlan = HighlightPlan()  # noqa: RUF009 -- frozen, so one shared default is safe
 
     @property
     def words(self) -> list[str]:

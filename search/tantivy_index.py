@@ -177,11 +177,11 @@ def _document(data: dict) -> ListingDocument:
 
 
 def from_stored(stored: tantivy.Document) -> ListingDocument:
-    return _document(json.loads(stored.get_first("source")))
+    return _document(json.loads(stored.get_first("source") or "{}"))
 
 
 def from_stored_prepared(stored: tantivy.Document) -> tuple[ListingDocument, Prepared | None]:
-    data = json.loads(stored.get_first("source"))
+    data = json.loads(stored.get_first("source") or "{}")
     doc = _document(data)
     raw = data.get(PREPARED_KEY)
     return doc, Prepared.from_json(doc, raw) if raw else None
@@ -352,7 +352,7 @@ def facet_counts(
                             counts[member] += n
             out[name] = _ranked(counts)
         elif how == "set":
-            counts = defaultdict(int)
+            set_counts: defaultdict[str, int] = defaultdict(int)
             members = _SET_MEMBERS
             for bucket in buckets:
                 key, n = bucket["key"], bucket["doc_count"]
@@ -361,9 +361,9 @@ def facet_counts(
                     values = tuple(key.split(SET_SEPARATOR))
                     if len(members) < 100_000:
                         members[key] = values
-                for value in values:
-                    counts[value] += n
-            out[name] = _ranked(counts)
+                for member in values:
+                    set_counts[member] += n
+            out[name] = _ranked(set_counts)
         else:
             out[name] = {b["key"]: int(b["doc_count"]) for b in buckets if b["key"] != NO_REGION}
     return out

@@ -45,24 +45,26 @@ async def test_sqlite_app_serves_published_lists_and_logins(prepared_demo: Path)
     from backend.settings import Settings
 
     app = create_app(Settings())
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client:
-            opportunities = await client.get("/api/v1/opportunities", params={"page_size": 100})
-            assert opportunities.status_code == 200
-            assert opportunities.json()["total"] >= 40
-            assert all(item["contact"] is None for item in opportunities.json()["items"])
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client,
+    ):
+        opportunities = await client.get("/api/v1/opportunities", params={"page_size": 100})
+        assert opportunities.status_code == 200
+        assert opportunities.json()["total"] >= 40
+        assert all(item["contact"] is None for item in opportunities.json()["items"])
 
-            found = await client.get("/api/v1/search", params={"q": "智慧农业"})
-            assert found.status_code == 200 and found.json()["total"] >= 1
-            assert all(hit["listing"]["status"] == "published" for hit in found.json()["hits"])
+        found = await client.get("/api/v1/search", params={"q": "智慧农业"})
+        assert found.status_code == 200 and found.json()["total"] >= 1
+        assert all(hit["listing"]["status"] == "published" for hit in found.json()["hits"])
 
-            login = await client.post(
-                "/api/v1/auth/login", json={"email": "issuer@demo.scenematch.cn", "password": DEMO_PASSWORD}
-            )
-            assert login.status_code == 200
-            created = await client.post("/api/v1/opportunities", json={"title": "SQLite 演示草稿", "place": "南昌市"})
-            assert created.status_code == 201, created.text
-            assert created.json()["region"]["code"] == "360100"
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": "issuer@demo.scenematch.cn", "password": DEMO_PASSWORD}
+        )
+        assert login.status_code == 200
+        created = await client.post("/api/v1/opportunities", json={"title": "SQLite 演示草稿", "place": "南昌市"})
+        assert created.status_code == 201, created.text
+        assert created.json()["region"]["code"] == "360100"
 
 
 def test_import_and_export_round_trip_through_the_cli(prepared_demo: Path, tmp_path: Path):

@@ -9,7 +9,7 @@ from backend.answers.models import Answer, AnswerAttachment, AnswerOffering
 from backend.answers.schemas import AnswerPublic, AttachmentPublic, MemberPublic
 from backend.answers.service import members_of
 from backend.listings.models import Opportunity
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 
 
 async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> list[AnswerPublic]:
@@ -20,13 +20,7 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
     organisation_ids = {a.lead_organisation_id for a in answers} | {
         m.organisation_id for ms in members.values() for m in ms
     }
-    names = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
-            )
-        ).all()
-    )
+    names = await organisation_names_of(session, organisation_ids)
     titles = dict(
         (
             await session.exec(

@@ -8,11 +8,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.answers.models import Answer, AnswerMember, AnswerStatus, MemberStatus, Review, ReviewCriterion, Reviewer
-from backend.answers.service import NOT_FOUND, _set_status, load_readable, members_of
-from backend.auth.actor import Actor
+from backend.answers.permissions import NOT_FOUND, get_readable, members_of
+from backend.answers.service import _set_status
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import Opportunity
 from backend.organisations.models import Organisation
 from backend.pairings import service as pairings
@@ -27,8 +28,7 @@ DECISIONS = {
 
 async def _issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
     """The opportunity, if the actor is an issuer of its organisation (or staff)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise NotFound("机会不存在")
@@ -100,7 +100,7 @@ async def invite(session: AsyncSession, *, actor: Actor, opportunity_id: int, us
 
 
 async def _reviewable(session: AsyncSession, actor: Actor, answer_id: int) -> tuple[Answer, Opportunity]:
-    answer, opportunity, _ = await load_readable(session, actor=actor, answer_id=answer_id)
+    answer, opportunity, _ = await get_readable(session, actor=actor, id=answer_id)
     if await session.get(Reviewer, (opportunity.id, actor.user_id)) is None:
         raise Forbidden("您不是该机会的评审人")
     if answer.status not in (AnswerStatus.submitted, AnswerStatus.shortlisted):
@@ -176,7 +176,7 @@ async def reviews_of(session: AsyncSession, *, answer_id: int) -> list[tuple[Rev
 
 async def list_reviews(session: AsyncSession, *, actor: Actor, answer_id: int) -> list[tuple[Review, User]]:
     """Scores are for the issuer's organisation and matchmakers, not for the answering enterprises."""
-    answer, opportunity, _ = await load_readable(session, actor=actor, answer_id=answer_id)
+    answer, opportunity, _ = await get_readable(session, actor=actor, id=answer_id)
     if not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise Forbidden("评审意见仅出卷方和撮合专员可见")
     return await reviews_of(session, answer_id=answer.id)

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
-from backend.answers import review, service
+from backend.answers import permissions, review, service
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import (
     AnswerCreate,
@@ -65,7 +65,7 @@ async def my_answers(session: SessionDep, actor: SignedInDep) -> list[AnswerPubl
 
 @router.get("/answers/{answer_id}", response_model=AnswerPublic, responses=_ERRORS)
 async def get_answer(answer_id: IdPath, session: SessionDep, actor: ActorDep) -> AnswerPublic:
-    answer, _, _ = await service.load_readable(session, actor=actor, answer_id=answer_id)
+    answer, _, _ = await permissions.get_readable(session, actor=actor, id=answer_id)
     return await _one(session, answer)
 
 

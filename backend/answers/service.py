@@ -5,7 +5,6 @@ issuer of its opportunity (once submitted) and matchmakers. Everyone else is tol
 does not exist.
 """
 
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -22,13 +21,20 @@ from backend.answers.models import (
     AnswerStatus,
     MemberStatus,
 )
+from backend.answers.permissions import (  # noqa: F401 -- re-exported for web/; permissions.py owns them
+    NOT_FOUND,
+    can_read,
+    get_readable,
+    is_party,
+    members_of,
+)
 from backend.answers.schemas import AnswerCreate, AnswerUpdate
 from backend.audit import service as audit
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.kit import files
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import ListingStatus, Offering, Opportunity
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 
@@ -40,7 +46,6 @@ ACTIVE = {
     AnswerStatus.selected,
     AnswerStatus.not_selected,
 }
-NOT_FOUND = "答题不存在"
 
 
 def deadline_passed(opportunity: Opportunity, today: date | None = None) -> bool:
@@ -48,50 +53,16 @@ def deadline_passed(opportunity: Opportunity, today: date | None = None) -> bool
     return opportunity.deadline is not None and (today or date.today()) > opportunity.deadline
 
 
-async def members_of(session: AsyncSession, answer_ids: Sequence[int]) -> dict[int, list[AnswerMember]]:
-    out: dict[int, list[AnswerMember]] = {i: [] for i in answer_ids}
-    if answer_ids:
-        for member in (
-            await session.exec(select(AnswerMember).where(col(AnswerMember.answer_id).in_(list(answer_ids))))
-        ).all():
-            out[member.answer_id].append(member)
-    return out
-
-
-def is_party(actor: Actor, answer: Answer, members: Sequence[AnswerMember]) -> bool:
-    """The lead enterprise or a member that has not declined."""
-    if actor.organisation_id is None:
-        return False
-    if actor.organisation_id == answer.lead_organisation_id:
-        return True
-    return any(m.organisation_id == actor.organisation_id and m.status != MemberStatus.declined for m in members)
-
-
-def can_read(actor: Actor, answer: Answer, opportunity: Opportunity, members: Sequence[AnswerMember]) -> bool:
-    if actor.is_staff or is_party(actor, answer, members):
-        return True
-    # The issuer sees answers once they have been submitted, never drafts.
-    return actor.belongs_to(opportunity.organisation_id) and answer.submitted_at is not None
-
-
 async def load_readable(
     session: AsyncSession, *, actor: Actor, answer_id: int
 ) -> tuple[Answer, Opportunity, list[AnswerMember]]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    answer = await session.get(Answer, answer_id)
-    if answer is None:
-        raise NotFound(NOT_FOUND)
-    opportunity = await session.get(Opportunity, answer.opportunity_id)
-    members = (await members_of(session, [answer.id]))[answer.id]
-    if opportunity is None or not can_read(actor, answer, opportunity, members):
-        raise NotFound(NOT_FOUND)
-    return answer, opportunity, members
+    """Compatibility name (web/ calls it): `permissions.get_readable` is the loader."""
+    return await get_readable(session, actor=actor, id=answer_id)
 
 
 async def _load_own(session: AsyncSession, actor: Actor, answer_id: int) -> tuple[Answer, Opportunity]:
     """An answer the actor's organisation leads; members and others may not change it."""
-    answer, opportunity, members = await load_readable(session, actor=actor, answer_id=answer_id)
+    answer, opportunity, _members = await get_readable(session, actor=actor, id=answer_id)
     if actor.organisation_id != answer.lead_organisation_id:
         raise Forbidden("只有牵头企业可以修改答题")
     return answer, opportunity
@@ -183,8 +154,7 @@ async def _replace_links(
 
 async def create(session: AsyncSession, *, actor: Actor, opportunity_id: int, data: AnswerCreate) -> Answer:
     """Start a draft answer for the actor's enterprise (alone, or leading a consortium)."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以答题")
     opportunity = await _check_open(await session.get(Opportunity, opportunity_id))
@@ -293,7 +263,7 @@ async def withdraw(session: AsyncSession, *, actor: Actor, answer_id: int) -> An
 
 async def respond_to_membership(session: AsyncSession, *, actor: Actor, answer_id: int, accept: bool) -> Answer:
     """A member enterprise confirms (or declines) taking part in a consortium answer."""
-    answer, _, members = await load_readable(session, actor=actor, answer_id=answer_id)
+    answer, _, members = await get_readable(session, actor=actor, id=answer_id)
     member = next((m for m in members if m.organisation_id == actor.organisation_id), None)
     if member is None or actor.role != Role.enterprise:
         raise Forbidden("只有被邀请的联合体成员可以确认")
@@ -317,8 +287,7 @@ async def respond_to_membership(session: AsyncSession, *, actor: Actor, answer_i
 
 async def list_for_opportunity(session: AsyncSession, *, actor: Actor, opportunity_id: int) -> list[Answer]:
     """The issuer's (and matchmakers') view: every answer that has been submitted."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     opportunity = await session.get(Opportunity, opportunity_id)
     if opportunity is None or not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise NotFound("机会不存在")
@@ -362,7 +331,7 @@ async def add_attachment(
 async def get_attachment(
     session: AsyncSession, *, actor: Actor, answer_id: int, attachment_id: int
 ) -> AnswerAttachment:
-    await load_readable(session, actor=actor, answer_id=answer_id)
+    await get_readable(session, actor=actor, id=answer_id)
     attachment = await session.get(AnswerAttachment, attachment_id)
     if attachment is None or attachment.answer_id != answer_id:
         raise NotFound("附件不存在")

@@ -41,11 +41,28 @@ class Actor:
 ANONYMOUS = Actor()
 
 
+def require_signed_in(actor: Actor) -> int:
+    """Refuse visitors (401); answers the signed-in user's id."""
+    from backend.kit.errors import Unauthorized
+
+    if actor.user_id is None:
+        raise Unauthorized("请先登录")
+    return actor.user_id
+
+
 def require_staff(actor: Actor, message: str) -> None:
     """Refuse anyone but matchmakers and admins: 401 for visitors, 403 for other accounts."""
-    from backend.kit.errors import Forbidden, Unauthorized
+    from backend.kit.errors import Forbidden
 
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not actor.is_staff:
+        raise Forbidden(message)
+
+
+def require_admin(actor: Actor, message: str) -> None:
+    """Refuse anyone but admins: 401 for visitors, 403 for other accounts."""
+    from backend.kit.errors import Forbidden
+
+    require_signed_in(actor)
+    if not actor.is_admin:
         raise Forbidden(message)

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
@@ -13,7 +13,7 @@ from backend.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from backend.auth.schemas import UserCreate, UserUpdate
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.kit.pagination import PageParams, paginate
 from backend.organisations.models import Organisation, OrganisationKind
 
 # An enterprise account must belong to an enterprise; an issuer to a body that poses scenarios.
@@ -89,9 +89,7 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def list_users(session: AsyncSession, *, page: PageParams) -> tuple[list[User], int]:
-    total = (await session.exec(select(func.count()).select_from(User))).one()
-    rows = await session.exec(select(User).order_by(col(User.id)).offset(page.offset).limit(page.page_size))
-    return list(rows.all()), total
+    return await paginate(session, select(User), page, col(User.id))
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:

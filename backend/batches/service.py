@@ -45,7 +45,7 @@ from backend.auth.actor import Actor, require_staff
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, NotFound
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.taxonomy.models import Batch
 
 WITHDRAW_ACTIONS = ("status:closed", "status:withdrawn")
@@ -279,12 +279,7 @@ def _item(row: _Row, at: datetime | None, *, changed_fields: list[str] | None = 
 
 
 async def _organisation_names(session: AsyncSession, rows: list[_Row]) -> dict[int, str]:
-    ids = {r.organisation_id for r in rows}
-    if not ids:
-        return {}
-    return dict(
-        (await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids)))).all()
-    )
+    return await organisation_names_of(session, {r.organisation_id for r in rows})
 
 
 def _visible(

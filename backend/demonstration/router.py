@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
 from backend.auth.actor import require_staff
-from backend.demonstration import presenter, service
+from backend.demonstration import permissions, presenter, service
 from backend.demonstration.models import ProjectStatus
 from backend.demonstration.schemas import (
     EnterpriseCreate,
@@ -104,7 +104,7 @@ async def create_project(data: ProjectCreate, session: SessionDep, actor: ActorD
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, responses=_ERRORS)
 async def get_project(project_id: IdPath, session: SessionDep, actor: ActorDep) -> ProjectPublic:
-    project = await service.get_project_readable(session, actor=actor, project_id=project_id)
+    project = await permissions.get_readable(session, actor=actor, id=project_id)
     return (await presenter.projects(session, [project], with_milestones=True))[0]
 
 

@@ -15,15 +15,15 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.auth.models import Role
 from backend.duplicates.models import DuplicateDismissal
 from backend.duplicates.similarity import LIKELY_DUPLICATE, WORTH_SHOWING, Profile, Similarity, profile, similarity
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus, Opportunity
 from backend.listings.service import KIND_LABELS, Listing, load_classification
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.outbox.service import record_listing_change
 from backend.searching.documents import build_documents, city_codes
 from backend.taxonomy.models import Batch
@@ -125,8 +125,7 @@ async def similar_to_draft(
 
     Issuers see published ones and their own organisation's; staff see any but withdrawn.
     """
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not (actor.is_staff or actor.role == Role.issuer):
         raise Forbidden("只有出卷方和撮合专员可以查找相似机会")
     title, description = title.strip(), description.strip()
@@ -354,17 +353,7 @@ class Labels:
 async def labels(session: AsyncSession, listings: Sequence[Listing]) -> Labels:
     organisation_ids = {listing.organisation_id for listing in listings}
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
-    organisations = (
-        dict(
-            (
-                await session.exec(
-                    select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
-                )
-            ).all()
-        )
-        if organisation_ids
-        else {}
-    )
+    organisations = await organisation_names_of(session, organisation_ids)
     batches = (
         dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
         if batch_ids

@@ -19,6 +19,7 @@ counted parts are scaled back to 1, so the score stays comparable.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -85,7 +86,7 @@ def _bigrams(title: str) -> frozenset[str]:
     chars = [ch for ch in normalise(title or "") if ch.isalnum()]
     if len(chars) == 1:
         return frozenset(chars)
-    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
+    return frozenset(a + b for a, b in itertools.pairwise(chars))
 
 
 def profile(*, title: str, description: str = "", tracks: Iterable[str] = (), region: str | None = None) -> Profile:

@@ -3,8 +3,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from backend.auth.actor import require_signed_in
 from backend.dependencies import ActorDep, SessionDep
-from backend.events import presenter, service
+from backend.events import permissions, presenter, service
 from backend.events.schemas import (
     AvailabilityPublic,
     AvailabilitySet,
@@ -54,7 +55,7 @@ async def create_event(data: EventCreate, session: SessionDep, actor: ActorDep) 
 
 @router.get("/{event_id}", response_model=EventPublic, responses=error_responses(NotFound))
 async def get_event(event_id: IdPath, session: SessionDep, actor: ActorDep) -> EventPublic:
-    return await presenter.present_event(session, await service.get_visible(session, actor=actor, event_id=event_id))
+    return await presenter.present_event(session, await permissions.get_readable(session, actor=actor, id=event_id))
 
 
 @router.patch("/{event_id}", response_model=EventPublic, responses=_WRITE)
@@ -76,7 +77,7 @@ async def change_status(event_id: IdPath, data: EventStatusChange, session: Sess
 async def set_featured(event_id: IdPath, data: FeaturedSet, session: SessionDep, actor: ActorDep) -> EventPublic:
     """Replace the featured opportunities (each must be published)."""
     await service.set_featured(session, actor=actor, event_id=event_id, opportunity_ids=data.opportunity_ids)
-    return await presenter.present_event(session, await service.get_visible(session, actor=actor, event_id=event_id))
+    return await presenter.present_event(session, await permissions.get_readable(session, actor=actor, id=event_id))
 
 
 @router.get("/{event_id}/registrations", response_model=list[RegistrationPublic], responses=_WRITE)
@@ -124,9 +125,8 @@ async def cancel_registration(event_id: IdPath, session: SessionDep, actor: Acto
 
 @router.get("/{event_id}/availability", response_model=AvailabilityPublic, responses=_WRITE)
 async def my_availability(event_id: IdPath, session: SessionDep, actor: ActorDep) -> AvailabilityPublic:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    event = await service.get_visible(session, actor=actor, event_id=event_id)
+    require_signed_in(actor)
+    event = await permissions.get_readable(session, actor=actor, id=event_id)
     slots = await service.availability_of(session, event_id=event_id, user_id=actor.user_id)
     return AvailabilityPublic(
         slots=sorted(slots) if slots is not None else list(range(event.slot_count())), saved=slots is not None

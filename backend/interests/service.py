@@ -8,23 +8,27 @@ expressed it, the issuer of the opportunity, and the matchmakers — nobody else
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role
 from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Interest, InterestStatus
+from backend.interests.permissions import get_readable, visible_clause
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
-from backend.kit.pagination import PageParams
+from backend.kit.errors import Conflict, Forbidden, NotFound
+from backend.kit.pagination import PageParams, paginate
+from backend.listings import hooks as listing_hooks
 from backend.listings.models import ListingStatus, Opportunity
+from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
 from backend.organisations.models import Organisation, OrganisationStatus
+from backend.organisations.service import names_of as organisation_names_of
+from backend.settings import Settings
 
 ENTITY_KIND = "interest"
 
@@ -56,8 +60,7 @@ async def _audit(
 
 async def express(session: AsyncSession, *, actor: Actor, opportunity_id: int, message: str) -> Interest:
     """An enterprise account says it wants an introduction to a published opportunity."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.role != Role.enterprise or actor.organisation_id is None:
         raise Forbidden("只有企业账号可以表达合作意向")
     organisation = await session.get(Organisation, actor.organisation_id)
@@ -111,32 +114,9 @@ async def express(session: AsyncSession, *, actor: Actor, opportunity_id: int, m
     return interest
 
 
-def _visible_clause(actor: Actor) -> Any:
-    """None for matchmakers (everything); otherwise own interests and interests in own opportunities."""
-    if actor.is_staff:
-        return None
-    own_opportunities = select(Opportunity.id).where(Opportunity.organisation_id == actor.organisation_id)
-    return or_(Interest.organisation_id == actor.organisation_id, col(Interest.opportunity_id).in_(own_opportunities))
-
-
-async def _get_visible(session: AsyncSession, actor: Actor, interest_id: int) -> tuple[Interest, Opportunity]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    interest = await session.get(Interest, interest_id)
-    if interest is None:
-        raise NotFound("意向不存在")
-    opportunity = await session.get(Opportunity, interest.opportunity_id)
-    assert opportunity is not None  # foreign key
-    if not (
-        actor.is_staff or actor.belongs_to(interest.organisation_id) or actor.belongs_to(opportunity.organisation_id)
-    ):
-        raise NotFound("意向不存在")
-    return interest, opportunity
-
-
 async def get(session: AsyncSession, *, actor: Actor, interest_id: int) -> Interest:
     """One interest the actor may see; anything else is reported as missing."""
-    interest, _ = await _get_visible(session, actor, interest_id)
+    interest, _ = await get_readable(session, actor=actor, id=interest_id)
     return interest
 
 
@@ -149,31 +129,24 @@ async def list_interests(
     statuses: Sequence[InterestStatus] = (),
 ) -> tuple[list[Interest], int]:
     """The interests the actor may see, newest first."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not actor.is_staff and actor.organisation_id is None:
         return [], 0
     query = select(Interest)
-    visible = _visible_clause(actor)
+    visible = visible_clause(actor)
     if visible is not None:
         query = query.where(visible)
     if opportunity_id is not None:
         query = query.where(Interest.opportunity_id == opportunity_id)
     if statuses:
         query = query.where(col(Interest.status).in_(list(statuses)))
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = await session.exec(
-        query.order_by(col(Interest.created_at).desc(), col(Interest.id).desc())
-        .offset(page.offset)
-        .limit(page.page_size)
-    )
-    return list(rows.all()), total
+    return await paginate(session, query, page, col(Interest.created_at).desc(), col(Interest.id).desc())
 
 
 async def _decide(
     session: AsyncSession, *, actor: Actor, interest_id: int, to: InterestStatus, reason: str = ""
 ) -> Interest:
-    interest, opportunity = await _get_visible(session, actor, interest_id)
+    interest, opportunity = await get_readable(session, actor=actor, id=interest_id)
     if not (actor.is_staff or actor.belongs_to(opportunity.organisation_id)):
         raise Forbidden("只有发布该机会的单位或撮合专员可以审批意向")
     if interest.status != InterestStatus.pending:
@@ -223,7 +196,7 @@ async def decline(session: AsyncSession, *, actor: Actor, interest_id: int, reas
 
 async def withdraw(session: AsyncSession, *, actor: Actor, interest_id: int) -> Interest:
     """The enterprise takes back an interest still waiting for a decision."""
-    interest, _ = await _get_visible(session, actor, interest_id)
+    interest, _ = await get_readable(session, actor=actor, id=interest_id)
     if not actor.belongs_to(interest.organisation_id):
         raise Forbidden("只有表达意向的企业可以撤回")
     if interest.status != InterestStatus.pending:
@@ -237,6 +210,7 @@ async def withdraw(session: AsyncSession, *, actor: Actor, interest_id: int) -> 
     return interest
 
 
+@listing_hooks.released_contacts.register
 async def released_contact_ids(session: AsyncSession, *, actor: Actor, opportunity_ids: Sequence[int]) -> set[int]:
     """The opportunities among `opportunity_ids` whose contact the actor's organisation may see
     because an introduction was approved (one query for a whole page)."""
@@ -281,15 +255,7 @@ async def send_reminders(session: AsyncSession, *, days: int, now: datetime | No
             await session.exec(select(Opportunity).where(col(Opportunity.id).in_({i.opportunity_id for i in rows})))
         ).all()
     }
-    enterprises = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(
-                    col(Organisation.id).in_({i.organisation_id for i in rows})
-                )
-            )
-        ).all()
-    )
+    enterprises = await organisation_names_of(session, {i.organisation_id for i in rows})
     recipients: dict[int, list[int]] = {}
     for interest in rows:
         opportunity = opportunities[interest.opportunity_id]
@@ -338,3 +304,9 @@ async def load_for_presenting(
         else {}
     )
     return opportunities, organisations
+
+
+@mail.periodic_jobs.register
+async def _remind_with_the_mail_worker(session: AsyncSession, settings: Settings) -> int:
+    """The mail worker's periodic round: reminders for interests waiting too long."""
+    return await send_reminders(session, days=settings.interest_reminder_days)

@@ -1,9 +1,13 @@
-"""Paging parameters and the list wrapper every list endpoint answers with."""
+"""Paging parameters, the list wrapper every list endpoint answers with, and `paginate`:
+the one count-then-page query every list uses."""
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
 
@@ -31,3 +35,18 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     page_size: int
+
+
+R = TypeVar("R")
+
+
+async def paginate(
+    session: AsyncSession, query: SelectOfScalar[R], page: PageParams, *order: Any
+) -> tuple[list[R], int]:
+    """One page of `query` (in `order`) and the number of rows it matches.
+
+    `order` must end in a unique column (usually the id), so that pages never overlap or skip.
+    """
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
+    return list(rows.all()), total

@@ -1,6 +1,7 @@
 """The polling loop shared by the background workers (search sync, mail)."""
 
 import asyncio
+import contextlib
 import logging
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,8 @@ class PollingWorker:
             if done:
                 continue  # more may be waiting
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         self._stop.clear()

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
-from backend.interests.service import released_contact_ids
+from backend.listings.hooks import released_contact_ids
 from backend.listings.models import ListingKind, Offering, Opportunity
 from backend.listings.schemas import CodeName, OfferingPublic, OpportunityPublic, OrganisationRef
 from backend.listings.service import Listing, can_see_private_fields, load_classification

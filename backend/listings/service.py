@@ -14,32 +14,36 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.auth.models import Role
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
+from backend.listings import hooks
 from backend.listings.models import (
     DOMAIN_LINKS,
     LISTING_MODELS,
     TRACK_LINKS,
     ListingKind,
     ListingStatus,
-    Offering,
     Opportunity,
+)
+from backend.listings.permissions import (
+    KIND_LABELS,
+    Listing,
+    can_read,
+    can_see_private_fields,
+    check_can_edit,
+    get_readable,
 )
 from backend.listings.schemas import ListingCreate, ListingUpdate
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.outbox.service import record_listing_change
-from backend.subscriptions import service as subscriptions_service
 from backend.taxonomy import service as taxonomy_service
 from backend.taxonomy.mapping import load_taxonomy
 from backend.taxonomy.models import Batch, Domain, Region, Track
 from backend.taxonomy.regions import resolve_region
 
-Listing = Opportunity | Offering
-
-KIND_LABELS = {ListingKind.opportunity: "机会", ListingKind.offering: "产品"}
 # Which account may post which list, and on behalf of which kinds of organisation.
 _AUTHOR_ROLE = {ListingKind.opportunity: Role.issuer, ListingKind.offering: Role.enterprise}
 _AUTHOR_ORGANISATION_KINDS = {
@@ -63,21 +67,9 @@ def _visible_clause(model: type[Listing], actor: Actor) -> Any:
     return published
 
 
-def can_see_private_fields(actor: Actor, listing: Listing) -> bool:
-    """Contact details and review notes: the listing's own organisation and staff only."""
-    return actor.is_staff or actor.belongs_to(listing.organisation_id)
-
-
-def _may_see(actor: Actor, listing: Listing) -> bool:
-    return listing.status == ListingStatus.published or can_see_private_fields(actor, listing)
-
-
 async def get_visible(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
-    """A listing the actor may see; anything else is reported as missing, not forbidden."""
-    listing = await session.get(LISTING_MODELS[kind], listing_id)
-    if listing is None or not _may_see(actor, listing):
-        raise NotFound(f"{KIND_LABELS[kind]}不存在")
-    return listing
+    """Compatibility name (web/ calls it): `permissions.get_readable` is the loader."""
+    return await get_readable(session, actor=actor, kind=kind, id=listing_id)
 
 
 # A merge never targets a listing that is itself merged, but the kept one may be merged later
@@ -97,11 +89,11 @@ async def locate(session: AsyncSession, *, actor: Actor, kind: ListingKind, list
 
     Old links to a merged listing (search engines, e-mails, printed lists) thus lead to the
     listing it became. When nothing down the chain is visible, the answer is the same plain
-    "不存在" as `get_visible`: a merge into a draft or a closed listing reveals neither.
+    "不存在" as `get_readable`: a merge into a draft or a closed listing reveals neither.
     """
     model = LISTING_MODELS[kind]
     listing = await session.get(model, listing_id)
-    if listing is not None and _may_see(actor, listing):
+    if listing is not None and can_read(actor, listing):
         return listing
     seen = {listing_id}
     current = listing
@@ -110,7 +102,7 @@ async def locate(session: AsyncSession, *, actor: Actor, kind: ListingKind, list
             break
         seen.add(current.merged_into_id)
         current = await session.get(model, current.merged_into_id)
-        if current is not None and _may_see(actor, current):
+        if current is not None and can_read(actor, current):
             return MergedInto(current.id)
     raise NotFound(f"{KIND_LABELS[kind]}不存在")
 
@@ -248,8 +240,7 @@ async def list_listings(
 
 
 async def _author_organisation(session: AsyncSession, actor: Actor, kind: ListingKind, requested: int | None) -> int:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if actor.is_staff:
         if requested is None:
             raise Unprocessable("代为填报时请选择发布单位", field="organisation_id")
@@ -314,17 +305,6 @@ async def create(session: AsyncSession, *, actor: Actor, kind: ListingKind, data
     return listing
 
 
-def _check_can_edit(actor: Actor, kind: ListingKind, listing: Listing) -> None:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    if actor.is_staff:
-        return
-    if not actor.belongs_to(listing.organisation_id):
-        raise NotFound(f"{KIND_LABELS[kind]}不存在")
-    if listing.status != ListingStatus.draft:
-        raise Conflict("只有草稿可以修改；已提交或已发布的内容请联系撮合专员", field="status")
-
-
 async def update(
     session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int, data: ListingUpdate
 ) -> Listing:
@@ -332,7 +312,7 @@ async def update(
     listing = await session.get(LISTING_MODELS[kind], listing_id)
     if listing is None:
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
-    _check_can_edit(actor, kind, listing)
+    check_can_edit(actor, kind, listing)
     changes = data.model_dump(exclude_unset=True)
     for required in ("title",):
         if required in changes and changes[required] is None:
@@ -401,8 +381,7 @@ async def _transition(
 
 
 async def _get_for_owner_or_staff(session: AsyncSession, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     listing = await session.get(LISTING_MODELS[kind], listing_id)
     if listing is None or not can_see_private_fields(actor, listing):
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
@@ -449,7 +428,7 @@ async def publish(
         message="只有草稿或待审核的内容可以发布",
     )
     if isinstance(listing, Opportunity):
-        await subscriptions_service.on_opportunity_published(session, listing)
+        await hooks.run_opportunity_published(session, listing)
     return listing
 
 

@@ -20,7 +20,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
@@ -33,6 +33,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.kit.db import session_scope, utcnow
+from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
 from backend.notifications.models import EmailMessage
 from backend.notifications.service import LINK_LABEL
@@ -234,8 +235,14 @@ async def pending_count(session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(EmailMessage).where(_pending()))).one()
 
 
+# Jobs the mail worker runs every REMINDER_CHECK_SECONDS before sending, each in its own
+# transaction (the interests domain registers its reminders): mail never imports its users.
+periodic_jobs: Hook[Callable[[AsyncSession, Settings], Awaitable[int]]] = Hook("notifications.mail.periodic_jobs")
+
+
 class MailWorker(PollingWorker):
-    """Runs `send_due` (and the interest reminders) in a loop, in-process or in `scenematch worker`."""
+    """Runs `send_due` (and the registered periodic jobs, e.g. interest reminders) in a loop,
+    in-process or in `scenematch worker`."""
 
     name = "mail"
 
@@ -253,10 +260,12 @@ class MailWorker(PollingWorker):
         self._last_reminder_check: float | None = None
 
     async def remind_once(self) -> int:
-        from backend.interests import service as interests_service  # the interests package uses ours
-
-        async with session_scope(self.sessionmaker) as session:
-            return await interests_service.send_reminders(session, days=self.settings.interest_reminder_days)
+        """Run every registered periodic job once; returns the sum of what they did."""
+        done = 0
+        for job in periodic_jobs.handlers:
+            async with session_scope(self.sessionmaker) as session:
+                done += await job(session, self.settings)
+        return done
 
     async def run_once(self) -> int:
         """One round: reminders when due, then one batch of mail. Returns how many were sent."""

@@ -10,11 +10,11 @@ from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import User
 from backend.kit.db import utcnow
-from backend.kit.errors import NotFound, Unauthorized
-from backend.kit.pagination import PageParams
+from backend.kit.errors import NotFound
+from backend.kit.pagination import PageParams, paginate
 from backend.notifications.models import EmailMessage, Notification
 
 EMAIL_SIGNATURE = "\n\n——\n江西省数字经济应用场景供需对接平台（scenematch）\n此邮件由系统自动发送，请勿直接回复。"
@@ -69,35 +69,24 @@ async def organisation_user_ids(session: AsyncSession, organisation_id: int) -> 
     return [user_id for user_id in rows.all() if user_id is not None]
 
 
-def _signed_in(actor: Actor) -> int:
-    if actor.user_id is None:
-        raise Unauthorized("请先登录")
-    return actor.user_id
-
-
 async def list_mine(
     session: AsyncSession, *, actor: Actor, page: PageParams, unread_only: bool = False
 ) -> tuple[list[Notification], int, int]:
     """The actor's notifications, newest first, with the total and the unread count."""
-    user_id = _signed_in(actor)
+    user_id = require_signed_in(actor)
     mine = Notification.user_id == user_id
     unread_clause = col(Notification.read_at).is_(None)
     query = select(Notification).where(mine)
     if unread_only:
         query = query.where(unread_clause)
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     unread = (await session.exec(select(func.count()).select_from(Notification).where(mine, unread_clause))).one()
-    rows = await session.exec(
-        query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-        .offset(page.offset)
-        .limit(page.page_size)
-    )
-    return list(rows.all()), total, unread
+    rows, total = await paginate(session, query, page, col(Notification.created_at).desc(), col(Notification.id).desc())
+    return rows, total, unread
 
 
 async def mark_read(session: AsyncSession, *, actor: Actor, notification_id: int) -> Notification:
     """Mark one of the actor's notifications read; someone else's is reported as missing."""
-    user_id = _signed_in(actor)
+    user_id = require_signed_in(actor)
     notification = await session.get(Notification, notification_id)
     if notification is None or notification.user_id != user_id:
         raise NotFound("通知不存在")
@@ -110,7 +99,7 @@ async def mark_read(session: AsyncSession, *, actor: Actor, notification_id: int
 
 async def mark_all_read(session: AsyncSession, *, actor: Actor) -> int:
     """Mark every unread notification of the actor read; returns how many changed."""
-    user_id = _signed_in(actor)
+    user_id = require_signed_in(actor)
     result = await session.exec(
         update(Notification)  # type: ignore[call-overload]
         .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))

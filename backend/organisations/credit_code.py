@@ -24,7 +24,7 @@ def _normalise(code: str) -> str:
 
 
 def _check_character(prefix17: str) -> str:
-    total = sum(_VALUE[char] * weight for char, weight in zip(prefix17, WEIGHTS))
+    total = sum(_VALUE[char] * weight for char, weight in zip(prefix17, WEIGHTS, strict=False))
     # 31 - 0 would be 31, which the standard maps back to 0.
     return ALPHABET[(31 - total % 31) % 31]
 

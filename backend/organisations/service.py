@@ -1,11 +1,13 @@
 """Organisations: who may create, change and withdraw them."""
 
-from sqlmodel import col, func, select
+from collections.abc import Iterable
+
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor, require_staff
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.auth.actor import Actor, require_signed_in, require_staff
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.kit.pagination import PageParams, paginate
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from backend.taxonomy.models import Region
@@ -40,6 +42,15 @@ async def get(session: AsyncSession, *, organisation_id: int) -> Organisation:
     return organisation
 
 
+async def names_of(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    """Organisation names by id, in one query (ids that are None or unknown are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.exec(select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(wanted)))
+    return {organisation_id: name for organisation_id, name in rows.all() if organisation_id is not None}
+
+
 async def find_by_name(session: AsyncSession, *, name: str) -> Organisation | None:
     return (await session.exec(select(Organisation).where(Organisation.name == name))).first()
 
@@ -61,9 +72,7 @@ async def list_organisations(
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(col(Organisation.name).like(pattern, escape="\\"))
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = await session.exec(query.order_by(col(Organisation.id)).offset(page.offset).limit(page.page_size))
-    return list(rows.all()), total
+    return await paginate(session, query, page, col(Organisation.id))
 
 
 async def create(session: AsyncSession, *, actor: Actor, data: OrganisationCreate) -> Organisation:
@@ -81,8 +90,7 @@ async def update(
     session: AsyncSession, *, actor: Actor, organisation_id: int, data: OrganisationUpdate
 ) -> Organisation:
     """Staff may change any organisation; members may change their own profile."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     organisation = await get(session, organisation_id=organisation_id)
     if not (actor.is_staff or actor.belongs_to(organisation.id)):
         raise Forbidden("只能修改本组织的信息")

@@ -1,11 +1,10 @@
 from fastapi import APIRouter
-from sqlmodel import col, select
 
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from backend.kit.params import IdPath, IdQuery
 from backend.listings.models import Opportunity
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.pairings import service
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingSource, PairingStage
 from backend.pairings.schemas import PairingBoard, PairingCreate, PairingMove, PairingPublic, PairingStepPublic
@@ -17,19 +16,7 @@ _ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocess
 async def _present(
     session: SessionDep, rows: list[tuple[Pairing, Opportunity]], *, with_steps: bool = False
 ) -> list[PairingPublic]:
-    names = (
-        dict(
-            (
-                await session.exec(
-                    select(Organisation.id, Organisation.name).where(
-                        col(Organisation.id).in_({p.organisation_id for p, _ in rows})
-                    )
-                )
-            ).all()
-        )
-        if rows
-        else {}
-    )
+    names = await organisation_names_of(session, {p.organisation_id for p, _ in rows})
     out = []
     for pairing, opportunity in rows:
         steps = await service.steps(session, pairing_id=pairing.id) if with_steps else []

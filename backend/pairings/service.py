@@ -5,18 +5,14 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, NotFound, Unprocessable
 from backend.listings.models import Offering, Opportunity
 from backend.organisations.models import Organisation, OrganisationKind
+from backend.pairings import permissions
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingSource, PairingStage, PairingStep, next_stage
 from backend.searching.models import MatchDecision, MatchVerdict
-
-
-def can_read(actor: Actor, pairing: Pairing, opportunity_organisation_id: int) -> bool:
-    """Matchmakers, the enterprise and the issuer involved."""
-    return actor.is_staff or actor.belongs_to(pairing.organisation_id) or actor.belongs_to(opportunity_organisation_id)
 
 
 async def _step(
@@ -118,13 +114,8 @@ async def _mark_match_accepted(session: AsyncSession, actor: Actor, opportunity_
 
 
 async def get_readable(session: AsyncSession, *, actor: Actor, pairing_id: int) -> tuple[Pairing, Opportunity]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    pairing = await session.get(Pairing, pairing_id)
-    opportunity = await session.get(Opportunity, pairing.opportunity_id) if pairing else None
-    if pairing is None or opportunity is None or not can_read(actor, pairing, opportunity.organisation_id):
-        raise NotFound("对接不存在")
-    return pairing, opportunity
+    """Compatibility name and signature (web/ calls it): `permissions.get_readable` is the loader."""
+    return await permissions.get_readable(session, actor=actor, id=pairing_id)
 
 
 async def move(
@@ -173,8 +164,7 @@ async def list_pairings(
     session: AsyncSession, *, actor: Actor, stage: PairingStage | None = None, opportunity_id: int | None = None
 ) -> list[tuple[Pairing, Opportunity]]:
     """The board: staff see every pairing, organisations the ones they are part of."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     query = select(Pairing, Opportunity).join(Opportunity, col(Opportunity.id) == col(Pairing.opportunity_id))
     if not actor.is_staff:
         if actor.organisation_id is None:

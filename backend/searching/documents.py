@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.listings.models import LISTING_MODELS, ListingKind, Offering, Opportunity
 from backend.listings.service import Listing, load_classification
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.taxonomy.models import Batch
 from backend.taxonomy.service import load_index
 from search import ListingDocument
@@ -33,13 +33,7 @@ async def build_documents(
     names = await load_index(session)
     cities = names.cities
     organisation_ids = {listing.organisation_id for listing in listings}
-    organisations = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))
-            )
-        ).all()
-    )
+    organisations = await organisation_names_of(session, organisation_ids)
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
     batches = (
         dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())

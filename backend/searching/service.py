@@ -8,9 +8,9 @@ from anyio import to_thread
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.kit.db import utcnow
-from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Opportunity
 from backend.listings.service import KIND_LABELS, Listing, can_see_private_fields, get_visible
 from backend.searching.documents import build_documents
@@ -176,8 +176,7 @@ async def matches_for(
     session: AsyncSession, engine: SearchEngine, *, actor: Actor, kind: ListingKind, listing_id: int, limit: int = 20
 ) -> list[MatchRow]:
     """Ranked suggestions of the other kind, with reasons; dismissed pairs never come back."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     listing = await get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
     if not can_see_private_fields(actor, listing):
         raise Forbidden("只有发布单位和撮合专员可以查看推荐")

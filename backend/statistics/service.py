@@ -30,7 +30,7 @@ from backend.listings.models import (
     OpportunityDomain,
     OpportunityTrack,
 )
-from backend.organisations.models import Organisation
+from backend.organisations.service import names_of as organisation_names_of
 from backend.pairings.models import PIPELINE, STAGE_LABELS, Pairing, PairingStage, PairingStep
 from backend.statistics.schemas import (
     CategoryCount,
@@ -41,6 +41,7 @@ from backend.statistics.schemas import (
     SupplyGap,
     Totals,
 )
+from backend.taxonomy import service as taxonomy_service
 from backend.taxonomy.models import Domain, Region, Track
 
 # An open opportunity with fewer published offerings than this sharing one of its tracks is weakly supplied.
@@ -121,7 +122,7 @@ async def per_domain(session: AsyncSession) -> list[CategoryCount]:
 async def _per_city_of(session: AsyncSession, kind: ListingKind) -> tuple[dict[str, int], int]:
     """(count per city code, total): a county's listings count for its city."""
     model = LISTING_MODELS[kind]
-    city = case((Region.level == "county", Region.parent_code), else_=Region.code)
+    city = taxonomy_service.city_code_column()
     rows = (
         await session.exec(
             select(city, func.count())
@@ -243,13 +244,7 @@ async def answers_per_issuer(session: AsyncSession) -> list[IssuerAnswers]:
                 entry["days"].append(max(0.0, (first_at - published_at).total_seconds() / _SECONDS_PER_DAY))
     if not per_organisation:
         return []
-    names = dict(
-        (
-            await session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(list(per_organisation)))
-            )
-        ).all()
-    )
+    names = await organisation_names_of(session, per_organisation)
     issuers = [
         IssuerAnswers(
             organisation_id=organisation_id,

@@ -13,11 +13,12 @@ import pypinyin
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from backend.kit.pagination import PageParams
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.kit.pagination import PageParams, paginate
+from backend.listings import hooks as listing_hooks
 from backend.listings.models import Opportunity, OpportunityDomain, OpportunityTrack
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
@@ -31,11 +32,10 @@ MAX_SUBSCRIPTIONS_PER_USER = 50
 
 
 def _require_enterprise(actor: Actor) -> int:
-    if not actor.is_authenticated or actor.user_id is None:
-        raise Unauthorized("请先登录")
+    user_id = require_signed_in(actor)
     if actor.role != Role.enterprise:
         raise Forbidden("只有企业账号可以订阅机会")
-    return actor.user_id
+    return user_id
 
 
 async def _check_regions(session: AsyncSession, regions: Sequence[str]) -> None:
@@ -98,8 +98,7 @@ async def _refuse_duplicate(
 
 
 async def _get_mine(session: AsyncSession, actor: Actor, subscription_id: int) -> Subscription:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     subscription = await session.get(Subscription, subscription_id)
     if subscription is None or subscription.user_id != actor.user_id:
         raise NotFound("订阅不存在")
@@ -112,14 +111,9 @@ async def get(session: AsyncSession, *, actor: Actor, subscription_id: int) -> S
 
 
 async def list_mine(session: AsyncSession, *, actor: Actor, page: PageParams) -> tuple[list[Subscription], int]:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     mine = Subscription.user_id == actor.user_id
-    total = (await session.exec(select(func.count()).select_from(Subscription).where(mine))).one()
-    rows = await session.exec(
-        select(Subscription).where(mine).order_by(col(Subscription.id).desc()).offset(page.offset).limit(page.page_size)
-    )
-    return list(rows.all()), total
+    return await paginate(session, select(Subscription).where(mine), page, col(Subscription.id).desc())
 
 
 async def update(
@@ -237,6 +231,7 @@ async def matching_user_ids(session: AsyncSession, opportunity: Opportunity) -> 
     return list(users)
 
 
+@listing_hooks.opportunity_published.register
 async def on_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> int:
     """Notify (in-app and by email) every user whose subscriptions match; once per user. Returns how many."""
     user_ids = await matching_user_ids(session, opportunity)

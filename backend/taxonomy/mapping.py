@@ -80,9 +80,7 @@ def _whole_word(text: str, start: int, end: int) -> bool:
     # "ar" (AR) must not match inside "smart"; Chinese terms have no word boundaries to check.
     if _ASCII_WORD.match(text[start]) and start > 0 and _ASCII_WORD.match(text[start - 1]):
         return False
-    if _ASCII_WORD.match(text[end - 1]) and end < len(text) and _ASCII_WORD.match(text[end]):
-        return False
-    return True
+    return not (_ASCII_WORD.match(text[end - 1]) and end < len(text) and _ASCII_WORD.match(text[end]))
 
 
 _lexicon_cache: dict[int, tuple[dict, _Lexicon]] = {}

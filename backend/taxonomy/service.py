@@ -2,13 +2,31 @@
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import and_, case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor, require_staff
 from backend.kit.errors import Conflict, Unprocessable
 from backend.taxonomy.models import Batch, Domain, Region, Track
+
+# Levels that count as a city when counting by city (a 新区 reports like a city).
+CITY_LEVELS = ("city", "new_area")
+
+
+def city_of(code: str, level: str | None, parent_code: str | None) -> str:
+    """The county → city roll-up: a county counts for its city; every other region stands for itself."""
+    return parent_code if level == "county" and parent_code else code
+
+
+def city_code_column() -> Any:
+    """`city_of` as an SQL expression over Region (for GROUP BY city)."""
+    return case(
+        (and_(col(Region.level) == "county", col(Region.parent_code).is_not(None)), Region.parent_code),
+        else_=Region.code,
+    )
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,7 @@ async def load_index(session: AsyncSession) -> TaxonomyIndex:
         dict(tracks),
         dict(domains),
         {code: name for code, name, _, _ in regions},
-        {code: (parent if level == "county" and parent else code) for code, _, level, parent in regions},
+        {code: city_of(code, level, parent) for code, _, level, parent in regions},
     )
     _index_cache[key] = (time.monotonic(), index)
     return index

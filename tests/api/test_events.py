@@ -55,14 +55,14 @@ async def _setup(session, client, make_client, sync_index, *, enterprises=2, cap
 
 
 async def test_matchmaker_runs_an_event_and_both_sides_accept_their_meeting(client, make_client, session, sync_index):
-    staff, event_id, opportunity, host, host_client, people = await _setup(session, client, make_client, sync_index)
+    staff, event_id, _opportunity, host, host_client, people = await _setup(session, client, make_client, sync_index)
     public = (await make_client().get(f"/api/v1/events/{event_id}")).json()
     assert public["status_label"] == "报名中" and len(public["slots"]) == 4
     assert [o["title"] for o in public["opportunities"]] == ["路口信号配时优化"]
 
     for _, _, enterprise in people:
         assert (await enterprise.post(f"/api/v1/events/{event_id}/registrations")).status_code == 201
-    first_org, first_user, first = people[0]
+    first_org, _first_user, first = people[0]
     saved = await first.put(f"/api/v1/events/{event_id}/availability", json={"slots": [1, 2]})
     assert saved.json() == {"slots": [1, 2], "saved": True}
 

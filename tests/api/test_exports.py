@@ -300,7 +300,7 @@ async def test_xlsx_round_trip_keeps_every_field(client, session):
 
 
 async def test_re_importing_an_export_twice_never_duplicates(client, session):
-    opportunities, _ = await _round_trip_listings(session)
+    _opportunities, _ = await _round_trip_listings(session)
     staff = await create_user(session, role=Role.matchmaker)
     await login(client, staff)
     body = (await client.get("/api/v1/exports/opportunities.xlsx")).content

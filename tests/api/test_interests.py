@@ -161,9 +161,9 @@ async def test_interest_in_a_draft_is_not_found_and_in_a_closed_opportunity_is_a
 
 
 async def test_only_enterprises_express_interest(client, make_client, session):
-    issuer_org, issuer = await _issuer(session)
+    issuer_org, _issuer_user = await _issuer(session)
     opportunity = await _published(session, issuer_org)
-    other_issuer_org, other_issuer = await _issuer(session)
+    _other_issuer_org, other_issuer = await _issuer(session)
 
     anonymous = await client.post("/api/v1/interests", json={"opportunity_id": opportunity.id})
     as_issuer = await (await login(make_client(), other_issuer)).post(

@@ -65,7 +65,7 @@ async def test_scores_need_a_comment_and_every_criterion(client, make_client, se
 
 
 async def test_decision_waits_for_every_reviewer_then_selection_opens_a_pairing(client, make_client, session):
-    opportunity, answer_id, issuer, colleague, ids, lead, enterprise = await _submitted_answer(
+    _opportunity, answer_id, issuer, colleague, ids, lead, enterprise = await _submitted_answer(
         session, client, make_client
     )
     scored = await issuer.put(

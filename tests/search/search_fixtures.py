@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,8 +47,6 @@ def engine(request, tmp_path) -> Iterator[SearchEngine]:
     yield eng
     if request.param == "meilisearch":
         for uid in (eng.index_name, f"{eng.index_name}_tmp"):
-            try:
+            with contextlib.suppress(Exception):
                 eng.client.delete_index(uid)
-            except Exception:
-                pass
     eng.close()

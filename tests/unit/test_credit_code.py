@@ -56,7 +56,7 @@ def test_full_width_characters_are_normalised():
 
 @pytest.mark.parametrize("code", ["", "   ", "91440300192203821", "9144030019220382161"])
 def test_wrong_length_fails_with_clear_message(code):
-    with pytest.raises(ValueError, match="18位|不能为空"):
+    with pytest.raises(ValueError, match=r"18位|不能为空"):
         validate_credit_code(code)
 
 

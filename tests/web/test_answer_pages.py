@@ -205,7 +205,7 @@ async def test_form_errors_are_shown_in_chinese_and_nothing_typed_is_lost(make_c
 
 
 async def test_submission_refusals_are_explained(make_client, session):
-    opportunity, orgs, users, _ = await _setup(session)
+    opportunity, _orgs, users, _ = await _setup(session)
     lead = await _as(make_client, users["lead"])
     answer_id = await _draft(lead, opportunity, summary="", members="南昌水务软件有限公司")
 

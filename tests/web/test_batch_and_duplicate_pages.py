@@ -108,7 +108,7 @@ async def _lifeline_pair(session):
 
 
 async def test_the_new_opportunity_form_shows_similar_ones_above_it_without_javascript(client, session, sync_index):
-    city, a, _ = await _lifeline_pair(session)
+    _city, a, _ = await _lifeline_pair(session)
     await sync_index()
     other = await create_organisation(session, name="九江市应急管理局（页面查重）")
     await sign_in(client, (await create_user(session, role=Role.issuer, organisation=other)).email, PASSWORD)

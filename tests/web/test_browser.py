@@ -42,7 +42,7 @@ def test_typing_in_the_search_box_updates_results_and_the_url(page):
     before = page.locator(".listing-card").count()
     page.fill("#q", "无人机")  # no Enter: htmx searches as you type
     page.wait_for_url(re.compile(r"/offerings\?q="))
-    page.wait_for_function("document.querySelectorAll('.listing-card').length !== %d" % before)
+    page.wait_for_function(f"document.querySelectorAll('.listing-card').length !== {before}")
     assert page.locator(".listing-card mark", has_text="无人机").count() >= 1
 
 

@@ -180,7 +180,7 @@ async def test_a_refused_proposal_keeps_the_existing_schedule(app, make_client, 
 
 
 async def test_refused_registrations_show_the_reason_or_the_permission_error_page(make_client, session, sync_index):
-    staff, event_id, _, host, enterprise = await _event_with_people(session, make_client, sync_index)
+    _staff, event_id, _, host, enterprise = await _event_with_people(session, make_client, sync_index)
     detail = f"/events/{event_id}"
     assert (await post_form(enterprise, f"{detail}/register", {}, token_from=detail)).status_code == 303
     # The registration form is gone once registered; a second post (an old tab) is refused on the page.

@@ -1,0 +1,43 @@
+"""The listings domain's hooks: the domains above it react to a listing without listings importing them.
+
+- `opportunity_published(session, opportunity)`: after an opportunity became published, inside the
+  same transaction (subscriptions notify their followers).
+- `released_contacts(session, *, actor, opportunity_ids) -> set[int]`: the opportunities among
+  `opportunity_ids` whose contact the actor may see although it is not theirs (interests: an
+  approved introduction). The presenter shows a contact if any handler releases it.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.auth.actor import Actor
+from backend.kit.hooks import Hook
+from backend.listings.models import Opportunity
+
+
+class ReleasedContacts(Protocol):
+    def __call__(
+        self, session: AsyncSession, *, actor: Actor, opportunity_ids: Sequence[int]
+    ) -> Awaitable[set[int]]: ...
+
+
+opportunity_published: Hook[Callable[[AsyncSession, Opportunity], Awaitable[object]]] = Hook(
+    "listings.opportunity_published"
+)
+released_contacts: Hook[ReleasedContacts] = Hook("listings.released_contacts")
+
+
+async def run_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> None:
+    for handler in opportunity_published.handlers:
+        await handler(session, opportunity)
+
+
+async def released_contact_ids(session: AsyncSession, *, actor: Actor, opportunity_ids: Sequence[int]) -> set[int]:
+    released: set[int] = set()
+    if not opportunity_ids:
+        return released
+    for handler in released_contacts.handlers:
+        released |= await handler(session, actor=actor, opportunity_ids=opportunity_ids)
+    return released
