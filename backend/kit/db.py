@@ -2,9 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -20,15 +19,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-# The site's calendar: people in Jiangxi read dates in China time, whatever the server's zone.
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def china_today() -> date:
-    """Today's date in China (file names, "today" as the site shows it)."""
-    return datetime.now(CHINA).date()
 
 
 def utcnow() -> datetime:

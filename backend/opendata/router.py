@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from backend.dependencies import ActorDep, SessionDep
-from backend.kit.db import china_today
+from backend.kit.china_time import china_today
 from backend.kit.errors import Unprocessable, error_responses
 from backend.kit.params import IdQuery
 from backend.listings.models import ListingKind, ListingStatus

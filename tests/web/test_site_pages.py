@@ -67,7 +67,9 @@ async def test_the_sitemap_lists_published_listings_only(client, session):
 
 
 async def test_without_record_numbers_the_footer_shows_none(make_client, app):
-    app.state.settings = app.state.settings.model_copy(update={"icp_record": None, "police_record": None, "site_code": None})
+    app.state.settings = app.state.settings.model_copy(
+        update={"icp_record": None, "police_record": None, "site_code": None}
+    )
     html = (await make_client().get("/")).text
     assert "ICP" not in html and "公网安备" not in html and "网站标识码" not in html
 

@@ -71,6 +71,8 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
 def _percent(score: float | None) -> str:
     """A 0–1 score as people read it: 0 % to 100 %, never 104 % (ranking boosts can push a raw score past 1)."""
     if score is None:
