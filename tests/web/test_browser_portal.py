@@ -47,6 +47,7 @@ NEEDS_DEMO_DATA = {
     "events:manage_event",
     "interests:interest_form",
     "pairings:show_pairing",
+    "results:notice",  # a 结果公示 notice; the demo has no selected answers yet
 }
 _SKIP_LINK = re.compile(r"^/(api|static|docs|redoc|openapi)|\.(xlsx|csv|json|atom|xml|txt|pdf|png|jpe?g|docx?)$")
 
