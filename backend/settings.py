@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     session_days: int = 14
     cookie_secure: bool = False
 
+    # Who runs the site, as a Chinese government portal states it in every page's footer and on
+    # 联系我们. The record numbers are issued to the deployment (ICP 备案 by MIIT, 公安备案 by the
+    # public-security network filing system, 网站标识码 by the government-website census); each is
+    # shown only when set, never made up.
+    site_organiser: str = "江西省发展数字经济领导小组办公室"  # 主办单位
+    site_operator: str | None = None  # 承办单位
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    contact_address: str | None = None
+    contact_hours: str | None = None
+    icp_record: str | None = None  # e.g. 赣ICP备12345678号
+    police_record: str | None = None  # e.g. 赣公网安备36010002000001号
+    site_code: str | None = None  # 网站标识码, e.g. 3600000001
+
     max_json_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024

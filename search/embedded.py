@@ -39,6 +39,7 @@ from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, Searc
 from .facet_bits import FacetBits
 from .highlight import highlight
 from .plan import Mode, QueryPlan, plan_query, with_fallbacks, without_subtokens
+from .suggest import VocabularyCache
 from .tantivy_index import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -132,6 +133,7 @@ class EmbeddedEngine:
         # While a rebuild runs, writes are also recorded here and replayed on the new
         # generation before it goes live, so a concurrent sync is not lost.
         self._journal: list[tuple[str, list]] | None = None
+        self._vocabulary = VocabularyCache()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class EmbeddedEngine:
             self._apply_upsert(gen.get_writer(), docs, prepared)
             gen.bits.save()
             self._commit(gen)
+            self._vocabulary.invalidate()
             if self._journal is not None:
                 self._journal.append(("upsert", docs))
 
@@ -196,6 +199,7 @@ class EmbeddedEngine:
             for doc_id in ids:
                 writer.delete_documents_by_term("id", doc_id)
             self._commit(gen)
+            self._vocabulary.invalidate()
             if self._journal is not None:
                 self._journal.append(("delete", ids))
 
@@ -230,6 +234,7 @@ class EmbeddedEngine:
                     if previous is not None:
                         _carry_vectors(previous, gen)
                     self._write_pointer(gen.name)
+                    self._vocabulary.invalidate()
                     self._gen = gen
                     self._pointer_stamp = self._stamp()
                     self._journal = None
@@ -327,6 +332,9 @@ class EmbeddedEngine:
         found = searcher.search(tantivy.Query.term_set_query(gen.schema, "id", ids), len(ids), count=False)
         docs = (from_stored(searcher.doc(address)) for _, address in found.hits)
         return {doc.id: doc for doc in docs}
+
+    def suggest(self, text: str, *, kind: str | None = None, limit: int = 5) -> list[str]:
+        return self._vocabulary.suggest(self, text, kind=kind, limit=limit)
 
     def document_ids(self) -> set[str]:
         searcher = self._current().index.searcher()

@@ -166,6 +166,10 @@ class SearchEngine(Protocol):
     def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
         """Number of documents containing each normalised term (for idf)."""
 
+    def suggest(self, text: str, *, kind: str | None = None, limit: int = 5) -> list[str]:
+        """“您是不是要找”: completions, pinyin and corrected spellings from published documents'
+        words, for a query that found nothing (search/suggest.py)."""
+
     def health(self) -> bool: ...
 
     def close(self) -> None: ...

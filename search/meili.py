@@ -58,6 +58,7 @@ from .embedded import SUBTOKEN_FALLBACK_MAX_DOCS
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
 from .plan import Clause, Mode, QueryPlan, min_match, plan_query, without_subtokens
+from .suggest import VocabularyCache
 from .tantivy_index import SUBTOKEN_BOOST
 from .text import has_cjk, index_tokens, lexicon, normalise, pinyin_tokens, synonyms_of, vocabulary_words
 
@@ -439,6 +440,7 @@ class MeiliEngine:
         if found is None or found[0] != key:
             found = clients[role] = (key, meilisearch.Client(self.url, key, timeout=self.timeout))
         return found[1]
+        self._vocabulary = VocabularyCache(max_age=300.0)
 
     @property
     def _index(self) -> meilisearch.index.Index:
@@ -645,6 +647,11 @@ class MeiliEngine:
                     doc = ListingDocument.from_dict(_as_dict(item)["doc"])
                     out[doc.id] = doc
         return out
+
+    def suggest(self, text: str, *, kind: str | None = None, limit: int = 5) -> list[str]:
+        # The same vocabulary rules as the embedded engine (search/suggest.py), from the stored
+        # documents; rebuilt when the count changes or every few minutes.
+        return self._vocabulary.suggest(self, text, kind=kind, limit=limit)
 
     def document_ids(self) -> set[str]:
         out: set[str] = set()

@@ -107,8 +107,17 @@ async def region_counts(session: AsyncSession, model: Any, ids: Any) -> list[Fac
     counts: dict[str, int] = {}
     for code, n in rows:
         region = regions.get(code) if code else None
-        if region is None or region.level == "province":
+        if region is None:
             continue
         city = region.parent_code if region.level == "county" and region.parent_code in regions else region.code
         counts[city] = counts.get(city, 0) + n
-    return [FacetValue(c, regions[c].name, counts[c]) for c in sorted(counts)]
+    # Province-level listings (江西省 as a whole) come first, as their own choice.
+    return [
+        FacetValue(c, province_label(regions[c].name) if regions[c].level == "province" else regions[c].name, counts[c])
+        for c in sorted(counts, key=lambda c: (regions[c].level != "province", c))
+    ]
+
+
+def province_label(name: str) -> str:
+    """ "江西省" as a region choice means the province-level listings: say so."""
+    return f"{name}（省级）"

@@ -184,8 +184,9 @@ def build_list_query(
         link = DOMAIN_LINKS[kind]
         query = query.where(col(model.id).in_(select(link.listing_id).where(link.domain_code == domain)))
     if region:
-        # A city includes its counties.
-        children = select(Region.code).where(Region.parent_code == region)
+        # A city includes its counties; the province (江西省) means the province-level listings only,
+        # not every city's (those are the whole list).
+        children = select(Region.code).where(Region.parent_code == region, Region.level == "county")
         query = query.where(or_(model.region_code == region, col(model.region_code).in_(children)))
     if batch is not None:
         query = query.where(col(model.batch_id).in_(select(Batch.id).where(Batch.number == batch)))

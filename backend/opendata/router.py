@@ -1,12 +1,12 @@
 """/exports/{opportunities|offerings}.{xlsx|csv}: a list view, with its filters, as a file."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from backend.dependencies import ActorDep, SessionDep
+from backend.kit.china_time import china_today
 from backend.kit.errors import Unprocessable, error_responses
 from backend.kit.params import IdQuery
 from backend.listings.models import ListingKind, ListingStatus
@@ -67,7 +67,9 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         )
         rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters)
         body = exports.to_xlsx(kind, rows) if extension == "xlsx" else exports.to_csv(rows)
-        return attachment(body, media_type=MEDIA_TYPES[extension], filename=f"{slug}-{date.today():%Y%m%d}.{extension}")
+        return attachment(
+            body, media_type=MEDIA_TYPES[extension], filename=f"{slug}-{china_today():%Y%m%d}.{extension}"
+        )
 
 
 for _kind in ListingKind:

@@ -91,7 +91,9 @@ def _facets(raw: dict[str, dict[str, int]], names: TaxonomyIndex) -> dict[str, l
         values = []
         for value, count in raw.get(facet, {}).items():
             if facet == "region":
-                values.append(FacetValue(value, names.regions.get(value, value), count))
+                label = names.regions.get(value, value)
+                # The province's own code means its province-level listings (as in backend/listings/browse).
+                values.append(FacetValue(value, f"{label}（省级）" if value.endswith("0000") else label, count))
             else:
                 values.append(FacetValue(by_name[facet].get(value, value), value, count))
         values.sort(key=lambda v: (-v.count, v.value))
@@ -132,6 +134,18 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
             SearchHitRow(listing, ListingKind(hit.kind), hit.score, hit.title_html, hit.snippet_html, hit.matched_terms)
         )
     return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
+
+
+async def suggest(engine: SearchEngine, *, text: str, kind: ListingKind | None, limit: int = 5) -> list[str]:
+    """“您是不是要找” for a query that found nothing; none when the engine cannot answer (it is a hint)."""
+    suggest_from = getattr(engine, "suggest", None)
+    if suggest_from is None or not text.strip():
+        return []
+    try:
+        found = await to_thread.run_sync(lambda: suggest_from(text, kind=kind.value if kind else None, limit=limit))
+    except SearchUnavailable:
+        return []
+    return list(found)
 
 
 @dataclass

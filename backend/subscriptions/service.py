@@ -75,11 +75,26 @@ async def create(session: AsyncSession, *, actor: Actor, data: SubscriptionCreat
     ).one()
     if count >= MAX_SUBSCRIPTIONS_PER_USER:
         raise Conflict(f"每个账号最多保存 {MAX_SUBSCRIPTIONS_PER_USER} 个订阅，请先删除不用的订阅")
+    await _refuse_duplicate(session, user_id, data.q, tracks, domains, regions)
     name = data.name or await _default_name(session, data.q, tracks, domains, regions)
     subscription = Subscription(user_id=user_id, name=name, q=data.q, tracks=tracks, domains=domains, regions=regions)
     session.add(subscription)
     await session.flush()
     return subscription
+
+
+def _same_search(q: str, tracks: list[str], domains: list[str], regions: list[str]) -> tuple:
+    # The same words (normalised, in any order) and the same filters (in any order) are the same search.
+    return (tuple(sorted(query_tokens(q))) if q else (), *(tuple(sorted(v)) for v in (tracks, domains, regions)))
+
+
+async def _refuse_duplicate(
+    session: AsyncSession, user_id: int, q: str, tracks: list[str], domains: list[str], regions: list[str]
+) -> None:
+    wanted = _same_search(q, tracks, domains, regions)
+    for existing in (await session.exec(select(Subscription).where(Subscription.user_id == user_id))).all():
+        if _same_search(existing.q, existing.tracks, existing.domains, existing.regions) == wanted:
+            raise Conflict(f"已保存过相同的订阅：“{existing.name}”", field="q")
 
 
 async def _get_mine(session: AsyncSession, actor: Actor, subscription_id: int) -> Subscription:

@@ -2,8 +2,9 @@
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy import delete
@@ -67,6 +68,9 @@ async def test_visitor_export_follows_the_filters_and_shows_no_contacts(client, 
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     assert "attachment" in response.headers["content-disposition"]
+    # Named by the date in China (the date the site shows), not the server's UTC date.
+    china = datetime.now(ZoneInfo("Asia/Shanghai"))
+    assert f'filename="opportunities-{china:%Y%m%d}.xlsx"' in response.headers["content-disposition"]
     rows = _sheet(response.content)
     assert [r["title"] for r in rows] == ["已发布的物联网场景"]
     assert rows[0]["contact"] is None

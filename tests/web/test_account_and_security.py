@@ -89,9 +89,13 @@ async def test_pages_carry_a_strict_content_security_policy(client):
 async def test_pages_load_nothing_from_another_host_and_have_no_inline_script(client):
     html = (await client.get("/opportunities")).text
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/vendor/htmx.min.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/vendor/htmx.min.js" defer>',
+        '<script src="/static/site.js" defer>',
+    ]
     assert (await client.get("/static/vendor/htmx.min.js")).status_code == 200
     assert (await client.get("/static/site.css")).status_code == 200
+    assert (await client.get("/static/site.js")).status_code == 200
 
 
 @pytest.fixture

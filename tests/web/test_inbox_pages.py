@@ -122,6 +122,16 @@ async def test_an_enterprise_saves_the_current_search_from_the_opportunity_list(
     subscription = (await session.exec(select(Subscription).where(Subscription.user_id == user.id))).one()
     assert subscription.q == "智慧农业" and subscription.tracks == ["iot"] and subscription.regions == ["360100"]
 
+    # Saving the same search again is refused with the name of the one already saved.
+    again = await post_form(
+        client,
+        "/subscriptions",
+        {"q": " 智慧农业 ", "region": "360100", "track": "iot"},
+        token_from="/opportunities?q=智慧农业&track=iot&region=360100",
+    )
+    assert again.status_code == 409 and "已保存过相同的订阅" in again.text
+    assert len((await session.exec(select(Subscription).where(Subscription.user_id == user.id))).all()) == 1
+
 
 async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, session):
     user = await _enterprise_user(session)

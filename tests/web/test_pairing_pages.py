@@ -159,3 +159,20 @@ async def test_a_pairing_at_demonstration_offers_to_register_a_demonstration_pro
     assert "标记为未达成" not in page  # a finished pipeline cannot be declined any more
     form = (await matchmaker.get(f"/demonstration/projects/new?pairing_id={pairing.id}")).text
     assert "赣州稀土园区能耗监测" in form
+
+
+async def test_the_board_filters_by_words_city_track_and_stage_and_shows_no_version_counter(make_client, session):
+    pairing, users = await _setup(session)
+    matchmaker = await _as(make_client, users["matchmaker"])
+    link = f'href="/pairings/{pairing.id}"'
+    assert link in (await matchmaker.get("/pairings", params={"q": "稀土 智造"})).text
+    assert link not in (await matchmaker.get("/pairings", params={"q": "不存在的词"})).text
+    assert link in (await matchmaker.get("/pairings", params={"city": "360100"})).text  # the factory's 南昌市
+    assert link not in (await matchmaker.get("/pairings", params={"city": "360700"})).text
+    assert link not in (await matchmaker.get("/pairings", params={"track": "iot"})).text  # the opportunity has none
+    assert link in (await matchmaker.get("/pairings", params={"stage": "recommended"})).text
+    filtered = (await matchmaker.get("/pairings", params={"stage": "signed"})).text
+    assert link not in filtered and "没有符合筛选条件的对接" in filtered
+    assert '<option value="signed" selected>' in filtered
+    detail = (await matchmaker.get(f"/pairings/{pairing.id}")).text
+    assert "版本" not in detail

@@ -1,6 +1,7 @@
 """Public pages: home, the lists with search and facets, detail pages, contact privacy."""
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus
@@ -116,9 +117,21 @@ async def test_results_are_paged(client, session, sync_index):
         await create_opportunity(session, organisation, title=f"分页测试场景{n:02d}", status=PUBLISHED)
     await sync_index()
     first = (await client.get("/opportunities", params={"q": "分页测试场景"})).text
-    assert "第 1 / 2 页" in first and "下一页" in first
+    assert "第 1–20 条，共 23 条" in first and "下一页" in first
+    assert '<span class="current" aria-current="page">1</span>' in first and 'aria-label="第 2 页">2</a>' in first
     second = (await client.get("/opportunities", params={"q": "分页测试场景", "page": 2})).text
-    assert second.count("分页测试场景") >= 3 and "上一页" in second
+    assert second.count("分页测试场景") >= 3 and "上一页" in second and "第 21–23 条，共 23 条" in second
+
+
+async def test_paging_past_the_end_offers_the_way_back(client, session, sync_index):
+    organisation = await create_organisation(session)
+    for n in range(3):
+        await create_opportunity(session, organisation, title=f"越界测试场景{n}", status=PUBLISHED)
+    await sync_index()
+    for params in ({"page": 9}, {"q": "越界测试场景", "page": 9}):
+        html = (await client.get("/opportunities", params=params)).text
+        assert "第 9 页已超出范围" in html, params
+        assert "回到第一页" in html and "回到最后一页（第 1 页）" in html
 
 
 async def test_an_empty_result_says_so_and_suggests_removing_a_filter(client, session, sync_index):
@@ -244,3 +257,35 @@ async def test_a_script_in_a_title_is_shown_as_text(client, session, sync_index)
             "&lt;script&gt;alert(1)&lt;/script&gt;" in html
             or "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in html
         ), path
+
+
+async def test_a_query_that_finds_nothing_offers_did_you_mean_from_the_index(client, session, sync_index):
+    await _farm_listings(session)
+    await create_opportunity(session, await create_organisation(session), title="政务区块链电子证照", status=PUBLISHED)
+    await create_opportunity(
+        session, await create_organisation(session), title="保密的无人机草稿", status=ListingStatus.draft
+    )
+    await sync_index()
+    for typed, expected in (("智慧农", "智慧农业"), ("blockchian", "区块链")):
+        html = (await client.get("/opportunities", params={"q": typed})).text
+        assert "您是不是要找" in html, typed
+        assert f'href="/opportunities?q={quote(expected)}">{expected}</a>' in html, typed
+    followed = (await client.get("/opportunities", params={"q": "智慧农业"})).text
+    assert "赣州脐橙果园" in followed and "您是不是要找" not in followed
+    # A draft's words are never suggested to the public.
+    assert f"q={quote('无人机')}" not in (await client.get("/opportunities", params={"q": "无人"})).text
+
+
+async def test_province_level_listings_can_be_isolated_and_chips_read_in_chinese(client, session, sync_index):
+    organisation = await create_organisation(session)
+    await create_opportunity(session, organisation, title="全省统一的省级场景", region_code="360000", status=PUBLISHED)
+    await create_opportunity(session, organisation, title="南昌市的市级场景", region_code="360100", status=PUBLISHED)
+    await sync_index()
+    page = (await client.get("/opportunities")).text
+    assert "江西省（省级）" in page
+    for params in ({"region": "360000"}, {"region": "360000", "q": "场景"}):
+        html = (await client.get("/opportunities", params=params)).text
+        assert "全省统一的省级" in html and "南昌市的市级" not in html, params  # titles may be marked up
+        assert "地区：江西省（省级）" in html
+    chips = (await client.get("/opportunities", params={"status": "closed", "batch": 7})).text
+    assert "状态：已截止" in chips and "批次：第7批" in chips and "状态：closed" not in chips

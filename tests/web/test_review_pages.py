@@ -1,6 +1,7 @@
 """The matchmakers' desk: review queue, send back with a reason, bulk import report."""
 
 import json
+from datetime import date
 
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus
@@ -186,3 +187,21 @@ async def test_deciding_a_suggestion_needs_the_form_token(client, session):
         "/review/matches/decide", data={"opportunity_id": 1, "offering_id": 1, "verdict": "dismissed"}
     )
     assert response.status_code == 403
+
+
+async def test_queue_cards_carry_what_the_reviewer_checks(client, session):
+    await _matchmaker(client, session)
+    await create_opportunity(
+        session,
+        await create_organisation(session),
+        title="待审的预算场景",
+        budget_text="300-500万元",
+        deadline=date(2027, 3, 1),
+        tracks=["iot"],
+        contact="王工 0791-12345678",
+        status=ListingStatus.pending_review,
+    )
+    queue = (await client.get("/review")).text
+    card = queue[queue.index("待审的预算场景") :][:3000]
+    for shown in ("300-500万元", "2027年3月1日", "南昌市", "物联网", "王工 0791-12345678"):
+        assert shown in card, shown

@@ -71,7 +71,16 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(date=_date, datetime=_datetime, money=_money)
+
+
+def _percent(score: float | None) -> str:
+    """A 0–1 score as people read it: 0 % to 100 %, never 104 % (ranking boosts can push a raw score past 1)."""
+    if score is None:
+        return ""
+    return f"{max(0, min(100, round(score * 100)))}%"
+
+
+environment.filters.update(date=_date, datetime=_datetime, money=_money, percent=_percent)
 environment.globals.update(
     countdown=countdown,
     url=template_url,
@@ -97,6 +106,8 @@ def render(
         "csrf_token": csrf_token(request),
         "path": request.url.path,
         "return_to": None if is_htmx else return_to,
+        # The footer's 主办/承办单位 and record numbers (backend/settings.py).
+        "site": request.app.state.settings,
         **(context or {}),
     }
     response = HTMLResponse(environment.get_template(template).render(values), status_code=status)

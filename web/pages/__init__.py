@@ -39,6 +39,7 @@ from web.pages.pairings import routes as pairings
 from web.pages.registrations import routes as registrations
 from web.pages.results import routes as results
 from web.pages.review import routes as review
+from web.pages.site import routes as site
 from web.pages.statistics import routes as statistics
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -91,6 +92,7 @@ def install_web(app: FastAPI) -> None:
         targets,
         batches,
         duplicates,
+        site,
     ):
         # count_unread: the unread-notification count shown in every page's navigation.
         app.include_router(module.router, include_in_schema=False, dependencies=[Depends(inbox.count_unread)])

@@ -102,6 +102,8 @@ class ListingResults:
     page_size: int = PAGE_SIZE
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     unavailable: bool = False
+    # “您是不是要找”: other words from the index when a text query found nothing.
+    suggestions: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -160,7 +162,10 @@ async def _from_engine(
         for h in page.hits
     ]
     facets = {name: [FacetValue(v.value, v.label, v.count) for v in values] for name, values in page.facets.items()}
-    return ListingResults(items=items, total=page.total, page=params.page, facets=facets)
+    suggestions = []
+    if page.total == 0:
+        suggestions = await searching.suggest(request.app.state.search_engine, text=params.q, kind=kind)
+    return ListingResults(items=items, total=page.total, page=params.page, facets=facets, suggestions=suggestions)
 
 
 # ---------------------------------------------------------------- the database (browsing without text)

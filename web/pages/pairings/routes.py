@@ -18,10 +18,11 @@ from backend.auth.actor import Actor
 from backend.auth.models import User
 from backend.dependencies import SessionDep, SignedInDep
 from backend.kit.params import MAX_ID, IdPath, whole_number
-from backend.listings.models import Offering
+from backend.listings.models import Offering, OpportunityTrack
 from backend.organisations.models import Organisation
 from backend.pairings import service
 from backend.pairings.models import PIPELINE, STAGE_LABELS, PairingStage, next_stage
+from backend.taxonomy.service import load_index
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
 from web.kit.forms import text
@@ -47,34 +48,72 @@ async def _names(session: AsyncSession, organisation_ids: set[int]) -> dict[int,
 
 @router.get("/pairings", name="pairings:board")
 async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
-    """Matchmakers see every pairing; an organisation sees the pairings it is part of."""
-    raw = request.query_params.get("opportunity", "")
-    opportunity_id = whole_number(raw, 1, MAX_ID)
+    """Matchmakers see every pairing; an organisation sees the pairings it is part of.
+
+    The board narrows by opportunity, city, track and stage, and by words in the opportunity's
+    title or the organisations' names; filters are plain query parameters (a GET form)."""
+    get = request.query_params.get
+    opportunity_id = whole_number(get("opportunity", ""), 1, MAX_ID)
     rows = await service.list_pairings(session, actor=actor, opportunity_id=opportunity_id)
     names = await _names(session, {p.organisation_id for p, _ in rows} | {o.organisation_id for _, o in rows})
+    taxonomy = await load_index(session)
+    city = get("city") if get("city") in taxonomy.regions else None
+    track = get("track") if get("track") in taxonomy.tracks else None
+    stage = get("stage") if get("stage") in {s.value for s in BOARD_STAGES} else None
+    words = " ".join((get("q") or "").split())[:100]
+    tracks_of: dict[int, set[str]] = {}
+    if track:
+        ids = [o.id for _, o in rows]
+        links = await session.exec(
+            select(OpportunityTrack.listing_id, OpportunityTrack.track_code).where(
+                col(OpportunityTrack.listing_id).in_(ids)
+            )
+        )
+        for listing_id, code in links.all():
+            tracks_of.setdefault(listing_id, set()).add(code)
+
+    def kept(pairing: Any, opportunity: Any) -> bool:
+        if stage and pairing.stage != stage:
+            return False
+        if city and taxonomy.cities.get(opportunity.region_code or "", opportunity.region_code) != city:
+            return False
+        if track and track not in tracks_of.get(opportunity.id, set()):
+            return False
+        haystack = (
+            f"{opportunity.title} {names.get(pairing.organisation_id, '')} {names.get(opportunity.organisation_id, '')}"
+        )
+        return all(word.lower() in haystack.lower() for word in words.split())
+
+    filtered = opportunity_id is not None or bool(city or track or stage or words)
+    shown = [(p, o) for p, o in rows if kept(p, o)]
     columns: dict[str, list[dict[str, Any]]] = {stage.value: [] for stage in BOARD_STAGES}
-    for pairing, opportunity in rows:
+    for pairing, opportunity in shown:
         columns[pairing.stage].append(
             {
                 "pairing": pairing,
                 "opportunity": opportunity,
                 "enterprise": names.get(pairing.organisation_id, ""),
                 "issuer": names.get(opportunity.organisation_id, ""),
+                "region": taxonomy.regions.get(opportunity.region_code or "", ""),
             }
         )
-    # Staff counts come from the whole table; everyone else counts what they can see.
+    # Staff counts come from the whole table; everyone else (and a filtered board) counts what is shown.
     counts = (
         await service.stage_counts(session, actor=actor)
-        if actor.is_staff and opportunity_id is None
+        if actor.is_staff and not filtered
         else {stage: len(items) for stage, items in columns.items()}
     )
+    cities = sorted({c for c in taxonomy.cities.values() if c in taxonomy.regions})
     context = {
         "stages": [(stage.value, STAGE_LABELS[stage]) for stage in BOARD_STAGES],
         "columns": columns,
         "counts": counts,
-        "total": len(rows),
-        "filtered": opportunity_id is not None,
+        "total": len(shown),
+        "filtered": filtered,
         "source_labels": SOURCE_LABELS,
+        "filters": {"q": words, "city": city, "track": track, "stage": stage, "opportunity": opportunity_id},
+        "city_options": [(c, taxonomy.regions[c]) for c in cities],
+        "track_options": sorted(taxonomy.tracks.items(), key=lambda item: item[1]),
     }
     return render(request, "pairings/board.html", context)
 

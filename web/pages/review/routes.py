@@ -7,6 +7,8 @@ from starlette.datastructures import UploadFile
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
 from backend.imports import service as import_service
 from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_off_loop
+from backend.imports.template import COLUMNS as IMPORT_COLUMNS
+from backend.imports.template import template_xlsx as import_template_xlsx
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
@@ -172,7 +174,17 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
 
 @router.get("/import", name="review:import_form")
 async def import_form(request: Request, actor: StaffDep) -> Response:
-    return render(request, "review/import.html", {"report": None, "error": None})
+    return render(request, "review/import.html", {"columns": IMPORT_COLUMNS, "report": None, "error": None})
+
+
+@router.get("/import/template.xlsx", name="review:import_template")
+async def import_template(actor: StaffDep) -> Response:
+    """The import layout (the columns the export writes) with one example opportunity and offering."""
+    return Response(
+        import_template_xlsx(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="import-template.xlsx"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/import", name="review:import_upload")
@@ -181,18 +193,28 @@ async def import_upload(
 ) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(request, "review/import.html", {"report": None, "error": "请选择要导入的文件"}, status=422)
+        return render(
+            request,
+            "review/import.html",
+            {"columns": IMPORT_COLUMNS, "report": None, "error": "请选择要导入的文件"},
+            status=422,
+        )
     data = await upload.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         error = f"文件超过上限 {settings.max_upload_bytes // (1024 * 1024)} MB"
-        return render(request, "review/import.html", {"report": None, "error": error}, status=413)
+        return render(
+            request, "review/import.html", {"columns": IMPORT_COLUMNS, "report": None, "error": error}, status=413
+        )
     try:
         rows, errors = await parse_off_loop(data, upload.filename, max_rows=settings.max_import_rows)
     except ImportFileError as exc:
-        return render(request, "review/import.html", {"report": None, "error": str(exc)}, status=422)
+        return render(
+            request, "review/import.html", {"columns": IMPORT_COLUMNS, "report": None, "error": str(exc)}, status=422
+        )
     publish_now = form.get("publish") == "on"
     report = await import_service.import_rows(session, actor=actor, rows=rows, parse_errors=errors, publish=publish_now)
     context = {
+        "columns": IMPORT_COLUMNS,
         "report": report,
         "error": None,
         "filename": upload.filename,
