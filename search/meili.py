@@ -419,6 +419,8 @@ class MeiliEngine:
         self._journal: list[tuple[str, list[Any]]] | None = None
         # Set by `ensure_ready` when the index holds documents of an older shape.
         self._old_format = False
+        # Suggestions (您是不是要找) from the published documents, rebuilt at most every 5 minutes.
+        self._vocabulary = VocabularyCache(max_age=300.0)
 
     # -- clients -----------------------------------------------------------------------
 
@@ -440,7 +442,6 @@ class MeiliEngine:
         if found is None or found[0] != key:
             found = clients[role] = (key, meilisearch.Client(self.url, key, timeout=self.timeout))
         return found[1]
-        self._vocabulary = VocabularyCache(max_age=300.0)
 
     @property
     def _index(self) -> meilisearch.index.Index:
