@@ -21,7 +21,7 @@ from backend.interests.router import router as interests_router
 from backend.kit.db import create_engine, create_sessionmaker
 from backend.kit.errors import install_error_handlers
 from backend.kit.limits import BodySizeLimit
-from backend.listings.router import offerings_router, opportunities_router
+from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
 from backend.organisations.router import router as organisations_router
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         similar_router,  # before opportunities_router: /opportunities/similar is not an id
         opportunities_router,
         offerings_router,
+        revisions_router,
         answers_router,
         pairings_router,
         audit_router,

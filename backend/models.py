@@ -24,6 +24,8 @@ from backend.duplicates.models import DuplicateDismissal
 from backend.events.models import Availability, Event, EventOpportunity, Meeting, Outcome, Registration
 from backend.interests.models import Interest
 from backend.listings.models import (
+    ListingImport,
+    ListingRevision,
     Offering,
     OfferingDomain,
     OfferingTrack,
@@ -58,6 +60,8 @@ __all__ = [
     "EventOpportunity",
     "GrowthEnterprise",
     "Interest",
+    "ListingImport",
+    "ListingRevision",
     "MatchDecision",
     "Meeting",
     "Milestone",

@@ -26,6 +26,8 @@ _REGISTERING_MODULES = (
     "backend.pairings.permissions",  # audit: a pairing's history
     "backend.subscriptions.service",  # listings: notify followers when an opportunity is published
     "backend.interests.service",  # listings: released contacts; mail: interest reminders
+    "backend.answers.listing_changes",  # listings: answerers hear of deadline changes, closing, withdrawal
+    "backend.notifications.listing_notices",  # listings: an organisation hears of its edit requests
 )
 
 
