@@ -183,6 +183,7 @@ def import_file(
                 parse_errors=errors,
                 publish=publish,
                 on_progress=lambda n: progress.advance(task, n),
+                filename=path.name,
             )
 
     report = _run_in_session(settings, work)

@@ -1,4 +1,10 @@
-"""Bulk import of listings: unknown organisations are created, external ids upsert, bad rows are reported."""
+"""Bulk import of listings: unknown organisations are created, external ids upsert, bad rows are reported.
+
+Every import is recorded (`ListingImport`: file name, who, counts) and each listing it creates
+is marked with it. Without "导入后直接发布" a new listing lands in the review queue
+(`pending_review`) where a matchmaker publishes or returns it, marked with its import; it no
+longer sits as a draft of an organisation that may have no account to see it.
+"""
 
 import re
 from collections.abc import Callable
@@ -15,6 +21,7 @@ from backend.listings.models import (
     DOMAIN_LINKS,
     LISTING_MODELS,
     TRACK_LINKS,
+    ListingImport,
     ListingKind,
     ListingStatus,
     Offering,
@@ -42,6 +49,7 @@ class ImportReport:
     updated: int = 0
     organisations_created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    import_id: int | None = None
 
 
 class _RowRejected(Exception):
@@ -119,6 +127,7 @@ async def _apply_row(
     taxonomy: dict,
     organisations: dict[str, Organisation],
     report: ImportReport,
+    import_id: int | None = None,
 ) -> bool:
     kind = ListingKind(row.kind)
     model = LISTING_MODELS[kind]
@@ -135,7 +144,12 @@ async def _apply_row(
     created = listing is None
     if listing is None:
         listing = model(
-            title=row.title, organisation_id=organisation.id, external_id=row.external_id, created_by_id=actor.user_id
+            title=row.title,
+            organisation_id=organisation.id,
+            external_id=row.external_id,
+            created_by_id=actor.user_id,
+            import_id=import_id,
+            status=ListingStatus.pending_review,
         )
     listing.title = row.title
     listing.description = row.description
@@ -190,10 +204,15 @@ async def import_rows(
     parse_errors: list[RowError],
     publish: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    filename: str = "",
 ) -> ImportReport:
     """Apply parsed rows, each in its own savepoint so that one bad row never costs the good ones."""
     require_staff(actor, "只有撮合专员或管理员可以批量导入")
     report = ImportReport(total_rows=len(rows) + len(parse_errors), errors=list(parse_errors))
+    run = ListingImport(filename=filename[:300], published=publish, created_by_id=actor.user_id)
+    session.add(run)
+    await session.flush()
+    report.import_id = run.id
     taxonomy = load_taxonomy()
     organisations: dict[str, Organisation] = {}
     seen_external_ids: set[tuple[str, str]] = set()
@@ -213,6 +232,7 @@ async def import_rows(
                 taxonomy=taxonomy,
                 organisations=organisations,
                 report=report,
+                import_id=run.id,
             )
         except _RowRejected as exc:
             await savepoint.rollback()
@@ -233,4 +253,7 @@ async def import_rows(
         if on_progress:
             on_progress(1)
     report.errors.sort(key=lambda e: e.row_number)
+    run.total_rows, run.created, run.updated = report.total_rows, report.created, report.updated
+    session.add(run)
+    await session.flush()
     return report

@@ -43,7 +43,7 @@ from backend.listings.models import (
 )
 from backend.listings.permissions import KIND_LABELS, Listing, can_see_private_fields
 from backend.listings.schemas import ListingUpdate, OfferingUpdate, OpportunityUpdate
-from backend.listings.service import _transition, update
+from backend.listings.service import _transition, load_classification, update
 from backend.outbox.service import record_listing_change
 from backend.taxonomy import service as taxonomy_service
 
@@ -78,6 +78,13 @@ def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
             value = str(value)
         out[key] = value
     return out
+
+
+def _same(current: Any, proposed: Any) -> bool:
+    """A form sends every field: "" and None, or the same codes in another order, are no change."""
+    if isinstance(current, list) or isinstance(proposed, list):
+        return sorted(current or []) == sorted(proposed or [])
+    return (current if current not in ("", None) else None) == (proposed if proposed not in ("", None) else None)
 
 
 # --- edit requests -----------------------------------------------------------------------------
@@ -134,8 +141,10 @@ async def request_edit(
         if low is not None and high is not None and low > high:
             raise Unprocessable("预算下限不能高于上限", field="budget_min")
     # Only what actually differs from the published version is a change.
-    current = {key: getattr(listing, key) for key in changes if hasattr(listing, key)}
-    changes = {k: v for k, v in changes.items() if k in ("tracks", "domains") or current.get(k) != v}
+    current: dict[str, Any] = {key: getattr(listing, key) for key in changes if hasattr(listing, key)}
+    tracks, domains = await load_classification(session, kind, [listing_id])
+    current["tracks"], current["domains"] = tracks[listing_id], domains[listing_id]
+    changes = {k: v for k, v in changes.items() if not _same(current.get(k), v)}
     if not changes:
         raise Unprocessable("修改后的内容与已发布版本相同", field="title")
     revision = await pending_revision(session, kind=kind, listing_id=listing_id)

@@ -29,6 +29,7 @@ from web.pages.events import events, meetings, outcomes, registration
 from web.pages.inbox import routes as inbox
 from web.pages.interests import routes as interests
 from web.pages.listings import browse, workspace
+from web.pages.listings import changes as listing_changes
 from web.pages.opendata import routes as opendata
 from web.pages.organisations import routes as organisations
 from web.pages.pairings import routes as pairings
@@ -58,6 +59,7 @@ def install_web(app: FastAPI) -> None:
         browse,
         account,
         workspace,
+        listing_changes,
         organisations,
         review,
         submission,
