@@ -84,7 +84,7 @@ def test_an_issuer_creates_and_submits_a_matchmaker_publishes_and_an_enterprise_
     sign_in(matchmaker, DEMO_EMAILS["matchmaker"])
     matchmaker.goto("/review")
     card = matchmaker.locator(".review-card", has_text=title)
-    card.locator("input[name=batch_number]").fill("2")
+    card.locator("select[name=batch_number]").select_option(index=0)
     card.locator("button", has_text="发布").click()
     matchmaker.wait_for_url(re.compile(r"done=published"))
     assert _reload_until(matchmaker, "/opportunities?q=" + title, ".listing-card", title)
