@@ -22,7 +22,7 @@ from backend.listings.models import REVISION_STATUS_LABELS, ListingKind
 from backend.listings.presenter import present
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
-from web.kit.forms import text
+from web.kit.forms import confirmed, text
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS
@@ -30,7 +30,6 @@ from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS
 router = APIRouter(prefix="/workspace")
 
 AUTHOR_ROLES = {ListingKind.opportunity: Role.issuer, ListingKind.offering: Role.enterprise}
-CONFIRM_FIELD = "confirm"
 NOTICES = {
     "requested": "修改申请已提交。撮合专员批准前，公开显示的仍是已发布的版本。",
     "deadline": "截止日期已调整，已有答题的企业会收到通知。",
@@ -39,11 +38,6 @@ NOTICES = {
     "taken_back": "已撤回审核，现为草稿，可以修改后重新提交。",
     "cancelled": "修改申请已撤销。",
 }
-
-
-def confirmed(form: Any) -> bool:
-    """The required "I understand this cannot be undone" checkbox (works without JavaScript)."""
-    return form.get(CONFIRM_FIELD) == "yes"
 
 
 def _routes(kind: ListingKind) -> None:

@@ -20,6 +20,7 @@ from backend.pairings.models import PairingSource
 from backend.searching import service as searching
 from backend.searching.models import MatchVerdict
 from web.kit.csrf import CheckedForm
+from web.kit.forms import confirmed
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.matches import find_matches
 from web.kit.templating import render
@@ -197,6 +198,13 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
         or verdict not in MATCH_NOTICES
     ):
         raise NotFound("推荐不存在")
+    if verdict == "dismissed" and not confirmed(form):
+        return render(
+            request,
+            "review/matches.html",
+            {"suggestions": [], "notice": None, "error": "忽略后该推荐不会再出现，请勾选“确认忽略”后再提交"},
+            status=422,
+        )
 
     async def decide() -> object:
         if verdict == "accepted":
