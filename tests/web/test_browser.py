@@ -206,6 +206,7 @@ def test_an_enterprise_answers_and_submits_and_the_issuer_sees_it(page, chromium
     enterprise.click("form.upload-form button[type=submit]")
     enterprise.wait_for_url(re.compile(r"done=uploaded"))
     assert enterprise.locator(".file-list a", has_text="实施方案.pdf").is_visible()
+    enterprise.check("form:has(button:has-text('提交答题')) input[name=confirm]")
     enterprise.click("button:has-text('提交答题')")
     enterprise.wait_for_url(re.compile(r"done=submitted"))
     assert "答题已提交" in enterprise.locator("main").inner_text()

@@ -131,7 +131,9 @@ async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pa
         .where(Event.id == event_id)
         .values(starts_at=datetime.now(UTC) - timedelta(hours=2), ends_at=datetime.now(UTC) - timedelta(hours=1))
     )
-    finished = await post_form(staff, f"{manage_path}/status", {"status": "finished"}, token_from=manage_path)
+    finished = await post_form(
+        staff, f"{manage_path}/status", {"status": "finished", "confirm": "yes"}, token_from=manage_path
+    )
     assert finished.status_code == 303
 
     page = (await staff.get(manage_path)).text
@@ -149,7 +151,7 @@ async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pa
 
 async def test_late_registration_shows_a_message_and_strangers_cannot_manage(make_client, session, sync_index):
     staff, event_id, manage_path, _, enterprise = await _event_with_people(session, make_client, sync_index)
-    await post_form(staff, f"{manage_path}/status", {"status": "closed"}, token_from=manage_path)
+    await post_form(staff, f"{manage_path}/status", {"status": "closed", "confirm": "yes"}, token_from=manage_path)
     page = (await enterprise.get(f"/events/{event_id}")).text
     assert "报名参加" not in page and "报名已截止" in page
     assert (await enterprise.get(manage_path)).status_code == 403

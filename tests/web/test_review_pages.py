@@ -171,6 +171,7 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
             "opportunity_id": opportunity.id,
             "offering_id": drone.id,
             "verdict": "dismissed",
+            "confirm": "yes",
             "next": "https://evil.example/",
         },
         token_from="/review/matches",

@@ -9,8 +9,8 @@ from backend.batches import service
 from backend.dependencies import ActorDep, SessionDep, StaffDep
 from backend.listings.labels import FIELD_LABELS
 from web.kit.csrf import CheckedForm
-from web.kit.forms import confirmed
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.forms import confirmed
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_SLUGS

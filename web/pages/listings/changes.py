@@ -6,7 +6,6 @@ published version, the earlier requests, and the actions its state allows. Irrev
 """
 
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response

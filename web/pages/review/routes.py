@@ -20,8 +20,8 @@ from backend.pairings.models import PairingSource
 from backend.searching import service as searching
 from backend.searching.models import MatchVerdict
 from web.kit.csrf import CheckedForm
-from web.kit.forms import confirmed
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.forms import confirmed
 from web.kit.matches import find_matches
 from web.kit.templating import render
 from web.kit.urls import url_to
