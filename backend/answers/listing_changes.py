@@ -39,6 +39,7 @@ async def answerer_user_ids(session: AsyncSession, opportunity_id: int) -> list[
 
 @hooks.opportunity_changed.register
 async def _tell_answerers(session: AsyncSession, opportunity: Opportunity, change: str, message: str) -> None:
+    assert opportunity.id is not None
     titles = {"deadline_changed": "答题截止日期变更", "opportunity_closed": "机会已截止或撤回"}
     await notify(
         session,

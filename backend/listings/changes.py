@@ -22,7 +22,7 @@ decision and the change itself.
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +38,7 @@ from backend.listings.models import (
     ListingKind,
     ListingRevision,
     ListingStatus,
+    Offering,
     Opportunity,
     RevisionStatus,
 )
@@ -56,7 +57,7 @@ UPDATE_SCHEMAS: dict[ListingKind, type[ListingUpdate]] = {
 async def _owned(session: AsyncSession, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:
     """The listing if the actor is of its organisation or staff; anyone else is told it is missing."""
     require_signed_in(actor)
-    listing = await session.get(LISTING_MODELS[kind], listing_id)
+    listing = cast(Listing | None, await session.get(LISTING_MODELS[kind], listing_id))
     if listing is None or not can_see_private_fields(actor, listing):
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     return listing
@@ -211,11 +212,11 @@ async def approve_revision(session: AsyncSession, *, actor: Actor, revision_id: 
     revision, kind = await _revision(session, revision_id)
     if revision.status != RevisionStatus.pending:
         raise Conflict("该修改申请已处理", field="status")
-    listing = await session.get(LISTING_MODELS[kind], revision.listing_id)
+    listing = cast(Listing | None, await session.get(LISTING_MODELS[kind], revision.listing_id))
     if listing is None:
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     data = UPDATE_SCHEMAS[kind].model_validate(revision.changes)
-    await update(session, actor=actor, kind=kind, listing_id=listing.id, data=data)
+    await update(session, actor=actor, kind=kind, listing_id=revision.listing_id, data=data)
     revision.status = RevisionStatus.approved
     revision.decided_by_id = actor.user_id
     revision.decided_at = utcnow()
@@ -226,7 +227,7 @@ async def approve_revision(session: AsyncSession, *, actor: Actor, revision_id: 
         session,
         actor=actor,
         entity_kind=kind.value,
-        entity_id=listing.id,
+        entity_id=revision.listing_id,
         action="revision_approved",
         note=note[:2000],
     )
@@ -248,7 +249,7 @@ async def reject_revision(session: AsyncSession, *, actor: Actor, revision_id: i
     revision, kind = await _revision(session, revision_id)
     if revision.status != RevisionStatus.pending:
         raise Conflict("该修改申请已处理", field="status")
-    listing = await session.get(LISTING_MODELS[kind], revision.listing_id)
+    listing = cast(Listing | None, await session.get(LISTING_MODELS[kind], revision.listing_id))
     if listing is None:
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     revision.status = RevisionStatus.rejected
@@ -258,7 +259,12 @@ async def reject_revision(session: AsyncSession, *, actor: Actor, revision_id: i
     session.add(revision)
     await session.flush()
     await audit.record(
-        session, actor=actor, entity_kind=kind.value, entity_id=listing.id, action="revision_rejected", note=note[:2000]
+        session,
+        actor=actor,
+        entity_kind=kind.value,
+        entity_id=revision.listing_id,
+        action="revision_rejected",
+        note=note[:2000],
     )
     await _tell_owner(
         session,
@@ -310,12 +316,12 @@ async def change_deadline(
     listing.modified_at = utcnow()
     session.add(listing)
     await session.flush()
-    await record_listing_change(session, kind=ListingKind.opportunity, listing_id=listing.id)
+    await record_listing_change(session, kind=ListingKind.opportunity, listing_id=listing_id)
     await audit.record(
         session,
         actor=actor,
         entity_kind=ListingKind.opportunity.value,
-        entity_id=listing.id,
+        entity_id=listing_id,
         action="deadline_changed",
         from_state=before.isoformat() if before else "",
         to_state=deadline.isoformat(),
@@ -360,8 +366,8 @@ async def withdraw(session: AsyncSession, *, actor: Actor, kind: ListingKind, li
     if kind == ListingKind.opportunity:
         allowed.add(ListingStatus.closed)
     listing.withdrawal_reason = reason[:2000]
-    if kind == ListingKind.offering:
-        listing.withdrawn_at = utcnow()  # type: ignore[union-attr]
+    if isinstance(listing, Offering):
+        listing.withdrawn_at = utcnow()
     was_open = listing.status == ListingStatus.published
     await _transition(
         session,

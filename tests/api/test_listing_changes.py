@@ -271,3 +271,29 @@ async def test_batches_publish_in_any_order_and_cards_show_a_batch_only_once_pub
     assert await public_batch(1) == 1 and await public_batch(2) == 2
     assert "第1批" in (await visitor.get("/opportunities")).text
     assert (await staff.post("/api/v1/batches/1/publish")).status_code == 409
+
+
+async def test_issuer_invites_a_recommended_enterprise_to_answer_once(client, make_client, session):
+    department, issuer = await _issuer(session, client)
+    opportunity = await create_opportunity(
+        session, department, title="赣州稀土园区安全监测", status=ListingStatus.published
+    )
+    company = await create_organisation(session, kind="enterprise", name="赣州传感科技有限公司")
+    person = await create_user(session, role=Role.enterprise, organisation=company)
+    offering = await create_offering(session, company, status=ListingStatus.published)
+
+    invited = await issuer.post(
+        f"/api/v1/opportunities/{opportunity.id}/invitations", json={"offering_id": offering.id, "note": "欢迎答题"}
+    )
+    assert invited.status_code == 201 and invited.json()["notified"] == 1
+    notices = await _notices(session, person.id, "answer_invitation")
+    assert len(notices) == 1 and notices[0].link == f"/opportunities/{opportunity.id}" and "欢迎答题" in notices[0].body
+    again = await issuer.post(f"/api/v1/opportunities/{opportunity.id}/invitations", json={"offering_id": offering.id})
+    assert again.status_code == 409
+    # Another organisation cannot invite on this opportunity's behalf.
+    stranger_org = await create_organisation(session)
+    stranger = await login(make_client(), await create_user(session, role=Role.issuer, organisation=stranger_org))
+    refused = await stranger.post(
+        f"/api/v1/opportunities/{opportunity.id}/invitations", json={"offering_id": offering.id}
+    )
+    assert refused.status_code == 404
