@@ -50,6 +50,10 @@ async def test_issuer_drafts_submits_and_matchmaker_publishes_an_opportunity(cli
     assert published.status_code == 200, published.text
     assert published.json()["status"] == "published" and published.json()["batch"] == 3
 
+    # Public by batch only once 第3批 itself is published (issue 12).
+    assert (await visitor.get("/api/v1/opportunities", params={"batch": 3})).json()["items"] == []
+    assert (await visitor.get(f"/api/v1/opportunities/{opportunity_id}")).json()["batch"] is None
+    assert (await staff.post("/api/v1/batches/3/publish")).status_code == 200
     public = await visitor.get("/api/v1/opportunities", params={"batch": 3})
     assert [item["title"] for item in public.json()["items"]] == ["鄱阳湖智慧水利监测场景"]
 
