@@ -8,24 +8,29 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from backend.answers.models import AnswerAttachment
 from backend.answers.router import router as answers_router
 from backend.audit.router import router as audit_router
 from backend.auth.router import router as auth_router
 from backend.batches.router import router as batches_router
+from backend.demonstration.models import MilestoneEvidence
 from backend.demonstration.router import router as demonstration_router
 from backend.duplicates.router import router as duplicates_router
 from backend.duplicates.router import similar_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
-from backend.kit.db import create_engine, create_sessionmaker
+from backend.kit.db import create_engine, create_sessionmaker, session_scope
+from backend.kit.election import WriterLock, WriterRole
 from backend.kit.errors import install_error_handlers
+from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
 from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
 from backend.organisations.router import router as organisations_router
 from backend.pairings.router import router as pairings_router
+from backend.results.router import router as results_router
 from backend.searching.router import router as search_router
 from backend.settings import Settings
 from backend.statistics.router import router as statistics_router
@@ -36,6 +41,8 @@ from search import SearchEngine, SearchUnavailable
 from search import create_engine as create_search_engine
 
 API_PREFIX = "/api/v1"
+# Every table that records an uploaded file (backend/kit/files.py).
+FILE_MODELS = (AnswerAttachment, MilestoneEvidence)
 logger = logging.getLogger(__name__)
 
 
@@ -58,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        async with session_scope(app.state.sessionmaker, write=False) as session:
+            await refuse_missing_local_files(session, settings.upload_dir, FILE_MODELS)
         search_engine = open_search_engine(settings)
         app.state.search_engine = search_engine
         try:
@@ -68,15 +77,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workers = build_workers(app.state.sessionmaker, settings, search_engine)
         app.state.sync_worker = workers.sync
         app.state.mail_worker = workers.mail
-        if settings.run_sync_worker:
-            workers.sync.start()
-        if settings.run_mail_worker:
-            workers.mail.start()
+
+        async def start_writing() -> None:
+            if settings.run_sync_worker:
+                workers.sync.start()
+            if settings.run_mail_worker:
+                workers.mail.start()
+
+        async def stop_writing() -> None:
+            await workers.mail.stop()
+            await workers.sync.stop()
+            release = getattr(search_engine, "release_writer", None)
+            if release is not None:
+                await to_thread.run_sync(release)
+
+        # Of all the processes serving this database, one at a time runs the workers
+        # (backend/kit/election.py); the others serve requests only.
+        role = WriterRole(WriterLock(engine, settings.database_url), start=start_writing, stop=stop_writing)
+        app.state.writer_role = role
+        if settings.run_sync_worker or settings.run_mail_worker:
+            await role.start()
         try:
             yield
         finally:
-            await workers.mail.stop()
-            await workers.sync.stop()
+            await role.close()
             search_engine.close()
             await engine.dispose()
 
@@ -102,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revisions_router,
         answers_router,
         pairings_router,
+        results_router,
         audit_router,
         imports_router,
         interests_router,

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -103,16 +103,46 @@ def seed(demo: Annotated[bool, typer.Option(help="同时载入演示账号和演
     _run_in_session(settings, work)
 
 
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     reload: bool = False,
+    workers: Annotated[int | None, typer.Option(help="网页进程数（默认：CPU 核数）", min=1)] = None,
 ) -> None:
-    """Serve the platform (the sync worker runs in-process)."""
+    """Serve the platform with N web processes; one of them at a time writes the index and sends mail.
+
+    The writer is elected among the processes (backend/kit/election.py); every process
+    answers from the same index. `--reload` (development) runs a single process.
+    """
     import uvicorn
 
-    uvicorn.run("backend.main:app", host=host, port=port, reload=reload, proxy_headers=True)
+    count = 1 if reload else (workers or _cores())
+    if count > 1:
+        # Create the index (if there is none) once, before the processes start and open it.
+        from backend.app import open_search_engine
+
+        engine = open_search_engine(_settings())
+        try:
+            engine.ensure_ready()
+        except Exception as exc:  # the processes report it (and search answers 503) on their own
+            console.print(f"[yellow]搜索引擎未就绪：{exc}[/yellow]")
+        finally:
+            engine.close()
+    uvicorn.run(
+        "backend.main:app",
+        host=host,
+        port=port,
+        reload=reload,
+        workers=count if count > 1 else None,
+        proxy_headers=True,
+    )
 
 
 @app.command()
@@ -140,7 +170,7 @@ def demo(
     if prepare_only:
         return
     console.print(f"\n平台地址：http://{host}:{port}/  接口文档：http://{host}:{port}/docs\n")
-    serve(host=host, port=port, reload=False)
+    serve(host=host, port=port, reload=False, workers=None)
 
 
 @app.command("import")
@@ -184,6 +214,10 @@ def import_file(
                 publish=publish,
                 on_progress=lambda n: progress.advance(task, n),
                 filename=path.name,
+                # Each chunk is kept as soon as it is applied: a long import neither holds
+                # SQLite's write lock for minutes (the server's writes wait for it) nor
+                # loses the finished chunks if it is interrupted.
+                after_chunk=session.commit,
             )
 
     report = _run_in_session(settings, work)
@@ -263,28 +297,109 @@ def export(
 def reindex() -> None:
     """Rebuild the search index from the database (a fresh index is swapped in when complete)."""
     from backend.app import open_search_engine
+    from backend.kit.db import create_engine, create_sessionmaker, session_scope
+    from backend.kit.election import WriterLock
     from backend.searching.sync import reindex as rebuild
+
+    settings = _settings()
+
+    async def _main() -> int | None:
+        # The rebuild is a write: while a running server's writer applies changes to the
+        # live index, a rebuild beside it would swap in an index without them.
+        database = create_engine(settings.database_url)
+        lock = WriterLock(database, settings.database_url)
+        engine = open_search_engine(settings)
+        try:
+            if not await lock.acquire():
+                return None
+            engine.ensure_ready()
+            async with session_scope(create_sessionmaker(database), write=False) as session:
+                count = await rebuild(session, engine)
+            _print_vector_progress(engine, count)
+            return count
+        finally:
+            await lock.release()
+            engine.close()
+            await database.dispose()
+
+    count = asyncio.run(_main())
+    if count is None:
+        console.print("[red]另一个进程（运行中的服务或 scenematch worker）正在写入索引；请先停止它再重建索引[/red]")
+        raise typer.Exit(2)
+    console.print(f"[green]已重建索引：{count} 条清单[/green]")
+
+
+def _print_vector_progress(engine: Any, total: int) -> None:
+    """How many listings already have a vector (kept across rebuilds: unchanged text is
+    not embedded again) and who computes the rest."""
+    from search.embedding import TEXT_ONLY, store_name
+    from search.vectors import store_of
+
+    name = store_name()
+    if name == TEXT_ONLY:
+        console.print("语义向量：未启用（SCENEMATCH_EMBEDDINGS=off 或未安装模型），推荐按文本匹配")
+        return
+    store = store_of(engine, name)
+    if store is None:
+        console.print("语义向量：当前搜索引擎不保存向量")
+        return
+    have = store.vector_count()
+    console.print(
+        f"语义向量（{name}）：已有 {have} / {total} 条；其余由同步进程在后台计算，或运行 scenematch embed 立即计算"
+    )
+
+
+@app.command()
+def embed() -> None:
+    """Compute the missing or stale listing vectors now, with progress (the sync worker
+    otherwise computes them in the background)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from backend.app import open_search_engine
+    from search.embedding import TEXT_ONLY, store_name
+    from search.vectorize import Vectorizer
 
     settings = _settings()
     engine = open_search_engine(settings)
     try:
         engine.ensure_ready()
-        count = _run_in_session(settings, lambda session: rebuild(session, engine))
+        vectorizer = Vectorizer(engine)
+        if vectorizer.name == TEXT_ONLY:
+            console.print("语义向量未启用（SCENEMATCH_EMBEDDINGS=off 或未安装模型）；只更新句子统计")
+        if vectorizer.store() is None:
+            console.print("[yellow]当前搜索引擎不保存向量，无需计算[/yellow]")
+            return
+        with Progress(
+            TextColumn("计算语义向量"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        ) as bar:
+            task = bar.add_task("embed", total=None)
+
+            def show(p: Any) -> None:
+                bar.update(task, total=p.total, completed=p.done)
+
+            result = vectorizer.run(show)
     finally:
         engine.close()
-    console.print(f"[green]已重建索引：{count} 条清单[/green]")
+    rate = result.done / result.seconds if result.seconds else 0.0
+    console.print(
+        f"[green]已计算 {result.done} 条清单的向量（{store_name()}），用时 {result.seconds:.1f} 秒，约 {rate:.1f} 条/秒[/green]"
+    )
 
 
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="处理完当前积压后退出")] = False,
 ) -> None:
-    """Run the search sync worker and the mail worker on their own (serve and demo run them in-process).
+    """Run the index writer (search sync and mail) on its own, for deployments that separate it.
 
-    Both claim their rows with locks, so running this next to `serve` sends and indexes nothing twice.
+    It takes part in the same election as the processes of `serve` (backend/kit/election.py):
+    it waits until no other process is the writer, then writes until stopped. Run `serve`
+    with SCENEMATCH_RUN_SYNC_WORKER=false and SCENEMATCH_RUN_MAIL_WORKER=false to leave
+    all writing to it.
     """
     from backend.app import open_search_engine
     from backend.kit.db import create_engine, create_sessionmaker
+    from backend.kit.election import WriterLock
     from backend.wiring import build_workers
 
     settings = _settings()
@@ -293,10 +408,17 @@ def worker(
         database = create_engine(settings.database_url)
         engine = open_search_engine(settings)
         sessionmaker = create_sessionmaker(database)
+        lock = WriterLock(database, settings.database_url)
         workers = build_workers(sessionmaker, settings, engine)
         sync, mail = workers.sync, workers.mail
         applied = sent = 0
         try:
+            waited = False
+            while not await lock.acquire():
+                if not waited:
+                    console.print("另一个进程正在写入索引，等待它退出……")
+                    waited = True
+                await asyncio.sleep(1.0)
             engine.ensure_ready()
             if once:
                 while batch := await sync.run_once():
@@ -305,9 +427,16 @@ def worker(
                     sent += batch
                 return applied, sent
             console.print("同步与邮件进程已启动，按 Ctrl+C 停止")
-            await asyncio.gather(sync.run(), mail.run())
+            sync.start()
+            mail.start()
+            while await lock.still_held():  # noqa: ASYNC110 — the check is a query, not an event
+                await asyncio.sleep(1.0)
+            console.print("[red]写入锁已失去，进程退出[/red]")
+            await sync.stop()
+            await mail.stop()
             return applied, sent
         finally:
+            await lock.release()
             engine.close()
             await database.dispose()
 
@@ -316,6 +445,21 @@ def worker(
     except KeyboardInterrupt:
         return
     console.print(f"已同步 {applied} 条变更，已发送 {sent} 封邮件")
+
+
+@app.command("move-files")
+def move_files() -> None:
+    """Move uploaded files saved in the local folder (before files were kept in the database) into the database."""
+    from backend.app import FILE_MODELS
+    from backend.kit.files import move_to_database
+
+    settings = _settings()
+    moved, missing = _run_in_session(
+        settings, lambda session: move_to_database(session, settings.upload_dir, FILE_MODELS)
+    )
+    console.print(f"已移入数据库 {moved} 个文件，缺失 {missing} 个")
+    if missing:
+        raise typer.Exit(1)
 
 
 @app.command("create-user")

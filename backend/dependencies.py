@@ -18,9 +18,14 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Requests with these methods only read (see `backend.kit.db` for why SQLite cares).
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's single transaction: committed before the response is sent, rolled back on error."""
-    async with session_scope(request.app.state.sessionmaker) as session:
+    write = request.method not in _READ_ONLY_METHODS
+    async with session_scope(request.app.state.sessionmaker, write=write) as session:
         yield session
 
 

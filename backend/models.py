@@ -23,6 +23,7 @@ from backend.demonstration.models import (
 from backend.duplicates.models import DuplicateDismissal
 from backend.events.models import Availability, Event, EventOpportunity, Meeting, Outcome, Registration
 from backend.interests.models import Interest
+from backend.kit.files import StoredFile
 from backend.listings.models import (
     ListingImport,
     ListingRevision,
@@ -33,10 +34,11 @@ from backend.listings.models import (
     OpportunityDomain,
     OpportunityTrack,
 )
-from backend.notifications.models import EmailMessage, Notification
+from backend.notifications.models import EmailMessage, Notification, NotificationPreference, ReminderSent
 from backend.organisations.models import Organisation
 from backend.outbox.models import OutboxEvent
 from backend.pairings.models import Pairing, PairingStep
+from backend.results.models import Objection, ResultNotice
 from backend.searching.models import MatchDecision
 from backend.subscriptions.models import Subscription
 from backend.taxonomy.models import Batch, Domain, Region, Track
@@ -67,6 +69,8 @@ __all__ = [
     "Milestone",
     "MilestoneEvidence",
     "Notification",
+    "NotificationPreference",
+    "Objection",
     "Offering",
     "OfferingDomain",
     "OfferingTrack",
@@ -80,9 +84,12 @@ __all__ = [
     "PairingStep",
     "Region",
     "Registration",
+    "ReminderSent",
+    "ResultNotice",
     "Review",
     "ReviewCriterion",
     "Reviewer",
+    "StoredFile",
     "Subscription",
     "Target",
     "Track",

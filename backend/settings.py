@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 20000
 
+    # How long a process may reuse the facet counts of a list page (web/listing_query.py);
+    # 0 counts them on every request. README "Several hosts" lists every per-process cache.
+    list_facet_cache_seconds: float = Field(default=10.0, ge=0)
+
     @field_validator("site_url")
     @classmethod
     def _site_url_is_a_web_address(cls, value: str) -> str:

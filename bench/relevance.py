@@ -1,12 +1,21 @@
 """Offline relevance of matching against a plain BM25 baseline, on a labelled set.
 
-    .venv/bin/python bench/relevance.py [--verbose] [--k 10]
+    .venv/bin/python bench/relevance.py [--verbose] [--k 10] [--set real|selfwritten]
+                                        [--model e5|use|off] [--share 0.5]
 
-Data: `seeds/relevance/corpus.jsonl` (listings in the import row shape: 40 labelled
-opportunities and 156 offerings — the 60 demo offerings, offerings written to fit the
-labelled opportunities in other words, and distractors that share their words but not
-their purpose) and `seeds/relevance/judgements.jsonl` (graded relevance: 2 fits well,
-1 partly fits, anything unlisted 0). See `seeds/relevance/README.md`.
+Data (`--set real`, the default): `seeds/relevance/corpus.jsonl` — 42 opportunities and
+41 offerings restated from published 机会清单 / 场景需求 items and product and solution
+pages found through public sources (each row's sources in `sources.jsonl`, the list in
+`seeds/relevance/README.md`), plus the 60 demo offerings as competitors — and
+`seeds/relevance/judgements.jsonl` (graded relevance: 2 fits well, 1 partly fits, anything
+unlisted 0). `--set selfwritten` is the older set written by the matcher's authors
+(`seeds/relevance/selfwritten/`), kept as a secondary check.
+
+Embeddings: every listing of the corpus is embedded through the same path the sync worker
+uses (`search.vectorize.Vectorizer`), with the model `--model` names (default: the
+configured one). The figures printed after the table are that pass's throughput and the
+model's memory, and the time of one brute-force nearest-neighbour search over 100,000
+random vectors of the model's dimension.
 
 Rows become `ListingDocument`s the way an import does: `parse_listing_file`, tracks and
 domains through `classify_categories` (the names go into the document, unmapped pieces
@@ -20,8 +29,11 @@ kind="offering", so the opportunities are never answers.
 
 Methods, each asked for its top k offerings for every labelled opportunity:
 
-- matching: `search.matching.match(engine, doc, "offering", limit=k)`: key terms, track
-  candidates and the re-ranking by tracks, domains, region and maturity.
+- matching (text): `search.matching.match(engine, doc, "offering", limit=k, semantic=False)`:
+  key terms (boilerplate ignored, shared sentences down-weighted), track candidates and the
+  re-ranking by tracks, domains, region and maturity; no vectors.
+- embeddings: the k offerings nearest to the opportunity's listing vector, nothing else.
+- hybrid: `match(...)` with the vectors: text and vector candidates, scores fused.
 - BM25 baseline: the same engine, one OR query over every word of the opportunity's title
   and description (precise segmentation, stop words removed, each word once, all weights
   1.0), kind="offering", status published, nothing else: no key-term selection, no tracks,
@@ -53,20 +65,30 @@ if __name__ == "__main__":
 
 import argparse
 import math
+import os
+import resource
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from backend.imports.parsing import ImportRow, parse_listing_file
 from backend.taxonomy.mapping import classify_categories, load_taxonomy
 from backend.taxonomy.regions import resolve_region
-from search import ListingDocument, SearchEngine, SearchQuery, create_engine
+from search import ListingDocument, SearchEngine, SearchQuery, create_engine, matching
+from search.embedding import TEXT_ONLY, Embedder, get_embedder
 from search.matching import match
 from search.text import query_tokens
+from search.vectorize import Vectorizer
+from search.vectors import VectorStore, store_of
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "seeds" / "relevance" / "corpus.jsonl"
-JUDGEMENTS = ROOT / "seeds" / "relevance" / "judgements.jsonl"
+SETS = {
+    "real": ROOT / "seeds" / "relevance",
+    "selfwritten": ROOT / "seeds" / "relevance" / "selfwritten",
+}
+CORPUS = SETS["real"] / "corpus.jsonl"
+JUDGEMENTS = SETS["real"] / "judgements.jsonl"
 K = 10
 NOW = 1_750_000_000  # fixed clock: results must not depend on the day the bench runs
 
@@ -196,8 +218,25 @@ def recall_at_k(ranked: Sequence[str], judged: dict[str, int], k: int = K) -> fl
 # -- methods -------------------------------------------------------------------------------
 
 
-def rank_matching(engine: SearchEngine, doc: ListingDocument, k: int = K) -> list[str]:
-    return [m.id for m in match(engine, doc, "offering", limit=k, now=NOW)]
+def rank_matching(
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+) -> list[str]:
+    return [m.id for m in match(engine, doc, "offering", limit=k, now=NOW, vectors=store, semantic=False)]
+
+
+def rank_hybrid(engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None) -> list[str]:
+    return [m.id for m in match(engine, doc, "offering", limit=k, now=NOW, vectors=store)]
+
+
+def rank_embeddings(
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+) -> list[str]:
+    if store is None:
+        return []
+    vector = store.vector(doc.id)
+    if vector is None:
+        return []
+    return [doc_id for doc_id, _ in store.nearest(vector, "offering", k, exclude=[doc.id])]
 
 
 def baseline_query(doc: ListingDocument, k: int = K) -> SearchQuery:
@@ -207,19 +246,27 @@ def baseline_query(doc: ListingDocument, k: int = K) -> SearchQuery:
     )
 
 
-def rank_bm25(engine: SearchEngine, doc: ListingDocument, k: int = K) -> list[str]:
+def rank_bm25(engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None) -> list[str]:
     return [h.id for h in engine.search(baseline_query(doc, k)).hits]
 
 
-def rank_engine_text(engine: SearchEngine, doc: ListingDocument, k: int = K) -> list[str]:
+def rank_engine_text(
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+) -> list[str]:
     query = SearchQuery(
         text=f"{doc.title} {doc.description}", kind="offering", statuses=["published"], page_size=k, facets=False
     )
     return [h.id for h in engine.search(query).hits]
 
 
-METHODS = {"matching": rank_matching, "bm25": rank_bm25}
-LABELS = {"matching": "matching", "bm25": "BM25 baseline", "text": "engine text search"}
+METHODS = {"bm25": rank_bm25, "matching": rank_matching, "embeddings": rank_embeddings, "hybrid": rank_hybrid}
+LABELS = {
+    "matching": "text matching",
+    "bm25": "BM25 baseline",
+    "embeddings": "embeddings alone",
+    "hybrid": "hybrid",
+    "text": "engine text search",
+}
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -235,9 +282,21 @@ class QueryResult:
 
 
 @dataclass
+class Embedding:
+    """How the corpus was embedded."""
+
+    model: str
+    listings: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+    memory_mb: float = 0.0  # resident memory the model added (loading and encoding)
+
+
+@dataclass
 class Report:
     k: int
     queries: list[QueryResult] = field(default_factory=list)
+    embedding: Embedding | None = None
 
     def mean_ndcg(self, method: str) -> float:
         return sum(q.ndcg[method] for q in self.queries) / len(self.queries)
@@ -253,14 +312,55 @@ def build_engine(corpus: Corpus, data_dir: Path) -> SearchEngine:
     return engine
 
 
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def embed_corpus(engine: SearchEngine, embedder: Embedder | None) -> tuple[VectorStore | None, Embedding]:
+    """Embed every indexed listing the way the sync worker does; the store and figures."""
+    before = _rss_mb()
+    vectorizer = Vectorizer(engine, embedder)
+    progress = vectorizer.run()
+    store = store_of(engine, vectorizer.name)
+    sentences = sum(len(store.sentences(i)[0]) for i in engine.document_ids()) if store is not None else 0
+    figures = Embedding(vectorizer.name, progress.done, sentences, progress.seconds, _rss_mb() - before)
+    return store, figures
+
+
+def nearest_ms(dim: int, n: int = 100_000, repeat: int = 20) -> float:
+    """Median time of one brute-force nearest search over `n` random unit vectors."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((n, dim)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    query = matrix[0]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        sims = matrix @ query
+        np.argpartition(-sims, 100)[:100]
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)[len(times) // 2]
+
+
 def evaluate(
     data_dir: Path | None = None,
     *,
     k: int = K,
-    methods: Sequence[str] = ("matching", "bm25"),
+    methods: Sequence[str] = ("bm25", "matching", "embeddings", "hybrid"),
     corpus_path: Path = CORPUS,
     judgements_path: Path = JUDGEMENTS,
+    embedder: Embedder | bool | None = True,
 ) -> Report:
+    """`embedder`: True for the configured model, None for none (text only)."""
     corpus = load_corpus(corpus_path)
     judgements = load_judgements(judgements_path)
     unknown = {o for j in judgements.values() for o in j} - corpus.docs.keys()
@@ -271,10 +371,12 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="relevance-") as tmp:
         engine = build_engine(corpus, Path(data_dir or tmp))
         try:
-            report = Report(k)
+            chosen = get_embedder() if embedder is True else (embedder or None)
+            store, figures = embed_corpus(engine, chosen)
+            report = Report(k, embedding=figures)
             for opp, judged in judgements.items():
                 doc = corpus.docs[opp]
-                ranked = {m: [corpus.external[i] for i in runners[m](engine, doc, k)] for m in methods}
+                ranked = {m: [corpus.external[i] for i in runners[m](engine, doc, k, store)] for m in methods}
                 report.queries.append(
                     QueryResult(
                         opp,
@@ -289,11 +391,13 @@ def evaluate(
     return report
 
 
-def print_report(report: Report, methods: Sequence[str], verbose: bool = False) -> None:
+def print_report(
+    report: Report, methods: Sequence[str], verbose: bool = False, judgements_path: Path = JUDGEMENTS
+) -> None:
     k = report.k
     print(f"{len(report.queries)} opportunities, k={k}")
     if verbose:
-        corpus_judgements = load_judgements()
+        corpus_judgements = load_judgements(judgements_path)
         for q in report.queries:
             figures = "  ".join(f"{m}: nDCG {q.ndcg[m]:.3f} R {q.recall[m]:.2f}" for m in methods)
             print(f"{q.opportunity}  {figures}  {q.title}")
@@ -306,16 +410,48 @@ def print_report(report: Report, methods: Sequence[str], verbose: bool = False) 
     print(f"{'method':{width}}  nDCG@{k}  Recall@{k}")
     for m in methods:
         print(f"{LABELS[m]:{width}}  {report.mean_ndcg(m):7.4f}  {report.mean_recall(m):9.4f}")
+    if report.embedding is not None:
+        e = report.embedding
+        if e.model == TEXT_ONLY:
+            print("embeddings: none (off or model not installed); text matching only")
+            return
+        rate = e.sentences / e.seconds if e.seconds else 0.0
+        per_listing = e.seconds / e.listings if e.listings else 0.0
+        print(
+            f"embeddings: {e.model}, {e.listings} listings / {e.sentences} sentences in {e.seconds:.1f} s "
+            f"({rate:.1f} sentences/s, {per_listing * 1000:.0f} ms per listing, one process); "
+            f"model memory +{e.memory_mb:.0f} MB resident"
+        )
+        dim = 384 if "e5" in e.model else 512
+        print(f"nearest-neighbour search, brute force over 100k {dim}-d vectors: {nearest_ms(dim):.1f} ms (median)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--verbose", action="store_true", help="per-query figures and rankings")
+    parser.add_argument("--set", choices=sorted(SETS), default="real", help="labelled set")
+    parser.add_argument("--model", help="e5, use or off (default: SCENEMATCH_EMBEDDINGS or the default model)")
+    parser.add_argument("--share", type=float, help="semantic share of the fused score (default: matching's)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the index here: a rerun embeds only what changed (vectors are carried over)"
+    )
     args = parser.parse_args(argv)
-    methods = ["matching", "bm25"] + (["text"] if args.verbose else [])
-    report = evaluate(k=args.k, methods=methods)
-    print_report(report, methods, verbose=args.verbose)
+    if args.model:
+        os.environ["SCENEMATCH_EMBEDDINGS"] = args.model
+    if args.share is not None:
+        matching.SEMANTIC_SHARE = args.share
+    methods = ["bm25", "matching", "embeddings", "hybrid"] + (["text"] if args.verbose else [])
+    directory = SETS[args.set]
+    report = evaluate(
+        args.data_dir,
+        k=args.k,
+        methods=methods,
+        corpus_path=directory / "corpus.jsonl",
+        judgements_path=directory / "judgements.jsonl",
+    )
+    print(f"set: {args.set} ({directory.relative_to(ROOT)})")
+    print_report(report, methods, verbose=args.verbose, judgements_path=directory / "judgements.jsonl")
 
 
 if __name__ == "__main__":

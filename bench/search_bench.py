@@ -18,6 +18,13 @@ app with uvicorn on 127.0.0.1 and measures:
   ratio of its p95 to the engine's and the API's;
 - peak memory (ru_maxrss) of this process and VmHWM of the server.
 
+`--vectors` stores a listing vector (and sentence vectors) for every indexed listing
+before the server starts, so that matching runs its hybrid path (nearest-neighbour
+candidates by brute force, fused scores, closest-sentence reasons) as it does once the
+worker has embedded everything. The vectors are random unit vectors of the default
+model's dimension: embedding 100k listings with the real model takes hours on this
+machine, and the cost of the vector path does not depend on the values.
+
 Only 127.0.0.1 is contacted. Not a test: figures depend on the machine.
 """
 
@@ -649,6 +656,11 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         engine.ensure_ready()
         count, total_s, rebuild_s = asyncio.run(build_index(url, engine))
         results["indexed"] = count
+        if args.vectors:
+            started = time.perf_counter()
+            stored = store_random_vectors(engine)
+            results["vectors"] = stored
+            print(f"stored {stored:,} random listing vectors in {time.perf_counter() - started:.1f}s", flush=True)
         results["reindex_rate"] = count / total_s
         results["rebuild_rate"] = count / rebuild_s
         print(f"reindex: {count:,} listings in {total_s:.1f}s ({count / total_s:,.0f}/s; engine rebuild "
@@ -744,6 +756,35 @@ def run_size(size: int, args: argparse.Namespace, vocab: Vocabulary) -> dict[str
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def store_random_vectors(engine, chunk: int = 10_000) -> int:
+    """Random unit vectors for every indexed listing, stored as the worker stores real ones."""
+    import numpy as np
+
+    from search.embedding import DEFAULT_MODEL, MODEL_NAMES, embedding_sentences, listing_hash, sentence_keys
+    from search.vectors import Entry, store_of
+
+    name = MODEL_NAMES[DEFAULT_MODEL][0]
+    dim = 384 if "e5" in name else 512
+    store = store_of(engine, name)
+    assert store is not None, "the embedded engine keeps vectors"
+    rng = np.random.default_rng(SEED)
+    ids = sorted(engine.document_ids())
+    for start in range(0, len(ids), chunk):
+        entries = []
+        for doc in engine.get(ids[start : start + chunk]).values():
+            sentences = embedding_sentences(doc)
+            vectors = rng.standard_normal((len(sentences), dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            mean = vectors.mean(axis=0)
+            entries.append(
+                Entry(
+                    doc.id, listing_hash(doc, name), sentences, sentence_keys(doc), mean / np.linalg.norm(mean), vectors
+                )
+            )
+        store.put(entries)
+    return store.vector_count()
+
+
 async def _published_ids(db: str, kind: str) -> list[int]:
     conn = await asyncpg.connect(database=db, **PG)
     try:
@@ -794,6 +835,7 @@ def main() -> None:
     parser.add_argument("--api-rounds", type=int, default=3)
     parser.add_argument("--engine-rounds", type=int, default=10)
     parser.add_argument("--ilike-rounds", type=int, default=1, help="ILIKE takes seconds per query at 100k")
+    parser.add_argument("--vectors", action="store_true", help="store (random) listing vectors: hybrid matching")
     args = parser.parse_args()
 
     def on_term(signum, frame):  # clean up on `kill` as on Ctrl-C

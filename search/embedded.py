@@ -10,11 +10,18 @@ Writes go through one tantivy writer per generation, taken lazily so that a proc
 only searches never holds the index lock. A generation keeps the schema version it was
 built with (the `v<schema>` prefix): older readable versions keep working, with their
 own schema, until the next rebuild creates a current one.
+
+Several processes on one host share the index (`scenematch serve --workers N`): one of
+them writes (the elected writer, `backend/kit/election.py`), the others only search.
+Their readers reload on each commit of the writer by themselves (tantivy's default
+reload policy watches the index's meta file, within about half a second), and `_current`
+follows `CURRENT` when a rebuild swaps generations, so every process answers the same.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import secrets
@@ -31,7 +38,7 @@ import tantivy
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .facet_bits import FacetBits
 from .highlight import highlight
-from .plan import Mode, QueryPlan, plan_query, without_subtokens
+from .plan import Mode, QueryPlan, plan_query, with_fallbacks, without_subtokens
 from .tantivy_index import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -51,11 +58,13 @@ from .tantivy_index import (
     to_tantivy,
     total_count,
 )
-from .text import normalise
+from .text import has_cjk, looks_like_pinyin, normalise
+from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+VECTORS_DIR = "vectors"
 WRITER_HEAP = 64_000_000
 REBUILD_HEAP = 256_000_000
 # Segmentation is Python work and holds the GIL, so a large rebuild spreads it over worker
@@ -65,6 +74,9 @@ PARALLEL_REBUILD_MIN_DOCS = 5_000
 REBUILD_CHUNK = 500
 # See `_common_words`.
 SUBTOKEN_FALLBACK_MAX_DOCS = 100
+# See `_fallbacks`: a query word the index holds whole in fewer listings than this is
+# also looked for inside longer words / as pinyin parts.
+RECALL_FALLBACK_MAX_DOCS = 3
 
 
 class _Generation:
@@ -79,6 +91,13 @@ class _Generation:
         except (OSError, ValueError) as exc:
             raise SearchUnavailable(f"cannot open search index {path}: {exc}") from exc
         self.writer: tantivy.IndexWriter | None = None
+        self.vector_stores: dict[str, VectorStore] = {}
+
+    def vectors(self, model: str) -> VectorStore:
+        store = self.vector_stores.get(model)
+        if store is None:
+            store = self.vector_stores[model] = VectorStore(self.path / VECTORS_DIR, model)
+        return store
 
     def facet_layout(self, num_docs: int) -> FacetLayout:
         """How a search of this generation counts each facet (see `tantivy_index`)."""
@@ -120,11 +139,22 @@ class EmbeddedEngine:
         with self._lock:
             self.root.mkdir(parents=True, exist_ok=True)
             if self._read_pointer() is None:
-                gen = _Generation(self._new_generation_path())
-                gen.get_writer().commit()  # an empty but valid index on disk
-                gen.release_writer()
-                self._write_pointer(gen.name)
+                # Several processes may start at once on an empty folder: one creates the
+                # index, the others wait for it and open the same one.
+                with open(self.root / ".create.lock", "a") as guard:
+                    fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+                    if self._read_pointer() is None:
+                        gen = _Generation(self._new_generation_path())
+                        gen.get_writer().commit()  # an empty but valid index on disk
+                        gen.release_writer()
+                        self._write_pointer(gen.name)
             self._current()
+
+    def release_writer(self) -> None:
+        """Give up the index writer (this process is no longer the one that writes); reads go on."""
+        with self._lock:
+            if self._gen is not None:
+                self._gen.release_writer()
 
     def health(self) -> bool:
         try:
@@ -197,6 +227,8 @@ class EmbeddedEngine:
                     gen.release_writer()
                     gen.index.reload()
                     previous = self._gen
+                    if previous is not None:
+                        _carry_vectors(previous, gen)
                     self._write_pointer(gen.name)
                     self._gen = gen
                     self._pointer_stamp = self._stamp()
@@ -236,6 +268,8 @@ class EmbeddedEngine:
         gen = self._current()
         searcher = gen.index.searcher()
         plan = without_subtokens(plan, _common_words(searcher, plan))
+        if plan.mode is Mode.TEXT:
+            plan = with_fallbacks(plan, *_fallbacks(searcher, plan))
         tquery = build_query(gen.schema, plan, query)
 
         order_by, order = None, tantivy.Order.Desc
@@ -304,6 +338,10 @@ class EmbeddedEngine:
     def doc_count(self) -> int:
         return self._current().index.searcher().num_docs
 
+    def vector_store(self, model: str) -> VectorStore:
+        """The listing vectors of the live generation for `model` (see `vectors.py`)."""
+        return self._current().vectors(model)
+
     def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
         searcher = self._current().index.searcher()
         out = {}
@@ -368,6 +406,20 @@ class EmbeddedEngine:
                 log.info("removed old search index generation %s", child.name)
 
 
+def _carry_vectors(previous: _Generation, gen: _Generation) -> None:
+    """Give a rebuilt generation the vectors of the one it replaces: they are keyed by
+    content hash, so only listings whose text changed are embedded again."""
+    source = previous.path / VECTORS_DIR
+    if not source.is_dir():
+        return
+    for model_dir in source.iterdir():
+        if model_dir.is_dir():
+            try:
+                previous.vectors(model_dir.name).copy_to(gen.path / VECTORS_DIR)
+            except OSError as exc:
+                log.warning("vectors of %s not carried over (%s); they will be computed again", model_dir.name, exc)
+
+
 def _count(
     gen: _Generation, searcher: tantivy.Searcher, matching: tantivy.Query
 ) -> tuple[dict[str, dict[str, int]], int]:
@@ -388,6 +440,51 @@ def _common_words(searcher: tantivy.Searcher, plan: QueryPlan) -> set[str]:
     return {
         c.term for c in plan.clauses if c.subtokens and searcher.doc_freq("all_t", c.term) >= SUBTOKEN_FALLBACK_MAX_DOCS
     }
+
+
+def _fallbacks(searcher: tantivy.Searcher, plan: QueryPlan) -> tuple[set[str], dict[str, tuple[str, ...]]]:
+    """Recall fallbacks for the query words the index holds whole in fewer than
+    `RECALL_FALLBACK_MAX_DOCS` listings (the word query finds too little):
+
+    - a Chinese word of two or more characters is also matched inside longer indexed
+      words (`孪生体` in `数字孪生体`, which the dictionary keeps whole), at a lower weight;
+    - a pinyin word that no listing holds is split into pinyin words that listings do
+      hold (`shuiwujiance` → `shuiwu jiance`), all of which must match.
+
+    Only rare words pay for this, so common queries cost what they did (the substring
+    match walks the word dictionary; see bench/README.md for its cost).
+    """
+    substring: set[str] = set()
+    parts: dict[str, tuple[str, ...]] = {}
+    for clause in plan.clauses:
+        term = clause.term
+        if has_cjk(term) and len(term) >= 2 and term.isalpha():
+            if searcher.doc_freq("all_t", term) < RECALL_FALLBACK_MAX_DOCS:
+                substring.add(term)
+        elif clause.pinyin and searcher.doc_freq("pinyin_t", term) == 0:
+            split = _pinyin_split(searcher, term)
+            if split:
+                parts[term] = split
+    return substring, parts
+
+
+def _pinyin_split(searcher: tantivy.Searcher, word: str) -> tuple[str, ...]:
+    """The fewest pinyin words held by the index that `word` is made of, or ()."""
+    n = len(word)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for end in range(2, n + 1):
+        for start in range(max(0, end - 24), end - 1):
+            head = best[start]
+            piece = word[start:end]
+            if head is None or len(piece) < 2 or (len(piece) >= 4 and not looks_like_pinyin(piece)):
+                continue
+            candidate = (*head, piece)
+            current = best[end]
+            if (current is None or len(candidate) < len(current)) and searcher.doc_freq("pinyin_t", piece) > 0:
+                best[end] = candidate
+    found = best[n]
+    return found if found is not None and len(found) >= 2 else ()
 
 
 _COUNTING_POOL: ThreadPoolExecutor | None = None

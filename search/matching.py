@@ -9,6 +9,20 @@ few key terms); on top come what the text cannot see: shared tracks, shared doma
 same city, and an offering's maturity. Queries stay at eight words or fewer because
 Meilisearch ignores words past the tenth.
 
+Meaning, not only words: when the engine keeps listing vectors (`vectors.py`, computed
+by the sync worker with a sentence-embedding model), the nearest listings by vector are
+candidates too, and each candidate's text score and cosine similarity are min-max
+normalised over the candidates and mixed by `SEMANTIC_SHARE` (a weighted sum, which
+measured better than reciprocal-rank fusion). A candidate without a vector yet keeps its
+text score in place of the semantic one, so it is neither helped nor hurt; a listing
+without a vector is matched by text alone. When a match is mainly semantic, its reasons
+name the two closest sentences ("语义相近").
+
+Key terms leave out the boilerplate of these lists (`BOILERPLATE_WORDS`: 我省, 培育, 基地,
+年底, 品牌 …), and the words of a sentence count less the more listings carry that same
+sentence: a context sentence that a whole imported list shares says nothing about any
+one entry (the counts come from the sentence keys stored beside the index).
+
 `bench/relevance.py` measures the ranking on the labelled set in `seeds/relevance/`
 (nDCG@10 and Recall@10 against a plain BM25 baseline); rerun it after changing weights.
 """
@@ -22,10 +36,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import numpy as np
+
+from .embedding import sentence_key, split_sentences, store_name
 from .engine import ListingDocument, SearchEngine, SearchQuery
 from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
+from .vectors import VectorStore, store_of
 
 MAX_KEY_TERMS = 8
 # Source weights for candidate words: the title says most about a listing.
@@ -43,7 +61,214 @@ GENERIC_WEIGHT = 0.25
 # it is about. Normalised (Simplified) forms; compared after normalisation.
 # fmt: off
 GENERIC_WORDS = frozenset(
-    ["建设", "建立", "搭建", "打造", "构建", "开展", "推进", "推动", "推广", "实施", "实现", "提供", "提升", "提高", "支持", "支撑", "满足", "保障", "加强", "加快", "促进", "完善", "优化", "改造", "升级", "整合", "融合", "打通", "形成", "围绕", "面向", "基于", "利用", "结合", "采用", "覆盖", "助力", "赋能", "引入", "部署", "平台", "系统", "服务", "服务平台", "方案", "解决方案", "项目", "工程", "体系", "中心", "设施", "设备", "产品", "功能", "模块", "应用", "场景", "示范", "试点", "行业", "领域", "产业", "企业", "单位", "部门", "机构", "用户", "群众", "市民", "客户", "全省", "全市", "全县", "省级", "市级", "县级", "乡镇", "城区", "辖区", "区域", "一张", "一体", "一体化", "一站式", "综合", "统一", "全程", "全过程", "全流程", "多种", "各类", "重点", "主要", "有效", "及时", "实时", "自动", "快速", "精准", "智能", "智慧", "数字", "数字化", "信息", "信息化", "智能化", "网络化", "在线", "线上", "线下", "技术", "能力", "水平", "效率", "质量", "成本", "问题", "需求", "降低", "减少", "增加", "提升", "运营", "运维", "管理", "管控", "监管", "决策", "分析", "数据", "信息系统", "万元", "年度"]
+    [
+        "建设",
+        "建立",
+        "搭建",
+        "打造",
+        "构建",
+        "开展",
+        "推进",
+        "推动",
+        "推广",
+        "实施",
+        "实现",
+        "提供",
+        "提升",
+        "提高",
+        "支持",
+        "支撑",
+        "满足",
+        "保障",
+        "加强",
+        "加快",
+        "促进",
+        "完善",
+        "优化",
+        "改造",
+        "升级",
+        "整合",
+        "融合",
+        "打通",
+        "形成",
+        "围绕",
+        "面向",
+        "基于",
+        "利用",
+        "结合",
+        "采用",
+        "覆盖",
+        "助力",
+        "赋能",
+        "引入",
+        "部署",
+        "平台",
+        "系统",
+        "服务",
+        "服务平台",
+        "方案",
+        "解决方案",
+        "项目",
+        "工程",
+        "体系",
+        "中心",
+        "设施",
+        "设备",
+        "产品",
+        "功能",
+        "模块",
+        "应用",
+        "场景",
+        "示范",
+        "试点",
+        "行业",
+        "领域",
+        "产业",
+        "企业",
+        "单位",
+        "部门",
+        "机构",
+        "用户",
+        "群众",
+        "市民",
+        "客户",
+        "全省",
+        "全市",
+        "全县",
+        "省级",
+        "市级",
+        "县级",
+        "乡镇",
+        "城区",
+        "辖区",
+        "区域",
+        "一张",
+        "一体",
+        "一体化",
+        "一站式",
+        "综合",
+        "统一",
+        "全程",
+        "全过程",
+        "全流程",
+        "多种",
+        "各类",
+        "重点",
+        "主要",
+        "有效",
+        "及时",
+        "实时",
+        "自动",
+        "快速",
+        "精准",
+        "智能",
+        "智慧",
+        "数字",
+        "数字化",
+        "信息",
+        "信息化",
+        "智能化",
+        "网络化",
+        "在线",
+        "线上",
+        "线下",
+        "技术",
+        "能力",
+        "水平",
+        "效率",
+        "质量",
+        "成本",
+        "问题",
+        "需求",
+        "降低",
+        "减少",
+        "增加",
+        "提升",
+        "运营",
+        "运维",
+        "管理",
+        "管控",
+        "监管",
+        "决策",
+        "分析",
+        "数据",
+        "信息系统",
+        "万元",
+        "年度",
+    ]
+)
+
+# Words that carry no meaning in a 机会清单 / 产品清单 entry at all: how a department
+# introduces a list, exhorts or schedules, not what the entry is about. Ignored entirely.
+BOILERPLATE_WORDS = frozenset(
+    [
+        "我省",
+        "我市",
+        "我区",
+        "我县",
+        "本省",
+        "本市",
+        "全区",
+        "培育",
+        "基地",
+        "年底",
+        "年初",
+        "年内",
+        "品牌",
+        "力争",
+        "一批",
+        "标杆",
+        "可复制",
+        "复制",
+        "可推广",
+        "案例",
+        "鼓励",
+        "欢迎",
+        "揭榜",
+        "挂帅",
+        "揭榜挂帅",
+        "征集",
+        "本土",
+        "新经济",
+        "公开",
+        "发布",
+        "清单",
+        "机会",
+        "条目",
+        "列入",
+        "纳入",
+        "先行先试",
+        "目标",
+        "计划",
+        "首个",
+        "具备",
+        "相关",
+        "对接",
+        "参与",
+        "方式",
+        "希望",
+        "需要",
+        "拟",
+        "以上",
+        "左右",
+        "一系列",
+        "进一步",
+        "大力",
+        "积极",
+        "着力",
+        "全面",
+        "深入",
+        "持续",
+        "不断",
+        "逐步",
+        "高质量",
+        "新型",
+        "重点项目",
+        "项目建设",
+        "试点示范",
+        "示范基地",
+        "示范项目",
+    ]
 )
 # fmt: on
 
@@ -59,6 +284,11 @@ W_EXTRA_TRACK = 0.05
 W_DOMAIN = 0.05
 W_REGION = 0.05
 W_MATURITY = 0.05
+# Share of the fused text-and-meaning score that comes from vector similarity.
+SEMANTIC_SHARE = 0.5
+# A match whose semantic part outweighs its text part this much shows the closest sentences.
+SEMANTIC_REASON_RATIO = 1.0
+SEMANTIC_REASON_SENTENCES = 1
 
 # Offering maturity, worst to best. Keys are normalised; the backend's codes and the
 # Chinese labels used in imported lists both map here.
@@ -85,6 +315,11 @@ class MatchReasons:
     shared_tracks: list[str] = field(default_factory=list)
     shared_domains: list[str] = field(default_factory=list)
     same_region: bool = False
+    # Cosine similarity of the two listings' vectors (None: one of them has none yet).
+    semantic: float | None = None
+    # For a mainly semantic match: (sentence of the listing, closest sentence of the
+    # match), the "语义相近" reason.
+    similar_sentences: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +331,12 @@ class Match:
     reasons: MatchReasons
 
 
-def candidate_terms(doc: ListingDocument) -> dict[str, float]:
-    """Weighted term frequency of each useful word of `doc`."""
+SentenceShare = dict[str, float]  # sentence key → weight factor (1.0: the listing's own)
+
+
+def candidate_terms(doc: ListingDocument, shared: SentenceShare | None = None) -> dict[str, float]:
+    """Weighted term frequency of each useful word of `doc`; the words of a sentence
+    that other listings carry too count `shared[key]` times as much."""
     weighted: dict[str, float] = {}
 
     def add(tokens: Iterable[str], weight: float) -> None:
@@ -105,13 +344,20 @@ def candidate_terms(doc: ListingDocument) -> dict[str, float]:
             if _useful(token):
                 weighted[token] = weighted.get(token, 0.0) + weight
 
+    def add_text(text: str, weight: float) -> None:
+        if not shared:
+            add(words(text), weight)
+            return
+        for sentence in split_sentences(normalise(text)):
+            add(words(sentence, normalised=True), weight * shared.get(sentence_key(sentence), 1.0))
+
     add(words(doc.title), TITLE_WEIGHT)
     for label in [*doc.tracks, *doc.domains, *doc.tags]:
         whole = normalise(label).strip()
         label_words = words(whole, normalised=True)
         add(label_words if label_words == [whole] else [whole, *label_words], LABEL_WEIGHT)
-    add(words(doc.description), BODY_WEIGHT)
-    add(words(doc.extra_text), EXTRA_WEIGHT)
+    add_text(doc.description, BODY_WEIGHT)
+    add_text(doc.extra_text, EXTRA_WEIGHT)
     place = normalise(doc.place or "")
     for token in weighted:
         if token in GENERIC_WORDS or (place and len(token) >= 2 and token in place):
@@ -120,15 +366,34 @@ def candidate_terms(doc: ListingDocument) -> dict[str, float]:
 
 
 def _useful(token: str) -> bool:
-    if " " in token or token.isdigit():
+    if " " in token or token.isdigit() or token in BOILERPLATE_WORDS:
         return False
     # A single Chinese character (物, 链) is too ambiguous to match on.
     return len(token) >= 2 or not has_cjk(token)
 
 
-def weighted_terms(doc: ListingDocument, term_stats: TermStats) -> list[tuple[float, str]]:
+def sentence_share(doc: ListingDocument, store: VectorStore | None) -> SentenceShare:
+    """For each sentence of `doc` that other stored listings carry too, the factor its
+    words keep: 1 / (number of listings carrying it)."""
+    if store is None:
+        return {}
+    keys = [sentence_key(s) for text in (doc.description, doc.extra_text) for s in split_sentences(normalise(text))]
+    if not keys:
+        return {}
+    itself = doc.id in store
+    out = {}
+    for key, count in store.sentence_share(keys).items():
+        carriers = count if itself and count else count + 1
+        if carriers > 1:
+            out[key] = 1.0 / carriers
+    return out
+
+
+def weighted_terms(
+    doc: ListingDocument, term_stats: TermStats, shared: SentenceShare | None = None
+) -> list[tuple[float, str]]:
     """Every useful word of `doc` scored tf × idf, heaviest first (ties by word)."""
-    candidates = candidate_terms(doc)
+    candidates = candidate_terms(doc, shared)
     if not candidates:
         return []
     # Frequencies count the listing itself when it is indexed; a word only it contains
@@ -177,6 +442,14 @@ def extract_key_terms(
     return [(term, round(score / top, 4)) for score, term in chosen]
 
 
+Semantic = VectorStore | None | Literal["auto"]
+
+
+def semantic_store(engine: SearchEngine) -> VectorStore | None:
+    """The store of the configured model's vectors (or of sentence keys only) for `engine`."""
+    return store_of(engine, store_name())
+
+
 def match(
     engine: SearchEngine,
     doc: ListingDocument,
@@ -186,9 +459,17 @@ def match(
     exclude_ids: Iterable[str] = (),
     statuses: Iterable[str] = ("published",),
     now: int | None = None,
+    vectors: Semantic = "auto",
+    semantic: bool = True,
 ) -> list[Match]:
-    """Listings of `target_kind` that suit `doc`, best first, each with its reasons."""
+    """Listings of `target_kind` that suit `doc`, best first, each with its reasons.
+
+    `vectors`: the store of listing vectors and sentence keys ("auto": the engine's, for
+    the configured model; None: nothing stored). `semantic=False` uses the store's
+    sentence keys but not its vectors (text matching alone, for comparison).
+    """
     now = int(time.time()) if now is None else now
+    store = semantic_store(engine) if vectors == "auto" else vectors
     statuses = list(statuses)
     excluded = [doc.id, *exclude_ids]
     pool = min(100, max(30, limit * 3))
@@ -201,7 +482,7 @@ def match(
 
     text_scores: dict[str, float] = {}
     candidates: dict[str, ListingDocument] = {}
-    scored = weighted_terms(doc, engine)
+    scored = weighted_terms(doc, engine, sentence_share(doc, store))
     terms = extract_key_terms(doc, engine, scored=scored)
     if terms:
         for hit in engine.search(SearchQuery(terms=terms, **base)).hits:
@@ -214,6 +495,11 @@ def match(
             text_scores.setdefault(hit.id, 0.0)
             if hit.document is not None:
                 candidates.setdefault(hit.id, hit.document)
+    own_vector = store.vector(doc.id) if store is not None and semantic else None
+    if own_vector is not None and store is not None:
+        # The nearest listings by meaning are candidates whatever their words.
+        for cid, _ in store.nearest(own_vector, target_kind, pool, exclude=excluded):
+            text_scores.setdefault(cid, 0.0)
 
     missing = [cid for cid in text_scores if cid not in candidates]
     if missing:
@@ -225,33 +511,98 @@ def match(
     present = {cid: _vocabulary(c) for cid, c in candidates.items()}
     coverage = {cid: vocabulary.coverage(present[cid]) for cid in candidates}
     top_coverage = max(coverage.values(), default=0.0) or 1.0
+    eligible = {
+        cid: c
+        for cid, c in candidates.items()
+        if c.status in statuses and not (open_at and c.deadline and c.deadline < open_at) and cid not in excluded
+    }
+    text = {
+        cid: (1 - COVERAGE_SHARE) * text_scores.get(cid, 0.0) / top_text + COVERAGE_SHARE * coverage[cid] / top_coverage
+        for cid in eligible
+    }
+    cosine: dict[str, float] = {}
+    if own_vector is not None and store is not None:
+        for cid, vector in store.vectors(eligible).items():
+            cosine[cid] = float(np.dot(own_vector, vector))
+    fused = _fuse(text, cosine)
     matches = []
-    for cid, candidate in candidates.items():
-        if candidate.status not in statuses or (open_at and candidate.deadline and candidate.deadline < open_at):
-            continue
+    parts: dict[str, tuple[float, float]] = {}
+    for cid, candidate in eligible.items():
         reasons = MatchReasons(
             shared_tracks=[t for t in dict.fromkeys(doc.tracks) if t in candidate.tracks],
             shared_domains=[d for d in dict.fromkeys(doc.domains) if d in candidate.domains],
             same_region=same_region(doc.region, candidate.region),
+            semantic=round(cosine[cid], 4) if cid in cosine else None,
         )
-        text = (1 - COVERAGE_SHARE) * text_scores[cid] / top_text + COVERAGE_SHARE * coverage[cid] / top_coverage
-        score = W_TEXT * text + _facet_score(reasons)
+        score = W_TEXT * fused[cid][0] + _facet_score(reasons)
+        parts[cid] = fused[cid][1]
         if target_kind == "offering":
             score += W_MATURITY * maturity_score(candidate.maturity)
         matches.append(Match(cid, candidate.listing_id, candidate.kind, round(score, 6), reasons))
     matches.sort(key=lambda m: (-m.score, m.id))
-    # Only the kept ones are explained: which of the key terms each of them uses.
+    # Only the kept ones are explained: which of the key terms each of them uses, and,
+    # for the mainly semantic ones, the closest sentences.
     key_terms = [term for term, _ in terms]
-    return [
-        Match(
-            m.id,
-            m.listing_id,
-            m.kind,
-            m.score,
-            replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id])),
-        )
-        for m in matches[:limit]
-    ]
+    kept = []
+    for m in matches[:limit]:
+        reasons = replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id]))
+        text_part, semantic_part = parts[m.id]
+        if store is not None and m.id in cosine and semantic_part > SEMANTIC_REASON_RATIO * text_part:
+            reasons = replace(reasons, similar_sentences=closest_sentences(store, doc.id, m.id))
+        kept.append(Match(m.id, m.listing_id, m.kind, m.score, reasons))
+    return kept
+
+
+def _fuse(text: dict[str, float], cosine: dict[str, float]) -> dict[str, tuple[float, tuple[float, float]]]:
+    """Each candidate's fused score in 0–1 and its (text, semantic) parts.
+
+    Both scores are min-max normalised over the candidates, then mixed by
+    `SEMANTIC_SHARE`. A candidate without a vector keeps its text score for both parts;
+    without any vector the result is the text score alone (min-max normalised).
+    """
+    if not cosine:
+        # Text only: the text score as matching has always used it.
+        return {cid: (value, (value, 0.0)) for cid, value in text.items()}
+    text_n = _min_max(text)
+    cosine_n = _min_max(cosine)
+    out = {}
+    for cid, value in text_n.items():
+        semantic = cosine_n.get(cid, value)
+        text_part, semantic_part = (1 - SEMANTIC_SHARE) * value, SEMANTIC_SHARE * semantic
+        out[cid] = (text_part + semantic_part, (text_part, semantic_part))
+    return out
+
+
+def _min_max(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low < 1e-9:
+        return {cid: 1.0 if high > 0 else 0.0 for cid in scores}
+    return {cid: (value - low) / (high - low) for cid, value in scores.items()}
+
+
+def closest_sentences(store: VectorStore, a: str, b: str, n: int = SEMANTIC_REASON_SENTENCES) -> list[tuple[str, str]]:
+    """The `n` closest pairs (sentence of `a`, sentence of `b`) by their stored vectors,
+    each sentence used once."""
+    texts_a, vectors_a = store.sentences(a)
+    texts_b, vectors_b = store.sentences(b)
+    if vectors_a is None or vectors_b is None or not texts_a or not texts_b:
+        return []
+    sims = vectors_a @ vectors_b.T
+    pairs = []
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for flat in np.argsort(-sims, axis=None):
+        i, j = divmod(int(flat), sims.shape[1])
+        if i in used_a or j in used_b:
+            continue
+        pairs.append((texts_a[i], texts_b[j]))
+        used_a.add(i)
+        used_b.add(j)
+        if len(pairs) == n:
+            break
+    return pairs
 
 
 class _Vocabulary:

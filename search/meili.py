@@ -1,14 +1,51 @@
-"""The Meilisearch engine (production).
+"""The Meilisearch engine (production), made to find what the embedded engine finds.
 
 Documents are pre-normalised and pre-segmented here (`*_zh` fields of space-joined
-tokens) so that Meilisearch's prefix-only matching still finds `处理` inside `待处理`,
-and queries go through the same normalisation. Settings are code (`index_settings`),
-applied by `ensure_ready`. Request building is pure functions so it is testable
-without a server.
+tokens, the same tokens the embedded engine indexes), and queries go through the same
+normalisation and segmentation (`plan.plan_query`). Meilisearch then only has to match
+whole tokens, and the rules below make it do exactly that whatever its version:
+
+- Every query word is sent as a phrase (`"智慧农业"`) unless it is a latin word long
+  enough for typos. Meilisearch re-segments Chinese (`智慧农业` → `智慧` + `农业`); a
+  phrase keeps the parts together and in order, is never dropped by the matching
+  strategy, counts as one word towards Meilisearch's ten-word limit, and gets no typo
+  and no prefix derivation (before v1.16 a two-character word is six bytes long and
+  allowed a typo, so `智慧` found `智力`). The domain lexicon also goes in as the
+  `dictionary` setting so those words are not re-split at all.
+- A word that starts with a digit is written with a letter in front (`DIGIT_MARK`), in
+  the documents and in queries, so that Meilisearch segments it the same in both.
+- Synonyms are expanded into the document (`syn_zh`: the synonyms of its tokens), not
+  at query time: Meilisearch applies no synonyms to phrases. A change to
+  `data/synonyms.txt` therefore needs a reindex, like a change of the settings.
+- Text queries require every word up to three, and beyond that the same share as the
+  embedded engine (`plan.min_match`): `matchingStrategy: "all"`, and for longer queries
+  one federated query per subset of that many words (Meilisearch unions the documents,
+  counting totals and facets once per document). A long Chinese word that few listings
+  hold whole may also match by all its parts anywhere, as in the embedded engine: one
+  more alternative per such word (`prepare_plan`).
+- Matching's weighted key terms (any of them may match) are one federated query per
+  term, weighted by the term's weight.
+- `sort` is the first ranking rule, so "newest" and "deadline" order strictly; without a
+  `sort` parameter the rule does nothing. `prefixSearch` is disabled.
+- String filters and facets use hex-encoded copies of the values (`f_*` attributes):
+  Meilisearch compares filter strings case- and whitespace-insensitively, the embedded
+  engine exactly, and hex has neither case nor whitespace.
+
+Writes: batches are sized by their UTF-8 bytes (Meilisearch refuses payloads over
+100 MB by default); a rebuild fills `<index>_tmp` and swaps it in, replaying the writes
+made meanwhile into it first. Each thread has its own client (the official client keeps
+`Content-Type` in a dict it shares between calls). Given the master key, `ensure_ready`
+creates (once) an admin key and a search key scoped to this index, and searches use the
+search key. Settings and request building are pure functions, testable without a server.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import logging
+import math
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,19 +54,43 @@ from typing import Any
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
+from .embedded import SUBTOKEN_FALLBACK_MAX_DOCS
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
-from .plan import Mode, QueryPlan, plan_query
-from .text import index_tokens, normalise, pinyin_tokens, synonym_groups, vocabulary_words
+from .plan import Clause, Mode, QueryPlan, min_match, plan_query, without_subtokens
+from .tantivy_index import SUBTOKEN_BOOST
+from .text import has_cjk, index_tokens, lexicon, normalise, pinyin_tokens, synonyms_of, vocabulary_words
 
-SEARCHABLE = ["title_zh", "labels_zh", "meta_zh", "text_zh", "extra_zh", "pinyin"]
-FILTERABLE = ["id", "kind", "status", "region", "tracks", "domains", "batch", "deadline"]
+log = logging.getLogger(__name__)
+
+TEXT_ATTRIBUTES = ["title_zh", "labels_zh", "meta_zh", "text_zh", "extra_zh"]
+SEARCHABLE = [*TEXT_ATTRIBUTES, "syn_zh", "pinyin"]
+# Filter values and facets: hex of the UTF-8 value (see the module docstring).
+ENCODED = {"kind": "f_kind", "status": "f_status", "region": "f_region", "tracks": "f_tracks", "domains": "f_domains"}
+FILTERABLE = ["id", *ENCODED.values(), "batch", "deadline"]
 SORTABLE = ["sort_time", "published_at", "deadline", "created_at"]
-FACET_ATTRIBUTES = {"track": "tracks", "domain": "domains", "region": "region"}
-BATCH_SIZE = 1000
+FACET_ATTRIBUTES = {"track": "f_tracks", "domain": "f_domains", "region": "f_region"}
+RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness"]
+# Meilisearch's default payload limit is 100 MB; stay well below it.
+BATCH_MAX_BYTES = 8_000_000
+BATCH_MAX_DOCS = 1000
+# Document ids per `get` / delete filter.
+ID_CHUNK = 500
 TASK_TIMEOUT_MS = 120_000
-# Meilisearch ignores query words past the tenth.
+# How long `ensure_ready` waits for a settings change before letting the app start; the
+# change goes on in Meilisearch and searches use the old settings until it is done.
+SETTINGS_WAIT_MS = 5_000
+# Meilisearch ignores query words past the tenth (a phrase counts as one word).
 MAX_QUERY_WORDS = 10
+# Queries in one federated search (see `prepare_plan`).
+MAX_FEDERATED_QUERIES = 64
+# Present in every document of the current shape; an index whose documents lack it was
+# written by an older adapter and answers wrongly until `scenematch reindex` rebuilds it
+# (bump the name when the shape changes again).
+DOCUMENT_FORMAT = "format_v2"
+SEARCH_KEY_NAME = "scenematch-search-{index}"
+ADMIN_KEY_NAME = "scenematch-admin-{index}"
+ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
 
 
 def index_settings() -> dict[str, Any]:
@@ -38,10 +99,14 @@ def index_settings() -> dict[str, Any]:
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
         "displayedAttributes": ["id", "kind", "listing_id", "doc"],
-        "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
-        "synonyms": synonyms_setting(),
+        "rankingRules": RANKING_RULES,
+        # Expanded into the documents instead (`syn_zh`): phrases get no synonyms.
+        "synonyms": {},
+        "dictionary": dictionary_setting(),
+        "prefixSearch": "disabled",
         "typoTolerance": {
             "enabled": True,
+            # As `text.fuzzy_distance`: latin words only (Chinese words are phrases).
             "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 8},
             # A typo in pinyin is a different word.
             "disableOnAttributes": ["pinyin"],
@@ -53,16 +118,43 @@ def index_settings() -> dict[str, Any]:
     }
 
 
-def synonyms_setting() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for group in synonym_groups():
-        for word in group:
-            out.setdefault(word, [])
-            out[word] += [w for w in group if w != word and w not in out[word]]
-    return out
+def dictionary_setting() -> list[str]:
+    """The domain lexicon (the words `text` adds to its segmenter), so Meilisearch keeps
+    them whole. Only words with a Chinese character: latin words are never split. Written
+    as the documents write them (`meili_token`)."""
+    return sorted(meili_token(word) for word in lexicon() if has_cjk(word))
+
+
+def encode(value: object) -> str:
+    """A filter or facet value as stored in the `f_*` attributes."""
+    return str(value).encode("utf-8").hex()
+
+
+def decode(value: str) -> str:
+    try:
+        return bytes.fromhex(value).decode("utf-8")
+    except ValueError:
+        return value
+
+
+# Meilisearch's tokenizer glues a digit to the script before it: after Chinese text `5g`
+# becomes `5` + `g` and `2024年` `2` + `0` + `2` + `4` + `年`, while the same word alone
+# (as in a query phrase) stays `5g`. A letter in front makes it latin wherever it stands.
+DIGIT_MARK = "n"
+
+
+def meili_token(token: str) -> str:
+    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK`)."""
+    return DIGIT_MARK + token if token[:1].isdigit() else token
+
+
+def _joined(tokens: Iterable[str]) -> str:
+    return " ".join(meili_token(t) for t in tokens)
 
 
 def to_meili(doc: ListingDocument) -> dict[str, Any]:
+    """The document Meilisearch stores: one flat dict, so more attributes (an embedder's
+    `_vectors`, say) are one more key here and, if searched or filtered, in the settings."""
     parts = {
         "title_zh": index_tokens(doc.title),
         "labels_zh": index_tokens("。".join([*doc.tracks, *doc.domains, *doc.tags])),
@@ -71,20 +163,25 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "extra_zh": index_tokens(doc.extra_text),
     }
     every = list(dict.fromkeys(t for tokens in parts.values() for t in tokens))
+    present = set(every)
+    synonyms = [s for s in dict.fromkeys(s for t in every for s in synonyms_of(t)) if s not in present]
     return {
         "id": doc.id,
         "kind": doc.kind,
         "listing_id": doc.listing_id,
-        "status": doc.status,
-        "region": doc.region,
-        "tracks": doc.tracks,
-        "domains": doc.domains,
+        "f_kind": encode(doc.kind),
+        "f_status": encode(doc.status),
+        "f_region": encode(doc.region) if doc.region is not None else None,
+        "f_tracks": [encode(t) for t in doc.tracks],
+        "f_domains": [encode(d) for d in doc.domains],
         "batch": doc.batch,
         "sort_time": doc.sort_time,
         "published_at": doc.published_at,
         "created_at": doc.created_at,
         "deadline": doc.deadline,
-        **{name: " ".join(tokens) for name, tokens in parts.items()},
+        **{name: _joined(tokens) for name, tokens in parts.items()},
+        "syn_zh": _joined(synonyms),
+        DOCUMENT_FORMAT: True,
         "pinyin": " ".join(pinyin_tokens(every)),
         "doc": {
             **doc.to_dict(),
@@ -102,12 +199,12 @@ def quote(value: object) -> str:
 def build_filter(query: SearchQuery) -> list[str | list[str]]:
     """Filter in Meilisearch's array form: outer items AND-ed, inner lists OR-ed.
 
-    Every user-supplied value goes through `quote`, so it can only ever be the right-hand
-    side of one equality.
+    Every user-supplied value is hex-encoded and quoted, so it can only ever be the
+    right-hand side of one equality.
     """
     out: list[str | list[str]] = []
     if query.kind:
-        out.append(f"kind = {quote(query.kind)}")
+        out.append(f"f_kind = {quote(encode(query.kind))}")
     for attribute, values in (
         ("status", query.statuses),
         ("tracks", query.tracks),
@@ -116,7 +213,7 @@ def build_filter(query: SearchQuery) -> list[str | list[str]]:
     ):
         values = list(dict.fromkeys(values))
         if values:
-            out.append([f"{attribute} = {quote(v)}" for v in values])
+            out.append([f"{ENCODED[attribute]} = {quote(encode(v))}" for v in values])
     if query.batch is not None:
         out.append(f"batch = {int(query.batch)}")
     if query.open_at is not None:
@@ -127,56 +224,297 @@ def build_filter(query: SearchQuery) -> list[str | list[str]]:
     return out
 
 
-def build_search_params(query: SearchQuery, plan: QueryPlan) -> tuple[str, dict[str, Any]]:
-    """The `q` string and the options of one search request."""
-    params: dict[str, Any] = {
-        "offset": query.offset,
-        "limit": query.page_size,
-        "attributesToRetrieve": ["id", "kind", "listing_id", "doc"],
-        "showRankingScore": True,
-    }
+def query_word(clause: Clause) -> str:
+    """How one plan word goes into `q`: a phrase, except a latin word long enough for
+    typos (which phrases would switch off)."""
+    term = clause.term.replace('"', " ").strip()
+    if clause.fuzzy and term.isascii():
+        return term
+    return f'"{meili_token(term)}"'
+
+
+def _sort(query: SearchQuery, plan: QueryPlan) -> list[str] | None:
+    if query.sort == "newest" or (query.sort == "relevance" and plan.mode is Mode.BROWSE):
+        return ["sort_time:desc"]
+    if query.sort == "deadline":
+        return ["deadline:asc"]
+    return None
+
+
+def _common(query: SearchQuery, plan: QueryPlan) -> dict[str, Any]:
+    """What every query of one search shares (filters, sort, retrieved attributes)."""
+    params: dict[str, Any] = {"attributesToRetrieve": ["id", "kind", "listing_id", "doc"], "showRankingScore": True}
     filters = build_filter(query)
     if filters:
         params["filter"] = filters
+    sort = _sort(query, plan)
+    if sort:
+        params["sort"] = sort
+    return params
+
+
+def build_search_params(query: SearchQuery, plan: QueryPlan) -> tuple[str, dict[str, Any]]:
+    """The `q` string and the options of a search that is one request (browse, and text
+    of at most three words, which must all match)."""
+    params = {"offset": query.offset, "limit": query.page_size, **_common(query, plan)}
     if query.facets:
         params["facets"] = list(FACET_ATTRIBUTES.values())
-    if query.sort == "newest" or (query.sort == "relevance" and plan.mode is Mode.BROWSE):
-        params["sort"] = ["sort_time:desc"]
-    elif query.sort == "deadline":
-        params["sort"] = ["deadline:asc"]
+    if plan.mode is Mode.BROWSE:
+        return "", params
+    params["matchingStrategy"] = "all"
+    return query_string(plan.clauses[:MAX_QUERY_WORDS]), params
 
+
+def query_string(clauses: Iterable[Clause]) -> str:
+    """`q` for these words. It ends with a space: Meilisearch treats the last word as a
+    prefix only when nothing follows it (and `prefixSearch: disabled` needs ≥ v1.12)."""
+    return " ".join(query_word(c) for c in clauses) + " "
+
+
+def prepare_plan(plan: QueryPlan, whole_counts: dict[str, int]) -> QueryPlan:
+    """`plan` as the embedded engine runs it: a word that enough listings hold whole is
+    not also searched by its parts (`embedded._common_words`), `whole_counts` being the
+    `term_doc_freq` of the words that have parts. When the parts would take more queries
+    than `MAX_FEDERATED_QUERIES` (long queries of long words), only whole words."""
+    plan = without_subtokens(plan, {t for t, n in whole_counts.items() if n >= SUBTOKEN_FALLBACK_MAX_DOCS})
+    if federated_query_count(plan) > MAX_FEDERATED_QUERIES:
+        plan = without_subtokens(plan, {c.term for c in plan.clauses})
+    return plan
+
+
+def _alternatives(clause: Clause) -> list[tuple[str, float]]:
+    """The ways one word may match, each a piece of `q` with its weight: the word, and
+    (for a long Chinese word) all of its parts anywhere, as the embedded engine does."""
+    out = [(query_word(clause), 1.0)]
+    if clause.subtokens:
+        out.append((" ".join(f'"{meili_token(t)}"' for t in clause.subtokens), SUBTOKEN_BOOST))
+    return out
+
+
+def _text_subsets(plan: QueryPlan) -> Iterator[tuple[Clause, ...]]:
+    clauses = list(plan.clauses[:MAX_QUERY_WORDS])
+    return itertools.combinations(clauses, min_match(len(clauses)))
+
+
+def federated_query_count(plan: QueryPlan) -> int:
     if plan.mode is Mode.TERMS:
-        # Heaviest terms first: Meilisearch drops words beyond the tenth.
-        clauses = sorted(plan.clauses, key=lambda c: (-c.weight, c.term))[:MAX_QUERY_WORDS]
-        params["matchingStrategy"] = "frequency"
-        return " ".join(c.term for c in clauses), params
+        return sum(len(_alternatives(c)) for c in plan.clauses[:MAX_QUERY_WORDS])
     if plan.mode is Mode.TEXT:
-        params["matchingStrategy"] = "last"
-        return " ".join(plan.words[:MAX_QUERY_WORDS]), params
-    return "", params
+        return sum(math.prod(len(_alternatives(c)) for c in subset) for subset in _text_subsets(plan))
+    return 0
+
+
+def needs_federation(plan: QueryPlan) -> bool:
+    """Key terms (any may match), text where some words may be missing, and words that
+    may also match by their parts: all unions, which one query cannot express."""
+    if plan.mode is Mode.TERMS:
+        return True
+    return plan.mode is Mode.TEXT and federated_query_count(plan) > 1
+
+
+def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict[str, Any]:
+    """The body of one federated multi-search for `plan` (see `needs_federation`)."""
+    common = _common(query, plan)
+    queries: list[dict[str, Any]] = []
+    if plan.mode is Mode.TERMS:
+        # Heaviest terms first: matching sends at most eight, this keeps the ten heaviest.
+        clauses = sorted(plan.clauses, key=lambda c: (-c.weight, c.term))[:MAX_QUERY_WORDS]
+        for clause in clauses:
+            for q, weight in _alternatives(clause):
+                queries.append(
+                    {
+                        "indexUid": index_uid,
+                        "q": q + " ",
+                        "matchingStrategy": "all",
+                        **common,
+                        "federationOptions": {"weight": round(max(clause.weight * weight, 0.0001), 6)},
+                    }
+                )
+    else:
+        for subset in _text_subsets(plan):
+            for combination in itertools.product(*(_alternatives(c) for c in subset)):
+                query_: dict[str, Any] = {
+                    "indexUid": index_uid,
+                    "q": " ".join(q for q, _ in combination) + " ",
+                    "matchingStrategy": "all",
+                    **common,
+                }
+                weight = math.prod(w for _, w in combination)
+                if weight != 1.0:
+                    query_["federationOptions"] = {"weight": round(weight, 6)}
+                queries.append(query_)
+    federation: dict[str, Any] = {"offset": query.offset, "limit": query.page_size}
+    if query.facets:
+        federation["facetsByIndex"] = {index_uid: list(FACET_ATTRIBUTES.values())}
+    return {"queries": queries, "federation": federation}
+
+
+def term_count_query(index_uid: str, term: str) -> dict[str, Any]:
+    """One multi-search query counting the documents that hold `term` as a word: a phrase
+    (no prefix, typo or synonym variants) in the text attributes (not `syn_zh`)."""
+    return {
+        "indexUid": index_uid,
+        "q": f'"{meili_token(term)}" ',
+        "limit": 0,
+        "matchingStrategy": "all",
+        "attributesToSearchOn": TEXT_ATTRIBUTES,
+    }
+
+
+def encode_documents(docs: Iterable[ListingDocument]) -> Iterator[bytes]:
+    """Request bodies of documents, each a JSON array in UTF-8 of at most
+    `BATCH_MAX_BYTES` (a single larger document goes alone) and `BATCH_MAX_DOCS`."""
+    parts: list[bytes] = []
+    size = 2
+    for doc in docs:
+        part = json.dumps(to_meili(doc), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if parts and (size + len(part) + 1 > BATCH_MAX_BYTES or len(parts) >= BATCH_MAX_DOCS):
+            yield b"[" + b",".join(parts) + b"]"
+            parts, size = [], 2
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        yield b"[" + b",".join(parts) + b"]"
+
+
+def _settings_differ(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether `wanted` changes anything in `current` (as Meilisearch returns it: with
+    every default filled in, and some lists in its own order)."""
+
+    def same(have: Any, want: Any) -> bool:
+        if isinstance(want, dict):
+            if not want:
+                return not have
+            return isinstance(have, dict) and all(same(have.get(k), v) for k, v in want.items())
+        if isinstance(want, list) and all(isinstance(v, str) for v in want):
+            return isinstance(have, list) and (have == want or sorted(have) == sorted(want))
+        return bool(have == want)
+
+    order_matters = {"searchableAttributes", "rankingRules"}
+    for key, want in wanted.items():
+        have = current.get(key)
+        if key in order_matters:
+            if have != want:
+                return True
+        elif not same(have, want):
+            return True
+    return False
 
 
 class MeiliEngine:
     def __init__(self, url: str, api_key: str | None = None, index_name: str = "listings", *, timeout: int = 10):
+        self.url = url
         self.index_name = index_name
-        self.client = meilisearch.Client(url, api_key, timeout=timeout)
+        self.timeout = timeout
+        self._master_key = api_key
+        # Until `ensure_ready` has made the scoped keys, every call uses the given key.
+        self._admin_key = api_key
+        self._search_key = api_key
+        self._local = threading.local()
+        self._lock = threading.RLock()  # writes, and the swap at the end of a rebuild
+        self._rebuild_lock = threading.Lock()
+        # While a rebuild runs, writes are also recorded here and replayed into the new
+        # index before the swap, so a concurrent sync is not lost.
+        self._journal: list[tuple[str, list[Any]]] | None = None
+        # Set by `ensure_ready` when the index holds documents of an older shape.
+        self._old_format = False
+
+    # -- clients -----------------------------------------------------------------------
+
+    @property
+    def client(self) -> meilisearch.Client:
+        """This thread's client with the admin key (writes, settings, tasks)."""
+        return self._thread_client("admin", self._admin_key)
+
+    @property
+    def search_client(self) -> meilisearch.Client:
+        """This thread's client with the search key."""
+        return self._thread_client("search", self._search_key)
+
+    def _thread_client(self, role: str, key: str | None) -> meilisearch.Client:
+        clients = getattr(self._local, "clients", None)
+        if clients is None:
+            clients = self._local.clients = {}
+        found = clients.get(role)
+        if found is None or found[0] != key:
+            found = clients[role] = (key, meilisearch.Client(self.url, key, timeout=self.timeout))
+        return found[1]
 
     @property
     def _index(self) -> meilisearch.index.Index:
         return self.client.index(self.index_name)
 
+    # -- lifecycle ---------------------------------------------------------------------
+
     def ensure_ready(self) -> None:
         with _translate_errors():
-            self._ensure_index(self.index_name)
+            self._provision_keys()
+            self._ensure_index(self.index_name, wait_ms=SETTINGS_WAIT_MS)
+            stats = self._index.get_stats()
+            self._old_format = bool(stats.number_of_documents) and DOCUMENT_FORMAT not in dict(
+                stats.field_distribution or {}
+            )
+        if self._old_format:
+            # As the embedded engine with an index of an old format: search answers 503.
+            log.warning(
+                "Meilisearch index %s holds documents of an older shape; run `scenematch reindex`", self.index_name
+            )
 
-    def _ensure_index(self, uid: str) -> None:
+    def _provision_keys(self) -> None:
+        """With the master key: find or create this index's admin and search keys."""
+        if not self._master_key:
+            return
+        master = meilisearch.Client(self.url, self._master_key, timeout=self.timeout)
         try:
-            self.client.get_index(uid)
+            found = {k.name: k.key for k in master.get_keys({"limit": 1000}).results if k.name}
+        except MeilisearchApiError as exc:
+            # Not the master key (or an instance without one): use the key as given.
+            log.info("Meilisearch keys not managed (%s); using the configured key for everything", exc.code)
+            return
+        indexes = [self.index_name, f"{self.index_name}_tmp"]
+        wanted = {
+            ADMIN_KEY_NAME.format(index=self.index_name): ADMIN_ACTIONS,
+            SEARCH_KEY_NAME.format(index=self.index_name): ["search"],
+        }
+        for name, actions in wanted.items():
+            if name not in found:
+                created = master.create_key(
+                    {
+                        "name": name,
+                        "description": "scenematch: created at start-up from the master key",
+                        "actions": actions,
+                        "indexes": indexes,
+                        "expiresAt": None,
+                    }
+                )
+                found[name] = created.key
+        self._admin_key = found[ADMIN_KEY_NAME.format(index=self.index_name)]
+        self._search_key = found[SEARCH_KEY_NAME.format(index=self.index_name)]
+
+    def _ensure_index(self, uid: str, *, wait_ms: int = TASK_TIMEOUT_MS) -> None:
+        client = self.client
+        try:
+            client.get_index(uid)
         except MeilisearchApiError as exc:
             if exc.code != "index_not_found":
                 raise
-            self._wait(self.client.create_index(uid, {"primaryKey": "id"}))
-        self._wait(self.client.index(uid).update_settings(index_settings()))
+            self._wait(client.create_index(uid, {"primaryKey": "id"}))
+        settings = index_settings()
+        index = client.index(uid)
+        if not _settings_differ(index.get_settings(), settings):
+            return
+        task = index.update_settings(settings)
+        try:
+            self._wait(task, timeout_ms=wait_ms)
+        except MeilisearchTimeoutError:
+            # Tasks of an index run in order, so documents sent later are indexed with the
+            # new settings; searches until then use the old ones. Not a reason to fail.
+            log.warning(
+                "Meilisearch is still applying the settings of index %s (task %s); searches use the previous "
+                "settings until it finishes",
+                uid,
+                task.task_uid,
+            )
 
     def health(self) -> bool:
         try:
@@ -187,44 +525,89 @@ class MeiliEngine:
     def close(self) -> None:
         pass
 
+    # -- writes ------------------------------------------------------------------------
+
     def upsert(self, docs: Iterable[ListingDocument]) -> None:
-        with _translate_errors():
+        docs = list(docs)
+        if not docs:
+            return
+        with _translate_errors(), self._lock:
             self._add(self.index_name, docs)
+            if self._journal is not None:
+                self._journal.append(("upsert", docs))
 
     def _add(self, uid: str, docs: Iterable[ListingDocument]) -> None:
         index = self.client.index(uid)
-        for batch in _batches((to_meili(d) for d in docs), BATCH_SIZE):
-            self._wait(index.add_documents(batch, primary_key="id"))
+        for body in encode_documents(docs):
+            self._wait(index.add_documents_raw(body, primary_key="id", content_type="application/json"))
 
     def delete(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        if ids:
-            with _translate_errors():
-                self._wait(self._index.delete_documents(ids))
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return
+        with _translate_errors(), self._lock:
+            self._delete(self.index_name, ids)
+            if self._journal is not None:
+                self._journal.append(("delete", ids))
+
+    def _delete(self, uid: str, ids: list[str]) -> None:
+        index = self.client.index(uid)
+        for chunk in _batches(ids, ID_CHUNK):
+            self._wait(index.delete_documents(filter=f"id IN [{', '.join(quote(i) for i in chunk)}]"))
 
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
         tmp = f"{self.index_name}_tmp"
-        with _translate_errors():
-            self._ensure_index(self.index_name)
-            self._wait(self.client.delete_index(tmp))  # leftovers of an interrupted rebuild
-            self._ensure_index(tmp)
-            self._add(tmp, docs)
-            self._wait(self.client.swap_indexes([{"indexes": [self.index_name, tmp]}]))
+        with self._rebuild_lock, _translate_errors():
+            with self._lock:
+                self._journal = []
+            try:
+                self._ensure_index(self.index_name)
+                self._wait(self.client.delete_index(tmp))  # leftovers of an interrupted rebuild
+                self._ensure_index(tmp)
+                self._add(tmp, docs)
+                with self._lock:
+                    # Writes wait here: nothing reaches the old index after the replay.
+                    for op, payload in self._journal:
+                        if op == "upsert":
+                            self._add(tmp, payload)
+                        else:
+                            self._delete(tmp, payload)
+                    self._journal = None
+                    self._wait(self.client.swap_indexes([{"indexes": [self.index_name, tmp]}]))
+                    self._old_format = False
+            finally:
+                with self._lock:
+                    self._journal = None
             self._wait(self.client.delete_index(tmp))
+
+    # -- reads -------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         plan = plan_query(query)
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
-        q, params = build_search_params(query, plan)
+        if self._old_format:
+            raise SearchUnavailable(f"Meilisearch index {self.index_name} has an old format; run `scenematch reindex`")
+        with_parts = [c.term for c in plan.clauses if c.subtokens]
+        if with_parts:
+            plan = prepare_plan(plan, self.term_doc_freq(with_parts))
+        sorted_ = _sort(query, plan) is not None
         with _translate_errors():
-            raw = self._index.search(q, params)
+            if needs_federation(plan):
+                body = build_federated(self.index_name, query, plan)
+                raw: dict[str, Any] = dict(self.search_client.multi_search(body["queries"], body["federation"]))
+                by_index = (raw.get("facetsByIndex") or {}).get(self.index_name) or {}
+                distribution = by_index.get("distribution") or {}
+            else:
+                q, params = build_search_params(query, plan)
+                raw = self.search_client.index(self.index_name).search(q, params)
+                distribution = raw.get("facetDistribution") or {}
         hits = []
         for item in raw.get("hits", []):
             doc = ListingDocument.from_dict(item["doc"])
+            score = 0.0 if sorted_ else _score(item)
             if not query.highlight:
-                score = float(item.get("_rankingScore", 0.0)) if "sort" not in params else 0.0
                 hits.append(SearchHit(doc.id, doc.kind, doc.listing_id, score, "", "", [], document=doc))
                 continue
             marked = highlight(doc, plan.highlight)
@@ -233,16 +616,20 @@ class MeiliEngine:
                     id=doc.id,
                     kind=doc.kind,
                     listing_id=doc.listing_id,
-                    score=float(item.get("_rankingScore", 0.0)) if "sort" not in params else 0.0,
+                    score=score,
                     title_html=marked.title_html,
                     snippet_html=marked.snippet_html,
                     matched_terms=marked.matched_terms,
                     document=doc,
                 )
             )
-        distribution = raw.get("facetDistribution") or {}
         facets = (
-            {name: dict(distribution.get(attr, {})) for name, attr in FACET_ATTRIBUTES.items()} if query.facets else {}
+            {
+                name: {decode(value): int(count) for value, count in (distribution.get(attr) or {}).items()}
+                for name, attr in FACET_ATTRIBUTES.items()
+            }
+            if query.facets
+            else {}
         )
         total = raw.get("estimatedTotalHits", raw.get("totalHits", len(hits)))
         return SearchResult(hits=hits, total=int(total), facets=facets, took_ms=_ms_since(started))
@@ -251,7 +638,7 @@ class MeiliEngine:
         ids = list(dict.fromkeys(ids))
         out: dict[str, ListingDocument] = {}
         with _translate_errors():
-            for chunk in _batches(iter(ids), BATCH_SIZE):
+            for chunk in _batches(ids, ID_CHUNK):
                 flt = f"id IN [{', '.join(quote(i) for i in chunk)}]"
                 result = self._index.get_documents({"filter": flt, "fields": ["doc"], "limit": len(chunk)})
                 for item in result.results:
@@ -264,9 +651,9 @@ class MeiliEngine:
         offset = 0
         with _translate_errors():
             while True:
-                page = self._index.get_documents({"fields": ["id"], "offset": offset, "limit": BATCH_SIZE})
+                page = self._index.get_documents({"fields": ["id"], "offset": offset, "limit": BATCH_MAX_DOCS})
                 out.update(_as_dict(item)["id"] for item in page.results)
-                offset += BATCH_SIZE
+                offset += BATCH_MAX_DOCS
                 if offset >= page.total:
                     return out
 
@@ -276,22 +663,35 @@ class MeiliEngine:
 
     def term_doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
         terms = list(dict.fromkeys(terms))
-        if not terms:
-            return {}
-        queries = [
-            {"indexUid": self.index_name, "q": normalise(t), "limit": 0, "matchingStrategy": "all"} for t in terms
-        ]
+        out = dict.fromkeys(terms, 0)
+        # As the embedded engine: a term that normalises to several words is no token.
+        asked = {t: normalise(t).strip() for t in terms}
+        asked = {t: n for t, n in asked.items() if n and " " not in n and '"' not in n}
+        if not asked:
+            return out
+        queries = [term_count_query(self.index_name, n) for n in asked.values()]
         with _translate_errors():
-            results = self.client.multi_search(queries)["results"]
-        return {t: int(r.get("estimatedTotalHits", 0)) for t, r in zip(terms, results, strict=True)}
+            results = self.search_client.multi_search(queries)["results"]
+        for term, result in zip(asked, results, strict=True):
+            out[term] = int(result.get("estimatedTotalHits", 0))
+        return out
 
-    def _wait(self, task_info) -> None:
-        task = self.client.wait_for_task(task_info.task_uid, timeout_in_ms=TASK_TIMEOUT_MS)
+    def _wait(self, task_info: Any, *, timeout_ms: int = TASK_TIMEOUT_MS) -> None:
+        task = self.client.wait_for_task(task_info.task_uid, timeout_in_ms=timeout_ms)
         if task.status == "failed":
             error = task.error or {}
             if error.get("code") == "index_not_found" and task.type == "indexDeletion":
                 return  # deleting an index that is already gone
             raise SearchUnavailable(f"Meilisearch task {task.uid} ({task.type}) failed: {error.get('message')}")
+        if task.status == "canceled":
+            raise SearchUnavailable(f"Meilisearch task {task.uid} ({task.type}) was canceled")
+
+
+def _score(item: dict[str, Any]) -> float:
+    federation = item.get("_federation") or {}
+    if "weightedRankingScore" in federation:
+        return float(federation["weightedRankingScore"])
+    return float(item.get("_rankingScore", 0.0))
 
 
 @contextmanager
@@ -304,7 +704,7 @@ def _translate_errors() -> Iterator[None]:
         raise SearchUnavailable(f"Meilisearch refused the request: {exc}") from exc
 
 
-def _batches(items: Iterator[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
         batch.append(item)

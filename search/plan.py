@@ -33,6 +33,12 @@ class Clause:
     subtokens: tuple[str, ...] = ()
     fuzzy: int = 0
     pinyin: bool = False
+    # Fallbacks set by the engine for a word its index rarely holds whole (see
+    # `with_fallbacks`): match it inside longer indexed words (a new compound the
+    # dictionary segments differently), and a run-together pinyin query as the indexed
+    # pinyin words it is made of (`shuiwujiance` → `shuiwu` + `jiance`).
+    substring: bool = False
+    pinyin_parts: tuple[str, ...] = ()
 
     @property
     def exact_terms(self) -> tuple[str, ...]:
@@ -89,6 +95,16 @@ def without_subtokens(plan: QueryPlan, terms: set[str]) -> QueryPlan:
     return QueryPlan(plan.mode, clauses, plan.min_match, _highlight_plan(clauses))
 
 
+def with_fallbacks(plan: QueryPlan, substring: set[str], pinyin_parts: dict[str, tuple[str, ...]]) -> QueryPlan:
+    """`plan` with the recall fallbacks the engine chose for some of its words."""
+    if not substring and not pinyin_parts:
+        return plan
+    clauses = tuple(
+        replace(c, substring=c.term in substring, pinyin_parts=pinyin_parts.get(c.term, ())) for c in plan.clauses
+    )
+    return QueryPlan(plan.mode, clauses, plan.min_match, _highlight_plan(clauses))
+
+
 def min_match(n: int) -> int:
     """All words up to three; beyond that a quarter may be missing (long pasted queries)."""
     return n if n <= 3 else math.ceil(n * 0.75)
@@ -114,4 +130,5 @@ def _highlight_plan(clauses: tuple[Clause, ...]) -> HighlightPlan:
         terms.update(clause.exact_terms)
         terms.update(clause.subtokens)
     probes = tuple(c.term for c in clauses if c.fuzzy or c.pinyin)
+    probes += tuple(part for c in clauses for part in c.pinyin_parts)
     return HighlightPlan(frozenset(terms), probes)

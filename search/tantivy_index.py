@@ -40,6 +40,10 @@ PINYIN_BOOST = 0.8
 SYNONYM_BOOST = 0.9
 SUBTOKEN_BOOST = 0.4
 FUZZY_BOOST = 0.5
+# A word found only inside longer indexed words, and a pinyin query found only as its
+# parts, rank below the word itself.
+SUBSTRING_BOOST = 0.3
+PINYIN_PARTS_BOOST = 0.6
 FACET_FIELDS = {"track": "tracks", "domain": "domains", "region": "region"}
 FACET_SIZE = 500
 # Facet counts over a multi-valued fast field are slow in tantivy (several ms per 100k
@@ -272,6 +276,10 @@ def clause_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
         alternatives.append(Q.boost_query(fuzzy, FUZZY_BOOST))
     if clause.pinyin:
         alternatives.append(Q.boost_query(Q.term_query(schema, "pinyin_t", clause.term, "freq"), PINYIN_BOOST))
+    if clause.substring:
+        alternatives.append(Q.boost_query(substring_query(schema, clause.term), SUBSTRING_BOOST))
+    if clause.pinyin_parts:
+        alternatives.append(Q.boost_query(pinyin_parts_query(schema, clause.pinyin_parts, "freq"), PINYIN_PARTS_BOOST))
     combined = Q.disjunction_max_query(alternatives, tie_breaker=0.1)
     return Q.boost_query(combined, clause.weight) if clause.weight != 1.0 else combined
 
@@ -290,9 +298,26 @@ def clause_match_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
         )
     if clause.pinyin:
         alternatives.append(Q.term_query(schema, "pinyin_t", clause.term, "basic"))
+    if clause.substring:
+        alternatives.append(substring_query(schema, clause.term))
+    if clause.pinyin_parts:
+        alternatives.append(pinyin_parts_query(schema, clause.pinyin_parts, "basic"))
     if len(alternatives) == 1:
         return alternatives[0]
     return Q.boolean_query([(Occur.Should, a) for a in alternatives])
+
+
+def substring_query(schema: tantivy.Schema, term: str) -> tantivy.Query:
+    """Documents holding an indexed word that contains `term` (a regex over the word
+    dictionary: a fallback for rare words only, see `EmbeddedEngine.search`)."""
+    pattern = ".*" + "".join(f"\\{ch}" if not ch.isalnum() else ch for ch in term) + ".*"
+    return tantivy.Query.regex_query(schema, "all_t", pattern)
+
+
+def pinyin_parts_query(schema: tantivy.Schema, parts: tuple[str, ...], option: str) -> tantivy.Query:
+    """Documents whose pinyin field holds every one of `parts`."""
+    Q = tantivy.Query
+    return Q.boolean_query([(tantivy.Occur.Must, Q.term_query(schema, "pinyin_t", p, option)) for p in parts])
 
 
 def _across_fields(schema: tantivy.Schema, term: str, boost: float) -> tantivy.Query:

@@ -82,6 +82,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret",
         run_sync_worker=False,  # tests drain the outbox themselves, inside their transaction
         run_mail_worker=False,  # likewise the email outbox, against a local SMTP server
+        # Every test's writes are rolled back: counts kept from one test must not show in the next.
+        list_facet_cache_seconds=0,
     )
 
 

@@ -1,5 +1,12 @@
 """Review: weighted criteria, an invited panel from the issuer's organisation, scores with a
-required comment, recusal for conflicts of interest, and decisions only once reviews are complete."""
+required comment, recusal for conflicts of interest, and decisions only once reviews are complete.
+
+A decision needs criteria, at least one reviewer, and every reviewer to have scored or recused;
+`why_not_decidable` says which is missing, so the pages can disable the buttons and say why.
+The answering enterprises (lead and members) are told of every decision, with the issuer's note
+as the reason. A selected answer joins the pairing of its opportunity and enterprise (creating it
+if needed); the result is then published for 公示 by `backend/results`.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,9 +22,9 @@ from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import Opportunity
+from backend.notifications import service as notifications
 from backend.organisations.models import Organisation
 from backend.pairings import service as pairings
-from backend.pairings.models import PairingSource
 
 # From → the decisions allowed next.
 DECISIONS = {
@@ -26,7 +33,7 @@ DECISIONS = {
 }
 
 
-async def _issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
+async def issuer_opportunity(session: AsyncSession, actor: Actor, opportunity_id: int) -> Opportunity:
     """The opportunity, if the actor is an issuer of its organisation (or staff)."""
     require_signed_in(actor)
     opportunity = await session.get(Opportunity, opportunity_id)
@@ -53,7 +60,7 @@ async def set_criteria(
     session: AsyncSession, *, actor: Actor, opportunity_id: int, items: list[tuple[str, int]]
 ) -> list[ReviewCriterion]:
     """Replace the weighted criteria; refused once any answer to the opportunity has been scored."""
-    await _issuer_opportunity(session, actor, opportunity_id)
+    await issuer_opportunity(session, actor, opportunity_id)
     names = [name for name, _ in items]
     if len(set(names)) != len(names):
         raise Unprocessable("评审标准名称不能重复", field="criteria")
@@ -86,7 +93,7 @@ async def reviewers(session: AsyncSession, *, opportunity_id: int) -> list[tuple
 
 async def invite(session: AsyncSession, *, actor: Actor, opportunity_id: int, user_id: int) -> Reviewer:
     """Add a reviewer from the issuer's own organisation."""
-    opportunity = await _issuer_opportunity(session, actor, opportunity_id)
+    opportunity = await issuer_opportunity(session, actor, opportunity_id)
     user = await session.get(User, user_id)
     if user is None or user.organisation_id != opportunity.organisation_id or not user.is_active:
         raise Unprocessable("评审人必须是本单位的有效账号", field="user_id")
@@ -96,6 +103,14 @@ async def invite(session: AsyncSession, *, actor: Actor, opportunity_id: int, us
     reviewer = Reviewer(opportunity_id=opportunity_id, user_id=user_id, invited_by_id=actor.user_id)
     session.add(reviewer)
     await session.flush()
+    await notifications.notify(
+        session,
+        user_ids=[user_id],
+        kind="reviewer_assigned",
+        title=f"请评审答题：{opportunity.title}",
+        body=f"您被邀请担任机会“{opportunity.title}”的评审人：请为每份答题评分，有利益关系时回避。",
+        link=f"/opportunities/{opportunity_id}/answers",
+    )
     return reviewer
 
 
@@ -191,52 +206,85 @@ async def reviews_complete(session: AsyncSession, answer: Answer) -> bool:
     return any(not done[user_id].recused for user_id in panel)
 
 
+async def why_not_decidable(session: AsyncSession, answer: Answer) -> str | None:
+    """None when a decision may be made, else what the issuer must do first (the page shows it)."""
+    if not await criteria(session, opportunity_id=answer.opportunity_id):
+        return "请先设置评审标准，再邀请评审人评分"
+    panel = {r.user_id for r, _ in await reviewers(session, opportunity_id=answer.opportunity_id)}
+    if not panel:
+        return "请先邀请评审人（本单位人员），评审人评分后才能作出结论"
+    if not await reviews_complete(session, answer):
+        done = {r.reviewer_id for r, _ in await reviews_of(session, answer_id=answer.id or 0)} & panel
+        return f"评审尚未完成：每位评审人都需评分或回避（已完成 {len(done)} / {len(panel)}）"
+    return None
+
+
 async def decide(session: AsyncSession, *, actor: Actor, answer_id: int, to: AnswerStatus, note: str = "") -> Answer:
     """Shortlist, select or turn down an answer; a selected answer opens its pairing at 推荐."""
     answer = await session.get(Answer, answer_id)
     if answer is None:
         raise NotFound(NOT_FOUND)
-    opportunity = await _issuer_opportunity(session, actor, answer.opportunity_id)
+    opportunity = await issuer_opportunity(session, actor, answer.opportunity_id)
     if answer.submitted_at is None:
         raise NotFound(NOT_FOUND)
     allowed = DECISIONS.get(AnswerStatus(answer.status), set())
     if to not in allowed:
         raise Conflict("该答题当前不能变更为此状态", field="status")
-    if not await reviews_complete(session, answer):
-        raise Conflict("评审尚未完成：每位评审人都需评分或回避", field="status")
+    problem = await why_not_decidable(session, answer)
+    if problem:
+        raise Conflict(problem, field="status")
     answer.decided_at = utcnow()
     await _set_status(session, actor, answer, to, note)
     if to == AnswerStatus.selected:
-        await pairings.create(
+        # Joins the pairing an accepted match may already have opened (never "already exists").
+        await pairings.open_for_answer(
             session,
             actor=actor,
             opportunity_id=opportunity.id,
             organisation_id=answer.lead_organisation_id,
             answer_id=answer.id,
-            source=PairingSource.answer,
-            note="答题中选，自动创建对接",
-            system=True,
         )
+    await tell_answerers(session, answer, opportunity, to, note)
     return answer
 
 
-async def publish_winners(session: AsyncSession, *, actor: Actor, opportunity_id: int) -> list[Answer]:
-    """Show the selected answers on the opportunity's public page."""
-    await _issuer_opportunity(session, actor, opportunity_id)
-    selected = list(
-        (
-            await session.exec(
-                select(Answer).where(Answer.opportunity_id == opportunity_id, Answer.status == AnswerStatus.selected)
-            )
-        ).all()
+DECISION_NOTICES = {
+    AnswerStatus.shortlisted: ("answer_shortlisted", "您的答题已入围", "已入围，出卷方将继续评审并确定中选结果。"),
+    AnswerStatus.selected: (
+        "answer_selected",
+        "您的答题已中选",
+        "已中选。出卷方公布结果后进入公示期，期满无异议即生效。",
+    ),
+    AnswerStatus.not_selected: ("answer_not_selected", "您的答题未中选", "未中选，感谢参与。"),
+}
+
+
+async def party_user_ids(session: AsyncSession, answer: Answer) -> list[int]:
+    """Everyone of the lead enterprise and of the members that have not declined."""
+    members = (await members_of(session, [answer.id]))[answer.id]
+    organisations = [answer.lead_organisation_id] + [
+        m.organisation_id for m in members if m.status != MemberStatus.declined
+    ]
+    out: list[int] = []
+    for organisation_id in organisations:
+        out += await notifications.organisation_user_ids(session, organisation_id)
+    return out
+
+
+async def tell_answerers(
+    session: AsyncSession, answer: Answer, opportunity: Opportunity, to: AnswerStatus, note: str = ""
+) -> None:
+    """The answering enterprise(s) hear of a decision, with the issuer's reason when one was given."""
+    kind, title, text = DECISION_NOTICES[to]
+    reason = f"\n出卷方说明：{note.strip()}" if note.strip() else ""
+    await notifications.notify(
+        session,
+        user_ids=await party_user_ids(session, answer),
+        kind=kind,
+        title=f"{title}：{opportunity.title}",
+        body=f"您对机会“{opportunity.title}”的答题“{answer.title}”{text}{reason}",
+        link=f"/answers/{answer.id}",
     )
-    if not selected:
-        raise Conflict("还没有中选的答题", field="status")
-    for answer in selected:
-        answer.winner_published = True
-        session.add(answer)
-    await session.flush()
-    return selected
 
 
 async def winners(session: AsyncSession, *, opportunity_id: int) -> list[tuple[Answer, str, list[str]]]:

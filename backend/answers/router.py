@@ -163,7 +163,8 @@ async def download_attachment(
 ) -> Response:
     """Served only to those who may read the answer, always as a download."""
     attachment = await service.get_attachment(session, actor=actor, answer_id=answer_id, attachment_id=attachment_id)
-    return download_response(
+    return await download_response(
+        session,
         settings.upload_dir,
         storage_key=attachment.storage_key,
         filename=attachment.filename,
@@ -248,15 +249,9 @@ async def decide(answer_id: IdPath, data: AnswerDecision, session: SessionDep, a
     )
 
 
-@router.post("/opportunities/{opportunity_id}/winners/publish", response_model=list[WinnerPublic], responses=_ERRORS)
-async def publish_winners(opportunity_id: IdPath, session: SessionDep, actor: ActorDep) -> list[WinnerPublic]:
-    await review.publish_winners(session, actor=actor, opportunity_id=opportunity_id)
-    return await winners(opportunity_id, session)
-
-
 @router.get("/opportunities/{opportunity_id}/winners", response_model=list[WinnerPublic])
 async def winners(opportunity_id: IdPath, session: SessionDep) -> list[WinnerPublic]:
-    """The selected answers the issuer chose to publish: public."""
+    """The selected answers under 公示 or final (published with `POST …/result-notice`): public."""
     return [
         WinnerPublic(
             answer_id=a.id,

@@ -8,7 +8,6 @@ does not exist.
 from datetime import date
 from pathlib import Path
 
-from anyio import to_thread
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +35,7 @@ from backend.kit import files
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import ListingStatus, Offering, Opportunity
+from backend.notifications import service as notifications
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 
 # Statuses in which an organisation is taking part in an opportunity (blocks a second answer).
@@ -146,10 +146,33 @@ async def _replace_links(
         for organisation_id, member in existing.items():
             if organisation_id not in member_ids:
                 await session.delete(member)
-        for organisation_id in member_ids:
-            if organisation_id not in existing:
-                session.add(AnswerMember(answer_id=answer.id, organisation_id=organisation_id))
+        added = [organisation_id for organisation_id in member_ids if organisation_id not in existing]
+        for organisation_id in added:
+            session.add(AnswerMember(answer_id=answer.id, organisation_id=organisation_id))
+        await session.flush()
+        await _invite_members(session, answer, added)
     await session.flush()
+
+
+async def _invite_members(session: AsyncSession, answer: Answer, organisation_ids: list[int]) -> None:
+    """Each newly named member enterprise is asked to confirm (the answer waits for it)."""
+    if not organisation_ids:
+        return
+    opportunity = await session.get(Opportunity, answer.opportunity_id)
+    lead = await session.get(Organisation, answer.lead_organisation_id)
+    title = opportunity.title if opportunity else ""
+    for organisation_id in organisation_ids:
+        await notifications.notify(
+            session,
+            user_ids=await notifications.organisation_user_ids(session, organisation_id),
+            kind="consortium_invitation",
+            title=f"联合体邀请待确认：{title}",
+            body=(
+                f"{lead.name if lead else '一家企业'} 邀请贵企业作为联合体成员，共同答题“{answer.title}”"
+                f"（机会：{title}）。请确认参与或拒绝；全部成员确认后牵头企业才能提交。"
+            ),
+            link=f"/answers/{answer.id}",
+        )
 
 
 async def create(session: AsyncSession, *, actor: Actor, opportunity_id: int, data: AnswerCreate) -> Answer:
@@ -248,7 +271,20 @@ async def submit(session: AsyncSession, *, actor: Actor, answer_id: int) -> Answ
     if waiting:
         raise Conflict("联合体成员尚未全部确认参与，暂不能提交", field="member_organisation_ids")
     answer.submitted_at = utcnow()
-    return await _set_status(session, actor, answer, AnswerStatus.submitted)
+    await _set_status(session, actor, answer, AnswerStatus.submitted)
+    lead = await session.get(Organisation, answer.lead_organisation_id)
+    await notifications.notify(
+        session,
+        user_ids=await notifications.organisation_user_ids(session, opportunity.organisation_id),
+        kind="answer_submitted",
+        title=f"收到新的答题：{opportunity.title}",
+        body=(
+            f"{lead.name if lead else '一家企业'} 提交了答题“{answer.title}”。"
+            "请先设置评审标准并邀请评审人，再开始评审。"
+        ),
+        link=f"/opportunities/{opportunity.id}/answers",
+    )
+    return answer
 
 
 async def withdraw(session: AsyncSession, *, actor: Actor, answer_id: int) -> Answer:
@@ -313,7 +349,7 @@ async def add_attachment(
     if answer.status != AnswerStatus.draft:
         raise Conflict("只有草稿可以添加附件", field="status")
     checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await to_thread.run_sync(files.store, upload_dir, data)
+    key = await files.save(session, data)
     attachment = AnswerAttachment(
         answer_id=answer.id,
         filename=checked.filename,

@@ -200,7 +200,8 @@ async def download_evidence(
 ) -> Response:
     """Served only to those who may read the project, always as a download."""
     evidence = await service.get_evidence(session, actor=actor, milestone_id=milestone_id, evidence_id=evidence_id)
-    return download_response(
+    return await download_response(
+        session,
         settings.upload_dir,
         storage_key=evidence.storage_key,
         filename=evidence.filename,

@@ -1,17 +1,46 @@
 """Uploaded files (answer attachments, milestone evidence): checked by content, not by name,
-stored outside the web root, and served back only as downloads."""
+stored outside the web root, and served back only as downloads.
+
+The bytes live in the database (`stored_file`, a bytea column on PostgreSQL), so every app
+host behind a load balancer reaches every file with nothing else to share or configure,
+and a file is saved or lost with the transaction that records it. Files are at most
+`max_attachment_bytes` (10 MB), which the database holds without trouble. Keys of files
+saved before this (under `data/uploads/`, without the `db/` prefix) are still served from
+the local folder.
+"""
 
 import hashlib
 import io
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePath
+from typing import Any
 from urllib.parse import quote
 
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import LargeBinary
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.kit.db import created_at_field
 from backend.kit.errors import NotFound, PayloadTooLarge, Unprocessable
+
+DATABASE_PREFIX = "db/"
+
+
+class StoredFile(SQLModel, table=True):
+    """The bytes of one uploaded file, under a random key (never the person's file name)."""
+
+    __tablename__ = "stored_file"
+
+    key: str = Field(primary_key=True, max_length=200)
+    data: bytes = Field(sa_type=LargeBinary, nullable=False)
+    size: int
+    created_at: datetime = created_at_field()
+
 
 # extension → (content type, family); the family is what the bytes must prove.
 ALLOWED = {
@@ -91,12 +120,11 @@ def check(data: bytes, filename: str, *, max_bytes: int) -> CheckedFile:
     return CheckedFile(name, content_type, len(data), hashlib.sha256(data).hexdigest())
 
 
-def store(upload_dir: Path, data: bytes) -> str:
-    """Write the bytes under a random key; the key, never the person's file name, is the path."""
-    key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
-    path = upload_dir / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+async def save(session: AsyncSession, data: bytes) -> str:
+    """Keep the bytes in the database under a random key, in the caller's transaction."""
+    key = f"{DATABASE_PREFIX}{uuid.uuid4().hex}"
+    session.add(StoredFile(key=key, data=data, size=len(data)))
+    await session.flush()
     return key
 
 
@@ -107,19 +135,67 @@ def resolve(upload_dir: Path, key: str) -> Path:
     return path
 
 
-def download_response(
-    upload_dir: Path, *, storage_key: str, filename: str, content_type: str, missing: str
-) -> FileResponse:
+_DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
+async def download_response(
+    session: AsyncSession, upload_dir: Path, *, storage_key: str, filename: str, content_type: str, missing: str
+) -> Response:
     """A stored file as a private download that browsers will not sniff or render inline."""
-    path = resolve(upload_dir, storage_key)
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", **_DOWNLOAD_HEADERS}
+    if storage_key.startswith(DATABASE_PREFIX):
+        stored = await session.get(StoredFile, storage_key)
+        if stored is None:
+            raise NotFound(missing)
+        return Response(stored.data, media_type=content_type, headers=headers)
+    path = resolve(upload_dir, storage_key)  # saved before files moved into the database
     if not path.exists():
         raise NotFound(missing)
-    return FileResponse(
-        path,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return FileResponse(path, media_type=content_type, headers=headers)
+
+
+# The tables that record uploaded files (answer attachments, milestone evidence), each with
+# `id` and `storage_key`; given by the caller, because kit imports no domain package.
+FileModels = Sequence[Any]
+
+
+async def local_files(session: AsyncSession, models: FileModels) -> list[tuple[Any, int, str]]:
+    """Recorded files that still live in a local folder (saved before files moved into the
+    database): (model, row id, storage key)."""
+    from sqlmodel import col, select
+
+    found: list[tuple[Any, int, str]] = []
+    for model in models:
+        statement = select(model.id, model.storage_key).where(~col(model.storage_key).startswith(DATABASE_PREFIX))
+        found += [(model, int(row_id), key) for row_id, key in (await session.exec(statement)).all() if row_id]
+    return found
+
+
+async def refuse_missing_local_files(session: AsyncSession, upload_dir: Path, models: FileModels) -> None:
+    """Refuse to start a host that cannot reach files recorded in a local folder (another
+    host's): it would answer 404 for them. `scenematch move-files` on the host that has
+    them moves them into the database, after which every host reaches them."""
+    missing = [key for _, _, key in await local_files(session, models) if not resolve(upload_dir, key).exists()]
+    if missing:
+        raise RuntimeError(
+            f"{len(missing)} uploaded files are recorded in a local folder this host does not have "
+            f"({upload_dir}); run `scenematch move-files` on the host that has them, then start this one"
+        )
+
+
+async def move_to_database(session: AsyncSession, upload_dir: Path, models: FileModels) -> tuple[int, int]:
+    """Move files from the local folder into the database; returns (moved, missing)."""
+    moved = missing = 0
+    for model, row_id, key in await local_files(session, models):
+        path = resolve(upload_dir, key)
+        if not path.exists():
+            missing += 1
+            continue
+        row = await session.get(model, row_id)
+        if row is None:  # deleted meanwhile
+            continue
+        row.storage_key = await save(session, path.read_bytes())
+        session.add(row)
+        moved += 1
+    await session.flush()
+    return moved, missing

@@ -11,6 +11,9 @@
 - `released_contacts(session, *, actor, opportunity_ids) -> set[int]`: the opportunities among
   `opportunity_ids` whose contact the actor may see although it is not theirs (interests: an
   approved introduction). The presenter shows a contact if any handler releases it.
+- `listing_reviewed(session, listing, kind, decision, note)`: after a matchmaker published
+  (`decision="published"`, note = the batch number or "") or sent back (`"sent_back"`, note = the
+  reason) a listing, inside the same transaction (notifications tell the owning organisation).
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
 from backend.kit.hooks import Hook
-from backend.listings.models import Opportunity
+from backend.listings.models import ListingKind, Offering, Opportunity
 
 
 class ReleasedContacts(Protocol):
@@ -33,6 +36,16 @@ opportunity_published: Hook[Callable[[AsyncSession, Opportunity], Awaitable[obje
     "listings.opportunity_published"
 )
 released_contacts: Hook[ReleasedContacts] = Hook("listings.released_contacts")
+listing_reviewed: Hook[Callable[[AsyncSession, Offering | Opportunity, ListingKind, str, str], Awaitable[object]]] = (
+    Hook("listings.listing_reviewed")
+)
+
+
+async def run_listing_reviewed(
+    session: AsyncSession, listing: Offering | Opportunity, kind: ListingKind, decision: str, note: str = ""
+) -> None:
+    for handler in listing_reviewed.handlers:
+        await handler(session, listing, kind, decision, note)
 
 
 class OwnerNotice(Protocol):

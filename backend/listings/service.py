@@ -432,6 +432,9 @@ async def publish(
     )
     if isinstance(listing, Opportunity):
         await hooks.run_opportunity_published(session, listing)
+    await hooks.run_listing_reviewed(
+        session, listing, kind, "published", str(batch_number) if batch_number is not None else ""
+    )
     return listing
 
 
@@ -442,7 +445,7 @@ async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, l
     if listing is None:
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     listing.review_note = reason
-    return await _transition(
+    listing = await _transition(
         session,
         listing,
         kind,
@@ -452,6 +455,8 @@ async def send_back(session: AsyncSession, *, actor: Actor, kind: ListingKind, l
         message="只有待审核的内容可以退回",
         note=reason,
     )
+    await hooks.run_listing_reviewed(session, listing, kind, "sent_back", reason)
+    return listing
 
 
 async def finish(session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int) -> Listing:

@@ -11,8 +11,10 @@ time. The Message-ID is stable per row, so the rare resend after a crash between
 commit can be recognised by mail clients. Links are stored as site paths and made absolute
 with the site URL here, when the message is sent.
 
-The same loop also sends the issuers' reminders about expressions of interest awaiting
-a decision: cheap, periodic, and it needs the outbox anyway.
+The same loop also runs the periodic jobs that write notifications (once a minute): the
+issuers' reminders about expressions of interest awaiting a decision, the reminders before
+answer deadlines and before a 公示期 ends, finalising results whose 公示期 has ended, and the
+daily digest emails. Each is idempotent (a reminder is never sent twice).
 """
 
 import logging
@@ -36,7 +38,7 @@ from backend.kit.db import session_scope, utcnow
 from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
 from backend.notifications.models import EmailMessage
-from backend.notifications.service import LINK_LABEL
+from backend.notifications.service import LINK_LABEL, send_digests
 from backend.settings import DEFAULT_SITE_URL, Settings
 
 logger = logging.getLogger(__name__)
@@ -240,6 +242,12 @@ async def pending_count(session: AsyncSession) -> int:
 periodic_jobs: Hook[Callable[[AsyncSession, Settings], Awaitable[int]]] = Hook("notifications.mail.periodic_jobs")
 
 
+@periodic_jobs.register
+async def _daily_digests(session: AsyncSession, settings: Settings) -> int:
+    """The daily digest emails (notifications.service.send_digests), once their time has come."""
+    return await send_digests(session)
+
+
 class MailWorker(PollingWorker):
     """Runs `send_due` (and the registered periodic jobs, e.g. interest reminders) in a loop,
     in-process or in `scenematch worker`."""
@@ -260,11 +268,17 @@ class MailWorker(PollingWorker):
         self._last_reminder_check: float | None = None
 
     async def remind_once(self) -> int:
-        """Run every registered periodic job once; returns the sum of what they did."""
+        """Run every registered periodic job once; returns the sum of what they did.
+
+        Each job runs in its own transaction, so that one failing does not hold the others back.
+        """
         done = 0
         for job in periodic_jobs.handlers:
-            async with session_scope(self.sessionmaker) as session:
-                done += await job(session, self.settings)
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    done += await job(session, self.settings)
+            except Exception:
+                logger.exception("mail: periodic job %s failed", getattr(job, "__qualname__", job))
         return done
 
     async def run_once(self) -> int:

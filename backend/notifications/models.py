@@ -14,7 +14,7 @@ from backend.kit.db import UTCDateTime, created_at_field, utcnow
 
 
 class NotificationKind:
-    """The kinds written today; stored as text so that new kinds need no migration."""
+    """Names of a few kinds used in code; every kind is declared in `kinds.py` (stored as text)."""
 
     subscription_match = "subscription_match"
     interest_received = "interest_received"
@@ -36,6 +36,29 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=300)
     created_at: datetime = created_at_field()
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "digest" while the notification waits for its user's daily digest email, then "digested";
+    # empty when its email went at once or none was wanted.
+    email_state: str = Field(default="", max_length=20, index=True)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How one person wants the email of one kind: at once, in a daily digest, or not at all."""
+
+    __tablename__ = "notification_preference"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(max_length=40, primary_key=True)
+    delivery: str = Field(max_length=20)
+    modified_at: datetime = created_at_field()
+
+
+class ReminderSent(SQLModel, table=True):
+    """One row per reminder sent, keyed by what it was about ("answer_deadline:12"): never twice."""
+
+    __tablename__ = "reminder_sent"
+
+    key: str = Field(primary_key=True, max_length=100)
+    sent_at: datetime = created_at_field()
 
 
 class EmailMessage(SQLModel, table=True):

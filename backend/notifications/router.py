@@ -5,11 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from backend.dependencies import ActorDep, SessionDep
-from backend.kit.errors import NotFound, Unauthorized, error_responses
+from backend.kit.errors import NotFound, Unauthorized, Unprocessable, error_responses
 from backend.kit.pagination import PageParams, page_params
 from backend.kit.params import IdPath
 from backend.notifications import service
-from backend.notifications.schemas import MarkedRead, NotificationPage, NotificationPublic
+from backend.notifications.kinds import KINDS, Delivery
+from backend.notifications.schemas import (
+    MarkedRead,
+    NotificationPage,
+    NotificationPublic,
+    PreferencePublic,
+    PreferencesUpdate,
+)
 
 router = APIRouter(prefix="/notifications", tags=["通知"])
 
@@ -30,6 +37,27 @@ async def list_notifications(
         page_size=page.page_size,
         unread=unread,
     )
+
+
+@router.get("/preferences", response_model=list[PreferencePublic], responses=error_responses(Unauthorized))
+async def get_preferences(session: SessionDep, actor: ActorDep) -> list[PreferencePublic]:
+    """For every kind of notification: how its email comes (immediate, digest or off)."""
+    return _preferences(await service.preferences(session, actor=actor))
+
+
+@router.put(
+    "/preferences", response_model=list[PreferencePublic], responses=error_responses(Unauthorized, Unprocessable)
+)
+async def set_preferences(data: PreferencesUpdate, session: SessionDep, actor: ActorDep) -> list[PreferencePublic]:
+    """Choose per kind; kinds not named keep their setting."""
+    return _preferences(await service.set_preferences(session, actor=actor, choices=data.choices))
+
+
+def _preferences(chosen: dict[str, str]) -> list[PreferencePublic]:
+    return [
+        PreferencePublic(kind=name, label=kind.label, audience=kind.audience, delivery=Delivery(chosen[name]))
+        for name, kind in KINDS.items()
+    ]
 
 
 @router.post("/read-all", response_model=MarkedRead, responses=error_responses(Unauthorized))

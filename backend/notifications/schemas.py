@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from backend.kit.pagination import Page
+from backend.notifications.kinds import Delivery
 
 
 class NotificationPublic(BaseModel):
@@ -21,3 +22,14 @@ class NotificationPage(Page[NotificationPublic]):
 
 class MarkedRead(BaseModel):
     marked: int
+
+
+class PreferencePublic(BaseModel):
+    kind: str
+    label: str
+    audience: str
+    delivery: Delivery
+
+
+class PreferencesUpdate(BaseModel):
+    choices: dict[str, str] = Field(description="通知类型 → immediate / digest / off", max_length=100)

@@ -1,4 +1,11 @@
-"""The pairing pipeline 推荐 → 意向 → 洽谈 → 首试首用/试点 → 签约 → 示范, or declined with a reason."""
+"""The pairing pipeline 推荐 → 意向 → 洽谈 → 首试首用/试点 → 签约 → 示范, or declined with a reason.
+
+There is one pairing per opportunity and enterprise, however it began (an accepted match, a
+matchmaker's choice, a selected answer). A selected answer therefore joins the pairing that
+already exists (`open_for_answer`): the answer is linked, a pairing set to 未达成 is reopened at
+推荐, and the step is written to the pairing's history; it is never refused. When the result
+becomes final after its 公示期, `advance_for_result` moves a pairing still at 推荐 on to 意向.
+"""
 
 from sqlalchemy import update as sql_update
 from sqlmodel import col, func, select
@@ -197,3 +204,67 @@ async def steps(session: AsyncSession, *, pairing_id: int) -> list[PairingStep]:
             )
         ).all()
     )
+
+
+async def _existing(session: AsyncSession, opportunity_id: int, organisation_id: int) -> Pairing | None:
+    return (
+        await session.exec(
+            select(Pairing).where(Pairing.opportunity_id == opportunity_id, Pairing.organisation_id == organisation_id)
+        )
+    ).first()
+
+
+async def _system_set_stage(
+    session: AsyncSession, actor: Actor | None, pairing: Pairing, to: PairingStage, note: str
+) -> Pairing:
+    """A move the platform makes itself (never a matchmaker's stale form): bumps the version."""
+    from_stage = pairing.stage
+    pairing.stage = to
+    pairing.version += 1
+    pairing.modified_at = utcnow()
+    session.add(pairing)
+    await session.flush()
+    await _step(session, actor, pairing, from_stage, note)
+    return pairing
+
+
+async def open_for_answer(
+    session: AsyncSession, *, actor: Actor, opportunity_id: int, organisation_id: int, answer_id: int
+) -> Pairing:
+    """A selected answer's pairing: a new one at 推荐, or the existing one joined (never a 409)."""
+    pairing = await _existing(session, opportunity_id, organisation_id)
+    if pairing is None:
+        return await create(
+            session,
+            actor=actor,
+            opportunity_id=opportunity_id,
+            organisation_id=organisation_id,
+            answer_id=answer_id,
+            source=PairingSource.answer,
+            note="答题中选，自动创建对接",
+            system=True,
+        )
+    pairing.answer_id = answer_id
+    if pairing.stage == PairingStage.declined:
+        # The issuer chose this enterprise after all: the pairing starts again at 推荐.
+        pairing.decline_reason = ""
+        return await _system_set_stage(
+            session, actor, pairing, PairingStage.recommended, f"答题 #{answer_id} 中选，重新开启对接"
+        )
+    pairing.modified_at = utcnow()
+    pairing.version += 1
+    session.add(pairing)
+    await session.flush()
+    # The stage stays where it is; the history records that the answer joined the pairing.
+    await _step(session, actor, pairing, pairing.stage, f"答题 #{answer_id} 中选，已关联到本对接")
+    return pairing
+
+
+async def advance_for_result(
+    session: AsyncSession, *, actor: Actor | None, opportunity_id: int, organisation_id: int, note: str
+) -> Pairing | None:
+    """The result is final: a pairing still at 推荐 moves on to 意向; one further along keeps its stage."""
+    pairing = await _existing(session, opportunity_id, organisation_id)
+    if pairing is None or pairing.stage != PairingStage.recommended:
+        return pairing
+    return await _system_set_stage(session, actor, pairing, PairingStage.intent, note)

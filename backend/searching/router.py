@@ -105,11 +105,19 @@ async def search_listings(
     )
 
 
+class SimilarSentencesPublic(BaseModel):
+    listing: str = Field(description="本清单中的句子")
+    match: str = Field(description="推荐清单中语义最相近的句子")
+
+
 class MatchReasonsPublic(BaseModel):
     matched_terms: list[str]
     shared_tracks: list[str]
     shared_domains: list[str]
     same_region: bool
+    similar_sentences: list[SimilarSentencesPublic] = Field(
+        default_factory=list, description="语义相近：主要因含义相近而推荐时，两条清单中最相近的句子"
+    )
 
 
 class MatchPublic(BaseModel):
@@ -139,6 +147,7 @@ def _match_route(kind: ListingKind) -> Any:
                     shared_tracks=r.shared_tracks,
                     shared_domains=r.shared_domains,
                     same_region=r.same_region,
+                    similar_sentences=[SimilarSentencesPublic(listing=a, match=b) for a, b in r.similar_sentences],
                 ),
                 accepted=r.accepted,
                 listing=presented[(r.kind.value, r.listing.id)],

@@ -144,6 +144,9 @@ class MatchRow:
     shared_domains: list[str]
     same_region: bool
     accepted: bool
+    # "语义相近": (sentence of the listing, closest sentence of the match), when the
+    # match is mainly by meaning rather than by shared words.
+    similar_sentences: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def _decisions(session: AsyncSession, kind: ListingKind, listing_id: int) -> dict[int, str]:
@@ -195,6 +198,7 @@ async def matches_for(
                 shared_domains=m.reasons.shared_domains,
                 same_region=m.reasons.same_region,
                 accepted=decisions.get(m.listing_id) == MatchVerdict.accepted,
+                similar_sentences=list(m.reasons.similar_sentences),
             )
         )
     return out

@@ -1,13 +1,19 @@
-"""The sync worker: drains the outbox into the search engine.
+"""The sync worker: drains the outbox into the search engine, then embeds.
 
 At least once and idempotent: each outbox row names a listing, and applying it means
 "make the index hold that listing's current state" (upsert by id, or delete when the
 listing is gone), so a row applied twice does no harm. One worker drains at a time
 (a PostgreSQL advisory lock), so an older state can never overwrite a newer one.
+
+Embedding (listing vectors for matching, `search.vectorize`) is the worker's idle work:
+only when the outbox is empty does it embed a few listings (`EMBED_BATCH`, about a
+second or two of CPU), so a new or edited listing is searchable at once and gets its
+vector shortly after; until then it is matched by text. A listing is embedded again only
+when its text changed. Embedding failures are logged and never hold up the sync.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from anyio import to_thread
@@ -22,12 +28,17 @@ from backend.listings.models import ListingKind
 from backend.outbox.models import OutboxEvent
 from backend.searching.documents import all_documents, load_documents
 from search import ListingDocument, SearchEngine, SearchUnavailable
+from search.vectorize import Vectorizer
 
 logger = logging.getLogger(__name__)
 
 # Any constant shared by all workers; "scenematch search sync" as a number.
 ADVISORY_LOCK_KEY = 0x5C3E_5EA5
 MAX_BACKOFF_SECONDS = 300
+# Listings embedded per idle round of the worker (2–3 sentences each).
+EMBED_BATCH = 4
+
+Applied = Callable[[Sequence[ListingDocument], Sequence[str]], None]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -42,8 +53,11 @@ async def _try_lock(session: AsyncSession) -> bool:
     )  # type: ignore[call-overload]
 
 
-async def drain(session: AsyncSession, engine: SearchEngine, *, limit: int = 500) -> int:
+async def drain(
+    session: AsyncSession, engine: SearchEngine, *, limit: int = 500, applied: Applied | None = None
+) -> int:
     """Apply up to `limit` due outbox rows to the engine; returns how many were applied.
+    `applied` is told which documents were upserted and which ids deleted.
 
     On engine failure the rows stay pending with a backoff, and the error propagates
     nowhere: writes elsewhere keep succeeding.
@@ -84,6 +98,8 @@ async def drain(session: AsyncSession, engine: SearchEngine, *, limit: int = 500
             session.add(event)
         await session.flush()
         return 0
+    if applied is not None:
+        applied(documents, gone)
     for event in events:
         event.processed_at = now
         session.add(event)
@@ -121,15 +137,40 @@ class SyncWorker(PollingWorker):
     name = "search-sync"
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], engine: SearchEngine, *, poll_seconds: float = 0.5
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: SearchEngine,
+        *,
+        poll_seconds: float = 0.5,
+        vectorizer: Vectorizer | bool | None = True,
     ) -> None:
+        """`vectorizer`: True for one with the configured model, None for no embedding."""
         super().__init__(poll_seconds=poll_seconds)
         self.sessionmaker = sessionmaker
         self.engine = engine
+        self.vectorizer = Vectorizer(engine) if vectorizer is True else vectorizer or None
+
+    def _applied(self, documents: Sequence[ListingDocument], gone: Sequence[str]) -> None:
+        if self.vectorizer is not None:
+            self.vectorizer.note_upserted(documents)
+            self.vectorizer.note_deleted(gone)
 
     async def run_once(self) -> int:
         async with session_scope(self.sessionmaker) as session:
-            return await drain(session, self.engine)
+            applied = await drain(session, self.engine, applied=self._applied)
+        if applied or self.vectorizer is None:
+            return applied
+        return await to_thread.run_sync(self._embed_step)
+
+    def _embed_step(self) -> int:
+        assert self.vectorizer is not None
+        try:
+            return self.vectorizer.step(EMBED_BATCH)
+        except SearchUnavailable:
+            return 0
+        except Exception:
+            logger.exception("embedding round failed; listings stay matched by text")
+            return 0
 
 
 __all__ = ["SearchUnavailable", "SyncWorker", "drain", "pending_count", "reindex"]

@@ -219,7 +219,10 @@ async def matching_user_ids(session: AsyncSession, opportunity: Opportunity) -> 
 @listing_hooks.opportunity_published.register
 async def on_opportunity_published(session: AsyncSession, opportunity: Opportunity) -> int:
     """Notify (in-app and by email) every user whose subscriptions match; once per user. Returns how many."""
-    user_ids = await matching_user_ids(session, opportunity)
+    return await _notify(session, opportunity, await matching_user_ids(session, opportunity))
+
+
+async def _notify(session: AsyncSession, opportunity: Opportunity, user_ids: list[int]) -> int:
     if not user_ids:
         return 0
     description = opportunity.description.strip()
@@ -236,3 +239,27 @@ async def on_opportunity_published(session: AsyncSession, opportunity: Opportuni
         link=f"/opportunities/{opportunity.id}",
     )
     return len(user_ids)
+
+
+async def on_opportunities_published(session: AsyncSession, opportunity_ids: list[int]) -> int:
+    """`on_opportunity_published` for many opportunities (a bulk import): the subscriptions are
+    read once, and when there are none nothing else is asked of the database."""
+    subscriptions = list(
+        (
+            await session.exec(
+                select(Subscription)
+                .join(User, col(User.id) == col(Subscription.user_id))
+                .where(col(User.is_active))
+                .order_by(col(Subscription.user_id), col(Subscription.id))
+            )
+        ).all()
+    )
+    if not subscriptions:
+        return 0
+    notified = 0
+    found = await session.exec(select(Opportunity).where(col(Opportunity.id).in_(opportunity_ids)))
+    for opportunity in found.all():
+        facts = await _facts(session, opportunity)
+        user_ids = list(dict.fromkeys(s.user_id for s in subscriptions if matches(s, facts)))
+        notified += await _notify(session, opportunity, user_ids)
+    return notified

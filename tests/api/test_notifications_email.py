@@ -123,9 +123,13 @@ async def test_user_lists_and_marks_only_their_own_notifications(client, make_cl
     me = await create_user(session, role=Role.enterprise)
     someone = await create_user(session, role=Role.enterprise)
     for n in range(3):
-        await notifications.notify(session, user_ids=[me.id], kind="test", title=f"通知{n}", body="正文", email=False)
+        await notifications.notify(
+            session, user_ids=[me.id], kind="subscription_match", title=f"通知{n}", body="正文", email=False
+        )
     theirs = (
-        await notifications.notify(session, user_ids=[someone.id], kind="test", title="别人的", body="", email=False)
+        await notifications.notify(
+            session, user_ids=[someone.id], kind="subscription_match", title="别人的", body="", email=False
+        )
     )[0]
     await login(client, me)
 

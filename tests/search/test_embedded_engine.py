@@ -82,3 +82,31 @@ def test_parts_of_a_query_word_are_searched_only_while_few_listings_hold_it_whol
     result = engine.search(SearchQuery(text="智慧农业"))
     assert [h.id for h in result.hits] == ["opportunity-1"]
     assert result.total == 1
+
+
+# -- recall fallbacks ---------------------------------------------------------------------
+
+
+def _titles(engine, text):
+    return [h.id for h in engine.search(SearchQuery(text=text, statuses=["published"])).hits]
+
+
+def test_a_new_compound_held_only_inside_a_longer_word_is_found(engine, monkeypatch):
+    # The dictionary keeps 智算中心 whole and never cuts out 智算, which a query keeps whole.
+    gpu = make_doc(1, "offering", title="鄱阳湖智算中心算力租赁", description="提供训练与推理算力")
+    engine.upsert([gpu, make_doc(2, "offering", title="智慧农业物联网", description="土壤墒情监测")])
+    assert _titles(engine, "智算") == [gpu.id]
+    assert _titles(engine, "智算 算力") == [gpu.id]
+    # It is the fallback that finds it: without it the word query finds nothing.
+    monkeypatch.setattr(embedded, "RECALL_FALLBACK_MAX_DOCS", 0)
+    assert _titles(engine, "智算") == []
+
+
+def test_a_run_together_pinyin_query_is_split_into_indexed_pinyin_words(engine, monkeypatch):
+    water = make_doc(1, "offering", title="水务监测终端", description="供水管网压力在线监测")
+    engine.upsert([water, make_doc(2, "offering", title="智慧农业", description="农业物联网")])
+    assert _titles(engine, "shuiwujiance") == [water.id]  # 水务 + 监测, never indexed together
+    assert _titles(engine, "zhihuinongye") == ["offering-2"]  # a whole indexed word, as before
+    assert _titles(engine, "shuiwunongye") == []  # both parts must be in one listing
+    monkeypatch.setattr(embedded, "_pinyin_split", lambda searcher, word: ())
+    assert _titles(engine, "shuiwujiance") == []

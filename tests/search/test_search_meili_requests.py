@@ -8,8 +8,22 @@ import pytest
 from search_fixtures import make_doc
 
 from search import SearchQuery, SearchUnavailable
-from search.meili import MeiliEngine, build_filter, build_search_params, index_settings, quote, to_meili
+from search.meili import (
+    MeiliEngine,
+    build_federated,
+    build_filter,
+    build_search_params,
+    decode,
+    encode,
+    index_settings,
+    meili_token,
+    needs_federation,
+    prepare_plan,
+    quote,
+    to_meili,
+)
 from search.plan import plan_query
+from search.text import has_cjk, lexicon
 
 _TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|>|<|\[|\]|,)|(?P<word>[A-Za-z_][\w.]*|\d+))')
 
@@ -43,7 +57,8 @@ def test_a_crafted_value_stays_one_equality(value):
     built = build_filter(SearchQuery(tracks=[value]))
     assert len(built) == 1 and len(built[0]) == 1
     tokens = tokenize(built[0][0])
-    assert tokens == [("word", "tracks"), ("op", "="), ("str", value)]
+    assert tokens == [("word", "f_tracks"), ("op", "="), ("str", encode(value))]
+    assert decode(encode(value)) == value
 
 
 def test_filter_shape_or_within_and_across():
@@ -59,10 +74,10 @@ def test_filter_shape_or_within_and_across():
         )
     )
     assert built == [
-        'kind = "offering"',
-        ['status = "published"'],
-        ['tracks = "物联网"', 'tracks = "VR"'],
-        ['region = "360700"'],
+        f'f_kind = "{encode("offering")}"',
+        [f'f_status = "{encode("published")}"'],
+        [f'f_tracks = "{encode("物联网")}"', f'f_tracks = "{encode("VR")}"'],
+        [f'f_region = "{encode("360700")}"'],
         "batch = 3",
         ["deadline >= 100", "deadline IS NULL"],
         'id NOT IN ["offering-1"]',
@@ -72,15 +87,32 @@ def test_filter_shape_or_within_and_across():
 def test_settings():
     settings = index_settings()
     assert settings["searchableAttributes"][0] == "title_zh"
-    assert set(settings["filterableAttributes"]) >= {"kind", "status", "region", "tracks", "domains", "batch"}
+    assert set(settings["filterableAttributes"]) >= {"f_kind", "f_status", "f_region", "f_tracks", "f_domains", "batch"}
     assert {"published_at", "deadline", "created_at"} <= set(settings["sortableAttributes"])
-    assert "虚拟现实" in settings["synonyms"]["vr"] and "vr" in settings["synonyms"]["虚拟现实"]
+    assert settings["synonyms"] == {}  # expanded into the documents (`syn_zh`)
     assert settings["typoTolerance"]["enabled"] is True
+    # Point 9: an explicit sort orders strictly; without one the rule does nothing.
+    assert settings["rankingRules"][0] == "sort"
+    # Point 8 (≥ v1.12), besides the trailing space of every `q`.
+    assert settings["prefixSearch"] == "disabled"
+
+
+def test_the_lexicon_goes_in_as_the_dictionary():
+    """Point 7: kept in step with `search/data` (the segmenter's own lexicon)."""
+    dictionary = index_settings()["dictionary"]
+    assert set(dictionary) == {meili_token(w) for w in lexicon() if has_cjk(w)}
+    assert "n5g行业专网" in dictionary  # written as the documents write it
+    assert {"智慧农业", "物联网", "区块链", "大数据"} <= set(dictionary)
+
+
+def test_synonyms_are_in_the_document():
+    doc = to_meili(make_doc(1, title="VR 实训"))
+    assert "虚拟现实" in doc["syn_zh"].split()
 
 
 def test_documents_are_pre_segmented():
-    doc = to_meili(make_doc(1, title="數(shù)字經濟", description="待处理事项"))
-    assert set(doc["text_zh"].split()) >= {"待处理", "处理"}
+    doc = to_meili(make_doc(1, title="數(shù)字經濟", description="待处理事项 5G"))
+    assert set(doc["text_zh"].split()) >= {"待处理", "处理", "n5g"}
     assert doc["title_zh"].split()[-1] == "数字经济"
     assert doc["doc"]["title"] == "數(shù)字經濟"
 
@@ -88,11 +120,12 @@ def test_documents_are_pre_segmented():
 def test_search_params_for_text():
     query = SearchQuery(text="智慧农业 物联网", statuses=["published"], sort="newest", page=2, page_size=10)
     q, params = build_search_params(query, plan_query(query))
-    assert q == "智慧农业 物联网"
+    assert q == '"智慧农业" "物联网" '
+    assert params["matchingStrategy"] == "all"
     assert params["offset"] == 10 and params["limit"] == 10
     assert params["sort"] == ["sort_time:desc"]
-    assert params["filter"] == [['status = "published"']]
-    assert params["facets"] == ["tracks", "domains", "region"]
+    assert params["filter"] == [[f'f_status = "{encode("published")}"']]
+    assert params["facets"] == ["f_tracks", "f_domains", "f_region"]
 
 
 def test_search_params_for_browse_and_terms():
@@ -115,10 +148,23 @@ def test_search_params_for_browse_and_terms():
         "赣州",
     ]
     matching = SearchQuery(terms=[(w, 1 / (i + 1)) for i, w in enumerate(words)], facets=False)
-    q, params = build_search_params(matching, plan_query(matching))
-    assert q.split() == words[:10]
-    assert params["matchingStrategy"] == "frequency"
-    assert "facets" not in params and "sort" not in params
+    # Words that 100 listings hold whole are not also searched by their parts.
+    plan = prepare_plan(plan_query(matching), dict.fromkeys(words, 100))
+    assert needs_federation(plan)
+    body = build_federated("listings", matching, plan)
+    # One query per key term (any may match), heaviest ten.
+    assert [q["q"] for q in body["queries"]] == [f'"{w}" ' for w in words[:10]]
+    assert [q["federationOptions"]["weight"] for q in body["queries"]] == [round(1 / (i + 1), 6) for i in range(10)]
+    assert {q["matchingStrategy"] for q in body["queries"]} == {"all"}
+    assert all("sort" not in q and "facets" not in q for q in body["queries"])
+    assert "facetsByIndex" not in body["federation"]
+    # A rare one also matches by its parts, at the embedded engine's sub-word weight.
+    rare = prepare_plan(plan_query(matching), {**dict.fromkeys(words, 100), "无人机": 3})
+    queries = build_federated("listings", matching, rare)["queries"]
+    assert [(q["q"], q["federationOptions"]["weight"]) for q in queries if "无人" in q["q"]] == [
+        ('"无人机" ', 0.125),
+        ('"无人" "人机" ', 0.05),
+    ]
 
 
 def test_unreachable_server_raises_search_unavailable():

@@ -53,6 +53,8 @@ async def find_matches(
             reasons.append("关键词：" + "、".join(row.matched_terms[:6]))
         if row.same_region:
             reasons.append("同一地区")
+        for mine, theirs in row.similar_sentences:
+            reasons.append(f"语义相近：“{mine}”与“{theirs}”")
         if row.accepted:
             reasons.append("撮合专员已采纳")
         path = "opportunities" if row.kind == ListingKind.opportunity else "offerings"

@@ -33,6 +33,7 @@ from web.pages.listings import changes as listing_changes
 from web.pages.opendata import routes as opendata
 from web.pages.organisations import routes as organisations
 from web.pages.pairings import routes as pairings
+from web.pages.results import routes as results
 from web.pages.review import routes as review
 from web.pages.statistics import routes as statistics
 
@@ -64,6 +65,7 @@ def install_web(app: FastAPI) -> None:
         review,
         submission,
         judging,
+        results,
         interests,
         pairings,
         inbox,

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from anyio import to_thread
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,7 +101,7 @@ async def add_evidence(
     if milestone is None:
         raise NotFound("里程碑不存在")
     checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await to_thread.run_sync(files.store, upload_dir, data)
+    key = await files.save(session, data)
     evidence = MilestoneEvidence(
         milestone_id=milestone.id,
         filename=checked.filename,

@@ -1,5 +1,6 @@
 """1:1 meetings: the proposed plan, replies, and who sees which meeting."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anyio import to_thread
@@ -34,6 +35,7 @@ from backend.events.service.events import _get, _host_for, featured
 from backend.events.service.registration import availability_of
 from backend.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
+from backend.notifications import service as notifications
 from search import SearchEngine, SearchUnavailable, match
 
 # Added to a candidate's fit when the enterprise named the opportunity when registering; fit
@@ -170,7 +172,25 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
         action="propose",
         note=f"新安排 {len(plan)} 场，保留已答复 {len(kept)} 场",
     )
+    await _tell_proposed(session, event, [p for p in plan if p not in kept])
     return await meetings(session, actor=actor, event_id=event_id)
+
+
+async def _tell_proposed(session: AsyncSession, event: Event, plan: Sequence[ProposedMeeting]) -> None:
+    """Both people of each newly proposed meeting are asked to accept or decline it (kept ones are not)."""
+    counts: dict[int, int] = {}
+    for proposed in plan:
+        for key in (proposed.issuer, proposed.enterprise):
+            counts[user_of(key)] = counts.get(user_of(key), 0) + 1
+    for user_id, count in counts.items():
+        await notifications.notify(
+            session,
+            user_ids=[user_id],
+            kind="meeting_proposed",
+            title=f"一对一洽谈待确认：{event.title}",
+            body=f"活动“{event.title}”为您安排了 {count} 场一对一洽谈，请确认参加或谢绝。",
+            link="/workspace/events",
+        )
 
 
 # --- meetings ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """changes after publication: revisions, withdrawal reasons, import provenance, registration wishes
 
 Revision ID: 7c1e5a9f3b20
-Revises: 6da07c37b2b2
+Revises: 6f6045997090
 Create Date: 2026-12-01 23:45:00
 """
 
@@ -15,7 +15,7 @@ import backend.kit.db
 
 
 revision: str = '7c1e5a9f3b20'
-down_revision: str | None = '6da07c37b2b2'
+down_revision: str | None = '6f6045997090'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,6 +23,8 @@ from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings.models import Opportunity
+from backend.results import service as results
+from backend.results.models import NOTICE_STATUS_LABELS
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
 from web.kit.forms import text
@@ -61,7 +63,7 @@ async def invite_to_answer(
 NOTICES = {
     "criteria": "评审标准已保存。",
     "invited": "已邀请评审人。",
-    "published": "中选结果已在机会页面公开。",
+    "published": "中选结果已公示：公示期内任何登录用户可实名提出异议，期满无异议成立即生效。",
     "approved": "已同意引荐，企业现在可以看到联系方式。",
     "declined": "已婉拒，企业会看到您填写的原因。",
 }
@@ -118,6 +120,7 @@ async def judging_page(
         statuses=(InterestStatus.pending,),
     )
     _, organisations = await interests.load_for_presenting(session, pending)
+    notice = await results.current_for(session, opportunity_id=opportunity_id)
     if criteria_rows is None:
         criteria_rows = [(c.name, str(c.weight)) for c in criteria]
     criteria_rows = criteria_rows + [("", "")] * BLANK_CRITERIA_ROWS
@@ -133,6 +136,11 @@ async def judging_page(
         "pending_interests": [(i, organisations[i.organisation_id].name) for i in pending],
         "winners": await review.winners(session, opportunity_id=opportunity_id),
         "has_selected": any(a.status == AnswerStatus.selected for a in items),
+        "steps": _steps(criteria, panel, items),
+        "result_notice": notice,
+        "notice_status_labels": {k.value: v for k, v in NOTICE_STATUS_LABELS.items()},
+        "default_working_days": results.DEFAULT_WORKING_DAYS,
+        "max_working_days": results.MAX_WORKING_DAYS,
         "can_manage": _can_manage(actor),
         "status_labels": {k.value: v for k, v in ANSWER_STATUS_LABELS.items()},
         "notice": NOTICES.get(request.query_params.get("done", "")),
@@ -147,6 +155,29 @@ async def opportunity_answers(
 ) -> Response:
     """The submitted answers (never drafts) and the review set-up, for the issuer and matchmakers."""
     return await judging_page(request, session, actor, opportunity_id)
+
+
+def _steps(criteria: list[Any], panel: list[Any], items: list[Any]) -> list[dict[str, Any]]:
+    """The order the review must follow; the first unfinished step is where the issuer acts next."""
+    decided = {AnswerStatus.shortlisted, AnswerStatus.selected, AnswerStatus.not_selected}
+    steps = [
+        {"label": "设置评审标准", "done": bool(criteria), "anchor": "criteria-heading"},
+        {"label": "邀请评审人", "done": bool(panel), "anchor": "panel-heading"},
+        {
+            "label": "评审人评分或回避，作出入围、中选、未中选结论",
+            "done": bool(items) and all(a.status in decided for a in items),
+            "anchor": "answers-heading",
+        },
+        {
+            "label": "公示中选结果",
+            "done": any(a.winner_published for a in items),
+            "anchor": "publish-heading",
+        },
+    ]
+    first_open = next((i for i, step in enumerate(steps) if not step["done"]), None)
+    for i, step in enumerate(steps):
+        step["current"] = i == first_open
+    return steps
 
 
 def _criteria_from(form: Any) -> tuple[list[tuple[str, str]], list[tuple[str, int]], str | None]:
@@ -221,10 +252,17 @@ async def invite_reviewer(
 
 @router.post("/opportunities/{opportunity_id}/winners/publish", name="answers:publish_winners")
 async def publish_winners(
-    opportunity_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: SignedInDep
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
 ) -> Response:
+    """Start the 公示 of the selected answers for the chosen number of working days."""
+    raw = text(form, "working_days", 10) or str(results.DEFAULT_WORKING_DAYS)
+    if whole_number(raw, 1, results.MAX_WORKING_DAYS) is None:
+        message = f"公示期应为 1 到 {results.MAX_WORKING_DAYS} 个工作日"
+        return await judging_page(request, session, actor, opportunity_id, error=message, status=422)
+    note = text(form, "note", 2000)
     _done, refused = await attempt(
-        session, lambda: review.publish_winners(session, actor=actor, opportunity_id=opportunity_id)
+        session,
+        lambda: results.publish(session, actor=actor, opportunity_id=opportunity_id, working_days=int(raw), note=note),
     )
     if refused is not None:
         return await judging_page(

@@ -54,6 +54,7 @@ async def review_context(session: AsyncSession, actor: Actor, answer: Any, oppor
             "my_review": None,
             "decisions": [],
             "reviews_complete": False,
+            "decision_blocked": None,
             "panel_size": 0,
         }
     criteria = await review.criteria(session, opportunity_id=opportunity.id)
@@ -72,6 +73,8 @@ async def review_context(session: AsyncSession, actor: Actor, answer: Any, oppor
         "my_review": my_review,
         "decisions": [(s.value, DECISION_LABELS[s]) for s in DECISION_LABELS if s in allowed],
         "reviews_complete": await review.reviews_complete(session, answer),
+        # Why the decision buttons cannot be used yet, in words, with the page that fixes it.
+        "decision_blocked": await review.why_not_decidable(session, answer) if allowed else None,
         "panel_size": len(panel),
     }
 

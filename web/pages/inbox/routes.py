@@ -17,6 +17,7 @@ from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
 from backend.notifications import service as notifications
+from backend.notifications.kinds import DELIVERY_LABELS, KINDS
 from backend.notifications.models import Notification
 from backend.subscriptions import service as subscriptions
 from backend.subscriptions.schemas import SubscriptionCreate
@@ -179,3 +180,27 @@ async def delete_subscription(
 ) -> Response:
     await subscriptions.delete(session, actor=actor, subscription_id=subscription_id)
     return see_other(url_to(request, "inbox:list_subscriptions") + "?done=deleted")
+
+
+# --- email preferences per kind --------------------------------------------------------------
+
+
+@router.get("/inbox/preferences", name="inbox:preferences")
+async def preferences(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+    """Per kind of notification: email at once, in the daily digest, or not at all."""
+    chosen = await notifications.preferences(session, actor=actor)
+    context = {
+        "kinds": [(k, chosen[k.name]) for k in KINDS.values()],
+        "deliveries": [(d.value, label) for d, label in DELIVERY_LABELS.items()],
+        "digest_hour": notifications.DIGEST_HOUR,
+        "notice": "设置已保存。" if request.query_params.get("done") == "saved" else None,
+        "error": None,
+    }
+    return render(request, "inbox/preferences.html", context)
+
+
+@router.post("/inbox/preferences", name="inbox:save_preferences")
+async def save_preferences(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
+    choices = {name: text(form, f"delivery_{name}", 20) for name in KINDS if text(form, f"delivery_{name}", 20)}
+    await notifications.set_preferences(session, actor=actor, choices=choices)
+    return see_other(url_to(request, "inbox:preferences") + "?done=saved")

@@ -5,8 +5,10 @@ counts for the query); browsing without text reads the database directly, so the
 keep working when the engine is down. Either way the same `ListingResults` comes back.
 """
 
+import asyncio
 import html
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +115,8 @@ async def find_listings(
     try:
         if params.q:
             return await _from_engine(request, session, actor, kind, params)
-        return await _from_database(session, actor, kind, params)
+        ttl = request.app.state.settings.list_facet_cache_seconds
+        return await _from_database(session, actor, kind, params, facet_ttl=ttl)
     except SearchOutage:
         return ListingResults(items=[], total=0, page=params.page, unavailable=True)
 
@@ -164,7 +167,7 @@ async def _from_engine(
 
 
 async def _from_database(
-    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, facet_ttl: float = 0.0
 ) -> ListingResults:
     rows, total = await service.list_listings(
         session,
@@ -177,9 +180,51 @@ async def _from_database(
     listings = await present(session, actor=actor, kind=kind, listings=rows)
     terms = params.q.split()
     items = [ResultItem(item, mark(item.title, terms), snippet(item.description, terms)) for item in listings]
-    names = await load_index(session)
-    facets = {facet: await browse.facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+    facets = await _cached_facets(session, actor, kind, params, ttl=facet_ttl)
     return ListingResults(items=items, total=total, page=params.page, facets=facets)
+
+
+# The facet counts of a list page are five GROUP BY queries over every matching listing
+# (all published ones when browsing): at 100k listings they were most of the page's time,
+# and they are the same on every page of a listing and for every visitor. So each process
+# keeps them for `ttl` seconds (SCENEMATCH_LIST_FACET_CACHE_SECONDS, 10 by default) per
+# (database, person, kind, filters): a count may lag a publication by up to that long; the
+# listings shown and the total never do.
+_facet_cache: dict[tuple[Any, ...], tuple[float, dict[str, list[FacetValue]]]] = {}
+_facet_locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+
+
+async def _count_facets(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> dict[str, list[FacetValue]]:
+    names = await load_index(session)
+    return {facet: await browse.facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+
+
+async def _cached_facets(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, ttl: float
+) -> dict[str, list[FacetValue]]:
+    if ttl <= 0:
+        return await _count_facets(session, actor, kind, params)
+    bind = session.bind
+    database = str(getattr(getattr(bind, "engine", bind), "url", id(bind)))
+    key = (database, actor.user_id, kind, params.track, params.domain, params.region, params.batch, params.status)
+    cached = _facet_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    # One count per key at a time: under load, fifty requests missing the cache at once
+    # would otherwise run the same five GROUP BYs fifty times over.
+    lock = _facet_locks.setdefault(key, asyncio.Lock())
+    async with lock:
+        cached = _facet_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        facets = await _count_facets(session, actor, kind, params)
+        if len(_facet_cache) > 2_000:
+            _facet_cache.clear()
+            _facet_locks.clear()
+        _facet_cache[key] = (time.monotonic(), facets)
+    return facets
 
 
 # ---------------------------------------------------------------- highlighting
