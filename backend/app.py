@@ -30,7 +30,7 @@ from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
 from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
-from backend.listings.router import offerings_router, opportunities_router
+from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
 from backend.organisations.router import router as organisations_router
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         similar_router,  # before opportunities_router: /opportunities/similar is not an id
         opportunities_router,
         offerings_router,
+        revisions_router,
         answers_router,
         pairings_router,
         results_router,

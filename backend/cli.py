@@ -213,6 +213,7 @@ def import_file(
                 parse_errors=errors,
                 publish=publish,
                 on_progress=lambda n: progress.advance(task, n),
+                filename=path.name,
                 # Each chunk is kept as soon as it is applied: a long import neither holds
                 # SQLite's write lock for minutes (the server's writes wait for it) nor
                 # loses the finished chunks if it is interrupted.

@@ -27,6 +27,8 @@ from backend.events.models import Availability, Event, EventOpportunity, Meeting
 from backend.interests.models import Interest
 from backend.kit.files import StoredFile
 from backend.listings.models import (
+    ListingImport,
+    ListingRevision,
     Offering,
     OfferingDomain,
     OfferingTrack,
@@ -65,6 +67,8 @@ __all__ = [
     "GrowthEnterprise",
     "Interest",
     "Invitation",
+    "ListingImport",
+    "ListingRevision",
     "MatchDecision",
     "Meeting",
     "Milestone",

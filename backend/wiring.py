@@ -26,7 +26,8 @@ _REGISTERING_MODULES = (
     "backend.pairings.permissions",  # audit: a pairing's history
     "backend.subscriptions.service",  # listings: notify followers when an opportunity is published
     "backend.interests.service",  # listings: released contacts; mail: interest reminders
-    "backend.notifications.listing_notices",  # listings: tell the owner a listing was published or sent back
+    "backend.answers.listing_changes",  # listings: answerers hear of deadline changes, closing, withdrawal
+    "backend.notifications.listing_notices",  # listings: tell the owner a listing was published, sent back, or its edit request decided
     "backend.answers.reminders",  # mail: reminders before answer deadlines
     "backend.results.service",  # mail: 公示 ending reminders, results that fall final
 )

@@ -6,8 +6,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.answers.models import Answer, AnswerAttachment, AnswerOffering
-from backend.answers.schemas import AnswerPublic, AttachmentPublic, MemberPublic
+from backend.answers.schemas import AnswerPublic, AttachmentPublic, ContactPerson, MemberPublic
 from backend.answers.service import members_of
+from backend.auth.models import User
 from backend.listings.models import Opportunity
 from backend.organisations.service import names_of as organisation_names_of
 
@@ -37,6 +38,17 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
         )
     ).all():
         offerings[answer_id].append(offering_id)
+    # The answerer's contact person: whoever wrote the answer, if still an active account.
+    # Only readers of the answer get here (answerer, issuer, staff: see answers.permissions).
+    writer_ids = {a.created_by_id for a in answers if a.created_by_id is not None}
+    writers = (
+        {
+            u.id: u
+            for u in (await session.exec(select(User).where(col(User.id).in_(writer_ids), col(User.is_active)))).all()
+        }
+        if writer_ids
+        else {}
+    )
     attachments: dict[int, list[AnswerAttachment]] = {i: [] for i in ids}
     for attachment in (
         await session.exec(
@@ -84,6 +96,11 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
             winner_published=a.winner_published,
             created_at=a.created_at,
             modified_at=a.modified_at,
+            contact_person=ContactPerson(
+                name=writers[a.created_by_id].display_name, email=writers[a.created_by_id].email
+            )
+            if a.created_by_id in writers
+            else None,
         )
         for a in answers
     ]

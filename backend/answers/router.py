@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from backend.answers import permissions, review, service
+from backend.answers import invitations, permissions, review, service
 from backend.answers.presenter import present_answers
 from backend.answers.schemas import (
     AnswerCreate,
@@ -31,7 +32,7 @@ from backend.kit.errors import (
     error_responses,
 )
 from backend.kit.files import download_response
-from backend.kit.params import IdPath
+from backend.kit.params import DbId, IdPath
 
 router = APIRouter(tags=["答题与评审"])
 _ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable)
@@ -55,6 +56,33 @@ async def list_answers(opportunity_id: IdPath, session: SessionDep, actor: Actor
     return await present_answers(
         session, await service.list_for_opportunity(session, actor=actor, opportunity_id=opportunity_id)
     )
+
+
+class InvitationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    offering_id: DbId = Field(description="被推荐的产品（其企业收到邀请）")
+    note: str = Field(default="", max_length=500, description="附言")
+
+
+class InvitationPublic(BaseModel):
+    notified: int = Field(description="收到通知的人数")
+
+
+@router.post(
+    "/opportunities/{opportunity_id}/invitations",
+    response_model=InvitationPublic,
+    status_code=201,
+    responses=_ERRORS,
+)
+async def invite_to_answer(
+    opportunity_id: IdPath, data: InvitationRequest, session: SessionDep, actor: ActorDep
+) -> InvitationPublic:
+    """邀请答题：出卷方邀请推荐的企业为本机会答题（企业收到带链接的通知；每家企业一次）。"""
+    people = await invitations.invite(
+        session, actor=actor, opportunity_id=opportunity_id, offering_id=data.offering_id, note=data.note
+    )
+    return InvitationPublic(notified=len(people))
 
 
 @router.get("/answers", response_model=list[AnswerPublic], responses=error_responses(Unauthorized))

@@ -58,6 +58,13 @@ class AttachmentPublic(BaseModel):
     url: str
 
 
+class ContactPerson(BaseModel):
+    """The answerer's person to contact: who wrote the answer for the lead enterprise."""
+
+    name: str
+    email: str
+
+
 class AnswerPublic(BaseModel):
     id: int
     opportunity_id: int
@@ -80,6 +87,9 @@ class AnswerPublic(BaseModel):
     winner_published: bool
     created_at: datetime
     modified_at: datetime
+    contact_person: ContactPerson | None = Field(
+        default=None, description="答题方联系人（撰写答题的人）；答题仅答题方、出卷方和撮合专员可见，联系人同样"
+    )
 
 
 class CriterionIn(BaseModel):

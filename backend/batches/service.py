@@ -7,6 +7,8 @@ existing batch with the greatest number below N (numbers may skip).
   with "发布第N批" (older batches created by an import) — the latest `published_at` of
   P's listings; no start (the beginning of time) when there is no P or P has no listings.
 - `end` = `N.published_at`; no end (up to now) while batch N is still open.
+- Batches may be published in any order (a later number first): each window is still computed
+  as above, so an earlier batch published afterwards gets the window up to its own publication.
 - An event is in the window when `start < event.at <= end`.
 
 **The three sections** (both kinds of listing; each listing appears at most once, in
@@ -46,6 +48,7 @@ from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, NotFound
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus
 from backend.organisations.service import names_of as organisation_names_of
+from backend.outbox.service import record_listing_change
 from backend.taxonomy.models import Batch
 
 WITHDRAW_ACTIONS = ("status:closed", "status:withdrawn")
@@ -100,19 +103,17 @@ async def publish_batch(session: AsyncSession, *, actor: Actor, number: int) -> 
     batch = await get_batch(session, number)
     if batch.published_at is not None:
         raise Conflict(f"第{number}批已经发布过", field="number")
-    later = (
-        await session.exec(
-            select(Batch.number)
-            .where(Batch.number > number, col(Batch.published_at).is_not(None))
-            .order_by(col(Batch.number))
-        )
-    ).first()
-    if later is not None:
-        # Windows follow the numbers; publishing out of order would give a later batch an empty window.
-        raise Conflict(f"第{later}批已经发布，不能再发布更早的第{number}批", field="number")
+    # Any order is allowed: a batch's window starts at the previous number's moment and ends at
+    # its own publication, so publishing 第3批 before 第1批 leaves 第1批 publishable (its window
+    # simply ends later) rather than stranding it for ever.
     batch.published_at = utcnow()
     session.add(batch)
     await session.flush()
+    # The search index shows a listing's batch only once it is published: re-index its listings.
+    for kind, model in LISTING_MODELS.items():
+        for listing_id in (await session.exec(select(model.id).where(model.batch_id == batch.id))).all():
+            if listing_id is not None:
+                await record_listing_change(session, kind=kind, listing_id=listing_id)
     await audit.record(
         session, actor=actor, entity_kind="batch", entity_id=batch.id, action="published", to_state="published"
     )
@@ -304,3 +305,15 @@ async def overview(session: AsyncSession, *, actor: Actor) -> list[BatchSummary]
             BatchSummary(batch=batch, added=len(log.added), changed=len(log.changed), withdrawn=len(log.withdrawn))
         )
     return out
+
+
+async def open_batches(session: AsyncSession) -> list[Batch]:
+    """Batches not yet published, lowest number first (the review queue offers them)."""
+    rows = await session.exec(select(Batch).where(col(Batch.published_at).is_(None)).order_by(col(Batch.number)))
+    return list(rows.all())
+
+
+async def next_number(session: AsyncSession) -> int:
+    """The number a new batch would get: one above the highest existing number."""
+    highest = (await session.exec(select(func.max(Batch.number)))).one()
+    return (highest or 0) + 1

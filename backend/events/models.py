@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from backend.kit.db import UTCDateTime, created_at_field, modified_at_field
+from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modified_at_field
 
 
 class EventKind(StrEnum):
@@ -125,6 +125,11 @@ class Registration(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     status: str = Field(default=RegistrationStatus.registered, max_length=20)
+    # Who comes ([{"name": …, "phone": …}]), how many in all, and which featured opportunities
+    # the enterprise wants to meet (ids; the meeting proposer favours them).
+    attendees: list[dict] = json_list_field()
+    head_count: int = 1
+    wished_opportunity_ids: list[int] = json_list_field()
     created_at: datetime = created_at_field()
     modified_at: datetime = modified_at_field()
 

@@ -19,6 +19,7 @@ from backend.events.schemas import (
     MeetingReply,
     OutcomeSet,
     RegistrationPublic,
+    RegistrationRequest,
 )
 from backend.kit.errors import (
     Conflict,
@@ -94,15 +95,31 @@ async def list_registrations(event_id: IdPath, session: SessionDep, actor: Actor
             user_name=user,
             status=r.status,
             created_at=r.created_at,
+            attendees=r.attendees,
+            head_count=r.head_count,
+            wished_opportunity_ids=r.wished_opportunity_ids,
         )
         for r, org, user in rows
     ]
 
 
 @router.post("/{event_id}/registrations", response_model=RegistrationPublic, status_code=201, responses=_WRITE)
-async def register(event_id: IdPath, session: SessionDep, actor: ActorDep) -> RegistrationPublic:
-    """Register your enterprise (once per organisation; 409 when full or closed)."""
-    r = await service.register(session, actor=actor, event_id=event_id)
+async def register(
+    event_id: IdPath, session: SessionDep, actor: ActorDep, data: RegistrationRequest | None = None
+) -> RegistrationPublic:
+    """Register your enterprise (once per organisation; 409 when full or closed).
+
+    参会人、参会总人数和希望洽谈的推介机会（须为本活动的推介机会）；生成对接安排时优先安排希望洽谈的机会。
+    """
+    data = data or RegistrationRequest()
+    r = await service.register(
+        session,
+        actor=actor,
+        event_id=event_id,
+        attendees=[a.model_dump() for a in data.attendees],
+        head_count=data.head_count,
+        wished_opportunity_ids=data.wished_opportunity_ids,
+    )
     assert actor.user is not None
     return RegistrationPublic(
         id=r.id,
@@ -113,6 +130,9 @@ async def register(event_id: IdPath, session: SessionDep, actor: ActorDep) -> Re
         user_name=actor.user.display_name,
         status=r.status,
         created_at=r.created_at,
+        attendees=r.attendees,
+        head_count=r.head_count,
+        wished_opportunity_ids=r.wished_opportunity_ids,
     )
 
 

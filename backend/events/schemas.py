@@ -111,6 +111,23 @@ class EventList(BaseModel):
     page_size: int
 
 
+class Attendee(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=50, description="参会人姓名")
+    phone: str = Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]+$", description="联系电话")
+
+
+class RegistrationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attendees: list[Attendee] = Field(default_factory=list, max_length=20, description="参会人（姓名、电话）")
+    head_count: int | None = Field(default=None, ge=1, le=50, description="参会总人数；默认为参会人数（至少 1）")
+    wished_opportunity_ids: list[int] = Field(
+        default_factory=list, max_length=50, description="希望洽谈的推介机会 id；生成对接安排时优先安排"
+    )
+
+
 class RegistrationPublic(BaseModel):
     id: int
     event_id: int
@@ -120,6 +137,9 @@ class RegistrationPublic(BaseModel):
     user_name: str
     status: str
     created_at: datetime
+    attendees: list[Attendee] = Field(default_factory=list)
+    head_count: int = 1
+    wished_opportunity_ids: list[int] = Field(default_factory=list)
 
 
 class AvailabilityPublic(BaseModel):

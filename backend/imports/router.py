@@ -23,6 +23,7 @@ class ImportReportPublic(BaseModel):
     updated: int
     organisations_created: int
     errors: list[RowErrorPublic]
+    import_id: int | None = None
 
 
 @router.post(
@@ -37,7 +38,10 @@ async def import_listings(
     file: Annotated[UploadFile, File(description=".jsonl、.csv 或 .xlsx")],
     publish: Annotated[bool, Form(description="导入后直接发布")] = False,
 ) -> ImportReportPublic:
-    """Import listings from a file; each bad row is reported with its row number, good rows are kept."""
+    """Import listings from a file; each bad row is reported with its row number, good rows are kept.
+
+    Without `publish`, new listings wait in the review queue (待审核), marked with this import.
+    """
     data = await file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"文件超过上限 {settings.max_upload_bytes // (1024 * 1024)} MB")
@@ -45,11 +49,14 @@ async def import_listings(
         rows, errors = await parse_off_loop(data, file.filename or "", max_rows=settings.max_import_rows)
     except ImportFileError as exc:
         raise Unprocessable(str(exc), field="file") from exc
-    report = await service.import_rows(session, actor=actor, rows=rows, parse_errors=errors, publish=publish)
+    report = await service.import_rows(
+        session, actor=actor, rows=rows, parse_errors=errors, publish=publish, filename=file.filename or ""
+    )
     return ImportReportPublic(
         total_rows=report.total_rows,
         created=report.created,
         updated=report.updated,
         organisations_created=report.organisations_created,
+        import_id=report.import_id,
         errors=[RowErrorPublic(row=e.row_number, field=e.field, reason=e.reason) for e in report.errors],
     )

@@ -18,6 +18,7 @@ from backend.listings.models import (
     DOMAIN_LINKS,
     LISTING_MODELS,
     TRACK_LINKS,
+    ListingImport,
     ListingKind,
     ListingStatus,
     Offering,
@@ -45,6 +46,7 @@ class ImportReport:
     updated: int = 0
     organisations_created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    import_id: int | None = None
 
 
 class _RowRejected(Exception):
@@ -139,6 +141,7 @@ async def _apply_row(
     taxonomy: dict,
     organisations: dict[str, Organisation],
     report: ImportReport,
+    import_id: int | None = None,
 ) -> bool:
     kind = ListingKind(row.kind)
     model = LISTING_MODELS[kind]
@@ -155,7 +158,12 @@ async def _apply_row(
     created = listing is None
     if listing is None:
         listing = model(
-            title=row.title, organisation_id=organisation.id, external_id=row.external_id, created_by_id=actor.user_id
+            title=row.title,
+            organisation_id=organisation.id,
+            external_id=row.external_id,
+            created_by_id=actor.user_id,
+            import_id=import_id,
+            status=ListingStatus.pending_review,
         )
     listing.title = row.title
     listing.description = row.description
@@ -342,14 +350,29 @@ def _region_of(place: str) -> str | None:
 # Every other column of a new listing, as the model's defaults would set it. New listings
 # are inserted as plain rows: building thousands of SQLModel objects (pydantic defaults,
 # validation) cost more than all the SQL of the import.
-_NEW_OPPORTUNITY: dict[str, Any] = {"external_id": None, "batch_id": None, "closed_at": None, "merged_into_id": None}
-_NEW_OFFERING: dict[str, Any] = {"external_id": None, "batch_id": None, "withdrawn_at": None, "merged_into_id": None}
+_NEW_OPPORTUNITY: dict[str, Any] = {
+    "external_id": None,
+    "batch_id": None,
+    "closed_at": None,
+    "merged_into_id": None,
+    "withdrawal_reason": "",
+    "import_id": None,
+}
+_NEW_OFFERING: dict[str, Any] = {
+    "external_id": None,
+    "batch_id": None,
+    "withdrawn_at": None,
+    "merged_into_id": None,
+    "withdrawal_reason": "",
+    "import_id": None,
+}
 
 
 def _new_listing(kind: ListingKind, values: dict[str, Any], *, actor: Actor, now: Any) -> dict[str, Any]:
     out: dict[str, Any] = dict(_NEW_OPPORTUNITY if kind is ListingKind.opportunity else _NEW_OFFERING)
     out.update(
-        status=ListingStatus.draft.value,
+        # Not published by the import: it waits in the review queue (issue 12), not as an invisible draft.
+        status=ListingStatus.pending_review.value,
         review_note="",
         created_by_id=actor.user_id,
         published_at=None,
@@ -391,6 +414,7 @@ async def _apply_chunk(
     organisations: dict[str, Organisation],
     batches: dict[int, int],
     chunk: _Chunk,
+    import_id: int | None = None,
 ) -> None:
     """Apply a chunk of rows with set-based statements; raises on any database refusal."""
     standing: list[ImportRow] = []
@@ -428,6 +452,7 @@ async def _apply_chunk(
             if listing is None:
                 values = _new_listing(kind, values, actor=actor, now=now)
                 values["external_id"] = row.external_id
+                values["import_id"] = import_id
                 if publish:
                     values.update(status=ListingStatus.published.value, published_at=now)
                 new_rows.append(values)
@@ -483,6 +508,7 @@ async def _apply_rows_one_by_one(
     taxonomy: dict,
     organisations: dict[str, Organisation],
     report: ImportReport,
+    import_id: int | None = None,
 ) -> None:
     """The slow path, for a chunk the database refused: each row in its own savepoint, so the
     row at fault is reported with the database's reason and every other row is kept."""
@@ -497,6 +523,7 @@ async def _apply_rows_one_by_one(
                 taxonomy=taxonomy,
                 organisations=organisations,
                 report=report,
+                import_id=import_id,
             )
         except _RowRejected as exc:
             await savepoint.rollback()
@@ -524,6 +551,7 @@ async def import_rows(
     on_progress: Callable[[int], None] | None = None,
     after_chunk: Callable[[], Awaitable[None]] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    filename: str = "",
 ) -> ImportReport:
     """Apply parsed rows chunk by chunk; one bad row never costs the good ones.
 
@@ -537,6 +565,11 @@ async def import_rows(
     """
     require_staff(actor, "只有撮合专员或管理员可以批量导入")
     report = ImportReport(total_rows=len(rows) + len(parse_errors), errors=list(parse_errors))
+    # The import itself is recorded; the listings it creates are marked with it (review queue).
+    run = ListingImport(filename=filename[:300], published=publish, created_by_id=actor.user_id)
+    session.add(run)
+    await session.flush()
+    report.import_id = run.id
     taxonomy = load_taxonomy()
     organisations: dict[str, Organisation] = {}
     batches: dict[int, int] = {}
@@ -563,6 +596,7 @@ async def import_rows(
                 organisations=organisations,
                 batches=batches,
                 chunk=chunk,
+                import_id=run.id,
             )
         except (IntegrityError, DBAPIError):
             await savepoint.rollback()
@@ -578,6 +612,7 @@ async def import_rows(
                 taxonomy=taxonomy,
                 organisations=organisations,
                 report=report,
+                import_id=run.id,
             )
         else:
             await savepoint.commit()
@@ -592,4 +627,7 @@ async def import_rows(
     if on_progress and len(unique) < len(rows):
         on_progress(len(rows) - len(unique))
     report.errors.sort(key=lambda e: e.row_number)
+    run.total_rows, run.created, run.updated = report.total_rows, report.created, report.updated
+    session.add(run)
+    await session.flush()
     return report

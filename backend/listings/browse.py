@@ -72,15 +72,15 @@ async def facet_counts(
     if facet == "region":
         return await region_counts(session, model, ids)
     if facet == "batch":
-        rows = (
-            await session.exec(
-                select(Batch.number, func.count())
-                .join(model, model.batch_id == Batch.id)
-                .where(col(model.id).in_(select(ids.c.id)))
-                .group_by(Batch.number)
-                .order_by(Batch.number)
-            )
-        ).all()
+        counted = (
+            select(Batch.number, func.count())
+            .join(model, model.batch_id == Batch.id)
+            .where(col(model.id).in_(select(ids.c.id)))
+        )
+        if not actor.is_staff:
+            # A batch still being assembled is not public (it shows once 发布第N批 is done).
+            counted = counted.where(col(Batch.published_at).is_not(None))
+        rows = (await session.exec(counted.group_by(Batch.number).order_by(Batch.number))).all()
         return [FacetValue(str(n), f"第{n}批", c) for n, c in rows]
     rows = (
         await session.exec(

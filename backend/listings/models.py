@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Numeric
+from sqlalchemy import JSON, Numeric
 from sqlmodel import Field, SQLModel
 
 from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modified_at_field
@@ -23,8 +23,8 @@ class ListingStatus(StrEnum):
     draft = "draft"
     pending_review = "pending_review"
     published = "published"
-    closed = "closed"  # opportunities only
-    withdrawn = "withdrawn"  # offerings only
+    closed = "closed"  # opportunities only: answers no longer taken (deadline passed or closed early)
+    withdrawn = "withdrawn"  # taken off the list by its owner, with a reason shown publicly
 
 
 STATUS_LABELS = {
@@ -63,10 +63,29 @@ class ListingFields(SQLModel):
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     external_id: str | None = Field(default=None, max_length=100, unique=True)
     review_note: str = ""
+    # Why the owner withdrew the listing; shown publicly on its page (the title stays public).
+    withdrawal_reason: str = ""
+    # The bulk import that created the listing, so the review queue can say where it came from.
+    import_id: int | None = Field(default=None, foreign_key="listing_import.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = created_at_field()
     modified_at: datetime = modified_at_field()
+
+
+class ListingImport(SQLModel, table=True):
+    """One bulk import (a file a matchmaker uploaded): the provenance of the listings it created."""
+
+    __tablename__ = "listing_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(default="", max_length=300)
+    published: bool = False
+    total_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = created_at_field()
 
 
 class Opportunity(ListingFields, table=True):
@@ -125,3 +144,41 @@ LISTING_MODELS: dict[ListingKind, type[Opportunity] | type[Offering]] = {
 }
 TRACK_LINKS = {ListingKind.opportunity: OpportunityTrack, ListingKind.offering: OfferingTrack}
 DOMAIN_LINKS = {ListingKind.opportunity: OpportunityDomain, ListingKind.offering: OfferingDomain}
+
+
+class RevisionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    cancelled = "cancelled"
+
+
+REVISION_STATUS_LABELS = {
+    RevisionStatus.pending: "待审核",
+    RevisionStatus.approved: "已批准",
+    RevisionStatus.rejected: "未批准",
+    RevisionStatus.cancelled: "已撤销",
+}
+
+
+class ListingRevision(SQLModel, table=True):
+    """A change an owner asked for on a published listing; applied only when a matchmaker approves it.
+
+    `changes` holds the fields as the owner's update would set them (JSON-ready: dates and
+    amounts as strings, tracks and domains as code lists); the published listing is untouched
+    until approval. At most one pending revision per listing (a new request replaces it).
+    """
+
+    __tablename__ = "listing_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_kind: str = Field(max_length=20, index=True)
+    listing_id: int = Field(index=True)
+    changes: dict = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    note: str = Field(default="", max_length=2000)
+    status: str = Field(default=RevisionStatus.pending, max_length=20, index=True)
+    decision_note: str = Field(default="", max_length=2000)
+    requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = created_at_field()

@@ -1,6 +1,7 @@
 """Who may read and change a listing.
 
-- Everyone reads a published listing; its own organisation and staff (matchmakers, admins)
+- Everyone reads a published listing, and a listing withdrawn after publication (its page
+  says it was withdrawn and why; it is in no list and no search); its own organisation and staff (matchmakers, admins)
   read it at every stage, together with its private fields (contact, review notes).
 - Its organisation edits it while it is a draft; staff edit it at any stage.
 - A listing the actor may not read is reported as missing, never as forbidden.
@@ -24,7 +25,14 @@ def can_see_private_fields(actor: Actor, listing: Listing) -> bool:
 
 
 def can_read(actor: Actor, listing: Listing) -> bool:
-    return listing.status == ListingStatus.published or can_see_private_fields(actor, listing)
+    if listing.status == ListingStatus.published or can_see_private_fields(actor, listing):
+        return True
+    # Withdrawn after publication: the public page stays, with the reason (a merge is not a withdrawal).
+    return (
+        listing.status == ListingStatus.withdrawn
+        and listing.published_at is not None
+        and listing.merged_into_id is None
+    )
 
 
 def can_edit(actor: Actor, listing: Listing) -> bool:
@@ -39,7 +47,11 @@ def check_can_edit(actor: Actor, kind: ListingKind, listing: Listing) -> None:
     if not actor.belongs_to(listing.organisation_id):
         raise NotFound(f"{KIND_LABELS[kind]}不存在")
     if listing.status != ListingStatus.draft:
-        raise Conflict("只有草稿可以修改；已提交或已发布的内容请联系撮合专员", field="status")
+        if listing.status == ListingStatus.published:
+            raise Conflict("已发布的内容请提交修改申请，经撮合专员批准后生效", field="status")
+        if listing.status == ListingStatus.pending_review:
+            raise Conflict("待审核的内容不能修改；请先撤回审核，改好后再提交", field="status")
+        raise Conflict("只有草稿可以修改", field="status")
 
 
 async def get_readable(session: AsyncSession, *, actor: Actor, kind: ListingKind, id: int) -> Listing:

@@ -7,8 +7,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
 from backend.listings.hooks import released_contact_ids
-from backend.listings.models import ListingKind, Offering, Opportunity
-from backend.listings.schemas import CodeName, OfferingPublic, OpportunityPublic, OrganisationRef
+from backend.listings.models import (
+    ListingImport,
+    ListingKind,
+    ListingRevision,
+    ListingStatus,
+    Offering,
+    Opportunity,
+    RevisionStatus,
+)
+from backend.listings.schemas import CodeName, ImportRef, OfferingPublic, OpportunityPublic, OrganisationRef
 from backend.listings.service import Listing, can_see_private_fields, load_classification
 from backend.organisations.models import Organisation
 from backend.taxonomy.models import Batch
@@ -39,11 +47,36 @@ async def present_mixed(
         for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(organisation_ids)))).all()
     }
     batch_ids = {listing.batch_id for _, listing in rows if listing.batch_id is not None}
-    batches = (
-        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
+    batches: dict[int, tuple[int, bool]] = (
+        {
+            batch_id: (number, published_at is not None)
+            for batch_id, number, published_at in (
+                await session.exec(
+                    select(Batch.id, Batch.number, Batch.published_at).where(col(Batch.id).in_(batch_ids))
+                )
+            ).all()
+        }
         if batch_ids
         else {}
     )
+    import_ids = {listing.import_id for _, listing in rows if listing.import_id is not None}
+    imports = (
+        {
+            i.id: i
+            for i in (await session.exec(select(ListingImport).where(col(ListingImport.id).in_(import_ids)))).all()
+        }
+        if import_ids
+        else {}
+    )
+    pending: dict[tuple[str, int], int] = {}
+    if any(can_see_private_fields(actor, listing) for _, listing in rows):
+        revision_rows = await session.exec(
+            select(ListingRevision.listing_kind, ListingRevision.listing_id, ListingRevision.id).where(
+                ListingRevision.status == RevisionStatus.pending,
+                col(ListingRevision.listing_id).in_([listing.id for _, listing in rows]),
+            )
+        )
+        pending = {(k, i): r for k, i, r in revision_rows.all() if r is not None}
     # An approved introduction releases the contact (and only that) to the enterprise.
     opportunity_ids = [listing.id for k, listing in rows if k == ListingKind.opportunity]
     released = await released_contact_ids(session, actor=actor, opportunity_ids=opportunity_ids)
@@ -53,6 +86,10 @@ async def present_mixed(
         tracks, domains = classification[kind]
         organisation = organisations[listing.organisation_id]
         private = can_see_private_fields(actor, listing)
+        batch_number, batch_published = (
+            batches.get(listing.batch_id, (None, False)) if listing.batch_id else (None, False)
+        )
+        imported = imports.get(listing.import_id) if listing.import_id else None
         common = {
             "id": listing.id,
             "kind": kind.value,
@@ -69,7 +106,15 @@ async def present_mixed(
             "domains": [CodeName(code=c, name=names.domains.get(c, c)) for c in domains[listing.id]],
             "tags": listing.tags,
             "status": listing.status,
-            "batch": batches.get(listing.batch_id) if listing.batch_id else None,
+            # A batch is part of the public record only once it is published (发布第N批); until then
+            # the card says nothing of it, except to staff who assemble the batch.
+            "batch": batch_number if batch_published or actor.is_staff else None,
+            "batch_published": batch_published,
+            "withdrawal_reason": listing.withdrawal_reason if listing.status == ListingStatus.withdrawn else "",
+            "imported_from": ImportRef(id=imported.id, filename=imported.filename, created_at=imported.created_at)
+            if private and imported is not None and imported.id is not None
+            else None,
+            "pending_revision_id": pending.get((kind.value, listing.id)) if private else None,
             "contact": listing.contact
             if private or (kind == ListingKind.opportunity and listing.id in released)
             else None,

@@ -9,18 +9,25 @@ from backend.dependencies import ActorDep, SessionDep
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath, IdQuery
-from backend.listings import service
-from backend.listings.models import ListingKind, ListingStatus
+from backend.listings import changes, service
+from backend.listings.models import ListingKind, ListingRevision, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.schemas import (
+    CloseRequest,
+    DeadlineChange,
     OfferingCreate,
+    OfferingEditRequest,
     OfferingPublic,
     OfferingUpdate,
     OpportunityCreate,
+    OpportunityEditRequest,
     OpportunityPublic,
     OpportunityUpdate,
     PublishRequest,
     ReturnRequest,
+    RevisionDecision,
+    RevisionPublic,
+    WithdrawRequest,
 )
 
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable)
@@ -39,8 +46,7 @@ def _build(
     create_schema: type[Any],
     update_schema: type[Any],
     public_schema: type[Any],
-    finish_path: str,
-    finish_summary: str,
+    edit_schema: type[Any],
 ) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=[tag])
 
@@ -141,14 +147,64 @@ def _build(
         return await _one(session, actor, listing)
 
     @router.post(
-        f"/{{listing_id}}/{finish_path}",
+        "/{listing_id}/take-back", response_model=public_schema, responses=_WRITE_ERRORS, name=f"take_back_{kind}"
+    )
+    async def take_back_listing(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
+        """Take a pending submission back to a draft (its organisation), e.g. to correct it."""
+        listing = await changes.take_back(session, actor=actor, kind=kind, listing_id=listing_id)
+        return await _one(session, actor, listing)
+
+    @router.post(
+        "/{listing_id}/withdraw",
         response_model=public_schema,
         responses=_WRITE_ERRORS,
-        name=f"{finish_path}_{kind}",
-        summary=finish_summary,
+        name=f"withdraw_{kind}",
+        summary="Withdraw (撤回) with a reason shown publicly",
     )
-    async def finish_listing(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
-        return await _one(session, actor, await service.finish(session, actor=actor, kind=kind, listing_id=listing_id))
+    async def withdraw_listing(
+        listing_id: IdPath, session: SessionDep, actor: ActorDep, data: WithdrawRequest | None = None
+    ) -> Any:
+        """撤回：条目不再出现在清单和搜索中，页面保留并公开显示撤回原因（其组织或撮合专员）。
+
+        机会撤回时，已有答题（草稿或已提交）的企业会收到通知。产品撤回可不带请求体（旧客户端），此时不显示原因。
+        """
+        if data is None:
+            if kind == ListingKind.opportunity:
+                raise Unprocessable("请填写撤回原因，它会公开显示在该条目页面上", field="reason")
+            listing = await service.finish(session, actor=actor, kind=kind, listing_id=listing_id)
+        else:
+            listing = await changes.withdraw(session, actor=actor, kind=kind, listing_id=listing_id, reason=data.reason)
+        return await _one(session, actor, listing)
+
+    @router.post(
+        "/{listing_id}/revisions",
+        response_model=RevisionPublic,
+        status_code=201,
+        responses=_WRITE_ERRORS,
+        name=f"request_edit_{kind}",
+    )
+    async def request_edit(listing_id: IdPath, data: edit_schema, session: SessionDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]
+        """修改申请：已发布条目的修改先存为待审核，撮合专员批准后才生效；批准前公开的仍是已发布版本。"""
+        revision = await changes.request_edit(
+            session,
+            actor=actor,
+            kind=kind,
+            listing_id=listing_id,
+            data=data.changes,  # type: ignore[attr-defined]
+            note=data.note,  # type: ignore[attr-defined]
+        )
+        return present_revision(revision)
+
+    @router.get(
+        "/{listing_id}/revisions",
+        response_model=list[RevisionPublic],
+        responses=error_responses(Unauthorized, NotFound),
+        name=f"list_revisions_{kind}",
+    )
+    async def list_revisions(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
+        """Every edit request of the listing, newest first (its organisation and staff)."""
+        rows = await changes.revisions_of(session, actor=actor, kind=kind, listing_id=listing_id)
+        return [present_revision(r) for r in rows]
 
     return router
 
@@ -160,9 +216,39 @@ opportunities_router = _build(
     create_schema=OpportunityCreate,
     update_schema=OpportunityUpdate,
     public_schema=OpportunityPublic,
-    finish_path="close",
-    finish_summary="Close an opportunity (截止)",
+    edit_schema=OpportunityEditRequest,
 )
+
+
+@opportunities_router.post(
+    "/{listing_id}/close",
+    response_model=OpportunityPublic,
+    responses=_WRITE_ERRORS,
+    name="close_opportunity",
+    summary="Close an opportunity early (提前截止)",
+)
+async def close_opportunity(
+    listing_id: IdPath, session: SessionDep, actor: ActorDep, data: CloseRequest | None = None
+) -> Any:
+    """Stop taking answers now (its organisation or staff); enterprises with a draft or submitted answer are told."""
+    listing = await changes.close_early(session, actor=actor, listing_id=listing_id, note=data.note if data else "")
+    return (await present(session, actor=actor, kind=ListingKind.opportunity, listings=[listing]))[0]
+
+
+@opportunities_router.post(
+    "/{listing_id}/deadline",
+    response_model=OpportunityPublic,
+    responses=_WRITE_ERRORS,
+    name="change_deadline_opportunity",
+)
+async def change_deadline(listing_id: IdPath, data: DeadlineChange, session: SessionDep, actor: ActorDep) -> Any:
+    """Extend or shorten the answer deadline of a published opportunity; answerers are told."""
+    listing = await changes.change_deadline(
+        session, actor=actor, listing_id=listing_id, deadline=data.deadline, note=data.note
+    )
+    return (await present(session, actor=actor, kind=ListingKind.opportunity, listings=[listing]))[0]
+
+
 offerings_router = _build(
     ListingKind.offering,
     prefix="/offerings",
@@ -170,6 +256,61 @@ offerings_router = _build(
     create_schema=OfferingCreate,
     update_schema=OfferingUpdate,
     public_schema=OfferingPublic,
-    finish_path="withdraw",
-    finish_summary="Withdraw an offering (撤回)",
+    edit_schema=OfferingEditRequest,
 )
+
+
+def present_revision(revision: ListingRevision) -> RevisionPublic:
+    assert revision.id is not None
+    return RevisionPublic(
+        id=revision.id,
+        kind=revision.listing_kind,  # type: ignore[arg-type]
+        listing_id=revision.listing_id,
+        changes=revision.changes,
+        note=revision.note,
+        status=revision.status,  # type: ignore[arg-type]
+        decision_note=revision.decision_note,
+        created_at=revision.created_at,
+        decided_at=revision.decided_at,
+    )
+
+
+revisions_router = APIRouter(prefix="/revisions", tags=["修改申请"])
+
+
+@revisions_router.get("", response_model=list[RevisionPublic], responses=error_responses(Unauthorized, Forbidden))
+async def list_pending_revisions(session: SessionDep, actor: ActorDep) -> Any:
+    """Pending edit requests of published listings, oldest first (matchmakers)."""
+    return [present_revision(r) for r in await changes.pending_revisions(session, actor=actor)]
+
+
+@revisions_router.get(
+    "/{revision_id}", response_model=RevisionPublic, responses=error_responses(Unauthorized, NotFound)
+)
+async def get_revision(revision_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
+    return present_revision(await changes.get_revision(session, actor=actor, revision_id=revision_id))
+
+
+@revisions_router.post("/{revision_id}/approve", response_model=RevisionPublic, responses=_WRITE_ERRORS)
+async def approve_revision(
+    revision_id: IdPath, session: SessionDep, actor: ActorDep, data: RevisionDecision | None = None
+) -> Any:
+    """Apply the edit to the published listing (matchmakers); the organisation is told."""
+    revision = await changes.approve_revision(
+        session, actor=actor, revision_id=revision_id, note=data.note if data else ""
+    )
+    return present_revision(revision)
+
+
+@revisions_router.post("/{revision_id}/reject", response_model=RevisionPublic, responses=_WRITE_ERRORS)
+async def reject_revision(revision_id: IdPath, data: RevisionDecision, session: SessionDep, actor: ActorDep) -> Any:
+    """Refuse the edit with a reason (matchmakers); the published version stays; the organisation is told."""
+    return present_revision(
+        await changes.reject_revision(session, actor=actor, revision_id=revision_id, note=data.note)
+    )
+
+
+@revisions_router.post("/{revision_id}/cancel", response_model=RevisionPublic, responses=_WRITE_ERRORS)
+async def cancel_revision(revision_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
+    """The organisation withdraws its pending edit request."""
+    return present_revision(await changes.cancel_revision(session, actor=actor, revision_id=revision_id))

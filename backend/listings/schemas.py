@@ -90,6 +90,63 @@ class ReturnRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="退回修改的原因，出卷方可见")
 
 
+class OpportunityEditRequest(BaseModel):
+    model_config = _STRICT
+
+    changes: OpportunityUpdate = Field(description="要修改的字段（只列出要改的）；批准前已发布版本不变")
+    note: str = Field(default="", max_length=2000, description="修改说明，撮合专员可见")
+
+
+class OfferingEditRequest(BaseModel):
+    model_config = _STRICT
+
+    changes: OfferingUpdate = Field(description="要修改的字段（只列出要改的）；批准前已发布版本不变")
+    note: str = Field(default="", max_length=2000, description="修改说明，撮合专员可见")
+
+
+class RevisionDecision(BaseModel):
+    model_config = _STRICT
+
+    note: str = Field(default="", max_length=2000, description="审核意见；不批准时必填，发布单位可见")
+
+
+class RevisionPublic(BaseModel):
+    id: int
+    kind: Literal["opportunity", "offering"]
+    listing_id: int
+    changes: dict
+    note: str
+    status: Literal["pending", "approved", "rejected", "cancelled"]
+    decision_note: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class DeadlineChange(BaseModel):
+    model_config = _STRICT
+
+    deadline: date = Field(description="新的答题截止日期（不早于今天）；已有答题（草稿或已提交）的企业会收到通知")
+    note: str = Field(default="", max_length=2000, description="调整说明，随通知发给答题企业")
+
+
+class CloseRequest(BaseModel):
+    model_config = _STRICT
+
+    note: str = Field(default="", max_length=2000, description="提前截止的说明，随通知发给答题企业")
+
+
+class WithdrawRequest(BaseModel):
+    model_config = _STRICT
+
+    reason: str = Field(min_length=1, max_length=2000, description="撤回原因，公开显示在该条目页面上")
+
+
+class ImportRef(BaseModel):
+    id: int
+    filename: str
+    created_at: datetime
+
+
 class CodeName(BaseModel):
     code: str
     name: str
@@ -122,6 +179,14 @@ class ListingPublic(BaseModel):
     created_at: datetime
     modified_at: datetime
     merged_into_id: int | None = Field(default=None, description="作为重复条目合并到的同类条目 id")
+    batch_published: bool = Field(default=False, description="所属批次是否已发布；未发布的批次只有撮合专员看得到")
+    withdrawal_reason: str = Field(default="", description="撤回原因（已撤回时公开显示）")
+    imported_from: ImportRef | None = Field(
+        default=None, description="创建该条目的批量导入（仅发布单位和撮合专员可见）"
+    )
+    pending_revision_id: int | None = Field(
+        default=None, description="待审核的修改申请 id（仅发布单位和撮合专员可见）；批准前公开的仍是已发布版本"
+    )
 
 
 class OpportunityPublic(ListingPublic):

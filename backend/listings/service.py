@@ -189,7 +189,11 @@ def build_list_query(
         children = select(Region.code).where(Region.parent_code == region, Region.level == "county")
         query = query.where(or_(model.region_code == region, col(model.region_code).in_(children)))
     if batch is not None:
-        query = query.where(col(model.batch_id).in_(select(Batch.id).where(Batch.number == batch)))
+        # Batch membership is public only once the batch is published (staff see it while it is assembled).
+        batches = select(Batch.id).where(Batch.number == batch)
+        if not actor.is_staff:
+            batches = batches.where(col(Batch.published_at).is_not(None))
+        query = query.where(col(model.batch_id).in_(batches))
     if text and text.strip():
         query = query.where(_text_clause(model, kind, text))
     return query

@@ -4,6 +4,8 @@ Registered on `backend.listings.hooks.listing_reviewed` when imported (see `back
 listings never imports notifications.
 """
 
+from collections.abc import Sequence
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.listings import hooks
@@ -38,3 +40,11 @@ async def tell_owner(session: AsyncSession, listing: Listing, kind: ListingKind,
         body=body,
         link=link,
     )
+
+
+@hooks.owner_notice.register
+async def deliver_owner_notice(
+    session: AsyncSession, *, user_ids: Sequence[int], kind: str, title: str, body: str, link: str
+) -> None:
+    """Changes after publication (an edit request decided): the listings domain names the people."""
+    await notifications.notify(session, user_ids=user_ids, kind=kind, title=title, body=body, link=link)

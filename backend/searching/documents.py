@@ -35,8 +35,18 @@ async def build_documents(
     organisation_ids = {listing.organisation_id for listing in listings}
     organisations = await organisation_names_of(session, organisation_ids)
     batch_ids = {listing.batch_id for listing in listings if listing.batch_id}
+    # Only a published batch is indexed: membership of a batch still being assembled is not public
+    # (publishing a batch re-queues its listings, see backend.batches.service.publish_batch).
     batches = (
-        dict((await session.exec(select(Batch.id, Batch.number).where(col(Batch.id).in_(batch_ids)))).all())
+        dict(
+            (
+                await session.exec(
+                    select(Batch.id, Batch.number).where(
+                        col(Batch.id).in_(batch_ids), col(Batch.published_at).is_not(None)
+                    )
+                )
+            ).all()
+        )
         if batch_ids
         else {}
     )

@@ -121,11 +121,16 @@ async def test_only_staff_publish_a_batch_and_only_once(client, make_client, ses
     assert (await staff.get("/api/v1/batches/999/changes")).status_code == 404
 
 
-async def test_an_earlier_batch_cannot_be_published_after_a_later_one(client, session):
+async def test_an_earlier_batch_can_still_be_published_after_a_later_one(client, session):
+    """Issue 12: publishing 第8批 first no longer strands 第7批; each keeps its own listings."""
     staff = await _staff(session, client)
     department = await create_organisation(session)
     await _publish(staff, (await _pending(session, department, "庚：宜春锂电安全监测")).id, 7)
     await _publish(staff, (await _pending(session, department, "辛：萍乡工业互联网")).id, 8)
     assert (await staff.post("/api/v1/batches/8/publish")).status_code == 200
-    refused = await staff.post("/api/v1/batches/7/publish")
-    assert refused.status_code == 409 and "第8批已经发布" in refused.json()["detail"]
+    published = await staff.post("/api/v1/batches/7/publish")
+    assert published.status_code == 200 and published.json()["published_at"]
+    assert _titles((await staff.get("/api/v1/batches/7/changes")).json()["added"]) == ["庚：宜春锂电安全监测"]
+    assert _titles((await staff.get("/api/v1/batches/8/changes")).json()["added"]) == ["辛：萍乡工业互联网"]
+    again = await staff.post("/api/v1/batches/7/publish")
+    assert again.status_code == 409 and "第7批已经发布过" in again.json()["detail"]

@@ -267,3 +267,65 @@ async def test_event_input_is_checked(client, make_client, session):
         "/api/v1/events", json=event_body(starts_at="2020-01-01T09:00:00+08:00", ends_at="2020-01-01T11:00:00+08:00")
     )
     assert past.status_code == 422
+
+
+async def test_registration_wishes_and_attendees_steer_the_meeting_plan(client, make_client, session, sync_index):
+    """An enterprise that asks to meet the second opportunity meets it, although its offering fits the first better."""
+    staff = await login(client, await create_user(session, role=Role.matchmaker))
+    traffic = await create_organisation(session, name="南昌市交通运输局（意向测试）")
+    water = await create_organisation(session, name="南昌市水务局（意向测试）")
+    traffic_host = await create_user(session, role=Role.issuer, organisation=traffic)
+    water_host = await create_user(session, role=Role.issuer, organisation=water)
+    fitting = await create_opportunity(
+        session, traffic, title="路口信号配时优化", status=ListingStatus.published, created_by_id=traffic_host.id
+    )
+    wished = await create_opportunity(
+        session, water, title="城市供水管网漏损监测", status=ListingStatus.published, created_by_id=water_host.id
+    )
+    people = []
+    for n in range(2):
+        organisation = await create_organisation(session, kind="enterprise", name=f"赣江信号控制{n}号公司")
+        await create_offering(session, organisation, title=f"路口信号自适应控制系统{n}", status=ListingStatus.published)
+        people.append(
+            await login(make_client(), await create_user(session, role=Role.enterprise, organisation=organisation))
+        )
+    await sync_index()
+    event_id = (await staff.post("/api/v1/events", json=event_body(meeting_limit=1))).json()["id"]
+    await staff.put(f"/api/v1/events/{event_id}/opportunities", json={"opportunity_ids": [fitting.id, wished.id]})
+    await staff.post(f"/api/v1/events/{event_id}/status", json={"status": "open"})
+
+    outsider = await create_opportunity(session, traffic, title="不在本活动", status=ListingStatus.published)
+    bad = await people[0].post(
+        f"/api/v1/events/{event_id}/registrations", json={"wished_opportunity_ids": [outsider.id]}
+    )
+    assert bad.status_code == 422
+    too_few = await people[0].post(
+        f"/api/v1/events/{event_id}/registrations",
+        json={
+            "attendees": [{"name": "甲", "phone": "13900000001"}, {"name": "乙", "phone": "13900000002"}],
+            "head_count": 1,
+        },
+    )
+    assert too_few.status_code == 422
+    registered = await people[0].post(
+        f"/api/v1/events/{event_id}/registrations",
+        json={
+            "attendees": [{"name": "周工", "phone": "13907910000"}],
+            "head_count": 2,
+            "wished_opportunity_ids": [wished.id],
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["wished_opportunity_ids"] == [wished.id] and registered.json()["head_count"] == 2
+    assert (await people[1].post(f"/api/v1/events/{event_id}/registrations")).status_code == 201
+
+    listed = (await staff.get(f"/api/v1/events/{event_id}/registrations")).json()
+    first = next(r for r in listed if r["wished_opportunity_ids"])
+    assert first["attendees"] == [{"name": "周工", "phone": "13907910000"}]
+
+    plan = (await staff.post(f"/api/v1/events/{event_id}/proposals")).json()
+    by_org = {m["organisation_id"]: m["opportunity_id"] for m in plan}
+    wisher_org = first["organisation_id"]
+    other_org = next(r["organisation_id"] for r in listed if r["organisation_id"] != wisher_org)
+    assert by_org[wisher_org] == wished.id  # the wish comes before the better text fit
+    assert by_org[other_org] == fitting.id  # without wishes, fit decides

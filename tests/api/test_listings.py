@@ -50,6 +50,10 @@ async def test_issuer_drafts_submits_and_matchmaker_publishes_an_opportunity(cli
     assert published.status_code == 200, published.text
     assert published.json()["status"] == "published" and published.json()["batch"] == 3
 
+    # Public by batch only once 第3批 itself is published (issue 12).
+    assert (await visitor.get("/api/v1/opportunities", params={"batch": 3})).json()["items"] == []
+    assert (await visitor.get(f"/api/v1/opportunities/{opportunity_id}")).json()["batch"] is None
+    assert (await staff.post("/api/v1/batches/3/publish")).status_code == 200
     public = await visitor.get("/api/v1/opportunities", params={"batch": 3})
     assert [item["title"] for item in public.json()["items"]] == ["鄱阳湖智慧水利监测场景"]
 
@@ -157,9 +161,15 @@ async def test_enterprise_keeps_offerings_and_withdraws_one(client, make_client,
     staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
     assert (await staff.post(f"/api/v1/offerings/{offering_id}/publish")).json()["status"] == "published"
 
-    withdrawn = await client.post(f"/api/v1/offerings/{offering_id}/withdraw")
+    withdrawn = await client.post(f"/api/v1/offerings/{offering_id}/withdraw", json={"reason": "产品已停产"})
     assert withdrawn.json()["status"] == "withdrawn"
-    assert (await make_client().get(f"/api/v1/offerings/{offering_id}")).status_code == 404
+    # Off the list, but its page stays and says why (issue 12: the reason is shown publicly).
+    visitor = make_client()
+    public = (await visitor.get(f"/api/v1/offerings/{offering_id}")).json()
+    assert public["status"] == "withdrawn" and public["withdrawal_reason"] == "产品已停产"
+    assert public["contact"] is None
+    listed = (await visitor.get("/api/v1/offerings")).json()["items"]
+    assert offering_id not in [item["id"] for item in listed]
 
 
 async def test_enterprise_cannot_post_an_opportunity_nor_issuer_an_offering(client, make_client, session):

@@ -65,7 +65,9 @@ async def _draft(client, opportunity, **changes) -> int:
 
 
 async def _submit(client, answer_id):
-    return await post_form(client, f"/answers/{answer_id}/submit", {}, token_from=f"/answers/{answer_id}")
+    return await post_form(
+        client, f"/answers/{answer_id}/submit", {"confirm": "yes"}, token_from=f"/answers/{answer_id}"
+    )
 
 
 # --- enterprise: answering ----------------------------------------------------------------

@@ -35,7 +35,7 @@ async def _two_batches(client, session):
         await post_form(
             client, f"/review/opportunities/{listing.id}/publish", {"batch_number": str(batch)}, token_from="/review"
         )
-    published = await post_form(client, "/batches/1/publish", {}, token_from="/batches/1")
+    published = await post_form(client, "/batches/1/publish", {"confirm": "yes"}, token_from="/batches/1")
     assert published.status_code == 303
     await client.patch(f"/api/v1/opportunities/{b.id}", json={"title": "乙：九江港口数字孪生场景（修订）"})
     await post_form(client, f"/review/opportunities/{c.id}/publish", {"batch_number": "2"}, token_from="/review")
@@ -66,7 +66,7 @@ async def test_a_matchmaker_publishes_a_batch_from_its_page(client, session):
     await _two_batches(client, session)
     page = (await client.get("/batches/2")).text
     assert "发布第2批" in page
-    response = await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")
+    response = await post_form(client, "/batches/2/publish", {"confirm": "yes"}, token_from="/batches/2")
     assert response.status_code == 303
     after = (await client.get(response.headers["location"])).text
     assert "本批已发布" in after and 'action="/batches/2/publish"' not in after
@@ -75,8 +75,10 @@ async def test_a_matchmaker_publishes_a_batch_from_its_page(client, session):
 async def test_publishing_a_batch_twice_is_explained_on_its_page(client, session):
     await _matchmaker(client, session)
     await _two_batches(client, session)
-    assert (await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")).status_code == 303
-    again = await post_form(client, "/batches/2/publish", {}, token_from="/batches/2")
+    assert (
+        await post_form(client, "/batches/2/publish", {"confirm": "yes"}, token_from="/batches/2")
+    ).status_code == 303
+    again = await post_form(client, "/batches/2/publish", {"confirm": "yes"}, token_from="/batches/2")
     assert again.status_code == 409 and "第2批已经发布过" in again.text and "丙：景德镇陶瓷窑炉智能监测" in again.text
 
 
@@ -171,7 +173,7 @@ async def test_matchmakers_merge_a_duplicate_pair_and_the_merged_page_points_to_
     response = await post_form(
         client,
         "/review/duplicates/merge",
-        {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
+        {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id), "confirm": "yes"},
         token_from="/review/duplicates",
     )
     assert response.status_code == 303
@@ -187,7 +189,7 @@ async def test_merging_an_already_merged_pair_is_explained_on_the_duplicates_pag
     _, a, b = await _lifeline_pair(session)
     await sync_index()
     await _matchmaker(client, session)
-    form = {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)}
+    form = {"first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id), "confirm": "yes"}
     assert (
         await post_form(client, "/review/duplicates/merge", form, token_from="/review/duplicates")
     ).status_code == 303
@@ -341,7 +343,7 @@ async def test_matchmakers_merge_duplicate_offerings_on_the_offerings_tab(client
     response = await post_form(
         client,
         "/review/duplicates/merge",
-        {"kind": "offering", "first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id)},
+        {"kind": "offering", "first_id": str(a.id), "second_id": str(b.id), "keep_id": str(a.id), "confirm": "yes"},
         token_from="/review/duplicates?kind=offering",
     )
     assert response.status_code == 303 and response.headers["location"].startswith("/review/duplicates?kind=offering")

@@ -229,6 +229,7 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     member.wait_for_url(re.compile(r"done=confirmed"))
     lead.goto(answer_path)
     lead.once("dialog", lambda dialog: dialog.accept())
+    lead.check("form:has(button:has-text('提交答题')) input[name=confirm]")  # issue 12: confirm before submitting
     lead.click("button:has-text('提交答题')")
     lead.wait_for_url(re.compile(r"done=submitted"))
 

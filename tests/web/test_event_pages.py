@@ -20,6 +20,9 @@ LOCAL = (
     .replace(hour=14, minute=0, second=0, microsecond=0)
 )
 
+# What the registration form asks for (issue 12): who attends, how many, whom to meet.
+ATTENDING = {"attendee_name": "周工", "attendee_phone": "13907910000", "head_count": "2"}
+
 
 async def _signed_in(make_client, user):
     client = make_client()
@@ -75,7 +78,9 @@ async def test_an_enterprise_registers_picks_slots_and_accepts_its_meeting(make_
 
     detail = (await enterprise.get(f"/events/{event_id}")).text
     assert "长江岸线智慧巡检" in detail and "14:00" in detail and "报名参加" in detail
-    registered = await post_form(enterprise, f"/events/{event_id}/register", {}, token_from=f"/events/{event_id}")
+    registered = await post_form(
+        enterprise, f"/events/{event_id}/register", ATTENDING, token_from=f"/events/{event_id}"
+    )
     assert registered.status_code == 303
     page = (await enterprise.get(registered.headers["location"])).text
     assert "报名成功" in page and 'name="slots"' in page and "14:20–14:40" in page
@@ -109,7 +114,7 @@ async def test_an_enterprise_registers_picks_slots_and_accepts_its_meeting(make_
 
 async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pairing(make_client, session, sync_index):
     staff, event_id, manage_path, host, enterprise = await _event_with_people(session, make_client, sync_index)
-    await post_form(enterprise, f"/events/{event_id}/register", {}, token_from=f"/events/{event_id}")
+    await post_form(enterprise, f"/events/{event_id}/register", ATTENDING, token_from=f"/events/{event_id}")
     await post_form(staff, f"{manage_path}/propose", {}, token_from=manage_path)
     host_client = await _signed_in(make_client, host)
     for side in (enterprise, host_client):
@@ -126,7 +131,9 @@ async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pa
         .where(Event.id == event_id)
         .values(starts_at=datetime.now(UTC) - timedelta(hours=2), ends_at=datetime.now(UTC) - timedelta(hours=1))
     )
-    finished = await post_form(staff, f"{manage_path}/status", {"status": "finished"}, token_from=manage_path)
+    finished = await post_form(
+        staff, f"{manage_path}/status", {"status": "finished", "confirm": "yes"}, token_from=manage_path
+    )
     assert finished.status_code == 303
 
     page = (await staff.get(manage_path)).text
@@ -144,7 +151,7 @@ async def test_after_the_event_the_matchmaker_records_an_outcome_that_opens_a_pa
 
 async def test_late_registration_shows_a_message_and_strangers_cannot_manage(make_client, session, sync_index):
     staff, event_id, manage_path, _, enterprise = await _event_with_people(session, make_client, sync_index)
-    await post_form(staff, f"{manage_path}/status", {"status": "closed"}, token_from=manage_path)
+    await post_form(staff, f"{manage_path}/status", {"status": "closed", "confirm": "yes"}, token_from=manage_path)
     page = (await enterprise.get(f"/events/{event_id}")).text
     assert "报名参加" not in page and "报名已截止" in page
     assert (await enterprise.get(manage_path)).status_code == 403
@@ -157,7 +164,7 @@ async def test_a_refused_proposal_keeps_the_existing_schedule(app, make_client, 
     from search import SearchUnavailable
 
     staff, event_id, manage_path, _, enterprise = await _event_with_people(session, make_client, sync_index)
-    await post_form(enterprise, f"/events/{event_id}/register", {}, token_from=f"/events/{event_id}")
+    await post_form(enterprise, f"/events/{event_id}/register", ATTENDING, token_from=f"/events/{event_id}")
     assert (await post_form(staff, f"{manage_path}/propose", {}, token_from=manage_path)).status_code == 303
     schedule = (await session.exec(select(Meeting.id, Meeting.status).where(Meeting.event_id == event_id))).all()
     assert schedule and all(status == "proposed" for _, status in schedule)
@@ -182,13 +189,13 @@ async def test_a_refused_proposal_keeps_the_existing_schedule(app, make_client, 
 async def test_refused_registrations_show_the_reason_or_the_permission_error_page(make_client, session, sync_index):
     _staff, event_id, _, host, enterprise = await _event_with_people(session, make_client, sync_index)
     detail = f"/events/{event_id}"
-    assert (await post_form(enterprise, f"{detail}/register", {}, token_from=detail)).status_code == 303
+    assert (await post_form(enterprise, f"{detail}/register", ATTENDING, token_from=detail)).status_code == 303
     # The registration form is gone once registered; a second post (an old tab) is refused on the page.
-    again = await post_form(enterprise, f"{detail}/register", {}, token_from=detail)
+    again = await post_form(enterprise, f"{detail}/register", ATTENDING, token_from=detail)
     assert again.status_code == 409 and "本企业已报名该活动" in again.text and "九江场景沙龙·智慧巡检专场" in again.text
     # A refused permission stays an error page, not a message on the event page.
     issuer = await _signed_in(make_client, host)
-    forbidden = await post_form(issuer, f"{detail}/register", {}, token_from=detail)
+    forbidden = await post_form(issuer, f"{detail}/register", ATTENDING, token_from=detail)
     assert forbidden.status_code == 403 and "只有企业账号可以报名活动" in forbidden.text
     assert "九江场景沙龙·智慧巡检专场" not in forbidden.text
 

@@ -28,7 +28,12 @@ async def test_the_queue_lists_submissions_and_publishing_makes_them_public(clie
     )
     assert response.status_code == 303
     assert "已发布" in (await client.get(response.headers["location"])).text
-    public = (await make_client().get("/opportunities", params={"batch": 3})).text
+    visitor = make_client()
+    assert "待审核的鹰潭物联网场景" in (await visitor.get("/opportunities")).text
+    # Its batch becomes public only with the batch (issue 12: no "第3批" while /batches says it is unpublished).
+    assert "待审核的鹰潭物联网场景" not in (await visitor.get("/opportunities", params={"batch": 3})).text
+    assert (await client.post("/api/v1/batches/3/publish")).status_code == 200
+    public = (await visitor.get("/opportunities", params={"batch": 3})).text
     assert "待审核的鹰潭物联网场景" in public
 
 
@@ -172,6 +177,7 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
             "opportunity_id": opportunity.id,
             "offering_id": drone.id,
             "verdict": "dismissed",
+            "confirm": "yes",
             "next": "https://evil.example/",
         },
         token_from="/review/matches",

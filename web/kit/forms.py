@@ -37,6 +37,18 @@ def text(form: FormData, name: str, limit: int | None = None) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+CONFIRM_FIELD = "confirm"
+
+
+def confirmed(form: FormData) -> bool:
+    """The "I understand this cannot be undone" checkbox of an irreversible action.
+
+    The checkbox is `required` in the page (so the browser asks without JavaScript) and checked
+    here again, so a form posted without it is refused with a message, not carried out.
+    """
+    return form.get(CONFIRM_FIELD) == "yes"
+
+
 def listing_values(form: FormData, kind: ListingKind) -> dict[str, Any]:
     """What the form holds, as the listing schemas expect it (empty optional inputs become None)."""
     values: dict[str, Any] = {name: text(form, name) for name in (*LISTING_TEXT_FIELDS, *KIND_TEXT_FIELDS[kind])}

@@ -19,6 +19,7 @@ class MatchView:
     reasons: list[str] = field(default_factory=list)
     kind: str = ""
     listing_id: int = 0
+    organisation_id: int = 0
 
 
 async def find_matches(
@@ -66,6 +67,7 @@ async def find_matches(
                 reasons=reasons,
                 kind=row.kind.value,
                 listing_id=row.listing.id,
+                organisation_id=row.listing.organisation_id,
             )
         )
     return views

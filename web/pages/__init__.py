@@ -33,6 +33,7 @@ from web.pages.events import events, meetings, outcomes, registration
 from web.pages.inbox import routes as inbox
 from web.pages.interests import routes as interests
 from web.pages.listings import browse, workspace
+from web.pages.listings import changes as listing_changes
 from web.pages.opendata import routes as opendata
 from web.pages.organisations import routes as organisations
 from web.pages.pairings import routes as pairings
@@ -71,6 +72,7 @@ def install_web(app: FastAPI) -> None:
         registrations,
         admin_desk,
         workspace,
+        listing_changes,
         organisations,
         review,
         submission,

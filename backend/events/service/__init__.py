@@ -36,6 +36,7 @@ from backend.events.service.events import (  # noqa: F401
     registered_count,
     set_featured,
     set_status,
+    status_choices,
     update,
 )
 from backend.events.service.meetings import (  # noqa: F401

@@ -125,8 +125,37 @@ async def update(session: AsyncSession, *, actor: Actor, event_id: int, data: Ev
     return event
 
 
+async def status_choices(session: AsyncSession, event: Event) -> list[tuple[EventStatus, str]]:
+    """Every status the event may move to by its transitions, with "" if it may now, else why not.
+
+    The event's real state decides, not only its status: registration opens only once featured
+    opportunities are chosen (enterprises register to meet them) and before the event begins;
+    "已结束" only once the event has begun.
+    """
+    current = EventStatus(event.status)
+    now = utcnow()
+    featured_count = (
+        await session.exec(
+            select(func.count()).select_from(EventOpportunity).where(EventOpportunity.event_id == event.id)
+        )
+    ).one()
+    out: list[tuple[EventStatus, str]] = []
+    for target in (EventStatus.open, EventStatus.closed, EventStatus.finished):
+        if target not in TRANSITIONS[current]:
+            continue
+        reason = ""
+        if target == EventStatus.open and not featured_count:
+            reason = "请先选择推介机会，再开放报名"
+        elif target == EventStatus.open and now >= event.starts_at:
+            reason = "活动已开始，不能再开放报名"
+        elif target == EventStatus.finished and now < event.starts_at:
+            reason = "活动尚未开始，不能标记为已结束"
+        out.append((target, reason))
+    return out
+
+
 async def set_status(session: AsyncSession, *, actor: Actor, event_id: int, status: EventStatus) -> Event:
-    """draft → open → closed ⇄ open → finished. Finishing needs the event to have begun."""
+    """draft → open → closed ⇄ open → finished, as `status_choices` allows at this moment."""
     require_staff(actor, "只有撮合专员可以变更活动状态")
     event = await _get(session, event_id, lock=True)
     current = EventStatus(event.status)
@@ -134,8 +163,9 @@ async def set_status(session: AsyncSession, *, actor: Actor, event_id: int, stat
         raise Conflict(
             f"活动当前为「{EVENT_STATUS_LABELS[current]}」，不能变为「{EVENT_STATUS_LABELS[status]}」", field="status"
         )
-    if status == EventStatus.finished and utcnow() < event.starts_at:
-        raise Conflict("活动尚未开始，不能标记为已结束", field="status")
+    why_not = dict(await status_choices(session, event)).get(status, "")
+    if why_not:
+        raise Conflict(why_not, field="status")
     event.status = status
     session.add(event)
     await session.flush()

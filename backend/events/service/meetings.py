@@ -38,6 +38,10 @@ from backend.listings.models import ListingKind, ListingStatus, Offering, Opport
 from backend.notifications import service as notifications
 from search import SearchEngine, SearchUnavailable, match
 
+# Added to a candidate's fit when the enterprise named the opportunity when registering; fit
+# scores are at most about 1, so a wished meeting is planned before any unwished one.
+WISH_BONUS = 1.0
+
 # --- proposing meetings -----------------------------------------------------------------------
 
 
@@ -121,6 +125,9 @@ async def propose(session: AsyncSession, engine: SearchEngine, *, actor: Actor, 
                 offering_id = -offering_id
             else:
                 score, offering_id = BASE_SCORE_WITHOUT_OFFERING, None
+            if opportunity.id in registration.wished_opportunity_ids:
+                # The enterprise asked to meet this one when registering: it comes before mere fit.
+                score += WISH_BONUS
             enterprise = person(registration.user_id)
             candidates.append(Candidate(opportunity.id, person(link.host_user_id), enterprise, round(score, 6)))
             picks[(opportunity.id, enterprise)] = _Pick(registration.organisation_id, offering_id)

@@ -38,8 +38,21 @@ async def my_registration(session: AsyncSession, *, actor: Actor, event_id: int)
     ).first()
 
 
-async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Registration:
-    """Register the actor's enterprise: once per organisation, while registration is open, within capacity."""
+async def register(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    event_id: int,
+    attendees: Sequence[dict] = (),
+    head_count: int | None = None,
+    wished_opportunity_ids: Sequence[int] = (),
+) -> Registration:
+    """Register the actor's enterprise: once per organisation, while registration is open, within capacity.
+
+    With it go who attends (names and phones, seen by matchmakers only), the head count (at least
+    the number of attendees) and the featured opportunities the enterprise wants to meet, which
+    the meeting proposer favours.
+    """
     require_signed_in(actor)
     await get_readable(session, actor=actor, id=event_id)
     if actor.role != Role.enterprise or actor.organisation_id is None:
@@ -52,10 +65,26 @@ async def register(session: AsyncSession, *, actor: Actor, event_id: int) -> Reg
         raise Conflict("本企业已报名该活动", field="event_id")
     if await registered_count(session, event_id=event_id) >= event.capacity:
         raise Conflict("报名名额已满", field="event_id")
+    people = [{"name": str(a["name"]).strip(), "phone": str(a["phone"]).strip()} for a in attendees]
+    count = head_count if head_count is not None else max(len(people), 1)
+    if count < len(people):
+        raise Unprocessable("参会总人数不能少于填写的参会人数", field="head_count")
+    wishes = list(dict.fromkeys(wished_opportunity_ids))
+    if wishes:
+        featured_ids = set(
+            (
+                await session.exec(select(EventOpportunity.opportunity_id).where(EventOpportunity.event_id == event_id))
+            ).all()
+        )
+        if not set(wishes) <= featured_ids:
+            raise Unprocessable("希望洽谈的机会须为本活动的推介机会", field="wished_opportunity_ids")
     if existing is None:
         existing = Registration(event_id=event_id, organisation_id=actor.organisation_id, user_id=actor.user_id)
     existing.status = RegistrationStatus.registered
     existing.user_id = actor.user_id
+    existing.attendees = people
+    existing.head_count = count
+    existing.wished_opportunity_ids = wishes
     session.add(existing)
     await session.flush()
     await audit.record(

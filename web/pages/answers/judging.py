@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.answers import review
+from backend.answers import invitations, review
 from backend.answers import service as answers
 from backend.answers.models import ANSWER_STATUS_LABELS, AnswerStatus
 from backend.answers.presenter import present_answers
@@ -33,6 +33,32 @@ from web.kit.urls import url_to
 from web.pages.answers.presenter import DECISION_LABELS, answer_page
 
 router = APIRouter()
+
+
+@router.post("/opportunities/{opportunity_id}/invite", name="answers:invite_to_answer")
+async def invite_to_answer(
+    opportunity_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    """The issuer invites a recommended enterprise (from the opportunity's matches) to answer."""
+    offering_id = whole_number(text(form, "offering_id", 12), 1, MAX_ID)
+    if offering_id is None:
+        raise NotFound("产品不存在")
+    _done, refused = await attempt(
+        session,
+        lambda: invitations.invite(
+            session, actor=actor, opportunity_id=opportunity_id, offering_id=offering_id, note=text(form, "note", 500)
+        ),
+    )
+    target = url_to(request, "listings:opportunity_detail", listing_id=opportunity_id)
+    if refused is not None:
+        return render(
+            request,
+            "error.html",
+            {"status": refused.status_code, "title": "未能发送邀请", "detail": refused.detail},
+            status=refused.status_code,
+        )
+    return see_other(target + "?done=invited")
+
 
 NOTICES = {
     "criteria": "评审标准已保存。",

@@ -27,7 +27,7 @@ from backend.listings.models import ListingKind, ListingStatus, Offering, Opport
 from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
-from web.kit.forms import FormErrors, text, validate
+from web.kit.forms import FormErrors, confirmed, text, validate
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.answers.presenter import MEMBER_STATUS_LABELS, answer_page
@@ -345,9 +345,13 @@ async def invite_member(
 
 @router.post("/answers/{answer_id}/submit", name="answers:submit_answer")
 async def submit_answer(
-    answer_id: IdPath, request: Request, _: CheckedForm, session: SessionDep, actor: EnterpriseDep
+    answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: EnterpriseDep
 ) -> Response:
     """Late, incomplete or unconfirmed-consortium submissions are refused with the reason on the page."""
+    if not confirmed(form):
+        return await answer_page(
+            request, session, actor, answer_id, error="提交后不能再修改，请勾选确认后再提交", status=422
+        )
     _done, refused = await attempt(session, lambda: service.submit(session, actor=actor, answer_id=answer_id))
     if refused is not None:
         return await answer_page(request, session, actor, answer_id, error=refused.detail, status=refused.status_code)

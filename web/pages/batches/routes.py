@@ -10,6 +10,7 @@ from backend.dependencies import ActorDep, SessionDep, StaffDep
 from backend.listings.labels import FIELD_LABELS
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.forms import confirmed
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_SLUGS
@@ -50,8 +51,10 @@ async def batch_detail(number: BatchNumber, request: Request, session: SessionDe
 
 @router.post("/batches/{number}/publish", name="batches:publish_batch")
 async def publish_batch(
-    number: BatchNumber, request: Request, _: CheckedForm, session: SessionDep, actor: StaffDep
+    number: BatchNumber, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
 ) -> Response:
+    if not confirmed(form):
+        return await _detail(request, session, actor, number, error="发布批次不可撤销，请勾选确认后再发布", status=422)
     _done, refused = await attempt(
         session, lambda: service.publish_batch(session, actor=actor, number=number), raised=RAISED_WITH_FORBIDDEN
     )

@@ -17,7 +17,7 @@ from backend.listings.labels import FIELD_LABELS
 from backend.listings.models import ListingKind
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
-from web.kit.forms import FormErrors, listing_values
+from web.kit.forms import FormErrors, confirmed, listing_values
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
@@ -146,6 +146,10 @@ async def merge_pair(request: Request, form: CheckedForm, session: SessionDep, a
     if keep_id not in (first_id, second_id):
         raise NotFound("条目不存在")
     merge_id = second_id if keep_id == first_id else first_id
+    if not confirmed(form):
+        return await _pairs_page(
+            request, session, actor, kind, error="合并不可撤销，请勾选“确认合并”后再提交", status=422
+        )
     _done, refused = await attempt(
         session,
         lambda: service.merge(session, actor=actor, kind=kind, keep_id=keep_id, merge_id=merge_id),

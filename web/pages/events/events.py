@@ -34,6 +34,9 @@ from web.pages.events.shared import EVENT_FIELD_LABELS, STATUS_ACTIONS, _notice
 
 router = APIRouter()
 
+# Closing registration and finishing an event cannot be undone from the page: they need the checkbox.
+CONFIRM_STATUSES = frozenset({EventStatus.closed.value, EventStatus.finished.value})
+
 
 @router.get("/events", name="events:event_list")
 async def event_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
@@ -154,6 +157,8 @@ async def _manage(
 ) -> Response:
     event = await service.get_visible(session, actor=actor, event_id=event_id)
     item = await presenter.present_event(session, event)
+    # Buttons follow the event's real state; one that cannot be used now says why.
+    why_not = {status.value: reason for status, reason in await service.status_choices(session, event)}
     registrations = await service.registrations(session, actor=actor, event_id=event_id)
     meetings = await presenter.present_meetings(
         session, await service.meetings(session, actor=actor, event_id=event_id)
@@ -184,7 +189,12 @@ async def _manage(
         "event": item,
         "notice": _notice(request),
         "error": error,
-        "actions": STATUS_ACTIONS[EventStatus(event.status)],
+        "actions": [
+            (value, text, why_not.get(value, ""))
+            for value, text in STATUS_ACTIONS[EventStatus(event.status)]
+            if value in why_not
+        ],
+        "confirm_statuses": CONFIRM_STATUSES,
         "registrations": registrations,
         "meetings": meetings,
         "hosts": list(hosts.values()),
@@ -211,6 +221,8 @@ async def change_status(
     wanted = str(form.get("status", ""))
     if wanted not in {s.value for s in EventStatus}:
         return await _manage(request, session, actor, event_id, error="状态无效", status=422)
+    if wanted in CONFIRM_STATUSES and form.get("confirm") != "yes":
+        return await _manage(request, session, actor, event_id, error="此操作不可撤销，请勾选确认后再提交", status=422)
     _done, refused = await attempt(
         session,
         lambda: service.set_status(session, actor=actor, event_id=event_id, status=EventStatus(wanted)),

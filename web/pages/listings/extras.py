@@ -10,7 +10,7 @@ from fastapi import Request
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.answers import review
+from backend.answers import invitations, review
 from backend.answers.models import ANSWER_STATUS_LABELS, Answer
 from backend.answers.ownership import own_answer_to
 from backend.answers.service import deadline_passed
@@ -23,7 +23,10 @@ from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.service import can_see_private_fields
 from web.kit.history import history
 
-NOTICES = {"interest": "已表达合作意向，发布单位审批后会通知您。"}
+NOTICES = {
+    "interest": "已表达合作意向，发布单位审批后会通知您。",
+    "invited": "已向该企业发送答题邀请，对方会收到带链接的通知。",
+}
 
 
 async def _enterprise_panel(session: AsyncSession, actor: Actor, listing: Any) -> dict[str, Any]:
@@ -67,7 +70,12 @@ async def _issuer_panel(session: AsyncSession, listing: Any) -> dict[str, Any]:
             .where(Interest.opportunity_id == listing.id, Interest.status == InterestStatus.pending)
         )
     ).one()
-    return {"submitted_answers": submitted, "pending_interests": pending}
+    return {
+        "submitted_answers": submitted,
+        "pending_interests": pending,
+        # Recommended enterprises already invited to answer (the matches list says so instead of offering it again).
+        "invited_organisations": await invitations.invited_organisations(session, opportunity_id=listing.id),
+    }
 
 
 async def listing_extras(

@@ -11,15 +11,15 @@ from backend.dependencies import SessionDep, SignedInDep, require_roles
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
-from backend.listings import service
+from backend.listings import changes, service
 from backend.listings.labels import FIELD_LABELS
-from backend.listings.models import ListingKind
+from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.schemas import OfferingCreate, OfferingUpdate, OpportunityCreate, OpportunityUpdate
 from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
-from web.kit.forms import FormErrors, add_app_error, listing_values, validate
+from web.kit.forms import FormErrors, add_app_error, listing_values, text, validate
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
@@ -35,6 +35,7 @@ NOTICES = {
     "created": "已保存为草稿。确认内容无误后，点击“提交审核”。",
     "updated": "修改已保存。",
     "submitted": "已提交审核，撮合专员审核通过后即公开发布。",
+    "revision_requested": "修改申请已提交。撮合专员批准前，公开显示的仍是已发布的版本。",
 }
 REQUIRED = {"title": "请填写标题"}
 
@@ -84,8 +85,10 @@ def _listing_routes(kind: ListingKind) -> None:
         errors: FormErrors,
         listing_id: int | None,
         status: int = 200,
+        as_request: bool = False,
     ) -> Response:
         context = {
+            "as_request": as_request,
             **base,
             **await taxonomy_options(session),
             "values": values,
@@ -136,7 +139,21 @@ def _listing_routes(kind: ListingKind) -> None:
         if not service.can_see_private_fields(actor, listing):
             raise NotFound(f"{KIND_NAMES[kind]}中没有这一条")
         item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
-        return await _form(request, session, values=_form_values_from(item), errors=FormErrors(), listing_id=listing_id)
+        values = _form_values_from(item)
+        # A published listing's owner edits an edit request: start from the pending one, if any.
+        pending = await changes.pending_revision(session, kind=kind, listing_id=listing_id)
+        if pending is not None and not actor.is_staff:
+            values.update(pending.changes)
+            if isinstance(values.get("tags"), list):
+                values["tags"] = "、".join(values["tags"])
+        return await _form(
+            request,
+            session,
+            values=values,
+            errors=FormErrors(),
+            listing_id=listing_id,
+            as_request=item.status == ListingStatus.published and not actor.is_staff,
+        )
 
     @router.post(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_update")
     async def update(
@@ -144,17 +161,33 @@ def _listing_routes(kind: ListingKind) -> None:
     ) -> Response:
         values, errors = listing_values(form, kind), FormErrors()
         data = validate(update_schema, values, errors, required=REQUIRED)
+        listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
+        # The owner of a published listing asks for the edit; it is applied when a matchmaker approves.
+        as_request = listing.status == ListingStatus.published and not actor.is_staff
         if data is not None:
+            note = text(form, "revision_note", 2000)
             _done, refused = await attempt(
                 session,
-                lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data),
+                (
+                    lambda: changes.request_edit(
+                        session, actor=actor, kind=kind, listing_id=listing_id, data=data, note=note
+                    )
+                )
+                if as_request
+                else (lambda: service.update(session, actor=actor, kind=kind, listing_id=listing_id, data=data)),
                 raised=(404,),
             )
             if refused is not None:
                 add_app_error(errors, refused)
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
-            return await _form(request, session, values=shown, errors=errors, listing_id=listing_id, status=422)
+            return await _form(
+                request, session, values=shown, errors=errors, listing_id=listing_id, status=422, as_request=as_request
+            )
+        if as_request:
+            return RedirectResponse(
+                url_to(request, f"listings:{kind}_changes", listing_id=listing_id) + "?done=requested", status_code=303
+            )
         target = (
             url_to(request, f"listings:{kind}_mine") + "?done=updated"
             if not actor.is_staff

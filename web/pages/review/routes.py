@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from backend.batches import service as batches_service
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
 from backend.imports import service as import_service
 from backend.imports.parsing import FIELD_LABELS, ImportFileError, parse_off_loop
@@ -12,8 +13,9 @@ from backend.imports.template import template_xlsx as import_template_xlsx
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
-from backend.listings import service
-from backend.listings.models import ListingKind, ListingStatus
+from backend.listings import changes, service
+from backend.listings.labels import FIELD_LABELS as LISTING_FIELD_LABELS
+from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.pairings import service as pairings
 from backend.pairings.models import PairingSource
@@ -21,6 +23,7 @@ from backend.searching import service as searching
 from backend.searching.models import MatchVerdict
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
+from web.kit.forms import confirmed
 from web.kit.matches import find_matches
 from web.kit.templating import render
 from web.kit.urls import url_to
@@ -28,7 +31,12 @@ from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, SLUG_KINDS
 
 router = APIRouter(prefix="/review")
 
-NOTICES = {"published": "已发布，现已出现在公开清单中。", "returned": "已退回，发布单位会看到退回原因。"}
+NOTICES = {
+    "published": "已发布，现已出现在公开清单中。",
+    "returned": "已退回，发布单位会看到退回原因。",
+    "revision_approved": "修改已批准，公开版本已更新，发布单位会收到通知。",
+    "revision_rejected": "修改申请未批准，已发布版本不变，发布单位会看到原因。",
+}
 
 
 def _kind(slug: str) -> ListingKind:
@@ -53,8 +61,32 @@ async def _queue(
         queues.append(
             {"kind": kind.value, "slug": KIND_SLUGS[kind], "name": KIND_NAMES[kind], "items": items, "total": total}
         )
+    # Batches to publish into: the open ones, lowest first (preselected), and a new one after the highest.
+    open_batches = [b.number for b in await batches_service.open_batches(session)]
+    new_batch = await batches_service.next_number(session)
+    revisions = []
+    for revision in await changes.pending_revisions(session, actor=actor):
+        kind = ListingKind(revision.listing_kind)
+        listing = await session.get(LISTING_MODELS[kind], revision.listing_id)
+        if listing is None:
+            continue
+        item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
+        current = item.model_dump()
+        current["tracks"] = [t.code for t in item.tracks]
+        current["domains"] = [d.code for d in item.domains]
+        current["region_code"] = item.region.code if item.region else None
+        revisions.append({"revision": revision, "item": item, "slug": KIND_SLUGS[kind], "current": current})
     notice = NOTICES.get(request.query_params.get("done", ""))
-    return render(request, "review/queue.html", {"queues": queues, "notice": notice, "error": error}, status=status)
+    context = {
+        "queues": queues,
+        "notice": notice,
+        "error": error,
+        "open_batches": open_batches,
+        "new_batch": new_batch,
+        "revisions": revisions,
+        "labels": LISTING_FIELD_LABELS,
+    }
+    return render(request, "review/queue.html", context, status=status)
 
 
 @router.get("", name="review:review_queue")
@@ -100,6 +132,36 @@ async def send_back(
     return RedirectResponse(url_to(request, "review:review_queue") + "?done=returned", status_code=303)
 
 
+@router.post("/revisions/{revision_id}/approve", name="review:approve_revision")
+async def approve_revision(
+    revision_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    note = str(form.get("note") or "").strip()[:2000]
+    _done, refused = await attempt(
+        session,
+        lambda: changes.approve_revision(session, actor=actor, revision_id=revision_id, note=note),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(url_to(request, "review:review_queue") + "?done=revision_approved", status_code=303)
+
+
+@router.post("/revisions/{revision_id}/reject", name="review:reject_revision")
+async def reject_revision(
+    revision_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep
+) -> Response:
+    note = str(form.get("note") or "").strip()[:2000]
+    _done, refused = await attempt(
+        session,
+        lambda: changes.reject_revision(session, actor=actor, revision_id=revision_id, note=note),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return await _queue(request, session, actor, error=refused.detail, status=refused.status_code)
+    return RedirectResponse(url_to(request, "review:review_queue") + "?done=revision_rejected", status_code=303)
+
+
 MATCH_NOTICES = {"accepted": "已采纳，已创建“推荐”阶段的对接。", "dismissed": "已忽略，该推荐不会再出现。"}
 
 
@@ -138,6 +200,13 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
         or verdict not in MATCH_NOTICES
     ):
         raise NotFound("推荐不存在")
+    if verdict == "dismissed" and not confirmed(form):
+        return render(
+            request,
+            "review/matches.html",
+            {"suggestions": [], "notice": None, "error": "忽略后该推荐不会再出现，请勾选“确认忽略”后再提交"},
+            status=422,
+        )
 
     async def decide() -> object:
         if verdict == "accepted":
@@ -212,7 +281,9 @@ async def import_upload(
             request, "review/import.html", {"columns": IMPORT_COLUMNS, "report": None, "error": str(exc)}, status=422
         )
     publish_now = form.get("publish") == "on"
-    report = await import_service.import_rows(session, actor=actor, rows=rows, parse_errors=errors, publish=publish_now)
+    report = await import_service.import_rows(
+        session, actor=actor, rows=rows, parse_errors=errors, publish=publish_now, filename=upload.filename
+    )
     context = {
         "columns": IMPORT_COLUMNS,
         "report": report,
