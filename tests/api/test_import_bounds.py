@@ -167,26 +167,28 @@ async def test_the_site_answers_other_requests_while_a_file_is_parsed(client, ma
     )
     data = (HEADER + body).encode("gb18030")  # not UTF-8: detection and decoding are part of the work
     visitor = make_client()
-    times: dict[str, float] = {}
+    answered_during_import: list[float] = []
+    import_done = asyncio.Event()
 
     async def do_import() -> None:
-        times["import_sent"] = time.monotonic()
-        response = await client.post("/api/v1/imports", files={"file": ("big.csv", data, "text/csv")})
-        times["import_done"] = time.monotonic()
+        try:
+            response = await client.post("/api/v1/imports", files={"file": ("big.csv", data, "text/csv")})
+        finally:
+            import_done.set()
         assert response.status_code == 200, response.text
         assert response.json()["created"] == 0 and len(response.json()["errors"]) == 40000
 
     async def browse() -> None:
-        await asyncio.sleep(0.5)  # the import is being parsed by now
-        times["browse_sent"] = time.monotonic()
-        response = await visitor.get("/api/v1/tracks")
-        times["browse_done"] = time.monotonic()
-        assert response.status_code == 200
+        # A visitor keeps asking while the import runs. Had the parse run on the event loop, no
+        # answer could arrive before the import's own answer, however fast the machine. (A static
+        # file: in the tests every request shares one database connection, so the visitor must
+        # not use the database while the import writes.)
+        while not import_done.is_set():
+            sent = time.monotonic()
+            response = await visitor.get("/static/site.css")
+            assert response.status_code == 200
+            if not import_done.is_set():
+                answered_during_import.append(time.monotonic() - sent)
 
     await asyncio.gather(do_import(), browse())
-    import_took = times["import_done"] - times["import_sent"]
-    browse_took = times["browse_done"] - times["browse_sent"]
-    assert import_took > 1.5, f"the parse was too quick ({import_took:.2f} s) for the test to mean anything"
-    assert times["browse_done"] < times["import_done"]
-    # Had the parse run on the event loop, the visitor would have waited for all of it.
-    assert browse_took < import_took / 3, (browse_took, import_took)
+    assert len(answered_during_import) >= 3, answered_during_import
