@@ -44,6 +44,10 @@ _DECLARED = [
     Kind("interest_approved", "合作意向获同意（联系方式已开放）", "企业"),
     Kind("interest_declined", "合作意向被婉拒", "企业"),
     Kind("interest_reminder", "合作意向待审批提醒", "出卷方"),
+    # Accounts: enterprise registrations (入驻申请) and join requests.
+    Kind("registration_received", "收到入驻申请", "撮合专员、组织管理员"),
+    Kind("registration_approved", "入驻申请已通过", "申请人"),
+    Kind("registration_refused", "入驻申请未通过", "申请人"),
     # Listings.
     Kind("listing_published", "清单已发布", "发布单位"),
     Kind("listing_sent_back", "清单被退回修改", "发布单位"),
