@@ -178,7 +178,7 @@ async def test_the_admin_desk_finds_edits_merges_and_deactivates_with_an_audit_t
     assert merged.status_code == 303
     await session.refresh(staff)
     assert staff.organisation_id == keep.id
-    assert (await session.get(Organisation, duplicate.id)).status == "withdrawn"
+    assert (await session.get(Organisation, duplicate.id, populate_existing=True)).status == "withdrawn"
 
     users = await desk.get("/admin/users?q=小李")
     assert "国资委小李" in users.text and "从未登录" in users.text

@@ -178,4 +178,4 @@ async def test_owner_requests_an_edit_and_withdraws_through_the_pages(make_clien
     assert withdrawn.status_code == 303
     public = (await visitor.get(f"/opportunities/{listing.id}")).text
     assert "已撤回" in public and "场景已由其他项目覆盖" in public
-    assert (await session.get(Opportunity, listing.id)).status == ListingStatus.withdrawn
+    assert (await session.get(Opportunity, listing.id, populate_existing=True)).status == ListingStatus.withdrawn
