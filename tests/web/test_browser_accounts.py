@@ -179,6 +179,7 @@ def test_a_new_enterprise_registers_confirms_is_approved_and_answers(browser, si
     page.fill("#f-solution", "一期接入 20 座窑炉。")
     page.click("form.answer-form button[type=submit]")
     page.wait_for_url(re.compile(r"/answers/\d+\?done=created"))
+    page.check("form:has(button:has-text('提交答题')) input[name=confirm]")  # confirm before submitting
     page.click("button:has-text('提交答题')")
     page.wait_for_url(re.compile(r"done=submitted"))
     assert "答题已提交" in page.locator("main").inner_text()
