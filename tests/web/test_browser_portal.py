@@ -48,6 +48,20 @@ NEEDS_DEMO_DATA = {
     "interests:interest_form",
     "pairings:show_pairing",
     "results:notice",  # a 结果公示 notice; the demo has no selected answers yet
+    # Landed beside this crawl (accounts, API docs) and not reached by it yet: pages behind an
+    # emailed single-use link, the admin desk (the crawl signs in as four roles, not admin), a
+    # pending registration, and /docs (skipped with the other API paths; its own browser test).
+    # Not audited by axe until the crawl learns to reach them (issue 17 stays open for it).
+    "account:confirm_page",
+    "account:invitation_page",
+    "account:reset_page",
+    "account:sign_in_with_link_page",
+    "admin:organisations",
+    "admin:organisation_detail",
+    "admin:users",
+    "admin:user_detail",
+    "registrations:detail",
+    "opendata:api_docs",
 }
 _SKIP_LINK = re.compile(r"^/(api|static|docs|redoc|openapi)|\.(xlsx|csv|json|atom|xml|txt|pdf|png|jpe?g|docx?)$")
 
