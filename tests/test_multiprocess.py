@@ -158,6 +158,19 @@ async def _pending(database: str) -> tuple[int, int]:
     return row["done"], row["waiting"]
 
 
+async def _drained_within(database: str, seconds: float) -> None:
+    """The writer marks a batch done after committing it to the index, so a reader can see
+    the listings a moment before the outbox is empty."""
+    started = time.monotonic()
+    waiting = (await _pending(database))[1]
+    for _ in range(int(seconds * 10)):
+        if waiting == 0 or time.monotonic() - started > seconds:
+            break
+        await asyncio.sleep(0.1)
+        waiting = (await _pending(database))[1]
+    assert waiting == 0, f"{waiting} outbox rows still pending after {seconds} s"
+
+
 async def _prepare(url: str, data_dir: Path) -> None:
     """What `scenematch migrate`, `seed --demo` and `reindex` do, without three interpreters starting."""
     from backend.kit.db import create_engine, create_sessionmaker, session_scope
@@ -236,7 +249,7 @@ async def test_two_web_processes_and_one_writer_answer_the_same_and_survive_the_
         # Written through A, searchable through B (and A) within the stated lag.
         await _import(a, "kappaone", 200)
         lag = await _searchable_within(b, "kappaone", 200, STATED_LAG_SECONDS + SLACK_SECONDS)
-        assert await _found(a, "kappaone") == 200
+        await _searchable_within(a, "kappaone", 200, STATED_LAG_SECONDS + SLACK_SECONDS)
         print(f"publish → searchable on the other process: {lag:.2f} s")
 
         # A big batch, and the writer killed while it is applying it.
@@ -257,8 +270,10 @@ async def test_two_web_processes_and_one_writer_answer_the_same_and_survive_the_
             assert (await client.get("/api/v1/opportunities", params={"page_size": 5})).status_code == 200
         caught_up = await _searchable_within(b, "sigmatwo", 3000, 60)
         print(f"killed with {waiting} of {done + waiting} outbox rows pending; all searchable {caught_up:.1f} s later")
-        assert await _found(a, "sigmatwo") == 3000
-        assert (await _pending(database))[1] == 0
+        # The other process sees the last commit within the stated lag, not at the same instant:
+        # asking it at once raced its reader's reload (2,500 of 3,000, one batch behind).
+        await _searchable_within(a, "sigmatwo", 3000, STATED_LAG_SECONDS + SLACK_SECONDS)
+        await _drained_within(database, STATED_LAG_SECONDS + SLACK_SECONDS)
         took_over = [name for name in ("web-a", "web-b") if "is the index writer" in procs.log(name)]
         assert len(took_over) == 1, took_over
 
