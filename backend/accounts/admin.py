@@ -19,9 +19,10 @@ import backend.models  # noqa: F401 — every table, so the merge sees every for
 from backend.audit import service as audit
 from backend.auth import service as auth_service
 from backend.auth.actor import Actor
+from backend.auth.actor import require_admin as require_signed_in_admin
 from backend.auth.models import User
 from backend.auth.schemas import UserCreate, UserUpdate
-from backend.kit.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.listings.models import Offering, Opportunity
 from backend.organisations import service as organisation_service
@@ -37,10 +38,8 @@ def _id(row: Any) -> int:
 
 
 def require_admin(actor: Actor) -> None:
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
-    if not actor.is_admin:
-        raise Forbidden("只有管理员可以使用管理台")
+    """The admin desk is for admins only (401 for visitors, 403 for other accounts)."""
+    require_signed_in_admin(actor, "只有管理员可以使用管理台")
 
 
 def _like(q: str) -> str:

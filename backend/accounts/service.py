@@ -47,11 +47,11 @@ from backend.accounts.schemas import (
 from backend.answers.models import Answer, AnswerMember, AnswerStatus
 from backend.audit import service as audit
 from backend.auth import service as auth_service
-from backend.auth.actor import Actor, require_staff
+from backend.auth.actor import Actor, require_signed_in, require_staff, signed_in_user
 from backend.auth.models import Role, TokenPurpose, User
 from backend.auth.passwords import hash_password
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.kit.pagination import PageParams
 from backend.notifications.service import LINK_LABEL, enqueue_email, notify
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
@@ -294,11 +294,10 @@ async def confirm_email(session: AsyncSession, *, token: str) -> Registration | 
 
 
 async def resend_confirmation(session: AsyncSession, *, actor: Actor, settings: Settings) -> None:
-    if actor.user is None:
-        raise Unauthorized("请先登录")
-    if actor.user.email_confirmed_at is not None:
+    user = signed_in_user(actor)
+    if user.email_confirmed_at is not None:
         raise Conflict("邮箱已经确认过了")
-    await _send_confirmation(session, settings, actor.user)
+    await _send_confirmation(session, settings, user)
 
 
 def can_decide(actor: Actor, registration: Registration) -> bool:
@@ -314,8 +313,7 @@ def can_decide(actor: Actor, registration: Registration) -> bool:
 
 async def get_readable(session: AsyncSession, *, actor: Actor, registration_id: int) -> Registration:
     """A registration, for those who decide on it (staff; an organisation's admin for joins) or its applicant."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     registration = await session.get(Registration, registration_id)
     if registration is None or not (can_decide(actor, registration) or registration.user_id == actor.user_id):
         raise NotFound("申请不存在")
@@ -331,8 +329,7 @@ async def list_queue(
     q: str | None = None,
 ) -> tuple[list[Registration], int]:
     """The decision queue: every application for staff, their own join requests for an organisation's admin."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     query = select(Registration)
     if not actor.is_staff:
         if actor.user is None or not actor.user.is_organisation_admin or actor.organisation_id is None:
@@ -583,8 +580,7 @@ async def invite_consortium_member(
     """The enterprise leading a draft answer invites a member enterprise that is not on the platform yet."""
     from backend.organisations.service import require_approved
 
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     answer = await session.get(Answer, answer_id)
     if answer is None or actor.role != Role.enterprise or not actor.belongs_to(answer.lead_organisation_id):
         raise NotFound("答题不存在")

@@ -61,6 +61,13 @@ def require_signed_in(actor: Actor) -> int:
     return actor.user_id
 
 
+def signed_in_user(actor: Actor) -> User:
+    """Refuse visitors (401); answers the signed-in user."""
+    require_signed_in(actor)
+    assert actor.user is not None
+    return actor.user
+
+
 def require_staff(actor: Actor, message: str) -> None:
     """Refuse anyone but matchmakers and admins: 401 for visitors, 403 for other accounts."""
     from backend.kit.errors import Forbidden

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import AccountToken, AuthSession, Role, TokenPurpose, User
 from backend.auth.passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 from backend.auth.schemas import UserCreate, UserUpdate
@@ -226,9 +226,7 @@ async def change_password(
     session: AsyncSession, *, actor: Actor, current: str, new: str, keep_token: str | None
 ) -> User:
     """A signed-in user changes the password with the current one; other sessions end."""
-    if actor.user is None:
-        raise Unauthorized("请先登录")
-    user = await get_user(session, user_id=actor.user.id)  # type: ignore[arg-type]
+    user = await get_user(session, user_id=require_signed_in(actor))
     if not verify_password(user.password_hash, current):
         raise Unprocessable("当前密码不正确", field="current_password")
     if current == new:

@@ -34,10 +34,10 @@ from backend.answers import review
 from backend.answers import service as answers
 from backend.answers.models import Answer, AnswerMember, AnswerStatus, MemberStatus
 from backend.audit import service as audit
-from backend.auth.actor import Actor
+from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.listings.models import Opportunity
 from backend.notifications import mail
 from backend.notifications import service as notifications
@@ -263,8 +263,7 @@ async def file_objection(
     now: datetime | None = None,
 ) -> Objection:
     """A signed-in person objects during the period, with a reason and their real name."""
-    if not actor.is_authenticated or actor.user_id is None:
-        raise Unauthorized("请先登录后再提出异议")
+    user_id = require_signed_in(actor)
     notice, opportunity = await _load(session, notice_id)
     if notice.status != NoticeStatus.open:
         raise Conflict("该公示已结束，不能再提出异议", field="status")
@@ -285,7 +284,7 @@ async def file_objection(
         raise Unprocessable("所选答题不在本次公示中", field="answer_id")
     objection = Objection(
         notice_id=notice_id,
-        user_id=actor.user_id,
+        user_id=user_id,
         real_name=real_name,
         phone=phone,
         answer_id=answer_id,
@@ -308,8 +307,7 @@ async def file_objection(
 
 async def list_objections(session: AsyncSession, *, actor: Actor, notice_id: int) -> list[tuple[Objection, str]]:
     """The issuer's organisation and matchmakers read every objection; others only their own."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     notice, opportunity = await _load(session, notice_id)
     query = select(Objection, User.display_name).join(User, col(User.id) == col(Objection.user_id))
     query = query.where(Objection.notice_id == notice.id)
@@ -322,8 +320,7 @@ async def answer_objection(
     session: AsyncSession, *, actor: Actor, objection_id: int, upheld: bool, response: str
 ) -> Objection:
     """The issuer or a matchmaker answers in writing; an upheld objection reopens the decision."""
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     objection = await session.get(Objection, objection_id)
     if objection is None:
         raise NotFound("异议不存在")
@@ -473,8 +470,7 @@ async def _finalize(session: AsyncSession, actor: Actor | None, notice: ResultNo
 async def finalize(session: AsyncSession, *, actor: Actor, notice_id: int, now: datetime | None = None) -> ResultNotice:
     """The issuer or a matchmaker confirms a result whose period has ended with every objection answered."""
     notice, opportunity = await _load(session, notice_id)
-    if not actor.is_authenticated:
-        raise Unauthorized("请先登录")
+    require_signed_in(actor)
     if not _may_manage(actor, opportunity):
         raise Forbidden("只有出卷方或撮合专员可以确认结果生效")
     problem = await why_not_final(session, notice, now)
