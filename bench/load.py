@@ -225,13 +225,37 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path) -> dict:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(session: int) -> float:
+    """CPU time (user + system) used so far by every process of the server's session.
+
+    Requests per CPU-second do not depend on what else the machine runs, unlike req/s: on a
+    shared machine they tell what the server would do alone (cores x requests per CPU-second,
+    minus wrk's own share)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # fields[3] is the session id (after state, ppid, pgrp)
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path, server: int | None = None) -> dict:
     script = work / "paths.lua"
     script.write_text(LUA)
     listing = work / f"paths-{os.getpid()}-{random.random():.6f}.txt"
     # Percent-encoded: wrk sends the path as written and servers expect ASCII on the wire.
     listing.write_text("\n".join(quote(p, safe="/?=&") for p in paths) + "\n")
     threads = min(2, connections)
+    cpu_before = server_cpu_seconds(server) if server else 0.0
     done = subprocess.run(
         [
             "wrk",
@@ -254,7 +278,9 @@ def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     requests, duration_us, p50, p95, p99, connect, read, write, status, timeout = map(int, line.split()[1:])
+    cpu = server_cpu_seconds(server) - cpu_before if server else 0.0
     return {
+        "cpu_ms": 1000 * cpu / requests if requests and cpu else float("nan"),
         "rps": requests / (duration_us / 1e6),
         "p50": p50 / 1000,
         "p95": p95 / 1000,
@@ -331,7 +357,8 @@ def show(label: str, result: dict) -> None:
     detail = ", ".join(f"{k} {v}" for k, v in e.items() if v)
     print(
         f"  {label:<34} {result['rps']:8.1f} req/s  p50 {result['p50']:7.1f}  p95 {result['p95']:7.1f}  "
-        f"p99 {result['p99']:7.1f} ms  errors {errors}{' (' + detail + ')' if detail else ''}",
+        f"p99 {result['p99']:7.1f} ms  errors {errors}{' (' + detail + ')' if detail else ''}"
+        f"  server CPU {result['cpu_ms']:.1f} ms/req",
         flush=True,
     )
 
@@ -393,11 +420,11 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
                 ("list pages", list_paths),
                 ("detail pages", detail_paths),
             ):
-                show(f"{label} @ {connections}", wrk(base, paths, connections, args.seconds, work))
+                show(f"{label} @ {connections}", wrk(base, paths, connections, args.seconds, work, server.pid))
             stop = threading.Event()
             writer = Writer(base, stop)
             writer.start()
-            result = wrk(base, mixed, connections, args.seconds, work)
+            result = wrk(base, mixed, connections, args.seconds, work, server.pid)
             stop.set()
             writer.join(timeout=60)
             show(f"mix + writes @ {connections}", result)
@@ -429,8 +456,8 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
 
         if args.single:
             server, base = start_server(env, 1, work / "server-1.log")
-            show("search API @ 50, one process", wrk(base, search_paths, 50, args.seconds, work))
-            show("list pages @ 50, one process", wrk(base, list_paths, 50, args.seconds, work))
+            show("search API @ 50, one process", wrk(base, search_paths, 50, args.seconds, work, server.pid))
+            show("list pages @ 50, one process", wrk(base, list_paths, 50, args.seconds, work, server.pid))
             stop_server(server)
             server = None
     finally:
