@@ -1147,20 +1147,51 @@ def _check_unpacked_size(data: bytes, limit: int) -> None:
         )
 
 
-def _parse_xlsx(data: bytes, collector: _Collector, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> None:
-    from openpyxl import load_workbook  # imported lazily: only xlsx needs it
+def _load_workbook_unsized(data: bytes) -> Any:
+    """openpyxl's read-only workbook, without its size probe of every sheet.
 
+    Opening a sheet, openpyxl (3.1.5) looks for the sheet's <dimension> element, and when the
+    sheet has none (it is optional; hand-made and hostile files omit it) parses the whole sheet
+    part to find out: two million blank rows cost 15-20 s of CPU before the first row is read,
+    and the row bound could not help. The stored dimensions are discarded anyway (they are often
+    wrong in files from other tools), so the probe is skipped; rows are then read until the end
+    of the data or the row bound."""
+    from openpyxl.reader.excel import ExcelReader  # imported lazily: only xlsx needs it
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class UnsizedSheet(ReadOnlyWorksheet):  # type: ignore[misc]
+        def _get_size(self) -> None:
+            self._max_row = self._max_column = None
+
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_worksheets(self) -> None:
+            # openpyxl's read-only branch of ExcelReader.read_worksheets, with the unsized sheet.
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                worksheet = UnsizedSheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                worksheet.sheet_state = sheet.state
+                self.wb._sheets.append(worksheet)
+
+    reader = Reader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
+def _parse_xlsx(data: bytes, collector: _Collector, max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> None:
     corrupt = "无法读取 Excel 文件，文件可能已损坏或不是 .xlsx 格式"
     _check_unpacked_size(data, max_unpacked_bytes)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = _load_workbook_unsized(data)
     except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors)
         raise ImportFileError(corrupt) from exc
     try:
         if not workbook.worksheets:
             raise ImportFileError("Excel 文件中没有工作表")
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # stored dimensions are often wrong in files from other tools
+        sheet = workbook.worksheets[0]  # its stored dimensions were never read (see above)
         # Only the first MAX_COLUMNS columns: a cell in column XFD would otherwise widen a row to 16,384 values.
         rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
 

@@ -443,6 +443,58 @@ def test_xlsx_reads_the_first_worksheet_only():
     assert [r.title for r in rows] == ["第一张表"]
 
 
+def _with_sheet_xml(sheet_data: bytes, *, dimension: bytes = b"") -> bytes:
+    """A real .xlsx whose first sheet part is replaced: `dimension` (optional in the format) then
+    `sheet_data` inside <sheetData>."""
+    import zipfile
+
+    original = zipfile.ZipFile(io.BytesIO(build_xlsx([["kind"]])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for info in original.infolist():
+            if info.filename == "xl/worksheets/sheet1.xml":
+                archive.writestr(
+                    info.filename,
+                    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    + dimension
+                    + b"<sheetData>"
+                    + sheet_data
+                    + b"</sheetData></worksheet>",
+                )
+            else:
+                archive.writestr(info, original.read(info))
+    return buffer.getvalue()
+
+
+def _inline_row(number: int, values: list[str]) -> bytes:
+    cells = "".join(
+        f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{value}</t></is></c>' for i, value in enumerate(values)
+    )
+    return f'<row r="{number}">{cells}</row>'.encode()
+
+
+def test_an_xlsx_sheet_without_dimensions_is_read_in_full():
+    sheet = _inline_row(1, ["kind", "title", "organisation"]) + b"".join(
+        _inline_row(n, ["opportunity", f"无尺寸表第{n}行", "某局"]) for n in range(2, 6)
+    )
+    for dimension in (b"", b'<dimension ref="A1:C2"/>'):  # absent, or wrong as other tools write it
+        rows, errors = parse_listing_file(_with_sheet_xml(sheet, dimension=dimension), "x.xlsx")
+        assert errors == [] and [r.title for r in rows] == [f"无尺寸表第{n}行" for n in range(2, 6)]
+
+
+def test_blank_rows_of_a_sheet_without_dimensions_are_refused_by_the_row_bound_before_the_rest_is_read():
+    # openpyxl alone parses a whole sheet part that lacks <dimension> before yielding its first row
+    # (two million blank rows: 15-20 s of CPU). Past the bound here the part is broken XML: reading
+    # to its end would report the file as corrupt instead of refusing it at the bound.
+    sheet = (
+        _inline_row(1, ["kind", "title", "organisation"])
+        + b"".join(b'<row r="%d"/>' % n for n in range(2, 2000))
+        + b"<row><<<broken"
+    )
+    with pytest.raises(ImportFileError, match="空行也计算在内"):
+        parse_listing_file(_with_sheet_xml(sheet), "blank.xlsx", max_rows=100)
+
+
 # --------------------------------------------------------------------------- file errors
 
 
