@@ -9,8 +9,9 @@ stub does and does not do. What Meilisearch's own matching makes of these reques
 from __future__ import annotations
 
 import json
-import sys
 import threading
+import time
+import types
 import warnings
 
 import pytest
@@ -199,34 +200,53 @@ def test_batches_are_sized_by_utf8_bytes(stub, engine, monkeypatch):
     assert len(stub.indexes["listings"].documents) == 20
 
 
-def test_threads_each_send_their_own_content_type(stub, engine):
+def test_threads_each_send_their_own_content_type(stub, engine, monkeypatch):
     """Point 11: the client keeps Content-Type in a dict it shares between calls; a GET in
-    one thread removes it while another thread is sending a POST."""
-    engine.upsert([make_doc(1, title="智慧农业")])
+    one thread removes it while another thread is sending a POST. Both keys' clients send
+    POSTs in some threads while GETs go through the admin key's client in others, until
+    the POSTs are done (a rebuild POSTs the new index and the swap through the same
+    client as `health`)."""
+    docs = [make_doc(1, title="智慧农业")]
+    engine.upsert(docs)
     errors: list[BaseException] = []
+    posts = [
+        lambda: engine.term_doc_freq(["智慧农业"]),  # search key: POST, with Content-Type
+        lambda: engine.rebuild(docs),  # admin key: POST /indexes, /swap-indexes
+        lambda: engine.get(["opportunity-1"]),  # admin key: POST
+    ]
+    gets = [engine.health, engine.doc_count]  # admin key: GET, which removes it
+    posting_done = threading.Event()
 
-    def work(n: int) -> None:
+    def post(n: int) -> None:
         try:
-            for _ in range(150):
-                if n % 2:
-                    engine.term_doc_freq(["智慧农业"])  # POST, with Content-Type
-                else:
-                    assert engine.health()  # GET, which removes it
+            for _ in range(8):
+                posts[n % len(posts)]()
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    # Switch threads as often as possible, so the window between setting the header and
-    # sending it is hit within a few requests (with the default interval it takes many).
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    def get(n: int) -> None:
+        try:
+            while not posting_done.is_set():
+                assert gets[n % len(gets)]()
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Widen the window between setting the header and sending the request (the client
+    # serialises the body in between), so that a shared header dict is caught every run.
+    def slow_dumps(*args, **kwargs):
+        time.sleep(0.002)
+        return json.dumps(*args, **kwargs)
+
+    monkeypatch.setattr("meilisearch._httprequests.json", types.SimpleNamespace(dumps=slow_dumps))
+    posters = [threading.Thread(target=post, args=(n,)) for n in range(6)]
+    getters = [threading.Thread(target=get, args=(n,)) for n in range(4)]
+    for t in [*posters, *getters]:
+        t.start()
+    for t in posters:
+        t.join()
+    posting_done.set()
+    for t in getters:
+        t.join()
     assert errors == [] and stub.violations == []
 
 
