@@ -283,12 +283,14 @@ def prepare_plan(plan: QueryPlan, whole_counts: dict[str, int]) -> QueryPlan:
     return plan
 
 
-def _alternatives(clause: Clause) -> list[tuple[str, float]]:
-    """The ways one word may match, each a piece of `q` with its weight: the word, and
-    (for a long Chinese word) all of its parts anywhere, as the embedded engine does."""
-    out = [(query_word(clause), 1.0)]
+def _alternatives(clause: Clause) -> list[tuple[str, float, int]]:
+    """The ways one word may match, each a piece of `q` with its weight and its number of
+    Meilisearch words: the word, and (for a long Chinese word) all of its parts anywhere,
+    as the embedded engine does."""
+    out = [(query_word(clause), 1.0, 1)]
     if clause.subtokens:
-        out.append((" ".join(f'"{meili_token(t)}"' for t in clause.subtokens), SUBTOKEN_BOOST))
+        parts = " ".join(f'"{meili_token(t)}"' for t in clause.subtokens)
+        out.append((parts, SUBTOKEN_BOOST, len(clause.subtokens)))
     return out
 
 
@@ -297,11 +299,23 @@ def _text_subsets(plan: QueryPlan) -> Iterator[tuple[Clause, ...]]:
     return itertools.combinations(clauses, min_match(len(clauses)))
 
 
+def _text_combinations(plan: QueryPlan) -> Iterator[tuple[tuple[str, float, int], ...]]:
+    """The queries of a text search: for each subset of words that must match, each way
+    its words may match. A way with more than `MAX_QUERY_WORDS` phrases is left out:
+    Meilisearch would ignore the phrases past the tenth and find listings lacking them
+    (three rare words of four parts each, all matched by their parts; a listing that
+    holds only the parts of all three is then found by the embedded engine alone)."""
+    for subset in _text_subsets(plan):
+        for combination in itertools.product(*(_alternatives(c) for c in subset)):
+            if sum(n for _, _, n in combination) <= MAX_QUERY_WORDS:
+                yield combination
+
+
 def federated_query_count(plan: QueryPlan) -> int:
     if plan.mode is Mode.TERMS:
         return sum(len(_alternatives(c)) for c in plan.clauses[:MAX_QUERY_WORDS])
     if plan.mode is Mode.TEXT:
-        return sum(math.prod(len(_alternatives(c)) for c in subset) for subset in _text_subsets(plan))
+        return sum(1 for _ in _text_combinations(plan))
     return 0
 
 
@@ -321,7 +335,7 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
         # Heaviest terms first: matching sends at most eight, this keeps the ten heaviest.
         clauses = sorted(plan.clauses, key=lambda c: (-c.weight, c.term))[:MAX_QUERY_WORDS]
         for clause in clauses:
-            for q, weight in _alternatives(clause):
+            for q, weight, _ in _alternatives(clause):
                 queries.append(
                     {
                         "indexUid": index_uid,
@@ -332,18 +346,17 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
                     }
                 )
     else:
-        for subset in _text_subsets(plan):
-            for combination in itertools.product(*(_alternatives(c) for c in subset)):
-                query_: dict[str, Any] = {
-                    "indexUid": index_uid,
-                    "q": " ".join(q for q, _ in combination) + " ",
-                    "matchingStrategy": "all",
-                    **common,
-                }
-                weight = math.prod(w for _, w in combination)
-                if weight != 1.0:
-                    query_["federationOptions"] = {"weight": round(weight, 6)}
-                queries.append(query_)
+        for combination in _text_combinations(plan):
+            query_: dict[str, Any] = {
+                "indexUid": index_uid,
+                "q": " ".join(q for q, _, _ in combination) + " ",
+                "matchingStrategy": "all",
+                **common,
+            }
+            weight = math.prod(w for _, w, _ in combination)
+            if weight != 1.0:
+                query_["federationOptions"] = {"weight": round(weight, 6)}
+            queries.append(query_)
     federation: dict[str, Any] = {"offset": query.offset, "limit": query.page_size}
     if query.facets:
         federation["facetsByIndex"] = {index_uid: list(FACET_ATTRIBUTES.values())}

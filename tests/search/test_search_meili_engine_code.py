@@ -45,7 +45,7 @@ from search.meili import (
     to_meili,
 )
 from search.plan import plan_query
-from search.text import index_tokens, lexicon, normalise, synonyms_of
+from search.text import index_tokens, lexicon, normalise, search_subtokens, synonyms_of
 
 
 class Milli:
@@ -192,6 +192,29 @@ def test_a_phrase_is_one_word_of_the_ten(tmp_path):
     assert index.ids(tenth_missing) == set()  # the tenth word counts
     assert index.ids(eleventh_missing) == set()  # 大棚 is the tenth
     assert index.ids(" ".join(f'"{w}"' for w in [*words[:9], "大数据", "区块链"]) + " ") == {"opportunity-1"}
+
+
+def test_no_query_has_more_words_than_meilisearch_reads(tmp_path):
+    """Point 6 with long words matched by their parts: three rare words of four, four and
+    three parts make an eleven-phrase query, and Meilisearch would ignore the eleventh
+    (`服务`), finding a listing that lacks it. That way of matching is left out; a listing
+    holding only the parts of all three (none of the words whole) is then found by the
+    embedded engine alone."""
+    words = ["中华人民共和国", "人行南昌中心支行", "信息技术服务"]
+    parts = [p for w in words for p in search_subtokens(w)]
+    assert len(parts) == 11 and parts[-1] == "服务"
+    docs = [
+        make_doc(1, title="。".join(parts[:-1])),  # every part but 服务
+        make_doc(2, title="。".join(parts)),  # every part
+        make_doc(3, title=" ".join(words)),
+    ]
+    index = Milli(tmp_path / "m", docs)
+    text = " ".join(words)
+    assert index.ids(" ".join(f'"{p}"' for p in parts) + " ") >= {"opportunity-1"}  # the eleventh is ignored
+    requests = index.requests(SearchQuery(text=text))
+    assert max(q.count('"') // 2 for q in requests) <= 10
+    assert index.find(text) == {"opportunity-3"}
+    assert embedded_ids(embedded(tmp_path, docs), text) == {"opportunity-2", "opportunity-3"}
 
 
 def test_long_queries_need_the_share_of_words_the_embedded_engine_needs(tmp_path):

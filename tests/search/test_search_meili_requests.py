@@ -23,7 +23,7 @@ from search.meili import (
     to_meili,
 )
 from search.plan import plan_query
-from search.text import has_cjk, lexicon
+from search.text import has_cjk, lexicon, search_subtokens
 
 _TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|>|<|\[|\]|,)|(?P<word>[A-Za-z_][\w.]*|\d+))')
 
@@ -165,6 +165,24 @@ def test_search_params_for_browse_and_terms():
         ('"无人机" ', 0.125),
         ('"无人" "人机" ', 0.05),
     ]
+
+
+def test_no_query_has_more_words_than_meilisearch_reads():
+    """Point 6: Meilisearch reads ten words of `q` (a phrase is one). Long words matched by
+    their parts must not push a query past that, whatever the query's length."""
+    many_parts = sorted(
+        (w for w in lexicon() if len(search_subtokens(w)) >= 3), key=lambda w: -len(search_subtokens(w))
+    )
+    assert len(many_parts) >= 12
+    for n in range(1, 11):
+        for start in range(0, len(many_parts) - n, 3):
+            query = SearchQuery(text=" ".join(many_parts[start : start + n]))
+            # None of the words is held whole by many listings: all may match by parts.
+            plan = prepare_plan(plan_query(query), {})
+            if not needs_federation(plan):
+                continue
+            for sub in build_federated("listings", query, plan)["queries"]:
+                assert len(re.findall(r'"[^"]*"|\S+', sub["q"])) <= 10, sub["q"]
 
 
 def test_unreachable_server_raises_search_unavailable():
