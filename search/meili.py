@@ -36,7 +36,8 @@ Writes: batches are sized by their UTF-8 bytes (Meilisearch refuses payloads ove
 made meanwhile into it first. Each thread has its own client (the official client keeps
 `Content-Type` in a dict it shares between calls). Given the master key, `ensure_ready`
 creates (once) an admin key and a search key scoped to this index, and searches use the
-search key. Settings and request building are pure functions, testable without a server.
+search key; if Meilisearch did not answer at start-up, the first use does it. Settings and
+request building are pure functions, testable without a server.
 """
 
 from __future__ import annotations
@@ -432,6 +433,9 @@ class MeiliEngine:
         self._journal: list[tuple[str, list[Any]]] | None = None
         # Set by `ensure_ready` when the index holds documents of an older shape.
         self._old_format = False
+        # Whether `ensure_ready` has run to the end (see `_ready_first`).
+        self._ready = False
+        self._ready_lock = threading.Lock()
         # Suggestions (您是不是要找) from the published documents, rebuilt at most every 5 minutes.
         self._vocabulary = VocabularyCache(max_age=300.0)
 
@@ -470,11 +474,23 @@ class MeiliEngine:
             self._old_format = bool(stats.number_of_documents) and DOCUMENT_FORMAT not in dict(
                 stats.field_distribution or {}
             )
+        self._ready = True
         if self._old_format:
             # As the embedded engine with an index of an old format: search answers 503.
             log.warning(
                 "Meilisearch index %s holds documents of an older shape; run `scenematch reindex`", self.index_name
             )
+
+    def _ready_first(self) -> None:
+        """Run `ensure_ready` if it has not succeeded yet: the app starts even when
+        Meilisearch does not answer (compose starts both at once), and without the keys and
+        settings the first documents would create the index with none (Meilisearch creates
+        a missing index on document addition), so that every filtered search is refused."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if not self._ready:
+                self.ensure_ready()
 
     def _provision_keys(self) -> None:
         """With the master key: find or create this index's admin and search keys."""
@@ -547,6 +563,7 @@ class MeiliEngine:
         docs = list(docs)
         if not docs:
             return
+        self._ready_first()
         with _translate_errors(), self._lock:
             self._add(self.index_name, docs)
             if self._journal is not None:
@@ -561,6 +578,7 @@ class MeiliEngine:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return
+        self._ready_first()
         with _translate_errors(), self._lock:
             self._delete(self.index_name, ids)
             if self._journal is not None:
@@ -573,6 +591,7 @@ class MeiliEngine:
 
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
         tmp = f"{self.index_name}_tmp"
+        self._ready_first()
         with self._rebuild_lock, _translate_errors():
             with self._lock:
                 self._journal = []
@@ -603,6 +622,7 @@ class MeiliEngine:
         plan = plan_query(query)
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
+        self._ready_first()
         if self._old_format:
             raise SearchUnavailable(f"Meilisearch index {self.index_name} has an old format; run `scenematch reindex`")
         with_parts = [c.term for c in plan.clauses if c.subtokens]
@@ -653,6 +673,7 @@ class MeiliEngine:
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
         ids = list(dict.fromkeys(ids))
         out: dict[str, ListingDocument] = {}
+        self._ready_first()
         with _translate_errors():
             for chunk in _batches(ids, ID_CHUNK):
                 flt = f"id IN [{', '.join(quote(i) for i in chunk)}]"
@@ -670,6 +691,7 @@ class MeiliEngine:
     def document_ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
+        self._ready_first()
         with _translate_errors():
             while True:
                 page = self._index.get_documents({"fields": ["id"], "offset": offset, "limit": BATCH_MAX_DOCS})
@@ -679,6 +701,7 @@ class MeiliEngine:
                     return out
 
     def doc_count(self) -> int:
+        self._ready_first()
         with _translate_errors():
             return int(self._index.get_stats().number_of_documents)
 
@@ -690,6 +713,7 @@ class MeiliEngine:
         asked = {t: n for t, n in asked.items() if n and " " not in n and '"' not in n}
         if not asked:
             return out
+        self._ready_first()
         queries = [term_count_query(self.index_name, n) for n in asked.values()]
         with _translate_errors():
             results = self.search_client.multi_search(queries)["results"]

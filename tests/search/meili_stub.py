@@ -7,7 +7,10 @@ recorded in `violations`. Like the real server it refuses a body without
 `Content-Type: application/json` (415) and one above its payload limit (413).
 
 State is kept just far enough for the adapter to run: indexes with settings and
-documents, tasks that succeed at once (or as a test's hook says), keys, swaps. Search
+documents (documents sent to a missing index create it, without settings, as in
+Meilisearch), tasks that succeed at once (or as a test's hook says), keys, swaps. A
+search whose filter, sort or facets name an attribute the index's settings do not make
+filterable or sortable is refused (400) as Meilisearch refuses it. Search
 is NOT Meilisearch's: a document matches when each word or phrase of `q` is one of the
 space-separated tokens of its searchable attributes, enough to see which request went
 where; what Meilisearch itself matches is tested with `milli` in
@@ -246,7 +249,21 @@ class StubMeili:
 
             return self._task(rec, "indexSwap", None, swap)
         if path == "/multi-search":
-            return 200, self._multi_search(body)
+            refused = next(filter(None, (self._refuse(q) for q in body["queries"])), None)
+            if refused is None and body.get("federation"):
+                for name, attributes in (body["federation"].get("facetsByIndex") or {}).items():
+                    refused = refused or self._refuse({"indexUid": name, "facets": attributes})
+            return refused or (200, self._multi_search(body))
+        if index is None and method == "POST" and uid and path == f"/indexes/{uid}/documents":
+            # Meilisearch creates a missing index on the first documents (with no settings).
+            primary_key = (rec.query.get("primaryKey") or [None])[0]
+
+            def create_and_add() -> None:
+                created = self.indexes.setdefault(str(uid), Index(str(uid), primary_key))
+                for doc in body:
+                    created.documents[str(doc["id"])] = doc
+
+            return self._task(rec, "documentAdditionOrUpdate", uid, create_and_add)
         if index is None and not (method == "DELETE" and uid):
             return 404, {"message": f"Index `{uid}` not found.", "code": "index_not_found"}
         if method == "DELETE":
@@ -292,8 +309,32 @@ class StubMeili:
                         counts[name] = counts.get(name, 0) + 1
             return 200, {"numberOfDocuments": len(index.documents), "isIndexing": False, "fieldDistribution": counts}
         if tail == "/search":
-            return 200, self._search(index, body)
+            return self._refuse({**body, "indexUid": uid}) or (200, self._search(index, body))
         return 404, {"message": "not handled", "code": "not_found"}
+
+    def _refuse(self, query: dict[str, Any]) -> tuple[int, Any] | None:
+        """Meilisearch's answer to a search naming an attribute its index settings do not
+        allow there (each condition of the adapter's filters starts with its attribute)."""
+        index = self.indexes.get(query["indexUid"])
+        if index is None:
+            return 404, {"message": f"Index `{query['indexUid']}` not found.", "code": "index_not_found"}
+        filterable = set(index.settings.get("filterableAttributes") or [])
+        sortable = set(index.settings.get("sortableAttributes") or [])
+        flt = query.get("filter") or []
+        conditions = (
+            [flt] if isinstance(flt, str) else [c for item in flt for c in ([item] if isinstance(item, str) else item)]
+        )
+        checks = [
+            ("invalid_search_filter", "filterable", [c.split()[0] for c in conditions], filterable),
+            ("invalid_search_sort", "sortable", [s.split(":")[0] for s in query.get("sort") or []], sortable),
+            ("invalid_search_facets", "filterable", list(query.get("facets") or []), filterable),
+        ]
+        for code, what, attributes, allowed in checks:
+            for attribute in attributes:
+                if attribute not in allowed:
+                    message = f"Attribute `{attribute}` is not {what}."
+                    return 400, {"message": message, "code": code, "type": "invalid_request"}
+        return None
 
     def _matching(self, index: Index, query: dict[str, Any]) -> list[dict[str, Any]]:
         q = query.get("q") or ""

@@ -302,6 +302,25 @@ def test_slow_settings_do_not_fail_start_up_and_unchanged_settings_are_not_resen
     assert len(stub.bodies("PATCH", "/settings$")) == patches
 
 
+def test_an_app_started_before_meilisearch_sets_the_index_up_on_first_use():
+    """The app starts even when Meilisearch does not answer yet (compose starts both at
+    once); the engine must then make its keys and settings on first use. Otherwise the
+    sync worker's first documents create the index without settings (as Meilisearch
+    does), and every filtered search is refused until the app restarts."""
+    server = StubMeili(master_key=MASTER)  # listening, not answering yet
+    engine = MeiliEngine(server.url, MASTER, "listings", timeout=1)
+    with pytest.raises(SearchUnavailable):
+        engine.ensure_ready()  # what the app's start-up logs and goes on from
+    with server:
+        engine.upsert([make_doc(1, title="智慧农业", tracks=["物联网"])])
+        result = engine.search(SearchQuery(text="智慧农业", statuses=["published"], tracks=["物联网"]))
+        assert [h.id for h in result.hits] == ["opportunity-1"]
+        assert result.facets["track"] == {"物联网": 1}
+        assert server.indexes["listings"].settings == meili_module.index_settings()
+        assert {k["name"] for k in server.keys} == {"scenematch-admin-listings", "scenematch-search-listings"}
+        assert server.violations == []
+
+
 def test_string_filters_are_exact_like_the_embedded_engine(stub, engine):
     """Meilisearch folds case and trims filter strings; the hex form has neither."""
     engine.search(SearchQuery(tracks=["VR", "vr", " vr"], statuses=["Published"]))
