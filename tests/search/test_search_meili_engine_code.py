@@ -261,6 +261,26 @@ def test_every_lexicon_word_matches_whole_without_the_dictionary(tmp_path):
             assert (other in found) == (other in embedded_ids(engine, word)), word
 
 
+def test_matching_finds_a_listing_holding_any_key_term(tmp_path):
+    """Point 2: matching's key terms are alternatives (any one may match), weighted. With
+    `frequency` only listings holding the index-wide rarest term were candidates; the
+    adapter sends one query per term and Meilisearch's federation unions them."""
+    docs = [
+        make_doc(1, kind="offering", title="区块链 存证 平台"),
+        make_doc(2, kind="offering", title="冷链 溯源 系统"),
+        make_doc(3, kind="offering", title="农产品 溯源 区块链"),
+        make_doc(4, kind="offering", title="无人机 植保"),
+        make_doc(5, kind="offering", title="智慧农业 物联网"),
+    ]
+    terms = [("区块链", 1.0), ("溯源", 0.6), ("植保", 0.3), ("智慧农业", 0.2)]
+    index = Milli(tmp_path / "m", docs)
+    found = index.find(terms=terms)
+    assert found == {f"offering-{n}" for n in range(1, 6)}
+    assert found == embedded_ids(embedded(tmp_path, docs), terms=terms)
+    # Any term alone, as its own query, finds exactly the listings holding it.
+    assert index.find(terms=[("植保", 1.0)]) == {"offering-4"}
+
+
 TERM_DOCS = [
     make_doc(1, title="物联网平台"),
     make_doc(2, title="物流园区"),
