@@ -43,6 +43,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
         ("GET", r"^/health$", None),
         ("GET", r"^/keys$", None),
         ("POST", r"^/keys$", "CreateApiKey"),
+        ("DELETE", r"^/keys/(?P<key>[^/]+)$", None),
         ("POST", r"^/indexes$", "IndexCreateRequest"),
         ("GET", r"^/indexes/(?P<uid>[^/]+)$", None),
         ("DELETE", r"^/indexes/(?P<uid>[^/]+)$", None),
@@ -184,7 +185,7 @@ class StubMeili:
 
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, answer: Any) -> None:
-        data = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+        data = b"" if status == 204 else json.dumps(answer, ensure_ascii=False).encode("utf-8")
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
@@ -230,6 +231,13 @@ class StubMeili:
             key = {**body, "uid": str(uuid.uuid4()), "key": uuid.uuid4().hex, "createdAt": NOW, "updatedAt": NOW}
             self.keys.append(key)
             return 201, key
+        if path.startswith("/keys/"):
+            if self.master_key is None or rec.headers.get("authorization") != f"Bearer {self.master_key}":
+                return 403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
+            with self._lock:
+                kept = [k for k in self.keys if args["key"] not in (k["key"], k["uid"])]
+                found, self.keys[:] = len(kept) < len(self.keys), kept
+            return (204, None) if found else (404, {"message": "API key not found.", "code": "api_key_not_found"})
         if path.startswith("/tasks/"):
             task = self.tasks.get(int(args["task"]))
             return (200, task) if task else (404, {"message": "task not found", "code": "task_not_found"})
