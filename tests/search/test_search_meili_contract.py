@@ -302,6 +302,56 @@ def test_slow_settings_do_not_fail_start_up_and_unchanged_settings_are_not_resen
     assert len(stub.bodies("PATCH", "/settings$")) == patches
 
 
+def as_meilisearch_returns(settings: dict) -> dict:
+    """GET /settings after PATCHing `settings`: every setting with its default filled in
+    (as in the published document's example), sets in Meilisearch's own (sorted) order,
+    objects with their keys in another order."""
+    returned = {
+        "stopWords": [],
+        "nonSeparatorTokens": [],
+        "separatorTokens": [],
+        "distinctAttribute": None,
+        "proximityPrecision": "byWord",
+        "embedders": {},
+        "searchCutoffMs": None,
+        "facetSearch": True,
+        **settings,
+    }
+    returned["filterableAttributes"] = sorted(settings["filterableAttributes"])
+    returned["sortableAttributes"] = sorted(settings["sortableAttributes"])
+    returned["dictionary"] = sorted(settings["dictionary"], key=lambda w: w.encode())
+    returned["typoTolerance"] = {"disableOnWords": [], "disableOnNumbers": False, **settings["typoTolerance"]}
+    returned["faceting"] = {**settings["faceting"], "sortFacetValuesBy": {"*": "alpha"}}
+    returned["localizedAttributes"] = [dict(reversed(rule.items())) for rule in settings["localizedAttributes"]]
+    return returned
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        None,
+        ("rankingRules", ["words", "typo", "proximity", "attribute", "sort", "exactness"]),
+        ("prefixSearch", "indexingTime"),
+        ("dictionary", []),
+        ("typoTolerance", {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}}),
+        ("synonyms", {"vr": ["虚拟现实"]}),
+    ],
+    ids=["unchanged", "sort-fifth", "prefix-search", "no-dictionary", "typos-on-pinyin", "synonyms"],
+)
+def test_settings_are_sent_again_only_when_they_differ(stub, change):
+    """Each start compares the index's settings, as Meilisearch returns them, with the
+    wanted ones: sending them again needlessly reindexes everything (on every web
+    process's start), and missing a difference leaves the old behaviour in place."""
+    MeiliEngine(stub.url, MASTER, "listings", timeout=5).ensure_ready()
+    current = as_meilisearch_returns(meili_module.index_settings())
+    if change is not None:
+        current[change[0]] = change[1]
+    stub.indexes["listings"].settings = current
+    patches = len(stub.bodies("PATCH", "/settings$"))
+    MeiliEngine(stub.url, MASTER, "listings", timeout=5).ensure_ready()
+    assert len(stub.bodies("PATCH", "/settings$")) - patches == (0 if change is None else 1)
+
+
 def test_an_app_started_before_meilisearch_sets_the_index_up_on_first_use():
     """The app starts even when Meilisearch does not answer yet (compose starts both at
     once); the engine must then make its keys and settings on first use. Otherwise the
