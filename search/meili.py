@@ -42,12 +42,14 @@ request building are pure functions, testable without a server.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -93,6 +95,15 @@ DOCUMENT_FORMAT = "format_v2"
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
+
+
+def key_uid(name: str) -> str:
+    """The uid of the key called `name`, the same in every process (a UUID v4 in form, as
+    Meilisearch requires): web processes starting together list no key and all create it,
+    and Meilisearch refuses every creation but the first (`api_key_already_exists`). The
+    key itself is derived by Meilisearch from the uid and the master key."""
+    digest = hashlib.sha256(f"scenematch:{name}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def index_settings() -> dict[str, Any]:
@@ -509,9 +520,13 @@ class MeiliEngine:
             SEARCH_KEY_NAME.format(index=self.index_name): ["search"],
         }
         for name, actions in wanted.items():
-            if name not in found:
+            if name in found:
+                continue
+            uid = key_uid(name)
+            try:
                 created = master.create_key(
                     {
+                        "uid": uid,
                         "name": name,
                         "description": "scenematch: created at start-up from the master key",
                         "actions": actions,
@@ -520,6 +535,11 @@ class MeiliEngine:
                     }
                 )
                 found[name] = created.key
+            except MeilisearchApiError as exc:
+                # Another process starting at the same time made it first.
+                if exc.code != "api_key_already_exists":
+                    raise
+                found[name] = master.get_key(uid).key
         self._admin_key = found[ADMIN_KEY_NAME.format(index=self.index_name)]
         self._search_key = found[SEARCH_KEY_NAME.format(index=self.index_name)]
 

@@ -19,6 +19,7 @@ where; what Meilisearch itself matches is tested with `milli` in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -43,6 +44,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
         ("GET", r"^/health$", None),
         ("GET", r"^/keys$", None),
         ("POST", r"^/keys$", "CreateApiKey"),
+        ("GET", r"^/keys/(?P<key>[^/]+)$", None),
         ("DELETE", r"^/keys/(?P<key>[^/]+)$", None),
         ("POST", r"^/indexes$", "IndexCreateRequest"),
         ("GET", r"^/indexes/(?P<uid>[^/]+)$", None),
@@ -99,6 +101,8 @@ class StubMeili:
         # Called with (recorded request, task) before a task is reported; may block, or
         # set the task's status.
         self.task_hook: Callable[[Recorded, dict[str, Any]], None] | None = None
+        # Called with each recorded request before it is answered; may block.
+        self.request_hook: Callable[[Recorded], None] | None = None
         self._lock = threading.Lock()
         self._validators = {name: validator(name) for name in {s for _, _, s in ROUTES if s and s != "documents"}}
         stub = self
@@ -136,6 +140,8 @@ class StubMeili:
         rec = Recorded(h.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()}, body)
         with self._lock:
             self.requests.append(rec)
+        if self.request_hook is not None:
+            self.request_hook(rec)
         route = next(
             (
                 (m, schema)
@@ -228,12 +234,27 @@ class StubMeili:
                 return 403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
             if method == "GET":
                 return 200, {"results": self.keys, "offset": 0, "limit": 1000, "total": len(self.keys)}
-            key = {**body, "uid": str(uuid.uuid4()), "key": uuid.uuid4().hex, "createdAt": NOW, "updatedAt": NOW}
-            self.keys.append(key)
+            uid = body.get("uid") or str(uuid.uuid4())
+            # As Meilisearch: the key is derived from its uid and the master key.
+            secret = hashlib.sha256(f"{self.master_key}:{uid}".encode()).hexdigest()
+            key = {**body, "uid": uid, "key": secret, "createdAt": NOW, "updatedAt": NOW}
+            with self._lock:
+                if any(k["uid"] == uid for k in self.keys):
+                    return 409, {
+                        "message": f"`uid` field value `{uid}` is already an existing API key.",
+                        "code": "api_key_already_exists",
+                        "type": "invalid_request",
+                    }
+                self.keys.append(key)
             return 201, key
         if path.startswith("/keys/"):
             if self.master_key is None or rec.headers.get("authorization") != f"Bearer {self.master_key}":
                 return 403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
+            if method == "GET":
+                found_key = next((k for k in self.keys if args["key"] in (k["key"], k["uid"])), None)
+                if found_key is None:
+                    return 404, {"message": "API key not found.", "code": "api_key_not_found"}
+                return 200, found_key
             with self._lock:
                 kept = [k for k in self.keys if args["key"] not in (k["key"], k["uid"])]
                 found, self.keys[:] = len(kept) < len(self.keys), kept

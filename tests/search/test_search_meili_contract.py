@@ -277,6 +277,38 @@ def test_the_master_key_makes_scoped_keys_and_searches_use_the_search_key(stub, 
     assert len(stub.keys) == 2
 
 
+def test_web_processes_starting_together_share_one_pair_of_keys(stub):
+    """`scenematch serve --workers N` starts N processes that each run `ensure_ready`; all
+    of them list the keys before any has made them. They must end up with one admin and
+    one search key, the same in every process, not a pair each."""
+    listed = threading.Barrier(3)
+
+    def all_list_first(rec):
+        if rec.method == "GET" and rec.path == "/keys":
+            listed.wait(5)
+
+    stub.request_hook = all_list_first
+    engines = [MeiliEngine(stub.url, MASTER, "listings", timeout=10) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def start(engine: MeiliEngine) -> None:
+        try:
+            engine.ensure_ready()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stub.request_hook = None
+    assert errors == [] and stub.violations == []
+    assert sorted(k["name"] for k in stub.keys) == ["scenematch-admin-listings", "scenematch-search-listings"]
+    assert len({e._search_key for e in engines}) == 1 and len({e._admin_key for e in engines}) == 1
+    assert engines[0]._search_key == next(k["key"] for k in stub.keys if k["name"] == "scenematch-search-listings")
+
+
 def test_a_key_that_cannot_manage_keys_is_used_as_given(stub):
     engine = MeiliEngine(stub.url, "some-admin-key", "listings")
     engine.ensure_ready()
