@@ -15,7 +15,7 @@ import types
 import warnings
 
 import pytest
-from meili_stub import StubMeili
+from meili_stub import SCHEMAS, StubMeili
 from search_fixtures import make_doc
 
 from search import SearchQuery, SearchUnavailable
@@ -84,6 +84,30 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
     )
     assert len(stub.violations) == 4 and "limit is not allowed" in stub.violations[3]
     assert "typo" in stub.violations[0] and "any" in stub.violations[1] and "Content-Type" in stub.violations[2]
+
+
+def test_every_object_in_the_request_schemas_refuses_unknown_fields():
+    """The schemas are kept closed: a field the adapter sends that the published document
+    does not have (a typo, a setting of a newer version) fails the contract test."""
+    objects = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if node.get("type") == "object" or "properties" in node:
+                objects.append((where, node))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{where}/{n}")
+
+    walk(SCHEMAS["$defs"], "#/$defs")
+    assert len(objects) > 15
+    for where, node in objects:
+        closed = node.get("additionalProperties") is False or "properties" not in node
+        assert closed, f"{where} accepts unknown fields"
+        if "properties" not in node:  # a map (synonyms, facetsByIndex): its values are typed
+            assert isinstance(node.get("additionalProperties"), dict), where
 
 
 def test_text_words_are_phrases_that_must_all_match(stub, engine):
