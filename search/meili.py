@@ -13,7 +13,8 @@ whole tokens, and the rules below make it do exactly that whatever its version:
   allowed a typo, so `智慧` found `智力`). The domain lexicon also goes in as the
   `dictionary` setting so those words are not re-split at all.
 - A word that starts with a digit is written with a letter in front (`DIGIT_MARK`), in
-  the documents and in queries, so that Meilisearch segments it the same in both.
+  the documents and in queries, so that Meilisearch segments it the same in both; `+`
+  and `#` are spelt out (`c++` is `cplusplus`), as Meilisearch ≥ v1.16 splits words there.
 - Synonyms are expanded into the document (`syn_zh`: the synonyms of its tokens), not
   at query time: Meilisearch applies no synonyms to phrases. A change to
   `data/synonyms.txt` therefore needs a reindex, like a change of the settings.
@@ -91,7 +92,7 @@ MAX_FEDERATED_QUERIES = 64
 # Present in every document of the current shape; an index whose documents lack it was
 # written by an older adapter and answers wrongly until `scenematch reindex` rebuilds it
 # (bump the name when the shape changes again).
-DOCUMENT_FORMAT = "format_v2"
+DOCUMENT_FORMAT = "format_v3"
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
@@ -156,8 +157,16 @@ def decode(value: str) -> str:
 DIGIT_MARK = "n"
 
 
+# Charabia 0.9 (Meilisearch ≥ v1.16) reads `+` and `#` as separators, so `c++`, `c#` and
+# `c` would all be the word `c`; the embedded engine keeps them apart. Spelt out instead.
+SIGNS = {"+": "plus", "#": "sharp"}
+
+
 def meili_token(token: str) -> str:
-    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK`)."""
+    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK` and
+    `SIGNS`)."""
+    for sign, word in SIGNS.items():
+        token = token.replace(sign, word)
     return DIGIT_MARK + token if token[:1].isdigit() else token
 
 
@@ -242,7 +251,7 @@ def query_word(clause: Clause) -> str:
     typos (which phrases would switch off)."""
     term = clause.term.replace('"', " ").strip()
     if clause.fuzzy and term.isascii():
-        return term
+        return meili_token(term)
     return f'"{meili_token(term)}"'
 
 

@@ -39,6 +39,7 @@ from search.meili import (
     TEXT_ATTRIBUTES,
     build_federated,
     build_search_params,
+    meili_token,
     needs_federation,
     prepare_plan,
     term_count_query,
@@ -154,6 +155,26 @@ def test_a_word_starting_with_a_digit_matches_after_chinese_text(tmp_path):
     assert index.find("5G") == {"opportunity-1"}
     assert index.find("2024年") == {"opportunity-2", "opportunity-3"}
     assert index.ids('"5g" ') == set()  # without the letter
+
+
+def test_words_with_plus_or_sharp_stay_apart(tmp_path):
+    """`c++`, `c#` and `c` are different words to the embedded engine. Charabia 0.9 (the
+    tokenizer of v1.16 and later, `charabia-py`) reads `+` and `#` as separators, so all
+    three would be the word `c`; the adapter spells the signs out in the documents and the
+    queries (`cplusplus`, `csharp`)."""
+    tokenizer = charabia_py.PyTokenizerBuilder().build()
+
+    def words(text: str) -> list[str]:
+        return [t.lemma for t in tokenizer.tokenize(text) if t.is_word()]
+
+    assert words("c++") == words("c#") == ["c"]  # the signs as written
+    spelt = {w: words(meili_token(w)) for w in ["c++", "c#", "notepad++", "f#"]}
+    assert spelt == {"c++": ["cplusplus"], "c#": ["csharp"], "notepad++": ["notepadplusplus"], "f#": ["fsharp"]}
+    docs = [make_doc(1, title="c++ 开发"), make_doc(2, title="c# 开发"), make_doc(3, title="notepad++ 插件")]
+    index = Milli(tmp_path / "m", docs)
+    engine = embedded(tmp_path, docs)
+    for text, found in [("c++", {"opportunity-1"}), ("c#", {"opportunity-2"}), ("notepad++", {"opportunity-3"})]:
+        assert index.find(text) == found == embedded_ids(engine, text), text
 
 
 def test_latin_words_keep_their_typos(tmp_path):
