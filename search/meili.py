@@ -13,7 +13,8 @@ whole tokens, and the rules below make it do exactly that whatever its version:
   allowed a typo, so `智慧` found `智力`). The domain lexicon also goes in as the
   `dictionary` setting so those words are not re-split at all.
 - A word that starts with a digit is written with a letter in front (`DIGIT_MARK`), in
-  the documents and in queries, so that Meilisearch segments it the same in both.
+  the documents and in queries, so that Meilisearch segments it the same in both; `+`
+  and `#` are spelt out (`c++` is `cplusplus`), as Meilisearch ≥ v1.16 splits words there.
 - Synonyms are expanded into the document (`syn_zh`: the synonyms of its tokens), not
   at query time: Meilisearch applies no synonyms to phrases. A change to
   `data/synonyms.txt` therefore needs a reindex, like a change of the settings.
@@ -36,17 +37,20 @@ Writes: batches are sized by their UTF-8 bytes (Meilisearch refuses payloads ove
 made meanwhile into it first. Each thread has its own client (the official client keeps
 `Content-Type` in a dict it shares between calls). Given the master key, `ensure_ready`
 creates (once) an admin key and a search key scoped to this index, and searches use the
-search key. Settings and request building are pure functions, testable without a server.
+search key; if Meilisearch did not answer at start-up, the first use does it. Settings and
+request building are pure functions, testable without a server.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -88,10 +92,19 @@ MAX_FEDERATED_QUERIES = 64
 # Present in every document of the current shape; an index whose documents lack it was
 # written by an older adapter and answers wrongly until `scenematch reindex` rebuilds it
 # (bump the name when the shape changes again).
-DOCUMENT_FORMAT = "format_v2"
+DOCUMENT_FORMAT = "format_v3"
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
+
+
+def key_uid(name: str) -> str:
+    """The uid of the key called `name`, the same in every process (a UUID v4 in form, as
+    Meilisearch requires): web processes starting together list no key and all create it,
+    and Meilisearch refuses every creation but the first (`api_key_already_exists`). The
+    key itself is derived by Meilisearch from the uid and the master key."""
+    digest = hashlib.sha256(f"scenematch:{name}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def index_settings() -> dict[str, Any]:
@@ -144,8 +157,16 @@ def decode(value: str) -> str:
 DIGIT_MARK = "n"
 
 
+# Charabia 0.9 (Meilisearch ≥ v1.16) reads `+` and `#` as separators, so `c++`, `c#` and
+# `c` would all be the word `c`; the embedded engine keeps them apart. Spelt out instead.
+SIGNS = {"+": "plus", "#": "sharp"}
+
+
 def meili_token(token: str) -> str:
-    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK`)."""
+    """A token as the Meilisearch documents and queries write it (see `DIGIT_MARK` and
+    `SIGNS`)."""
+    for sign, word in SIGNS.items():
+        token = token.replace(sign, word)
     return DIGIT_MARK + token if token[:1].isdigit() else token
 
 
@@ -230,7 +251,7 @@ def query_word(clause: Clause) -> str:
     typos (which phrases would switch off)."""
     term = clause.term.replace('"', " ").strip()
     if clause.fuzzy and term.isascii():
-        return term
+        return meili_token(term)
     return f'"{meili_token(term)}"'
 
 
@@ -283,12 +304,14 @@ def prepare_plan(plan: QueryPlan, whole_counts: dict[str, int]) -> QueryPlan:
     return plan
 
 
-def _alternatives(clause: Clause) -> list[tuple[str, float]]:
-    """The ways one word may match, each a piece of `q` with its weight: the word, and
-    (for a long Chinese word) all of its parts anywhere, as the embedded engine does."""
-    out = [(query_word(clause), 1.0)]
+def _alternatives(clause: Clause) -> list[tuple[str, float, int]]:
+    """The ways one word may match, each a piece of `q` with its weight and its number of
+    Meilisearch words: the word, and (for a long Chinese word) all of its parts anywhere,
+    as the embedded engine does."""
+    out = [(query_word(clause), 1.0, 1)]
     if clause.subtokens:
-        out.append((" ".join(f'"{meili_token(t)}"' for t in clause.subtokens), SUBTOKEN_BOOST))
+        parts = " ".join(f'"{meili_token(t)}"' for t in clause.subtokens)
+        out.append((parts, SUBTOKEN_BOOST, len(clause.subtokens)))
     return out
 
 
@@ -297,11 +320,23 @@ def _text_subsets(plan: QueryPlan) -> Iterator[tuple[Clause, ...]]:
     return itertools.combinations(clauses, min_match(len(clauses)))
 
 
+def _text_combinations(plan: QueryPlan) -> Iterator[tuple[tuple[str, float, int], ...]]:
+    """The queries of a text search: for each subset of words that must match, each way
+    its words may match. A way with more than `MAX_QUERY_WORDS` phrases is left out:
+    Meilisearch would ignore the phrases past the tenth and find listings lacking them
+    (three rare words of four parts each, all matched by their parts; a listing that
+    holds only the parts of all three is then found by the embedded engine alone)."""
+    for subset in _text_subsets(plan):
+        for combination in itertools.product(*(_alternatives(c) for c in subset)):
+            if sum(n for _, _, n in combination) <= MAX_QUERY_WORDS:
+                yield combination
+
+
 def federated_query_count(plan: QueryPlan) -> int:
     if plan.mode is Mode.TERMS:
         return sum(len(_alternatives(c)) for c in plan.clauses[:MAX_QUERY_WORDS])
     if plan.mode is Mode.TEXT:
-        return sum(math.prod(len(_alternatives(c)) for c in subset) for subset in _text_subsets(plan))
+        return sum(1 for _ in _text_combinations(plan))
     return 0
 
 
@@ -321,7 +356,7 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
         # Heaviest terms first: matching sends at most eight, this keeps the ten heaviest.
         clauses = sorted(plan.clauses, key=lambda c: (-c.weight, c.term))[:MAX_QUERY_WORDS]
         for clause in clauses:
-            for q, weight in _alternatives(clause):
+            for q, weight, _ in _alternatives(clause):
                 queries.append(
                     {
                         "indexUid": index_uid,
@@ -332,18 +367,17 @@ def build_federated(index_uid: str, query: SearchQuery, plan: QueryPlan) -> dict
                     }
                 )
     else:
-        for subset in _text_subsets(plan):
-            for combination in itertools.product(*(_alternatives(c) for c in subset)):
-                query_: dict[str, Any] = {
-                    "indexUid": index_uid,
-                    "q": " ".join(q for q, _ in combination) + " ",
-                    "matchingStrategy": "all",
-                    **common,
-                }
-                weight = math.prod(w for _, w in combination)
-                if weight != 1.0:
-                    query_["federationOptions"] = {"weight": round(weight, 6)}
-                queries.append(query_)
+        for combination in _text_combinations(plan):
+            query_: dict[str, Any] = {
+                "indexUid": index_uid,
+                "q": " ".join(q for q, _, _ in combination) + " ",
+                "matchingStrategy": "all",
+                **common,
+            }
+            weight = math.prod(w for _, w, _ in combination)
+            if weight != 1.0:
+                query_["federationOptions"] = {"weight": round(weight, 6)}
+            queries.append(query_)
     federation: dict[str, Any] = {"offset": query.offset, "limit": query.page_size}
     if query.facets:
         federation["facetsByIndex"] = {index_uid: list(FACET_ATTRIBUTES.values())}
@@ -419,6 +453,9 @@ class MeiliEngine:
         self._journal: list[tuple[str, list[Any]]] | None = None
         # Set by `ensure_ready` when the index holds documents of an older shape.
         self._old_format = False
+        # Whether `ensure_ready` has run to the end (see `_ready_first`).
+        self._ready = False
+        self._ready_lock = threading.Lock()
         # Suggestions (您是不是要找) from the published documents, rebuilt at most every 5 minutes.
         self._vocabulary = VocabularyCache(max_age=300.0)
 
@@ -457,11 +494,23 @@ class MeiliEngine:
             self._old_format = bool(stats.number_of_documents) and DOCUMENT_FORMAT not in dict(
                 stats.field_distribution or {}
             )
+        self._ready = True
         if self._old_format:
             # As the embedded engine with an index of an old format: search answers 503.
             log.warning(
                 "Meilisearch index %s holds documents of an older shape; run `scenematch reindex`", self.index_name
             )
+
+    def _ready_first(self) -> None:
+        """Run `ensure_ready` if it has not succeeded yet: the app starts even when
+        Meilisearch does not answer (compose starts both at once), and without the keys and
+        settings the first documents would create the index with none (Meilisearch creates
+        a missing index on document addition), so that every filtered search is refused."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if not self._ready:
+                self.ensure_ready()
 
     def _provision_keys(self) -> None:
         """With the master key: find or create this index's admin and search keys."""
@@ -480,9 +529,13 @@ class MeiliEngine:
             SEARCH_KEY_NAME.format(index=self.index_name): ["search"],
         }
         for name, actions in wanted.items():
-            if name not in found:
+            if name in found:
+                continue
+            uid = key_uid(name)
+            try:
                 created = master.create_key(
                     {
+                        "uid": uid,
                         "name": name,
                         "description": "scenematch: created at start-up from the master key",
                         "actions": actions,
@@ -491,6 +544,11 @@ class MeiliEngine:
                     }
                 )
                 found[name] = created.key
+            except MeilisearchApiError as exc:
+                # Another process starting at the same time made it first.
+                if exc.code != "api_key_already_exists":
+                    raise
+                found[name] = master.get_key(uid).key
         self._admin_key = found[ADMIN_KEY_NAME.format(index=self.index_name)]
         self._search_key = found[SEARCH_KEY_NAME.format(index=self.index_name)]
 
@@ -534,6 +592,7 @@ class MeiliEngine:
         docs = list(docs)
         if not docs:
             return
+        self._ready_first()
         with _translate_errors(), self._lock:
             self._add(self.index_name, docs)
             if self._journal is not None:
@@ -548,6 +607,7 @@ class MeiliEngine:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return
+        self._ready_first()
         with _translate_errors(), self._lock:
             self._delete(self.index_name, ids)
             if self._journal is not None:
@@ -560,6 +620,7 @@ class MeiliEngine:
 
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
         tmp = f"{self.index_name}_tmp"
+        self._ready_first()
         with self._rebuild_lock, _translate_errors():
             with self._lock:
                 self._journal = []
@@ -590,6 +651,7 @@ class MeiliEngine:
         plan = plan_query(query)
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
+        self._ready_first()
         if self._old_format:
             raise SearchUnavailable(f"Meilisearch index {self.index_name} has an old format; run `scenematch reindex`")
         with_parts = [c.term for c in plan.clauses if c.subtokens]
@@ -640,6 +702,7 @@ class MeiliEngine:
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
         ids = list(dict.fromkeys(ids))
         out: dict[str, ListingDocument] = {}
+        self._ready_first()
         with _translate_errors():
             for chunk in _batches(ids, ID_CHUNK):
                 flt = f"id IN [{', '.join(quote(i) for i in chunk)}]"
@@ -657,6 +720,7 @@ class MeiliEngine:
     def document_ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
+        self._ready_first()
         with _translate_errors():
             while True:
                 page = self._index.get_documents({"fields": ["id"], "offset": offset, "limit": BATCH_MAX_DOCS})
@@ -666,6 +730,7 @@ class MeiliEngine:
                     return out
 
     def doc_count(self) -> int:
+        self._ready_first()
         with _translate_errors():
             return int(self._index.get_stats().number_of_documents)
 
@@ -677,6 +742,7 @@ class MeiliEngine:
         asked = {t: n for t, n in asked.items() if n and " " not in n and '"' not in n}
         if not asked:
             return out
+        self._ready_first()
         queries = [term_count_query(self.index_name, n) for n in asked.values()]
         with _translate_errors():
             results = self.search_client.multi_search(queries)["results"]

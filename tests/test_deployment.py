@@ -104,3 +104,16 @@ def test_no_secret_is_written_in_the_compose_file():
     for line in text.splitlines():
         if re.search(r"(PASSWORD|KEY):", line):
             assert "${" in line, line
+
+
+def test_the_meilisearch_image_counts_word_length_in_characters():
+    """Issue 15, point 3: before v1.16 Meilisearch counts a word's length for typos in
+    UTF-8 bytes, so two-character Chinese words get a typo (`智慧` finds `智力`). The
+    adapter keeps typos off Chinese words at any version; the image is a pinned release
+    from v1.16 on all the same (no `latest`: a settings change must be a decision)."""
+    image = COMPOSE["services"]["meilisearch"]["image"]
+    name, _, tag = image.partition(":")
+    assert name == "getmeili/meilisearch"
+    version = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", tag)
+    assert version, f"not a pinned release: {image}"
+    assert tuple(int(part) for part in version.groups()) >= (1, 16, 0), image

@@ -7,7 +7,10 @@ recorded in `violations`. Like the real server it refuses a body without
 `Content-Type: application/json` (415) and one above its payload limit (413).
 
 State is kept just far enough for the adapter to run: indexes with settings and
-documents, tasks that succeed at once (or as a test's hook says), keys, swaps. Search
+documents (documents sent to a missing index create it, without settings, as in
+Meilisearch), tasks that succeed at once (or as a test's hook says), keys, swaps. A
+search whose filter, sort or facets name an attribute the index's settings do not make
+filterable or sortable is refused (400) as Meilisearch refuses it. Search
 is NOT Meilisearch's: a document matches when each word or phrase of `q` is one of the
 space-separated tokens of its searchable attributes, enough to see which request went
 where; what Meilisearch itself matches is tested with `milli` in
@@ -16,6 +19,7 @@ where; what Meilisearch itself matches is tested with `milli` in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -40,6 +44,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
         ("GET", r"^/health$", None),
         ("GET", r"^/keys$", None),
         ("POST", r"^/keys$", "CreateApiKey"),
+        ("GET", r"^/keys/(?P<key>[^/]+)$", None),
+        ("DELETE", r"^/keys/(?P<key>[^/]+)$", None),
         ("POST", r"^/indexes$", "IndexCreateRequest"),
         ("GET", r"^/indexes/(?P<uid>[^/]+)$", None),
         ("DELETE", r"^/indexes/(?P<uid>[^/]+)$", None),
@@ -95,6 +101,8 @@ class StubMeili:
         # Called with (recorded request, task) before a task is reported; may block, or
         # set the task's status.
         self.task_hook: Callable[[Recorded, dict[str, Any]], None] | None = None
+        # Called with each recorded request before it is answered; may block.
+        self.request_hook: Callable[[Recorded], None] | None = None
         self._lock = threading.Lock()
         self._validators = {name: validator(name) for name in {s for _, _, s in ROUTES if s and s != "documents"}}
         stub = self
@@ -132,6 +140,8 @@ class StubMeili:
         rec = Recorded(h.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in h.headers.items()}, body)
         with self._lock:
             self.requests.append(rec)
+        if self.request_hook is not None:
+            self.request_hook(rec)
         route = next(
             (
                 (m, schema)
@@ -181,7 +191,7 @@ class StubMeili:
 
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, answer: Any) -> None:
-        data = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+        data = b"" if status == 204 else json.dumps(answer, ensure_ascii=False).encode("utf-8")
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(data)))
@@ -224,9 +234,31 @@ class StubMeili:
                 return 403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
             if method == "GET":
                 return 200, {"results": self.keys, "offset": 0, "limit": 1000, "total": len(self.keys)}
-            key = {**body, "uid": str(uuid.uuid4()), "key": uuid.uuid4().hex, "createdAt": NOW, "updatedAt": NOW}
-            self.keys.append(key)
+            uid = body.get("uid") or str(uuid.uuid4())
+            # As Meilisearch: the key is derived from its uid and the master key.
+            secret = hashlib.sha256(f"{self.master_key}:{uid}".encode()).hexdigest()
+            key = {**body, "uid": uid, "key": secret, "createdAt": NOW, "updatedAt": NOW}
+            with self._lock:
+                if any(k["uid"] == uid for k in self.keys):
+                    return 409, {
+                        "message": f"`uid` field value `{uid}` is already an existing API key.",
+                        "code": "api_key_already_exists",
+                        "type": "invalid_request",
+                    }
+                self.keys.append(key)
             return 201, key
+        if path.startswith("/keys/"):
+            if self.master_key is None or rec.headers.get("authorization") != f"Bearer {self.master_key}":
+                return 403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
+            if method == "GET":
+                found_key = next((k for k in self.keys if args["key"] in (k["key"], k["uid"])), None)
+                if found_key is None:
+                    return 404, {"message": "API key not found.", "code": "api_key_not_found"}
+                return 200, found_key
+            with self._lock:
+                kept = [k for k in self.keys if args["key"] not in (k["key"], k["uid"])]
+                found, self.keys[:] = len(kept) < len(self.keys), kept
+            return (204, None) if found else (404, {"message": "API key not found.", "code": "api_key_not_found"})
         if path.startswith("/tasks/"):
             task = self.tasks.get(int(args["task"]))
             return (200, task) if task else (404, {"message": "task not found", "code": "task_not_found"})
@@ -246,7 +278,21 @@ class StubMeili:
 
             return self._task(rec, "indexSwap", None, swap)
         if path == "/multi-search":
-            return 200, self._multi_search(body)
+            refused = next(filter(None, (self._refuse(q) for q in body["queries"])), None)
+            if refused is None and body.get("federation"):
+                for name, attributes in (body["federation"].get("facetsByIndex") or {}).items():
+                    refused = refused or self._refuse({"indexUid": name, "facets": attributes})
+            return refused or (200, self._multi_search(body))
+        if index is None and method == "POST" and uid and path == f"/indexes/{uid}/documents":
+            # Meilisearch creates a missing index on the first documents (with no settings).
+            primary_key = (rec.query.get("primaryKey") or [None])[0]
+
+            def create_and_add() -> None:
+                created = self.indexes.setdefault(str(uid), Index(str(uid), primary_key))
+                for doc in body:
+                    created.documents[str(doc["id"])] = doc
+
+            return self._task(rec, "documentAdditionOrUpdate", uid, create_and_add)
         if index is None and not (method == "DELETE" and uid):
             return 404, {"message": f"Index `{uid}` not found.", "code": "index_not_found"}
         if method == "DELETE":
@@ -292,8 +338,32 @@ class StubMeili:
                         counts[name] = counts.get(name, 0) + 1
             return 200, {"numberOfDocuments": len(index.documents), "isIndexing": False, "fieldDistribution": counts}
         if tail == "/search":
-            return 200, self._search(index, body)
+            return self._refuse({**body, "indexUid": uid}) or (200, self._search(index, body))
         return 404, {"message": "not handled", "code": "not_found"}
+
+    def _refuse(self, query: dict[str, Any]) -> tuple[int, Any] | None:
+        """Meilisearch's answer to a search naming an attribute its index settings do not
+        allow there (each condition of the adapter's filters starts with its attribute)."""
+        index = self.indexes.get(query["indexUid"])
+        if index is None:
+            return 404, {"message": f"Index `{query['indexUid']}` not found.", "code": "index_not_found"}
+        filterable = set(index.settings.get("filterableAttributes") or [])
+        sortable = set(index.settings.get("sortableAttributes") or [])
+        flt = query.get("filter") or []
+        conditions = (
+            [flt] if isinstance(flt, str) else [c for item in flt for c in ([item] if isinstance(item, str) else item)]
+        )
+        checks = [
+            ("invalid_search_filter", "filterable", [c.split()[0] for c in conditions], filterable),
+            ("invalid_search_sort", "sortable", [s.split(":")[0] for s in query.get("sort") or []], sortable),
+            ("invalid_search_facets", "filterable", list(query.get("facets") or []), filterable),
+        ]
+        for code, what, attributes, allowed in checks:
+            for attribute in attributes:
+                if attribute not in allowed:
+                    message = f"Attribute `{attribute}` is not {what}."
+                    return 400, {"message": message, "code": code, "type": "invalid_request"}
+        return None
 
     def _matching(self, index: Index, query: dict[str, Any]) -> list[dict[str, Any]]:
         q = query.get("q") or ""

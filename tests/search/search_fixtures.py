@@ -49,4 +49,20 @@ def engine(request, tmp_path) -> Iterator[SearchEngine]:
         for uid in (eng.index_name, f"{eng.index_name}_tmp"):
             with contextlib.suppress(Exception):
                 eng.client.delete_index(uid)
+        _delete_scoped_keys(os.environ["MEILI_URL"], os.environ.get("MEILI_KEY"), eng.index_name)
     eng.close()
+
+
+def _delete_scoped_keys(url: str, master_key: str | None, index_name: str) -> None:
+    """The keys `MeiliEngine.ensure_ready` made for a test's index (given the master key),
+    so that runs against a real server do not pile them up."""
+    import meilisearch
+
+    from search.meili import ADMIN_KEY_NAME, SEARCH_KEY_NAME
+
+    names = {ADMIN_KEY_NAME.format(index=index_name), SEARCH_KEY_NAME.format(index=index_name)}
+    with contextlib.suppress(Exception):  # not the master key: no keys were made
+        client = meilisearch.Client(url, master_key)
+        for key in client.get_keys({"limit": 1000}).results:
+            if key.name in names:
+                client.delete_key(key.key)

@@ -9,12 +9,13 @@ stub does and does not do. What Meilisearch's own matching makes of these reques
 from __future__ import annotations
 
 import json
-import sys
 import threading
+import time
+import types
 import warnings
 
 import pytest
-from meili_stub import StubMeili
+from meili_stub import SCHEMAS, StubMeili
 from search_fixtures import make_doc
 
 from search import SearchQuery, SearchUnavailable
@@ -83,6 +84,30 @@ def test_the_stub_refuses_what_meilisearch_would(stub):
     )
     assert len(stub.violations) == 4 and "limit is not allowed" in stub.violations[3]
     assert "typo" in stub.violations[0] and "any" in stub.violations[1] and "Content-Type" in stub.violations[2]
+
+
+def test_every_object_in_the_request_schemas_refuses_unknown_fields():
+    """The schemas are kept closed: a field the adapter sends that the published document
+    does not have (a typo, a setting of a newer version) fails the contract test."""
+    objects = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if node.get("type") == "object" or "properties" in node:
+                objects.append((where, node))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{where}/{n}")
+
+    walk(SCHEMAS["$defs"], "#/$defs")
+    assert len(objects) > 15
+    for where, node in objects:
+        closed = node.get("additionalProperties") is False or "properties" not in node
+        assert closed, f"{where} accepts unknown fields"
+        if "properties" not in node:  # a map (synonyms, facetsByIndex): its values are typed
+            assert isinstance(node.get("additionalProperties"), dict), where
 
 
 def test_text_words_are_phrases_that_must_all_match(stub, engine):
@@ -199,34 +224,53 @@ def test_batches_are_sized_by_utf8_bytes(stub, engine, monkeypatch):
     assert len(stub.indexes["listings"].documents) == 20
 
 
-def test_threads_each_send_their_own_content_type(stub, engine):
+def test_threads_each_send_their_own_content_type(stub, engine, monkeypatch):
     """Point 11: the client keeps Content-Type in a dict it shares between calls; a GET in
-    one thread removes it while another thread is sending a POST."""
-    engine.upsert([make_doc(1, title="智慧农业")])
+    one thread removes it while another thread is sending a POST. Both keys' clients send
+    POSTs in some threads while GETs go through the admin key's client in others, until
+    the POSTs are done (a rebuild POSTs the new index and the swap through the same
+    client as `health`)."""
+    docs = [make_doc(1, title="智慧农业")]
+    engine.upsert(docs)
     errors: list[BaseException] = []
+    posts = [
+        lambda: engine.term_doc_freq(["智慧农业"]),  # search key: POST, with Content-Type
+        lambda: engine.rebuild(docs),  # admin key: POST /indexes, /swap-indexes
+        lambda: engine.get(["opportunity-1"]),  # admin key: POST
+    ]
+    gets = [engine.health, engine.doc_count]  # admin key: GET, which removes it
+    posting_done = threading.Event()
 
-    def work(n: int) -> None:
+    def post(n: int) -> None:
         try:
-            for _ in range(150):
-                if n % 2:
-                    engine.term_doc_freq(["智慧农业"])  # POST, with Content-Type
-                else:
-                    assert engine.health()  # GET, which removes it
+            for _ in range(8):
+                posts[n % len(posts)]()
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    # Switch threads as often as possible, so the window between setting the header and
-    # sending it is hit within a few requests (with the default interval it takes many).
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    def get(n: int) -> None:
+        try:
+            while not posting_done.is_set():
+                assert gets[n % len(gets)]()
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Widen the window between setting the header and sending the request (the client
+    # serialises the body in between), so that a shared header dict is caught every run.
+    def slow_dumps(*args, **kwargs):
+        time.sleep(0.002)
+        return json.dumps(*args, **kwargs)
+
+    monkeypatch.setattr("meilisearch._httprequests.json", types.SimpleNamespace(dumps=slow_dumps))
+    posters = [threading.Thread(target=post, args=(n,)) for n in range(6)]
+    getters = [threading.Thread(target=get, args=(n,)) for n in range(4)]
+    for t in [*posters, *getters]:
+        t.start()
+    for t in posters:
+        t.join()
+    posting_done.set()
+    for t in getters:
+        t.join()
     assert errors == [] and stub.violations == []
 
 
@@ -257,6 +301,38 @@ def test_the_master_key_makes_scoped_keys_and_searches_use_the_search_key(stub, 
     assert len(stub.keys) == 2
 
 
+def test_web_processes_starting_together_share_one_pair_of_keys(stub):
+    """`scenematch serve --workers N` starts N processes that each run `ensure_ready`; all
+    of them list the keys before any has made them. They must end up with one admin and
+    one search key, the same in every process, not a pair each."""
+    listed = threading.Barrier(3)
+
+    def all_list_first(rec):
+        if rec.method == "GET" and rec.path == "/keys":
+            listed.wait(5)
+
+    stub.request_hook = all_list_first
+    engines = [MeiliEngine(stub.url, MASTER, "listings", timeout=10) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def start(engine: MeiliEngine) -> None:
+        try:
+            engine.ensure_ready()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stub.request_hook = None
+    assert errors == [] and stub.violations == []
+    assert sorted(k["name"] for k in stub.keys) == ["scenematch-admin-listings", "scenematch-search-listings"]
+    assert len({e._search_key for e in engines}) == 1 and len({e._admin_key for e in engines}) == 1
+    assert engines[0]._search_key == next(k["key"] for k in stub.keys if k["name"] == "scenematch-search-listings")
+
+
 def test_a_key_that_cannot_manage_keys_is_used_as_given(stub):
     engine = MeiliEngine(stub.url, "some-admin-key", "listings")
     engine.ensure_ready()
@@ -280,6 +356,75 @@ def test_slow_settings_do_not_fail_start_up_and_unchanged_settings_are_not_resen
     patches = len(stub.bodies("PATCH", "/settings$"))
     MeiliEngine(stub.url, MASTER, "listings", timeout=5).ensure_ready()
     assert len(stub.bodies("PATCH", "/settings$")) == patches
+
+
+def as_meilisearch_returns(settings: dict) -> dict:
+    """GET /settings after PATCHing `settings`: every setting with its default filled in
+    (as in the published document's example), sets in Meilisearch's own (sorted) order,
+    objects with their keys in another order."""
+    returned = {
+        "stopWords": [],
+        "nonSeparatorTokens": [],
+        "separatorTokens": [],
+        "distinctAttribute": None,
+        "proximityPrecision": "byWord",
+        "embedders": {},
+        "searchCutoffMs": None,
+        "facetSearch": True,
+        **settings,
+    }
+    returned["filterableAttributes"] = sorted(settings["filterableAttributes"])
+    returned["sortableAttributes"] = sorted(settings["sortableAttributes"])
+    returned["dictionary"] = sorted(settings["dictionary"], key=lambda w: w.encode())
+    returned["typoTolerance"] = {"disableOnWords": [], "disableOnNumbers": False, **settings["typoTolerance"]}
+    returned["faceting"] = {**settings["faceting"], "sortFacetValuesBy": {"*": "alpha"}}
+    returned["localizedAttributes"] = [dict(reversed(rule.items())) for rule in settings["localizedAttributes"]]
+    return returned
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        None,
+        ("rankingRules", ["words", "typo", "proximity", "attribute", "sort", "exactness"]),
+        ("prefixSearch", "indexingTime"),
+        ("dictionary", []),
+        ("typoTolerance", {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}}),
+        ("synonyms", {"vr": ["虚拟现实"]}),
+    ],
+    ids=["unchanged", "sort-fifth", "prefix-search", "no-dictionary", "typos-on-pinyin", "synonyms"],
+)
+def test_settings_are_sent_again_only_when_they_differ(stub, change):
+    """Each start compares the index's settings, as Meilisearch returns them, with the
+    wanted ones: sending them again needlessly reindexes everything (on every web
+    process's start), and missing a difference leaves the old behaviour in place."""
+    MeiliEngine(stub.url, MASTER, "listings", timeout=5).ensure_ready()
+    current = as_meilisearch_returns(meili_module.index_settings())
+    if change is not None:
+        current[change[0]] = change[1]
+    stub.indexes["listings"].settings = current
+    patches = len(stub.bodies("PATCH", "/settings$"))
+    MeiliEngine(stub.url, MASTER, "listings", timeout=5).ensure_ready()
+    assert len(stub.bodies("PATCH", "/settings$")) - patches == (0 if change is None else 1)
+
+
+def test_an_app_started_before_meilisearch_sets_the_index_up_on_first_use():
+    """The app starts even when Meilisearch does not answer yet (compose starts both at
+    once); the engine must then make its keys and settings on first use. Otherwise the
+    sync worker's first documents create the index without settings (as Meilisearch
+    does), and every filtered search is refused until the app restarts."""
+    server = StubMeili(master_key=MASTER)  # listening, not answering yet
+    engine = MeiliEngine(server.url, MASTER, "listings", timeout=1)
+    with pytest.raises(SearchUnavailable):
+        engine.ensure_ready()  # what the app's start-up logs and goes on from
+    with server:
+        engine.upsert([make_doc(1, title="智慧农业", tracks=["物联网"])])
+        result = engine.search(SearchQuery(text="智慧农业", statuses=["published"], tracks=["物联网"]))
+        assert [h.id for h in result.hits] == ["opportunity-1"]
+        assert result.facets["track"] == {"物联网": 1}
+        assert server.indexes["listings"].settings == meili_module.index_settings()
+        assert {k["name"] for k in server.keys} == {"scenematch-admin-listings", "scenematch-search-listings"}
+        assert server.violations == []
 
 
 def test_string_filters_are_exact_like_the_embedded_engine(stub, engine):

@@ -39,13 +39,14 @@ from search.meili import (
     TEXT_ATTRIBUTES,
     build_federated,
     build_search_params,
+    meili_token,
     needs_federation,
     prepare_plan,
     term_count_query,
     to_meili,
 )
 from search.plan import plan_query
-from search.text import index_tokens, lexicon, normalise, synonyms_of
+from search.text import index_tokens, lexicon, normalise, search_subtokens, synonyms_of
 
 
 class Milli:
@@ -156,6 +157,26 @@ def test_a_word_starting_with_a_digit_matches_after_chinese_text(tmp_path):
     assert index.ids('"5g" ') == set()  # without the letter
 
 
+def test_words_with_plus_or_sharp_stay_apart(tmp_path):
+    """`c++`, `c#` and `c` are different words to the embedded engine. Charabia 0.9 (the
+    tokenizer of v1.16 and later, `charabia-py`) reads `+` and `#` as separators, so all
+    three would be the word `c`; the adapter spells the signs out in the documents and the
+    queries (`cplusplus`, `csharp`)."""
+    tokenizer = charabia_py.PyTokenizerBuilder().build()
+
+    def words(text: str) -> list[str]:
+        return [t.lemma for t in tokenizer.tokenize(text) if t.is_word()]
+
+    assert words("c++") == words("c#") == ["c"]  # the signs as written
+    spelt = {w: words(meili_token(w)) for w in ["c++", "c#", "notepad++", "f#"]}
+    assert spelt == {"c++": ["cplusplus"], "c#": ["csharp"], "notepad++": ["notepadplusplus"], "f#": ["fsharp"]}
+    docs = [make_doc(1, title="c++ 开发"), make_doc(2, title="c# 开发"), make_doc(3, title="notepad++ 插件")]
+    index = Milli(tmp_path / "m", docs)
+    engine = embedded(tmp_path, docs)
+    for text, found in [("c++", {"opportunity-1"}), ("c#", {"opportunity-2"}), ("notepad++", {"opportunity-3"})]:
+        assert index.find(text) == found == embedded_ids(engine, text), text
+
+
 def test_latin_words_keep_their_typos(tmp_path):
     docs = [make_doc(1, title="基于 blockchain 的溯源"), make_doc(2, title="区块")]
     index = Milli(tmp_path / "m", docs)
@@ -192,6 +213,29 @@ def test_a_phrase_is_one_word_of_the_ten(tmp_path):
     assert index.ids(tenth_missing) == set()  # the tenth word counts
     assert index.ids(eleventh_missing) == set()  # 大棚 is the tenth
     assert index.ids(" ".join(f'"{w}"' for w in [*words[:9], "大数据", "区块链"]) + " ") == {"opportunity-1"}
+
+
+def test_no_query_has_more_words_than_meilisearch_reads(tmp_path):
+    """Point 6 with long words matched by their parts: three rare words of four, four and
+    three parts make an eleven-phrase query, and Meilisearch would ignore the eleventh
+    (`服务`), finding a listing that lacks it. That way of matching is left out; a listing
+    holding only the parts of all three (none of the words whole) is then found by the
+    embedded engine alone."""
+    words = ["中华人民共和国", "人行南昌中心支行", "信息技术服务"]
+    parts = [p for w in words for p in search_subtokens(w)]
+    assert len(parts) == 11 and parts[-1] == "服务"
+    docs = [
+        make_doc(1, title="。".join(parts[:-1])),  # every part but 服务
+        make_doc(2, title="。".join(parts)),  # every part
+        make_doc(3, title=" ".join(words)),
+    ]
+    index = Milli(tmp_path / "m", docs)
+    text = " ".join(words)
+    assert index.ids(" ".join(f'"{p}"' for p in parts) + " ") >= {"opportunity-1"}  # the eleventh is ignored
+    requests = index.requests(SearchQuery(text=text))
+    assert max(q.count('"') // 2 for q in requests) <= 10
+    assert index.find(text) == {"opportunity-3"}
+    assert embedded_ids(embedded(tmp_path, docs), text) == {"opportunity-2", "opportunity-3"}
 
 
 def test_long_queries_need_the_share_of_words_the_embedded_engine_needs(tmp_path):
@@ -236,6 +280,26 @@ def test_every_lexicon_word_matches_whole_without_the_dictionary(tmp_path):
             # Both engines accept the parts apart (the word is rare here), or neither.
             other = reversed_parts[word].id
             assert (other in found) == (other in embedded_ids(engine, word)), word
+
+
+def test_matching_finds_a_listing_holding_any_key_term(tmp_path):
+    """Point 2: matching's key terms are alternatives (any one may match), weighted. With
+    `frequency` only listings holding the index-wide rarest term were candidates; the
+    adapter sends one query per term and Meilisearch's federation unions them."""
+    docs = [
+        make_doc(1, kind="offering", title="区块链 存证 平台"),
+        make_doc(2, kind="offering", title="冷链 溯源 系统"),
+        make_doc(3, kind="offering", title="农产品 溯源 区块链"),
+        make_doc(4, kind="offering", title="无人机 植保"),
+        make_doc(5, kind="offering", title="智慧农业 物联网"),
+    ]
+    terms = [("区块链", 1.0), ("溯源", 0.6), ("植保", 0.3), ("智慧农业", 0.2)]
+    index = Milli(tmp_path / "m", docs)
+    found = index.find(terms=terms)
+    assert found == {f"offering-{n}" for n in range(1, 6)}
+    assert found == embedded_ids(embedded(tmp_path, docs), terms=terms)
+    # Any term alone, as its own query, finds exactly the listings holding it.
+    assert index.find(terms=[("植保", 1.0)]) == {"offering-4"}
 
 
 TERM_DOCS = [
@@ -294,6 +358,11 @@ QUERIES = [
     "5G",
     "2024年",
     "5g 基站",
+    # The pinyin field (Meilisearch has no pinyin of its own). Not a misspelt pinyin word:
+    # the pinyin attribute has typos off (`disableOnAttributes`), a setting milli cannot take.
+    "zhihuinongye",
+    "shuzijingji",
+    "zhihui",
 ]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from search_fixtures import make_doc
 
 from search import SearchQuery, SearchUnavailable
@@ -23,7 +25,7 @@ from search.meili import (
     to_meili,
 )
 from search.plan import plan_query
-from search.text import has_cjk, lexicon
+from search.text import has_cjk, lexicon, search_subtokens
 
 _TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|>|<|\[|\]|,)|(?P<word>[A-Za-z_][\w.]*|\d+))')
 
@@ -61,6 +63,16 @@ def test_a_crafted_value_stays_one_equality(value):
     assert decode(encode(value)) == value
 
 
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.text(min_size=1, max_size=40))
+def test_any_value_stays_one_equality_on_its_attribute(value):
+    """Verified correct, keep it so: every filter value is one equality on its field."""
+    built = build_filter(SearchQuery(statuses=[value], tracks=[value], domains=[value], regions=[value]))
+    conditions = [c for group in built for c in group]
+    fields = ["f_status", "f_tracks", "f_domains", "f_region"]
+    assert [tokenize(c) for c in conditions] == [[("word", f), ("op", "="), ("str", encode(value))] for f in fields]
+
+
 def test_filter_shape_or_within_and_across():
     built = build_filter(
         SearchQuery(
@@ -95,6 +107,12 @@ def test_settings():
     assert settings["rankingRules"][0] == "sort"
     # Point 8 (≥ v1.12), besides the trailing space of every `q`.
     assert settings["prefixSearch"] == "disabled"
+    # Kept as the audit found them right: Chinese for the segmented text, no typos on
+    # pinyin, enough facet values and hits.
+    assert settings["localizedAttributes"] == [{"attributePatterns": ["*_zh"], "locales": ["cmn"]}]
+    assert settings["typoTolerance"]["disableOnAttributes"] == ["pinyin"]
+    assert settings["faceting"]["maxValuesPerFacet"] >= 100
+    assert settings["pagination"]["maxTotalHits"] >= 1000
 
 
 def test_the_lexicon_goes_in_as_the_dictionary():
@@ -165,6 +183,24 @@ def test_search_params_for_browse_and_terms():
         ('"无人机" ', 0.125),
         ('"无人" "人机" ', 0.05),
     ]
+
+
+def test_no_query_has_more_words_than_meilisearch_reads():
+    """Point 6: Meilisearch reads ten words of `q` (a phrase is one). Long words matched by
+    their parts must not push a query past that, whatever the query's length."""
+    many_parts = sorted(
+        (w for w in lexicon() if len(search_subtokens(w)) >= 3), key=lambda w: -len(search_subtokens(w))
+    )
+    assert len(many_parts) >= 12
+    for n in range(1, 11):
+        for start in range(0, len(many_parts) - n, 3):
+            query = SearchQuery(text=" ".join(many_parts[start : start + n]))
+            # None of the words is held whole by many listings: all may match by parts.
+            plan = prepare_plan(plan_query(query), {})
+            if not needs_federation(plan):
+                continue
+            for sub in build_federated("listings", query, plan)["queries"]:
+                assert len(re.findall(r'"[^"]*"|\S+', sub["q"])) <= 10, sub["q"]
 
 
 def test_unreachable_server_raises_search_unavailable():
