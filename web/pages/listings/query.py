@@ -218,8 +218,12 @@ async def _cached_facets(
     if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]
     # One count per key at a time: under load, fifty requests missing the cache at once
-    # would otherwise run the same five GROUP BYs fifty times over.
+    # would otherwise run the same five GROUP BYs fifty times over. While one request
+    # recounts, the others show the previous counts rather than queue behind it (at 100k
+    # listings a recount takes about a second on SQLite, which every queued page would wait).
     lock = _facet_locks.setdefault(key, asyncio.Lock())
+    if cached is not None and lock.locked():
+        return cached[1]
     async with lock:
         cached = _facet_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < ttl:
