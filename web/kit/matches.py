@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.auth.actor import Actor
 from backend.listings.models import ListingKind
 from backend.listings.presenter import present
+from web.kit.urls import url_to
 
 
 @dataclass
@@ -57,11 +58,10 @@ async def find_matches(
             reasons.append(f"语义相近：“{mine}”与“{theirs}”")
         if row.accepted:
             reasons.append("撮合专员已采纳")
-        path = "opportunities" if row.kind == ListingKind.opportunity else "offerings"
         views.append(
             MatchView(
                 title=row.listing.title,
-                url=f"/{path}/{row.listing.id}",
+                url=url_to(request, f"listings:{row.kind.value}_detail", listing_id=row.listing.id),
                 organisation=organisations.get(row.listing.id, ""),
                 score=round(row.score, 2),
                 reasons=reasons,
