@@ -243,3 +243,15 @@ def test_every_page_has_no_serious_accessibility_violation_and_no_csp_error(chro
     assert csp_errors == []
     assert len(audited) >= 40
     assert sorted(set(missing) - NEEDS_DEMO_DATA) == [], f"page routes the crawl never reached: {missing}"
+
+
+def test_a_boosted_page_change_copies_no_inline_style_across(page):
+    # Browser extensions and password managers set inline styles on inputs (CSSOM, which the CSP
+    # allows). htmx's settle step used to copy `style` from the old element to the new one with
+    # setAttribute, which the CSP refuses: a console error on every boosted click or form.
+    page.goto("/opportunities")
+    page.evaluate("document.querySelector('#q').style.outline = '1px solid red'")
+    page.locator(".facet a.facet-link").first.click()
+    page.wait_for_url(re.compile(r"[?&](track|domain|region)="))
+    page.wait_for_timeout(300)  # the settle step runs after the swap
+    assert page.problems == []
