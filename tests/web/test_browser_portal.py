@@ -255,3 +255,27 @@ def test_a_boosted_page_change_copies_no_inline_style_across(page):
     page.wait_for_url(re.compile(r"[?&](track|domain|region)="))
     page.wait_for_timeout(300)  # the settle step runs after the swap
     assert page.problems == []
+
+
+def test_a_matchmaker_dismisses_a_suggestion_stays_at_the_suggestions_and_can_undo_it(page):
+    sign_in(page, DEMO_EMAILS["matchmaker"])
+    page.goto("/opportunities")
+    page.locator(".listing-card a").first.click()
+    page.wait_for_url(re.compile(r"/opportunities/\d+$"))
+    first = page.locator(".match-list > li").first
+    title = first.locator(".card-title").inner_text()
+    first.scroll_into_view_if_needed()
+    first.locator("input[name=confirm]").check()
+    first.locator("button[value=dismissed]").click()
+    page.wait_for_url(re.compile(r"done=dismissed"))
+    # Back at the suggestions, not at the top of the page, with what happened and a way back.
+    heading = page.locator("#matches-heading").bounding_box()
+    assert page.evaluate("window.scrollY") > 0 and -2 <= heading["y"] < 200, heading
+    notice = page.locator(".match-notice")
+    assert "已忽略" in notice.inner_text()
+    assert title not in page.locator(".match-list").inner_text()
+    notice.locator("button", has_text="撤销忽略").click()
+    page.wait_for_url(re.compile(r"done=restored"))
+    assert "已撤销忽略" in page.locator(".match-notice").inner_text()
+    assert title in page.locator(".match-list").inner_text()
+    assert page.evaluate("window.scrollY") > 0
