@@ -279,3 +279,22 @@ def test_a_matchmaker_dismisses_a_suggestion_stays_at_the_suggestions_and_can_un
     assert "已撤销忽略" in page.locator(".match-notice").inner_text()
     assert title in page.locator(".match-list").inner_text()
     assert page.evaluate("window.scrollY") > 0
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["375", "1280"])
+def test_the_ten_hundred_thousand_progress_has_demo_figures_and_full_width_bars(chromium, live_site, viewport):
+    context = chromium.new_context(base_url=live_site, viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    page.goto("/demonstration")
+    card = page.locator(".demo-card").first
+    assert int(card.locator(".demo-number").inner_text()) > 0  # the demo registry, not 0 / 0.0 %
+    box, meter = card.bounding_box(), card.locator(".demo-meter").bounding_box()
+    # The bar spans the card (it was a 100 px strip floating in the middle), under the text it belongs to.
+    assert meter["width"] > box["width"] - 40 and abs(meter["x"] - (box["x"] + 16)) <= 2, (box, meter)
+    fill = card.locator(".demo-meter-fill").bounding_box()
+    percent = float(card.locator(".muted").inner_text().removeprefix("完成 ").removesuffix("%"))
+    assert abs(fill["width"] - meter["width"] * percent / 100) <= 2, (fill, meter, percent)
+    # The year is picked from a list, beside its button.
+    year, button = page.locator("#f-year").bounding_box(), page.locator(".demo-year button").bounding_box()
+    assert abs(year["y"] + year["height"] / 2 - (button["y"] + button["height"] / 2)) <= 4
+    context.close()
