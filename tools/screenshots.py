@@ -98,6 +98,8 @@ def take(browser, base_url: str, out: Path) -> None:
     _shoot(page, "phone-did-you-mean", out, full_page=False)
     page.goto("/help")
     _shoot(page, "phone-help", out, full_page=False)
+    page.goto("/demonstration")
+    _shoot(page, "phone-progress", out, full_page=False)
     _sign_in(page, "issuer")
     page.goto("/workspace/opportunities/new")
     _shoot(page, "phone-issuer-form", out, full_page=False)
@@ -114,6 +116,17 @@ def take(browser, base_url: str, out: Path) -> None:
     _sign_in(page, "matchmaker")
     page.goto("/pairings")
     _shoot(page, "pairing-board", out)
+    page.goto("/demonstration")
+    _shoot(page, "progress", out, full_page=False)
+    # A dismissed suggestion: the page stays at the suggestions, with 撤销忽略.
+    page.goto("/opportunities")
+    page.locator(".listing-card a").first.click()
+    page.wait_for_url(re.compile(r"/opportunities/\d+$"))
+    first = page.locator(".match-list > li").first
+    first.locator("input[name=confirm]").check()
+    first.locator("button[value=dismissed]").click()
+    page.wait_for_url(re.compile(r"done=dismissed"))
+    _shoot(page, "matches-dismissed", out, full_page=False)
     desktop.close()
 
 

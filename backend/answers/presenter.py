@@ -9,6 +9,7 @@ from backend.answers.models import Answer, AnswerAttachment, AnswerOffering
 from backend.answers.schemas import AnswerPublic, AttachmentPublic, ContactPerson, MemberPublic
 from backend.answers.service import members_of
 from backend.auth.models import User
+from backend.kit.china_time import in_china
 from backend.listings.models import Opportunity
 from backend.organisations.service import names_of as organisation_names_of
 
@@ -59,6 +60,7 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
     return [
         AnswerPublic(
             id=a.id,
+            receipt_number=receipt_number(a),
             opportunity_id=a.opportunity_id,
             opportunity_title=titles.get(a.opportunity_id, ""),
             lead_organisation_id=a.lead_organisation_id,
@@ -104,3 +106,10 @@ async def present_answers(session: AsyncSession, answers: Sequence[Answer]) -> l
         )
         for a in answers
     ]
+
+
+def receipt_number(answer: Answer) -> str | None:
+    """The submission's receipt: the China date it was submitted and the answer's number (DT-20261207-000123)."""
+    if answer.submitted_at is None or answer.id is None:
+        return None
+    return f"DT-{in_china(answer.submitted_at):%Y%m%d}-{answer.id:06d}"

@@ -83,6 +83,9 @@ class AnswerPublic(BaseModel):
     offering_ids: list[int]
     attachments: list[AttachmentPublic]
     submitted_at: datetime | None
+    receipt_number: str | None = Field(
+        default=None, description="回执编号：提交时生成（DT-提交日期-答题编号，北京时间），供答题方留存和查询"
+    )
     decided_at: datetime | None
     winner_published: bool
     created_at: datetime

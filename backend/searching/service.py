@@ -244,3 +244,23 @@ async def decide(
     session.add(decision)
     await session.flush()
     return decision
+
+
+async def undo_dismissal(session: AsyncSession, *, actor: Actor, opportunity_id: int, offering_id: int) -> None:
+    """A matchmaker takes back a dismissal: the pair is suggested again (an accepted pair is left as it is)."""
+    from backend.auth.actor import require_staff
+
+    require_staff(actor, "只有撮合专员可以处理推荐")
+    decision = (
+        await session.exec(
+            select(MatchDecision).where(
+                MatchDecision.opportunity_id == opportunity_id,
+                MatchDecision.offering_id == offering_id,
+                MatchDecision.verdict == MatchVerdict.dismissed,
+            )
+        )
+    ).first()
+    if decision is None:
+        raise NotFound("没有可撤销的忽略")
+    await session.delete(decision)
+    await session.flush()

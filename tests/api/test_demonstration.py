@@ -534,3 +534,24 @@ async def test_proposals_need_a_pairing_at_the_demonstration_stage(client, make_
     ready, _, enterprise = await _pairing_at(session)
     user = await create_user(session, role=Role.enterprise, organisation=enterprise)
     assert (await (await login(make_client(), user)).get(f"{API}/pairings/{ready.id}/proposal")).status_code == 403
+
+
+async def test_the_demo_has_a_registry_marked_as_demo_data_and_progress_to_show(session):
+    from backend.auth.actor import Actor
+    from backend.auth.models import User
+    from backend.seeding import DEMO_ACCOUNTS, seed_demo, seed_demonstration_demo
+
+    await seed_demo(session)
+    figures = (await demonstration.progress(session)).overall
+    # Before: the demo had no registry rows, so every figure read 0 / 0.0 %.
+    assert figures.zones.actual == 8 and figures.zones.percent and figures.zones.percent > 0
+    assert figures.projects.actual >= 15 and figures.enterprises.actual >= 30
+    zones = (await session.exec(select(DemoZone))).all()
+    projects = (await session.exec(select(DemoProject))).all()
+    assert all(z.name.endswith("（演示）") for z in zones) and all(p.title.endswith("（演示）") for p in projects)
+    assert {p.status for p in projects} >= {"applied", "selected", "building", "accepted", "promoted"}
+    enterprises = (await session.exec(select(GrowthEnterprise))).all()
+    assert all("演示数据" in e.note for e in enterprises)
+    # Seeding again adds nothing.
+    matchmaker = (await session.exec(select(User).where(User.email == DEMO_ACCOUNTS[1].email))).one()
+    assert await seed_demonstration_demo(session, Actor(user=matchmaker)) == {}

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from backend.answers.models import Answer
 from backend.auth.models import Role
+from backend.kit.china_time import china_today
 from backend.listings.models import ListingStatus, Opportunity
 from backend.taxonomy.models import Batch
 from tests.factories import PASSWORD, create_offering, create_opportunity, create_organisation, create_user
@@ -97,6 +98,11 @@ async def test_submitting_an_answer_needs_the_confirmation_box(make_client, sess
         enterprise, f"/answers/{answer_id}/submit", {"confirm": "yes"}, token_from=f"/answers/{answer_id}"
     )
     assert submitted.status_code == 303
+    # The answerer gets a receipt number: the China date of submission and the answer's number.
+    receipt = f"DT-{china_today():%Y%m%d}-{answer_id:06d}"
+    landed = (await enterprise.get(submitted.headers["location"])).text
+    assert f"答题已提交，回执编号 {receipt}" in landed and f"回执编号 <strong>{receipt}</strong>" in landed
+    assert (await enterprise.get(f"/api/v1/answers/{answer_id}")).json()["receipt_number"] == receipt
     # The issuer sees who to contact about the answer.
     issuer = await _as(make_client, await create_user(session, role=Role.issuer, organisation=department))
     seen = (await issuer.get(f"/answers/{answer_id}")).text

@@ -164,8 +164,10 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
         },
         token_from="/review/matches",
     )
+    assert accepted.status_code == 303
     assert (
-        accepted.status_code == 303 and accepted.headers["location"] == f"/opportunities/{opportunity.id}?done=accepted"
+        accepted.headers["location"]
+        == f"/opportunities/{opportunity.id}?done=accepted&opportunity_id={opportunity.id}&offering_id={sensor.id}"
     )
     pairing = (await session.exec(select(Pairing).where(Pairing.opportunity_id == opportunity.id))).one()
     assert pairing.offering_id == sensor.id and pairing.stage == "recommended"
@@ -182,9 +184,23 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
         },
         token_from="/review/matches",
     )
-    assert dismissed.headers["location"] == "/review/matches?done=dismissed"
+    assert (
+        dismissed.headers["location"]
+        == f"/review/matches?done=dismissed&opportunity_id={opportunity.id}&offering_id={drone.id}"
+    )
     detail = (await client.get(f"/opportunities/{opportunity.id}")).text
     assert "果园植保无人机" not in detail and "撮合专员已采纳" in detail
+    # The dismissal can be taken back: the suggestion comes back.
+    undone = await post_form(
+        client,
+        "/review/matches/undo",
+        {"opportunity_id": opportunity.id, "offering_id": drone.id, "next": f"/opportunities/{opportunity.id}#x"},
+        token_from="/review/matches",
+    )
+    assert (
+        undone.headers["location"] == f"/opportunities/{opportunity.id}?done=restored&opportunity_id={opportunity.id}#x"
+    )
+    assert "果园植保无人机" in (await client.get(f"/opportunities/{opportunity.id}")).text
 
 
 async def test_deciding_a_suggestion_needs_the_form_token(client, session):

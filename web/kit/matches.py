@@ -6,8 +6,39 @@ from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
+from backend.kit.params import MAX_ID, whole_number
 from backend.listings.models import ListingKind
 from backend.listings.presenter import present
+from web.kit.urls import url_to
+
+# What a matchmaker sees after acting on a suggestion (the list page and the listing page alike).
+MATCH_NOTICES = {
+    "accepted": "已采纳，已创建“推荐”阶段的对接。",
+    "dismissed": "已忽略，该推荐不会再出现。",
+    "restored": "已撤销忽略，该推荐会重新出现。",
+}
+
+
+@dataclass
+class MatchNotice:
+    text: str
+    # The opportunity acted on (the desk shows the notice beside it) and, after a dismissal, the
+    # pair, so that the notice can offer 撤销忽略.
+    opportunity_id: int | None = None
+    undo: tuple[int, int] | None = None
+
+
+def match_notice(request: Request) -> MatchNotice | None:
+    """The notice for `?done=…` after a match decision, with the pair to restore after a dismissal."""
+    done = request.query_params.get("done", "")
+    if done not in MATCH_NOTICES:
+        return None
+    pair = (
+        whole_number(request.query_params.get("opportunity_id"), 1, MAX_ID),
+        whole_number(request.query_params.get("offering_id"), 1, MAX_ID),
+    )
+    undo = (pair[0], pair[1]) if done == "dismissed" and pair[0] is not None and pair[1] is not None else None
+    return MatchNotice(MATCH_NOTICES[done], pair[0], undo)
 
 
 @dataclass
@@ -57,11 +88,10 @@ async def find_matches(
             reasons.append(f"语义相近：“{mine}”与“{theirs}”")
         if row.accepted:
             reasons.append("撮合专员已采纳")
-        path = "opportunities" if row.kind == ListingKind.opportunity else "offerings"
         views.append(
             MatchView(
                 title=row.listing.title,
-                url=f"/{path}/{row.listing.id}",
+                url=url_to(request, f"listings:{row.kind.value}_detail", listing_id=row.listing.id),
                 organisation=organisations.get(row.listing.id, ""),
                 score=round(row.score, 2),
                 reasons=reasons,

@@ -55,7 +55,7 @@ async def render_error_page(request: Request, status: int, title: str, detail: s
             if request.method == "GET"
             else request.headers.get("referer", url_to(request, "listings:home"))
         )
-        return RedirectResponse(account.login_url(target), status_code=303)
+        return RedirectResponse(account.login_url(request, target), status_code=303)
     # The request's session is closed by now: the navigation reads a copy of who is signed in.
     request.state.actor = await actor_for_error_page(request)
     return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)

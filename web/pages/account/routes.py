@@ -18,28 +18,35 @@ router = APIRouter()
 NOTICES = {"reset": "密码已重置，所有设备上的登录都已退出。请用新密码登录。"}
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(request: Request, target: str | None) -> str:
     """Only a path on this site: an absolute or protocol-relative URL would be an open redirect."""
+    workspace = url_to(request, "listings:workspace_home")
     if not target:
-        return "/workspace"
+        return workspace
     parts = urlsplit(target)
     path = parts.path or "/"
     if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/workspace"
-    if path.startswith(("/login", "/logout")):
-        return "/workspace"
+        return workspace
+    if path.startswith((url_to(request, "account:login_page"), url_to(request, "account:logout"))):
+        return workspace
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def login_url(target: str | None) -> str:
-    return "/login?next=" + quote(safe_next(target), safe="/")
+def login_url(request: Request, target: str | None) -> str:
+    return url_to(request, "account:login_page") + "?next=" + quote(safe_next(request, target), safe="/")
 
 
 @router.get("/login", name="account:login_page")
 async def login_page(request: Request, actor: ActorDep, next: str | None = None, done: str = "") -> Response:
     if actor.is_authenticated:
-        return RedirectResponse(safe_next(next), status_code=303)
-    context = {"next": safe_next(next), "email": "", "error": None, "offer_link": False, "notice": NOTICES.get(done)}
+        return RedirectResponse(safe_next(request, next), status_code=303)
+    context = {
+        "next": safe_next(request, next),
+        "email": "",
+        "error": None,
+        "offer_link": False,
+        "notice": NOTICES.get(done),
+    }
     return render(request, "account/login.html", context)
 
 
@@ -47,7 +54,7 @@ async def login_page(request: Request, actor: ActorDep, next: str | None = None,
 async def login(request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep) -> Response:
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
-    target = safe_next(str(form.get("next") or ""))
+    target = safe_next(request, str(form.get("next") or ""))
     context = {"next": target, "email": email, "notice": None}
     if not email or not password:
         return render(

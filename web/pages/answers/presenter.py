@@ -31,7 +31,7 @@ DECISION_LABELS = {AnswerStatus.shortlisted: "入围", AnswerStatus.selected: "�
 NOTICES = {
     "created": "草稿已保存。可以继续上传附件；确认无误后点击“提交答题”。",
     "updated": "修改已保存。",
-    "submitted": "答题已提交，出卷方将进行评审。",
+    "submitted": "答题已提交，回执编号 {receipt}。出卷方将进行评审，请保存回执编号备查。",
     "withdrawn": "答题已撤回。",
     "uploaded": "附件已上传。",
     "removed": "附件已删除。",
@@ -115,7 +115,8 @@ async def answer_page(
         "status_labels": {k.value: v for k, v in ANSWER_STATUS_LABELS.items()},
         "member_labels": {k.value: v for k, v in MEMBER_STATUS_LABELS.items()},
         "history": await history(session, entity_kind="answer", entity_id=answer.id),
-        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "notice": NOTICES.get(request.query_params.get("done", ""), "").format(receipt=item.receipt_number or "")
+        or None,
         "error": error,
         "errors": errors or {},
         "values": values or {},

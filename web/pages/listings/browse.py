@@ -12,7 +12,7 @@ from backend.listings.labels import FACET_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.organisations import service as organisation_service
-from web.kit.matches import find_matches
+from web.kit.matches import find_matches, match_notice
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS
@@ -98,6 +98,7 @@ def _list_route(kind: ListingKind) -> None:
             "organisation": organisation,
             "show_matches": show_matches,
             "matches": matches,
+            "match_notice": match_notice(request) if show_matches else None,
             "merged_from": merged_from,
             **await listing_extras(request, session, actor, kind, listing),
         }

@@ -1,8 +1,11 @@
 """The matchmakers' desk: the review queue, suggested matches, and bulk import."""
 
+import re
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from backend.batches import service as batches_service
 from backend.dependencies import SessionDep, SettingsDep, StaffDep
@@ -24,7 +27,7 @@ from backend.searching.models import MatchVerdict
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import confirmed
-from web.kit.matches import find_matches
+from web.kit.matches import find_matches, match_notice
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, SLUG_KINDS
@@ -162,9 +165,6 @@ async def reject_revision(
     return RedirectResponse(url_to(request, "review:review_queue") + "?done=revision_rejected", status_code=303)
 
 
-MATCH_NOTICES = {"accepted": "已采纳，已创建“推荐”阶段的对接。", "dismissed": "已忽略，该推荐不会再出现。"}
-
-
 @router.get("/matches", name="review:suggested_matches")
 async def suggested_matches(request: Request, session: SessionDep, actor: StaffDep) -> Response:
     """Undecided suggestions for the newest open opportunities, three each."""
@@ -185,8 +185,11 @@ async def suggested_matches(request: Request, session: SessionDep, actor: StaffD
         fresh = [m for m in matches if "撮合专员已采纳" not in m.reasons][:3]
         if fresh:
             suggestions.append({"opportunity": opportunity, "matches": fresh})
-    notice = MATCH_NOTICES.get(request.query_params.get("done", ""))
-    return render(request, "review/matches.html", {"suggestions": suggestions, "notice": notice, "error": None})
+    return render(
+        request,
+        "review/matches.html",
+        {"suggestions": suggestions, "match_notice": match_notice(request), "error": None},
+    )
 
 
 @router.post("/matches/decide", name="review:decide_match")
@@ -197,14 +200,14 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
     if (
         whole_number(opportunity_id, 1, MAX_ID) is None
         or whole_number(offering_id, 1, MAX_ID) is None
-        or verdict not in MATCH_NOTICES
+        or verdict not in ("accepted", "dismissed")
     ):
         raise NotFound("推荐不存在")
     if verdict == "dismissed" and not confirmed(form):
         return render(
             request,
             "review/matches.html",
-            {"suggestions": [], "notice": None, "error": "忽略后该推荐不会再出现，请勾选“确认忽略”后再提交"},
+            {"suggestions": [], "match_notice": None, "error": "忽略后该推荐不会再出现，请勾选“确认忽略”后再提交"},
             status=422,
         )
 
@@ -232,13 +235,44 @@ async def decide_match(request: Request, form: CheckedForm, session: SessionDep,
         return render(
             request,
             "review/matches.html",
-            {"suggestions": [], "notice": None, "error": refused.detail},
+            {"suggestions": [], "match_notice": None, "error": refused.detail},
             status=refused.status_code,
         )
-    target = str(form.get("next") or url_to(request, "review:suggested_matches"))
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_to(request, "review:suggested_matches")
-    return RedirectResponse(f"{target}?done={verdict}", status_code=303)
+    return _back_to_matches(
+        request, form, {"done": verdict, "opportunity_id": opportunity_id, "offering_id": offering_id}
+    )
+
+
+@router.post("/matches/undo", name="review:undo_match")
+async def undo_match(request: Request, form: CheckedForm, session: SessionDep, actor: StaffDep) -> Response:
+    """Take back a dismissal: the pair is suggested again."""
+    opportunity_id = whole_number(form.get("opportunity_id"), 1, MAX_ID)
+    offering_id = whole_number(form.get("offering_id"), 1, MAX_ID)
+    if opportunity_id is None or offering_id is None:
+        raise NotFound("推荐不存在")
+    _done, refused = await attempt(
+        session,
+        lambda: searching.undo_dismissal(session, actor=actor, opportunity_id=opportunity_id, offering_id=offering_id),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        return render(
+            request,
+            "review/matches.html",
+            {"suggestions": [], "match_notice": None, "error": refused.detail},
+            status=refused.status_code,
+        )
+    return _back_to_matches(request, form, {"done": "restored", "opportunity_id": str(opportunity_id)})
+
+
+def _back_to_matches(request: Request, form: FormData, query: dict[str, str]) -> Response:
+    # Back where the matchmaker acted: the form's page (a local path only), at its matches (the
+    # `#…` of `next`), so the page does not jump to the top after every decision.
+    target, _, fragment = str(form.get("next") or "").partition("#")
+    if not target.startswith("/") or target.startswith("//") or "?" in target:
+        target, fragment = url_to(request, "review:suggested_matches"), ""
+    fragment = fragment if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", fragment) else ""
+    return RedirectResponse(f"{target}?{urlencode(query)}" + (f"#{fragment}" if fragment else ""), status_code=303)
 
 
 @router.get("/import", name="review:import_form")
