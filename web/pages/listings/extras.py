@@ -26,6 +26,9 @@ from web.kit.history import history
 NOTICES = {
     "interest": "已表达合作意向，发布单位审批后会通知您。",
     "invited": "已向该企业发送答题邀请，对方会收到带链接的通知。",
+    # The matchmaker's verdict on a suggestion returns here (review:decide_match's `next`).
+    "accepted": "已采纳，已创建“推荐”阶段的对接。",
+    "dismissed": "已忽略，该推荐不会再出现。",
 }
 
 
