@@ -377,12 +377,25 @@ async def test_the_issuer_sets_weighted_criteria_invites_a_reviewer_scores_decid
     page = (await issuer.get(f"/answers/{answer_id}")).text
     assert "加权总分 <strong>84.00</strong>" in page and "方案成熟" in page
 
-    for status, label in (("shortlisted", "入围"), ("selected", "中选")):
-        decided = await post_form(
-            issuer, f"/answers/{answer_id}/decision", {"status": status}, token_from=f"/answers/{answer_id}"
-        )
-        assert decided.status_code == 303, decided.text
-        assert label in (await issuer.get(f"/answers/{answer_id}")).text
+    shortlisted = await post_form(
+        issuer, f"/answers/{answer_id}/decision", {"status": "shortlisted"}, token_from=f"/answers/{answer_id}"
+    )
+    assert shortlisted.status_code == 303, shortlisted.text  # 入围 is not final: no tick needed
+    # 中选 is final and told to the answerer at once: without the tick it is refused, nothing changes.
+    unticked = await post_form(
+        issuer, f"/answers/{answer_id}/decision", {"status": "selected"}, token_from=f"/answers/{answer_id}"
+    )
+    assert unticked.status_code == 422 and "中选和未中选是最终结论，请先勾选确认" in unticked.text
+    assert 'name="confirm"' in unticked.text
+    assert (await session.exec(select(Pairing).where(Pairing.answer_id == answer_id))).first() is None
+    decided = await post_form(
+        issuer,
+        f"/answers/{answer_id}/decision",
+        {"status": "selected", "confirm": "yes"},
+        token_from=f"/answers/{answer_id}",
+    )
+    assert decided.status_code == 303, decided.text
+    assert "中选" in (await issuer.get(f"/answers/{answer_id}")).text
     pairing = (await session.exec(select(Pairing).where(Pairing.answer_id == answer_id))).one()
     assert pairing.stage == "recommended"
 

@@ -27,7 +27,7 @@ from backend.results import service as results
 from backend.results.models import NOTICE_STATUS_LABELS
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
-from web.kit.forms import text
+from web.kit.forms import confirmed, text
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.answers.presenter import DECISION_LABELS, answer_page
@@ -327,6 +327,9 @@ async def recuse(
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=recused")
 
 
+FINAL_DECISIONS = {AnswerStatus.selected.value, AnswerStatus.not_selected.value}
+
+
 @router.post("/answers/{answer_id}/decision", name="answers:decide")
 async def decide(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: ActorDep
@@ -336,6 +339,12 @@ async def decide(
     if choice not in {s.value for s in DECISION_LABELS}:
         return await answer_page(request, session, actor, answer_id, error="请选择评审结论", status=422)
     note = text(form, "note", 2000)
+    # 中选 and 未中选 are final (only an upheld objection reopens them) and are sent to the
+    # answerers at once: the page asks for the same tick as other irreversible steps. 入围 is not final.
+    if choice in FINAL_DECISIONS and not confirmed(form):
+        return await answer_page(
+            request, session, actor, answer_id, error="中选和未中选是最终结论，请先勾选确认", status=422
+        )
     _done, refused = await attempt(
         session, lambda: review.decide(session, actor=actor, answer_id=answer_id, to=AnswerStatus(choice), note=note)
     )
