@@ -401,7 +401,12 @@ async def test_the_issuer_sets_weighted_criteria_invites_a_reviewer_scores_decid
 
     visitor = make_client()
     assert "中选结果" not in (await visitor.get(f"/opportunities/{opportunity.id}")).text
-    published = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    unticked = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    assert unticked.status_code == 422 and "公示开始后不能撤回" in unticked.text  # irreversible: asks first
+    assert "中选结果" not in (await visitor.get(f"/opportunities/{opportunity.id}")).text
+    published = await post_form(
+        issuer, f"/opportunities/{opportunity.id}/winners/publish", {"confirm": "yes"}, token_from=judging
+    )
     assert published.status_code == 303
     public = (await visitor.get(f"/opportunities/{opportunity.id}")).text
     assert "中选结果" in public and "鹰潭全域水务物联网方案" in public and "牵头企业：鹰潭感知科技有限公司" in public
@@ -412,7 +417,9 @@ async def test_publishing_without_a_selected_answer_is_refused(make_client, sess
     opportunity, _, users, _ = await _setup(session)
     issuer = await _as(make_client, users["issuer"])
     judging = f"/opportunities/{opportunity.id}/answers"
-    refused = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    refused = await post_form(
+        issuer, f"/opportunities/{opportunity.id}/winners/publish", {"confirm": "yes"}, token_from=judging
+    )
     assert refused.status_code == 409 and "还没有中选的答题" in refused.text
 
 

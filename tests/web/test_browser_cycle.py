@@ -269,6 +269,7 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     # 公示 for 5 working days; the public results page shows it to a visitor.
     issuer.goto(f"/opportunities/{opportunity_id}/answers")
     issuer.fill("#f-working_days", "5")
+    issuer.check("form.publish-form input[name=confirm]")  # irreversible: ticked first
     issuer.click("button:has-text('公示中选结果')")
     issuer.wait_for_url(re.compile(r"done=published"))
     visitor = chromium.new_context(base_url=live_site, locale="zh-CN").new_page()

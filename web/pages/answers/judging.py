@@ -260,6 +260,11 @@ async def publish_winners(
         message = f"公示期应为 1 到 {results.MAX_WORKING_DAYS} 个工作日"
         return await judging_page(request, session, actor, opportunity_id, error=message, status=422)
     note = text(form, "note", 2000)
+    # Irreversible and it tells people at once: the winners go public, every answer still
+    # 已提交 or 入围 becomes 未中选 and its enterprise is told.
+    if not confirmed(form):
+        message = "公示开始后不能撤回，未中选的企业会立即收到通知，请先勾选确认"
+        return await judging_page(request, session, actor, opportunity_id, error=message, status=422)
     _done, refused = await attempt(
         session,
         lambda: results.publish(session, actor=actor, opportunity_id=opportunity_id, working_days=int(raw), note=note),
