@@ -315,3 +315,23 @@ async def test_an_enterprise_awaiting_approval_is_told_before_it_types_an_answer
     )
     form = (await member.get(f"/opportunities/{opportunity.id}/answer")).text
     assert "answer-form" in form and "暂不能答题" not in form
+
+
+async def test_a_short_initial_password_on_the_admin_desk_is_explained(make_client, session):
+    desk = make_client()
+    await sign_in(desk, (await create_user(session, role=Role.admin)).email, PASSWORD)
+    organisation = await create_organisation(session, kind="enterprise")
+    refused = await post_form(
+        desk,
+        "/admin/users",
+        {
+            "email": "kiln@yaozhi.example.cn",
+            "display_name": "李工",
+            "role": "enterprise",
+            "organisation_id": str(organisation.id),
+            "password": "窑火千年不熄-2026",  # 11 characters
+        },
+        token_from="/admin/users",
+    )
+    assert refused.status_code == 422
+    assert "密码至少需要 12 个字符" in refused.text and "内容太短" not in refused.text
