@@ -109,6 +109,9 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -142,6 +145,11 @@ def serve(
         reload=reload,
         workers=count if count > 1 else None,
         proxy_headers=True,
+        # uvicorn kills a worker that does not answer its health ping within 5 s, and a freshly
+        # spawned worker answers only once Python and uvicorn are imported: on a busy 2-core
+        # machine that took longer, so every worker was killed and restarted and the site never
+        # came up (`scenematch demo` included). A hung worker is still replaced, a minute later.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

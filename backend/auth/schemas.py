@@ -29,7 +29,11 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    # The length is checked by checked_password, which says what is wrong ("密码至少需要 12 个字符…")
+    # where a Field bound would only say "内容太短"; the documented minimum stays 12.
+    password: str = Field(
+        min_length=1, max_length=MAX_PASSWORD_LENGTH, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
+    )
     display_name: str = Field(min_length=1, max_length=60)
     role: Role
     organisation_id: DbId | None = None
@@ -45,7 +49,9 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     organisation_id: DbId | None = None
     is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    password: str | None = Field(
+        default=None, min_length=1, max_length=MAX_PASSWORD_LENGTH, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
+    )
 
     _password = field_validator("password", mode="after")(checked_password)
 

@@ -69,6 +69,8 @@ _DECLARED = [
     Kind("result_reopened", "异议成立，中选结果重新评审", "出卷方、答题企业"),
     # Events.
     Kind("meeting_proposed", "一对一洽谈安排待确认", "出卷方、企业"),
+    # Pairings (对接): the matchmaker moves one on, or marks it 未达成.
+    Kind("pairing_moved", "对接阶段更新（含未达成）", "出卷方、企业"),
     # Changes after publication.
     Kind("deadline_changed", "答题截止日期变更", "答题企业"),
     Kind("opportunity_closed", "机会提前截止或撤回", "答题企业"),

@@ -123,12 +123,20 @@ async def withdraw(session: AsyncSession, *, actor: Actor, organisation_id: int)
 NOT_APPROVED = "贵单位的入驻申请尚未通过审核：可以完善组织信息、保存草稿，审核通过后才能提交或答题"
 
 
-async def require_approved(session: AsyncSession, actor: Actor) -> None:
-    """Refuse (403) an account whose organisation is still waiting for approval, or that belongs to none yet."""
+async def awaiting_approval(session: AsyncSession, actor: Actor) -> str | None:
+    """Why this account may not submit or answer yet (its organisation awaits approval), or None."""
     if actor.is_staff:
-        return
+        return None
     if actor.organisation_id is None:
-        raise Forbidden("账号尚未加入任何单位（加入申请待审核），暂不能提交或答题")
+        return "账号尚未加入任何单位（加入申请待审核），暂不能提交或答题"
     organisation = await session.get(Organisation, actor.organisation_id)
     if organisation is None or organisation.status != OrganisationStatus.active:
-        raise Forbidden(NOT_APPROVED)
+        return NOT_APPROVED
+    return None
+
+
+async def require_approved(session: AsyncSession, actor: Actor) -> None:
+    """Refuse (403) an account whose organisation is still waiting for approval, or that belongs to none yet."""
+    reason = await awaiting_approval(session, actor)
+    if reason is not None:
+        raise Forbidden(reason)

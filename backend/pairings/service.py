@@ -13,9 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import service as audit
 from backend.auth.actor import Actor, require_signed_in, require_staff
+from backend.auth.models import User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, NotFound, Unprocessable
 from backend.listings.models import Offering, Opportunity
+from backend.notifications import service as notifications
 from backend.organisations.models import Organisation, OrganisationKind
 from backend.pairings import permissions
 from backend.pairings.models import STAGE_LABELS, Pairing, PairingSource, PairingStage, PairingStep, next_stage
@@ -164,7 +166,36 @@ async def move(
         raise Conflict("该对接已被他人更新，请刷新后重试", field="version")
     await session.refresh(pairing)
     await _step(session, actor, pairing, from_stage, note)
+    await _tell_both_sides(session, actor, pairing)
     return pairing
+
+
+async def _tell_both_sides(session: AsyncSession, actor: Actor, pairing: Pairing) -> None:
+    """The issuer's and the enterprise's people learn that the matchmaker moved their pairing."""
+    opportunity = await session.get(Opportunity, pairing.opportunity_id)
+    if opportunity is None:
+        return
+    organisations = {opportunity.organisation_id, pairing.organisation_id}
+    people = await session.exec(
+        select(User.id).where(
+            col(User.organisation_id).in_(organisations), col(User.is_active), User.id != actor.user_id
+        )
+    )
+    stage = PairingStage(pairing.stage)
+    if stage == PairingStage.declined:
+        title = f"对接未达成：{opportunity.title}"
+        body = f"撮合专员将机会“{opportunity.title}”的对接标记为未达成。原因：{pairing.decline_reason}"
+    else:
+        title = f"对接进入「{STAGE_LABELS[stage]}」阶段：{opportunity.title}"
+        body = f"撮合专员将机会“{opportunity.title}”的对接推进到「{STAGE_LABELS[stage]}」阶段。"
+    await notifications.notify(
+        session,
+        user_ids=[i for i in people.all() if i is not None],
+        kind="pairing_moved",
+        title=title,
+        body=body,
+        link=f"/pairings/{pairing.id}",
+    )
 
 
 async def list_pairings(

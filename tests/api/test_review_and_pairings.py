@@ -165,6 +165,30 @@ async def test_matchmaker_moves_a_pairing_stage_by_stage_with_notes(client, sess
     assert all(not (m["listing"]["id"] == offering.id and not m["accepted"]) for m in matches)
 
 
+async def test_both_sides_are_told_when_the_matchmaker_moves_or_declines_their_pairing(client, make_client, session):
+    opportunity, offering, enterprise = await _pairing(session)
+    issuer = await create_user(session, role=Role.issuer, organisation_id=opportunity.organisation_id)
+    answerer = await create_user(session, role=Role.enterprise, organisation=enterprise)
+    matchmaker = await create_user(session, role=Role.matchmaker)
+    staff = await login(client, matchmaker)
+    pairing = (
+        await staff.post("/api/v1/pairings", json={"opportunity_id": opportunity.id, "offering_id": offering.id})
+    ).json()
+    moved = await staff.post(f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "intent", "version": 1})
+    assert moved.status_code == 200, moved.text
+    declined = await staff.post(
+        f"/api/v1/pairings/{pairing['id']}/stage", json={"stage": "declined", "version": 2, "note": "预算未落实"}
+    )
+    assert declined.status_code == 200, declined.text
+    for person in (issuer, answerer):
+        inbox = (await (await login(make_client(), person)).get("/api/v1/notifications")).json()["items"]
+        titles = [(n["title"], n["link"]) for n in inbox]
+        assert (f"对接进入「意向」阶段：{opportunity.title}", f"/pairings/{pairing['id']}") in titles, titles
+        assert any(t.startswith("对接未达成") for t, _ in titles) and any("预算未落实" in n["body"] for n in inbox)
+    own = (await staff.get("/api/v1/notifications")).json()["items"]
+    assert not [n for n in own if n["title"].startswith("对接")]  # the matchmaker who moved it is not told
+
+
 async def test_unreachable_stage_and_decline_without_reason_are_refused(client, session):
     opportunity, offering, _ = await _pairing(session)
     staff = await login(client, await create_user(session, role=Role.matchmaker))

@@ -282,3 +282,56 @@ async def test_the_lead_enterprise_invites_a_consortium_member_from_the_answer_p
     )
     assert sent.status_code == 303 and "done=invited" in sent.headers["location"]
     assert await mailed_link(session, "fu@fuliang.example.cn", "/invitations/")
+
+
+async def test_an_enterprise_awaiting_approval_is_told_before_it_types_an_answer(make_client, session):
+    """The server refuses even a draft answer until approval; the pages say so before anything is typed."""
+    from datetime import date, timedelta
+
+    from backend.listings.models import ListingStatus
+    from backend.organisations.models import OrganisationStatus
+    from tests.factories import create_opportunity
+
+    opportunity = await create_opportunity(
+        session,
+        await create_organisation(session),
+        status=ListingStatus.published,
+        deadline=date.today() + timedelta(days=30),
+    )
+    waiting = await create_organisation(session, kind="enterprise", status=OrganisationStatus.pending)
+    newcomer = make_client()
+    await sign_in(newcomer, (await create_user(session, role=Role.enterprise, organisation=waiting)).email, PASSWORD)
+
+    detail = (await newcomer.get(f"/opportunities/{opportunity.id}")).text
+    assert "审核通过后才能答题" in detail and f'href="/opportunities/{opportunity.id}/answer"' not in detail
+    form = (await newcomer.get(f"/opportunities/{opportunity.id}/answer")).text
+    assert "暂不能答题" in form and "answer-form" not in form  # no form to fill in vain
+
+    approved = await create_organisation(session, kind="enterprise")
+    member = make_client()
+    await sign_in(member, (await create_user(session, role=Role.enterprise, organisation=approved)).email, PASSWORD)
+    assert (
+        f'href="/opportunities/{opportunity.id}/answer"' in (await member.get(f"/opportunities/{opportunity.id}")).text
+    )
+    form = (await member.get(f"/opportunities/{opportunity.id}/answer")).text
+    assert "answer-form" in form and "暂不能答题" not in form
+
+
+async def test_a_short_initial_password_on_the_admin_desk_is_explained(make_client, session):
+    desk = make_client()
+    await sign_in(desk, (await create_user(session, role=Role.admin)).email, PASSWORD)
+    organisation = await create_organisation(session, kind="enterprise")
+    refused = await post_form(
+        desk,
+        "/admin/users",
+        {
+            "email": "kiln@yaozhi.example.cn",
+            "display_name": "李工",
+            "role": "enterprise",
+            "organisation_id": str(organisation.id),
+            "password": "窑火千年不熄-2026",  # 11 characters
+        },
+        token_from="/admin/users",
+    )
+    assert refused.status_code == 422
+    assert "密码至少需要 12 个字符" in refused.text and "内容太短" not in refused.text

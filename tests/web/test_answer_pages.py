@@ -377,18 +377,36 @@ async def test_the_issuer_sets_weighted_criteria_invites_a_reviewer_scores_decid
     page = (await issuer.get(f"/answers/{answer_id}")).text
     assert "加权总分 <strong>84.00</strong>" in page and "方案成熟" in page
 
-    for status, label in (("shortlisted", "入围"), ("selected", "中选")):
-        decided = await post_form(
-            issuer, f"/answers/{answer_id}/decision", {"status": status}, token_from=f"/answers/{answer_id}"
-        )
-        assert decided.status_code == 303, decided.text
-        assert label in (await issuer.get(f"/answers/{answer_id}")).text
+    shortlisted = await post_form(
+        issuer, f"/answers/{answer_id}/decision", {"status": "shortlisted"}, token_from=f"/answers/{answer_id}"
+    )
+    assert shortlisted.status_code == 303, shortlisted.text  # 入围 is not final: no tick needed
+    # 中选 is final and told to the answerer at once: without the tick it is refused, nothing changes.
+    unticked = await post_form(
+        issuer, f"/answers/{answer_id}/decision", {"status": "selected"}, token_from=f"/answers/{answer_id}"
+    )
+    assert unticked.status_code == 422 and "中选和未中选是最终结论，请先勾选确认" in unticked.text
+    assert 'name="confirm"' in unticked.text
+    assert (await session.exec(select(Pairing).where(Pairing.answer_id == answer_id))).first() is None
+    decided = await post_form(
+        issuer,
+        f"/answers/{answer_id}/decision",
+        {"status": "selected", "confirm": "yes"},
+        token_from=f"/answers/{answer_id}",
+    )
+    assert decided.status_code == 303, decided.text
+    assert "中选" in (await issuer.get(f"/answers/{answer_id}")).text
     pairing = (await session.exec(select(Pairing).where(Pairing.answer_id == answer_id))).one()
     assert pairing.stage == "recommended"
 
     visitor = make_client()
     assert "中选结果" not in (await visitor.get(f"/opportunities/{opportunity.id}")).text
-    published = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    unticked = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    assert unticked.status_code == 422 and "公示开始后不能撤回" in unticked.text  # irreversible: asks first
+    assert "中选结果" not in (await visitor.get(f"/opportunities/{opportunity.id}")).text
+    published = await post_form(
+        issuer, f"/opportunities/{opportunity.id}/winners/publish", {"confirm": "yes"}, token_from=judging
+    )
     assert published.status_code == 303
     public = (await visitor.get(f"/opportunities/{opportunity.id}")).text
     assert "中选结果" in public and "鹰潭全域水务物联网方案" in public and "牵头企业：鹰潭感知科技有限公司" in public
@@ -399,7 +417,9 @@ async def test_publishing_without_a_selected_answer_is_refused(make_client, sess
     opportunity, _, users, _ = await _setup(session)
     issuer = await _as(make_client, users["issuer"])
     judging = f"/opportunities/{opportunity.id}/answers"
-    refused = await post_form(issuer, f"/opportunities/{opportunity.id}/winners/publish", {}, token_from=judging)
+    refused = await post_form(
+        issuer, f"/opportunities/{opportunity.id}/winners/publish", {"confirm": "yes"}, token_from=judging
+    )
     assert refused.status_code == 409 and "还没有中选的答题" in refused.text
 
 

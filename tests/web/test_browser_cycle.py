@@ -258,6 +258,7 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     # 入围, then 中选: the case that broke — the pairing already exists and is joined.
     issuer.click(".decision-buttons button:has-text('入围')")
     issuer.wait_for_url(re.compile(r"done=decided"))
+    issuer.check("form:has(.decision-buttons) input[name=confirm]")  # 中选 is final: ticked first
     issuer.click(".decision-buttons button:has-text('中选')")
     issuer.wait_for_url(re.compile(r"done=decided"))
     assert "评审结论已保存" in issuer.content() and "已存在" not in issuer.content()
@@ -268,6 +269,7 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     # 公示 for 5 working days; the public results page shows it to a visitor.
     issuer.goto(f"/opportunities/{opportunity_id}/answers")
     issuer.fill("#f-working_days", "5")
+    issuer.check("form.publish-form input[name=confirm]")  # irreversible: ticked first
     issuer.click("button:has-text('公示中选结果')")
     issuer.wait_for_url(re.compile(r"done=published"))
     visitor = chromium.new_context(base_url=live_site, locale="zh-CN").new_page()

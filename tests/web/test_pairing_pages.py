@@ -89,6 +89,30 @@ async def test_a_matchmaker_moves_a_pairing_on_and_the_steps_are_shown(make_clie
     assert "变更为「意向」" in page  # the audit log
 
 
+async def test_an_answer_joining_the_pairing_is_shown_as_a_step_that_keeps_the_stage(make_client, session):
+    from backend.answers.models import Answer, AnswerStatus
+
+    pairing, users = await _setup(session)
+    answer = Answer(
+        opportunity_id=pairing.opportunity_id,
+        lead_organisation_id=pairing.organisation_id,
+        title="能耗监测方案",
+        status=AnswerStatus.selected,
+    )
+    session.add(answer)
+    await session.flush()
+    await pairings.open_for_answer(
+        session,
+        actor=Actor(user=users["issuer"]),
+        opportunity_id=pairing.opportunity_id,
+        organisation_id=pairing.organisation_id,
+        answer_id=answer.id,
+    )
+    page = (await (await _as(make_client, users["matchmaker"])).get(f"/pairings/{pairing.id}")).text
+    assert f"答题 #{answer.id} 中选，已关联到本对接" in page
+    assert "推荐 → 推荐" not in page and "推荐（阶段不变）" in page and "仍为「推荐」" in page  # steps and audit log
+
+
 async def test_a_stale_version_is_refused_with_a_refresh_message(make_client, session):
     pairing, users = await _setup(session)
     first = await _as(make_client, users["matchmaker"])

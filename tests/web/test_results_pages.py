@@ -53,11 +53,21 @@ async def _published_notice(make_client, session):
     judging = f"/opportunities/{opportunity.id}/answers"
     assert "公示中选结果" in (await issuer.get(judging)).text
     too_long = await post_form(
-        issuer, f"/opportunities/{opportunity.id}/winners/publish", {"working_days": "99"}, token_from=judging
+        issuer,
+        f"/opportunities/{opportunity.id}/winners/publish",
+        {"working_days": "99", "confirm": "yes"},
+        token_from=judging,
     )
     assert too_long.status_code == 422 and "公示期应为 1 到 30 个工作日" in too_long.text
-    published = await post_form(
+    unticked = await post_form(
         issuer, f"/opportunities/{opportunity.id}/winners/publish", {"working_days": "3"}, token_from=judging
+    )
+    assert unticked.status_code == 422 and "请先勾选确认" in unticked.text and "公示期 3 个工作日" not in unticked.text
+    published = await post_form(
+        issuer,
+        f"/opportunities/{opportunity.id}/winners/publish",
+        {"working_days": "3", "confirm": "yes"},
+        token_from=judging,
     )
     assert published.status_code == 303, published.text
     page = (await issuer.get(judging)).text
@@ -100,14 +110,22 @@ async def test_a_visitor_reads_the_notice_and_a_signed_in_person_objects_by_form
     blank = await post_form(
         issuer,
         f"/results/objections/{objection_id}/response",
-        {"verdict": "rejected", "response": ""},
+        {"verdict": "rejected", "response": "", "confirm": "yes"},
         token_from=notice,
     )
     assert blank.status_code == 422
-    answered = await post_form(
+    unticked = await post_form(
         issuer,
         f"/results/objections/{objection_id}/response",
         {"verdict": "rejected", "response": "已核实三个案例的合同，异议不成立。"},
+        token_from=notice,
+    )
+    assert unticked.status_code == 422 and "答复提交后不能修改" in unticked.text  # final: asks first
+    assert "待答复 1 条" in (await visitor.get(notice)).text
+    answered = await post_form(
+        issuer,
+        f"/results/objections/{objection_id}/response",
+        {"verdict": "rejected", "response": "已核实三个案例的合同，异议不成立。", "confirm": "yes"},
         token_from=notice,
     )
     assert answered.status_code == 303

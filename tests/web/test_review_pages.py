@@ -171,6 +171,13 @@ async def test_matchmaker_accepts_one_suggestion_and_dismisses_another(client, s
     )
     pairing = (await session.exec(select(Pairing).where(Pairing.opportunity_id == opportunity.id))).one()
     assert pairing.offering_id == sensor.id and pairing.stage == "recommended"
+    # Back on the opportunity the matchmaker is told it worked, and the accepted suggestion no longer
+    # offers 采纳 again (a second click was refused on a bare error page): it links to the pairing.
+    back = (await client.get(accepted.headers["location"])).text
+    assert "已采纳，已创建“推荐”阶段的对接。" in back
+    cards = [chunk.split("</ol>")[0] for chunk in back.split('<li class="card">')[1:]]
+    accepted_card = next(card for card in cards if "果园物联网墒情监测终端" in card)
+    assert "采纳并创建对接" not in accepted_card and f"/pairings?opportunity={opportunity.id}" in accepted_card
 
     dismissed = await post_form(
         client,

@@ -51,6 +51,7 @@ class MatchView:
     kind: str = ""
     listing_id: int = 0
     organisation_id: int = 0
+    accepted: bool = False
 
 
 async def find_matches(
@@ -98,6 +99,7 @@ async def find_matches(
                 kind=row.kind.value,
                 listing_id=row.listing.id,
                 organisation_id=row.listing.organisation_id,
+                accepted=row.accepted,
             )
         )
     return views

@@ -27,7 +27,7 @@ from backend.results import service as results
 from backend.results.models import NOTICE_STATUS_LABELS
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
-from web.kit.forms import text
+from web.kit.forms import confirmed, text
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.answers.presenter import DECISION_LABELS, answer_page
@@ -260,6 +260,11 @@ async def publish_winners(
         message = f"公示期应为 1 到 {results.MAX_WORKING_DAYS} 个工作日"
         return await judging_page(request, session, actor, opportunity_id, error=message, status=422)
     note = text(form, "note", 2000)
+    # Irreversible and it tells people at once: the winners go public, every answer still
+    # 已提交 or 入围 becomes 未中选 and its enterprise is told.
+    if not confirmed(form):
+        message = "公示开始后不能撤回，未中选的企业会立即收到通知，请先勾选确认"
+        return await judging_page(request, session, actor, opportunity_id, error=message, status=422)
     _done, refused = await attempt(
         session,
         lambda: results.publish(session, actor=actor, opportunity_id=opportunity_id, working_days=int(raw), note=note),
@@ -327,6 +332,9 @@ async def recuse(
     return see_other(url_to(request, "answers:show_answer", answer_id=answer_id) + "?done=recused")
 
 
+FINAL_DECISIONS = {AnswerStatus.selected.value, AnswerStatus.not_selected.value}
+
+
 @router.post("/answers/{answer_id}/decision", name="answers:decide")
 async def decide(
     answer_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: ActorDep
@@ -336,6 +344,12 @@ async def decide(
     if choice not in {s.value for s in DECISION_LABELS}:
         return await answer_page(request, session, actor, answer_id, error="请选择评审结论", status=422)
     note = text(form, "note", 2000)
+    # 中选 and 未中选 are final (only an upheld objection reopens them) and are sent to the
+    # answerers at once: the page asks for the same tick as other irreversible steps. 入围 is not final.
+    if choice in FINAL_DECISIONS and not confirmed(form):
+        return await answer_page(
+            request, session, actor, answer_id, error="中选和未中选是最终结论，请先勾选确认", status=422
+        )
     _done, refused = await attempt(
         session, lambda: review.decide(session, actor=actor, answer_id=answer_id, to=AnswerStatus(choice), note=note)
     )

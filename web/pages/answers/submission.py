@@ -24,6 +24,7 @@ from backend.kit.errors import NotFound
 from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
+from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
@@ -139,6 +140,7 @@ async def _form_page(
     errors: FormErrors,
     answer_id: int | None,
     status: int = 200,
+    pending: str | None = None,
 ) -> Response:
     chosen = [n for v in values.get("offering_ids", []) if (n := whole_number(str(v), 1, MAX_ID)) is not None]
     context = {
@@ -149,6 +151,7 @@ async def _form_page(
         "labels": FIELD_LABELS,
         "offering_options": await _offering_options(session, actor.organisation_id or 0, chosen),
         "deadline_passed": service.deadline_passed(opportunity),
+        "awaiting_approval": pending,
     }
     return render(request, "answers/form.html", context, status=status)
 
@@ -161,7 +164,11 @@ async def new_answer(opportunity_id: IdPath, request: Request, session: SessionD
     if existing is not None:
         return see_other(url_to(request, "answers:show_answer", answer_id=existing))
     values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, "price_amount", "members")} | {"offering_ids": []}
-    return await _form_page(request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=None)
+    # Said before anything is typed: the server refuses even a draft answer until approval.
+    pending = await organisation_service.awaiting_approval(session, actor)
+    return await _form_page(
+        request, session, actor, opportunity, values=values, errors=FormErrors(), answer_id=None, pending=pending
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/answer", name="answers:create_answer")

@@ -21,11 +21,15 @@ from backend.interests.models import INTEREST_STATUS_LABELS, OPEN_STATUSES, Inte
 from backend.kit.pagination import PageParams
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.service import can_see_private_fields
+from backend.organisations import service as organisation_service
 from web.kit.history import history
 
 NOTICES = {
     "interest": "已表达合作意向，发布单位审批后会通知您。",
     "invited": "已向该企业发送答题邀请，对方会收到带链接的通知。",
+    # The matchmaker's verdict on a suggestion returns here (review:decide_match's `next`).
+    "accepted": "已采纳，已创建“推荐”阶段的对接。",
+    "dismissed": "已忽略，该推荐不会再出现。",
 }
 
 
@@ -36,12 +40,14 @@ async def _enterprise_panel(session: AsyncSession, actor: Actor, listing: Any) -
         session, actor=actor, page=PageParams(page=1, page_size=10), opportunity_id=listing.id
     )
     is_open = listing.status == ListingStatus.published and not deadline_passed(listing)
+    pending = await organisation_service.awaiting_approval(session, actor)
     has_open_interest = any(i.status in OPEN_STATUSES for i in mine)
     return {
         "my_answer": {"id": answer.id, "title": answer.title, "label": ANSWER_STATUS_LABELS[answer.status]}
         if answer
         else None,
-        "can_answer": is_open and answer is None,
+        "can_answer": is_open and answer is None and pending is None,
+        "awaiting_approval": is_open and answer is None and pending is not None,
         "my_interests": [
             {
                 "label": INTEREST_STATUS_LABELS[InterestStatus(i.status)],

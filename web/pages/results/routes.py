@@ -21,7 +21,7 @@ from backend.results import service as results
 from backend.results.models import NOTICE_STATUS_LABELS, OBJECTION_STATUS_LABELS, NoticeStatus, Objection
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
-from web.kit.forms import text
+from web.kit.forms import confirmed, text
 from web.kit.templating import render
 from web.kit.urls import url_to
 
@@ -130,6 +130,10 @@ async def answer_objection(
     notice_id = objection.notice_id if objection else 0
     if verdict not in ("upheld", "rejected"):
         return await notice_page(request, session, actor, notice_id, error="请选择异议是否成立", status=422)
+    # The written answer is final and goes to the objector; 异议成立 also withdraws the result.
+    if not confirmed(form):
+        message = "答复提交后不能修改（异议成立将撤回中选结果），请先勾选确认"
+        return await notice_page(request, session, actor, notice_id, error=message, status=422)
     _done, refused = await attempt(
         session,
         lambda: results.answer_objection(
