@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,6 +54,57 @@ async def names_of(session: AsyncSession, ids: Iterable[int | None]) -> dict[int
 
 async def find_by_name(session: AsyncSession, *, name: str) -> Organisation | None:
     return (await session.exec(select(Organisation).where(Organisation.name == name))).first()
+
+
+def _visible_statuses(actor: Actor) -> list[OrganisationStatus]:
+    """Anyone may pick an active organisation; staff also one still waiting for approval."""
+    if actor.is_staff:
+        return [OrganisationStatus.active, OrganisationStatus.pending]
+    return [OrganisationStatus.active]
+
+
+async def suggest(session: AsyncSession, *, actor: Actor, q: str, limit: int = 8) -> list[Organisation]:
+    """Organisations whose name or short name contains the words typed (or whose credit code starts with them)."""
+    q = q.strip()
+    if not q:
+        return []
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(Organisation)
+        .where(col(Organisation.status).in_(_visible_statuses(actor)))
+        .where(
+            col(Organisation.name).like(f"%{pattern}%", escape="\\")
+            | col(Organisation.short_name).like(f"%{pattern}%", escape="\\")
+            | col(Organisation.credit_code).like(f"{pattern.upper()}%", escape="\\")
+        )
+        # Names that start with the words typed come first, then the shorter names.
+        .order_by(
+            col(Organisation.name).like(f"{pattern}%", escape="\\").desc(),
+            func.length(Organisation.name),
+            col(Organisation.id),
+        )
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def resolve(session: AsyncSession, *, actor: Actor, text: str) -> list[Organisation]:
+    """The organisations a typed name means: the one with exactly that name or credit code, else those containing it.
+
+    One result is an answer; none or several is for the form to explain."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = (
+        await session.exec(
+            select(Organisation)
+            .where(col(Organisation.status).in_(_visible_statuses(actor)))
+            .where((Organisation.name == text) | (Organisation.credit_code == text.upper()))
+        )
+    ).all()
+    if exact:
+        return list(exact)
+    return await suggest(session, actor=actor, q=text, limit=6)
 
 
 async def list_organisations(

@@ -204,7 +204,7 @@ async def test_the_admin_desk_finds_edits_merges_and_deactivates_with_an_audit_t
             "email": "new.issuer@example.cn",
             "display_name": "新同事",
             "role": "issuer",
-            "organisation_id": str(keep.id),
+            "organisation": keep.name,
             "password": NEW_PASSWORD,
         },
     )
@@ -328,7 +328,7 @@ async def test_a_short_initial_password_on_the_admin_desk_is_explained(make_clie
             "email": "kiln@yaozhi.example.cn",
             "display_name": "李工",
             "role": "enterprise",
-            "organisation_id": str(organisation.id),
+            "organisation": organisation.name,
             "password": "窑火千年不熄-2026",  # 11 characters
         },
         token_from="/admin/users",

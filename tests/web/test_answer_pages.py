@@ -195,7 +195,7 @@ async def test_form_errors_are_shown_in_chinese_and_nothing_typed_is_lost(make_c
     assert response.status_code == 422
     html = response.text
     assert 'id="title-error">请填写答题标题' in html
-    assert 'id="members-error">找不到企业“不存在的企业有限公司”' in html
+    assert 'id="members-error">找不到组织「不存在的企业有限公司」' in html
     assert "分三期建设" in html  # what was typed is still there
     assert (await session.exec(select(Answer).where(Answer.opportunity_id == opportunity.id))).first() is None
 

@@ -27,6 +27,7 @@ NOT_HTML = {
     "opendata:offerings_as_csv",
     "opendata:offerings_as_json",
     "opendata:atom_feed",
+    "organisations:suggest",  # the organisation picker's suggestions (JSON)
     "site:robots",
     "site:sitemap",
 }

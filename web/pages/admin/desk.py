@@ -14,6 +14,7 @@ from backend.accounts.schemas import StaffInvitationCreate
 from backend.auth.models import ROLE_LABELS, Role
 from backend.auth.schemas import UserCreate, UserUpdate
 from backend.dependencies import SessionDep, SettingsDep, SignedInDep
+from backend.kit.errors import AppError
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath, whole_number
 from backend.organisations import service as organisation_service
@@ -23,6 +24,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import FormErrors, add_app_error, organisation_values, text, validate
 from web.kit.history import history
+from web.kit.orgpicker import resolve_organisation
 from web.kit.paging import page_number
 from web.kit.templating import render
 from web.kit.urls import url_to
@@ -95,13 +97,15 @@ async def organisation_create(request: Request, form: CheckedForm, session: Sess
     values["kind"] = text(form, "kind") or None
     values = {k: v for k, v in values.items() if v not in ("", None) or k in ("name", "kind")}
     data = validate(OrganisationCreate, values, errors, required={"name": "请填写组织名称", "kind": "请选择类型"})
+    if "organisation_id" in errors:
+        errors.add("organisation", errors.pop("organisation_id"))
     created = None
     if data is not None:
         created, refused = await attempt(
             session, lambda: admin.create_organisation(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN
         )
         if refused is not None:
-            add_app_error(errors, refused)
+            add_app_error(errors, _on_picker(refused))
     if errors or created is None:
         return await _organisations(request, session, actor, values=values, errors=errors, status=422)
     return _see(request, "admin:organisation_detail", "created", organisation_id=created.id)
@@ -282,6 +286,13 @@ async def _users(
     return render(request, "admin/users.html", context, status=status)
 
 
+def _on_picker(refused: AppError) -> AppError:
+    """A refusal about the organisation id is shown next to the organisation picker, which names it."""
+    if refused.field == "organisation_id":
+        return type(refused)(refused.detail, field="organisation")
+    return refused
+
+
 async def _organisation_names(session: SessionDep, ids: set[int]) -> dict[int, str]:
     return {o.id: o.name for o in await accounts.organisations_by_id(session, sorted(ids)) if o.id is not None}
 
@@ -289,13 +300,15 @@ async def _organisation_names(session: SessionDep, ids: set[int]) -> dict[int, s
 @router.post("/users", name="admin:user_create")
 async def user_create(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
     admin.require_admin(actor)
-    values: dict[str, Any] = {n: text(form, n, 254) for n in ("email", "display_name", "role")}
-    values["organisation_id"] = whole_number(text(form, "organisation_id", 12), 1, 2**31 - 1)
+    values: dict[str, Any] = {n: text(form, n, 254) for n in ("email", "display_name", "role", "organisation")}
     values["password"] = str(form.get("password") or "")[:200]
     errors = FormErrors()
+    organisation_id = await resolve_organisation(
+        session, actor=actor, typed=values["organisation"], errors=errors, field="organisation"
+    )
     data = validate(
         UserCreate,
-        values,
+        {k: v for k, v in values.items() if k != "organisation"} | {"organisation_id": organisation_id},
         errors,
         required={
             "email": "请填写邮箱",
@@ -304,13 +317,15 @@ async def user_create(request: Request, form: CheckedForm, session: SessionDep, 
             "password": "请设置初始密码",
         },
     )
+    if "organisation_id" in errors:
+        errors.add("organisation", errors.pop("organisation_id"))
     created = None
     if data is not None:
         created, refused = await attempt(
             session, lambda: admin.create_user(session, actor=actor, data=data), raised=RAISED_WITH_FORBIDDEN
         )
         if refused is not None:
-            add_app_error(errors, refused)
+            add_app_error(errors, _on_picker(refused))
     if errors or created is None:
         values.pop("password", None)
         return await _users(request, session, actor, values=values, errors=errors, status=422)
@@ -357,7 +372,11 @@ async def user_update(
         if role not in Role.__members__:
             errors.add("role", "请选择角色")
             return await _user_page(request, session, actor, user_id, errors=errors, status=422)
-        organisation_id = whole_number(text(form, "organisation_id", 12), 1, 2**31 - 1)
+        organisation_id = await resolve_organisation(
+            session, actor=actor, typed=text(form, "organisation", 254), errors=errors, field="organisation"
+        )
+        if errors:
+            return await _user_page(request, session, actor, user_id, errors=errors, status=422)
         data, done = UserUpdate(role=Role(role), organisation_id=organisation_id), "saved"
     _done, refused = await attempt(
         session,
@@ -365,7 +384,7 @@ async def user_update(
         raised=RAISED_WITH_FORBIDDEN,
     )
     if refused is not None:
-        add_app_error(errors, refused)
+        add_app_error(errors, _on_picker(refused))
         return await _user_page(request, session, actor, user_id, errors=errors, status=refused.status_code)
     return _see(request, "admin:user_detail", done, user_id=user_id)
 

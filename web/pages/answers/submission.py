@@ -25,10 +25,10 @@ from backend.kit.params import MAX_ID, IdPath, whole_number
 from backend.listings import service as listings
 from backend.listings.models import ListingKind, ListingStatus, Offering, Opportunity
 from backend.organisations import service as organisation_service
-from backend.organisations.models import Organisation
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
 from web.kit.forms import FormErrors, confirmed, text, validate
+from web.kit.orgpicker import resolve_organisations
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.answers.presenter import MEMBER_STATUS_LABELS, answer_page
@@ -72,31 +72,16 @@ def _form_values(form: FormData) -> dict[str, Any]:
     return values
 
 
-async def _resolve_members(session: AsyncSession, raw: str, errors: FormErrors) -> list[int]:
-    """Member enterprises are named the way people know them: full name or 统一社会信用代码."""
-    ids: list[int] = []
-    for token in (t.strip() for t in _MEMBER_SEPARATORS.split(raw)):
-        if not token:
-            continue
-        found = (
-            await session.exec(
-                select(Organisation.id).where(
-                    (Organisation.name == token) | (Organisation.credit_code == token.upper())
-                )
-            )
-        ).first()
-        if found is None:
-            errors.add("members", f"找不到企业“{token}”：请填写企业全称或统一社会信用代码，每行一个")
-            return []
-        ids.append(found)
-    return ids
-
-
-async def _schema_input(session: AsyncSession, values: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
+async def _schema_input(
+    session: AsyncSession, actor: Actor, values: dict[str, Any], errors: FormErrors
+) -> dict[str, Any]:
     data = {name: values[name] for name in TEXT_FIELDS}
     data["price_amount"] = values["price_amount"] or None
     data["offering_ids"] = values["offering_ids"]
-    data["member_organisation_ids"] = await _resolve_members(session, values["members"], errors)
+    # Member enterprises are named the way people know them: (part of) the name or 统一社会信用代码.
+    data["member_organisation_ids"] = await resolve_organisations(
+        session, actor=actor, typed=values["members"], errors=errors, field="members", separators=_MEMBER_SEPARATORS
+    )
     return data
 
 
@@ -177,7 +162,7 @@ async def create_answer(
 ) -> Response:
     opportunity = await _open_opportunity(session, actor, opportunity_id)
     values, errors, status = _form_values(form), FormErrors(), 422
-    data = _validate(AnswerCreate, await _schema_input(session, values, errors), errors)
+    data = _validate(AnswerCreate, await _schema_input(session, actor, values, errors), errors)
     if data is not None:
         answer, refused = await attempt(
             session, lambda: service.create(session, actor=actor, opportunity_id=opportunity.id, data=data)
@@ -252,7 +237,7 @@ async def update_answer(
 ) -> Response:
     _, opportunity = await _own_draft(session, actor, answer_id)
     values, errors, status = _form_values(form), FormErrors(), 422
-    data = _validate(AnswerUpdate, await _schema_input(session, values, errors), errors)
+    data = _validate(AnswerUpdate, await _schema_input(session, actor, values, errors), errors)
     if data is not None:
         _done, refused = await attempt(
             session, lambda: service.update(session, actor=actor, answer_id=answer_id, data=data)

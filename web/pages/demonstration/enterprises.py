@@ -15,6 +15,7 @@ from backend.kit.params import IdPath
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, text, validate
+from web.kit.orgpicker import resolve_organisation
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.demonstration.shared import (
@@ -23,7 +24,6 @@ from web.pages.demonstration.shared import (
     _one_page,
     _optional,
     _options,
-    _organisations_by_name,
     _raise_missing,
     _tracks,
 )
@@ -123,16 +123,20 @@ async def _save_enterprise(
     }
     if enterprise_id is None:
         if not values["organisation"]:
-            errors.add("organisation", "请填写企业全称")
+            errors.add("organisation", "请填写企业名称")
         else:
-            found = await _organisations_by_name(session, [values["organisation"]], errors, "organisation")
-            payload["organisation_id"] = found[0] if found else None
+            payload["organisation_id"] = await resolve_organisation(
+                session, actor=actor, typed=values["organisation"], errors=errors, field="organisation"
+            )
     data = validate(
         EnterpriseUpdate if enterprise_id else EnterpriseCreate,
         payload,
         errors,
         required={"year_recognised": "请填写认定年份"},
     )
+    if errors.get("organisation"):
+        # The picker's own message says what is wrong; the schema's "应为整数" about the id would not.
+        errors.pop("organisation_id", None)
     if data is not None:
         _done, refused = await attempt(
             session,

@@ -25,16 +25,15 @@ from backend.kit.params import IdPath, IdQuery
 from web.kit.csrf import CheckedForm
 from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import GENERAL, FormErrors, add_app_error, text, validate
+from web.kit.orgpicker import resolve_organisations
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.demonstration.shared import (
-    _SPLIT_LINES,
     LABELS,
     _notice,
     _one_page,
     _optional,
     _options,
-    _organisations_by_name,
     _raise_missing,
     _tracks,
 )
@@ -132,8 +131,9 @@ async def _save_project(
     request: Request, form: FormData, session: SessionDep, actor: Actor, project_id: int | None
 ) -> Response:
     values, errors = _project_values(form), FormErrors()
-    names = [n.strip() for n in _SPLIT_LINES.split(values["enterprises"]) if n.strip()]
-    enterprise_ids = await _organisations_by_name(session, names, errors, "enterprises")
+    enterprise_ids = await resolve_organisations(
+        session, actor=actor, typed=values["enterprises"], errors=errors, field="enterprises"
+    )
     payload = {k: v for k, v in values.items() if k not in ("enterprises", "pairing_id", "opportunity_id")}
     payload["enterprise_ids"] = enterprise_ids
     if project_id is None:

@@ -5,15 +5,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
 
 from backend.demonstration import service
 from backend.kit.errors import AppError
 from backend.kit.pagination import PageParams
-from backend.organisations.models import Organisation
-from web.kit.forms import FormErrors, text
+from web.kit.forms import text
 from web.kit.paging import page_number
 
 NOTICES = {
@@ -117,16 +115,3 @@ async def _options(session: AsyncSession) -> dict[str, Any]:
         "zone_options": [(str(z.id), z.name) for z in zones],
         "labels": LABELS,
     }
-
-
-async def _organisations_by_name(session: AsyncSession, names: list[str], errors: FormErrors, field: str) -> list[int]:
-    """People type organisation names; each must name a registered organisation exactly."""
-    if not names:
-        return []
-    found = dict(
-        (await session.exec(select(Organisation.name, Organisation.id).where(col(Organisation.name).in_(names)))).all()
-    )
-    missing = [n for n in names if n not in found]
-    if missing:
-        errors.add(field, f"找不到组织「{'」「'.join(missing)}」，请填写平台上登记的全称")
-    return [found[n] for n in names if n in found]

@@ -17,6 +17,7 @@ from backend.kit.params import IdPath
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, text, validate
+from web.kit.orgpicker import resolve_organisation
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.pages.demonstration.shared import (
@@ -24,7 +25,6 @@ from web.pages.demonstration.shared import (
     _one_page,
     _optional,
     _options,
-    _organisations_by_name,
     _raise_missing,
     _tracks,
 )
@@ -80,12 +80,10 @@ async def _save_zone(
     request: Request, form: FormData, session: SessionDep, actor: Actor, zone_id: int | None
 ) -> Response:
     values, errors = _zone_values(form), FormErrors()
-    lead = await _organisations_by_name(
-        session, [values["lead_organisation"]] if values["lead_organisation"] else [], errors, "lead_organisation"
+    lead = await resolve_organisation(
+        session, actor=actor, typed=values["lead_organisation"], errors=errors, field="lead_organisation"
     )
-    payload = {k: v for k, v in values.items() if k != "lead_organisation"} | {
-        "lead_organisation_id": lead[0] if lead else None
-    }
+    payload = {k: v for k, v in values.items() if k != "lead_organisation"} | {"lead_organisation_id": lead}
     schema = ZoneUpdate if zone_id else ZoneCreate
     data = validate(schema, payload, errors, required={"name": "请填写示范区名称", "region_code": "请选择地区"})
     if data is not None:

@@ -1,18 +1,20 @@
-"""The signed-in organisation's own profile page (name, credit code, region, description …)."""
+"""The signed-in organisation's own profile page (name, credit code, region, description …), and
+the suggestions behind the organisation picker (`web/kit/orgpicker.py`) of the other forms."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from backend.auth.actor import Actor
 from backend.dependencies import SessionDep, SignedInDep
 from backend.kit.errors import NotFound
 from backend.organisations import service as organisation_service
+from backend.organisations.models import ORGANISATION_KIND_LABELS
 from backend.organisations.schemas import OrganisationUpdate
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
-from web.kit.forms import FormErrors, add_app_error, organisation_values, validate
+from web.kit.forms import FormErrors, add_app_error, organisation_values, text, validate
 from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import taxonomy_options
@@ -83,3 +85,22 @@ async def organisation_update(request: Request, form: CheckedForm, session: Sess
     if errors:
         return await _organisation_page(request, session, actor, values=values, errors=errors, status=422)
     return RedirectResponse(url_to(request, "organisations:organisation_form") + "?done=profile", status_code=303)
+
+
+@router.get("/organisations/suggest", name="organisations:suggest")
+async def suggest(request: Request, session: SessionDep, actor: SignedInDep) -> Response:
+    """Up to eight organisations for the words typed so far: the ones this person may choose (active ones; staff also pending)."""
+    q = text(request.query_params, "q", 100)  # type: ignore[arg-type]
+    found = await organisation_service.suggest(session, actor=actor, q=q)
+    return JSONResponse(
+        [
+            {
+                "name": o.name,
+                "detail": " · ".join(
+                    part for part in (ORGANISATION_KIND_LABELS.get(o.kind, ""), o.place, o.credit_code or "") if part
+                ),
+            }
+            for o in found
+        ],
+        headers={"Cache-Control": "no-store"},
+    )
