@@ -5,7 +5,7 @@ import re
 from backend.auth.models import Role
 from backend.listings.models import ListingStatus
 from tests.factories import PASSWORD, create_opportunity, create_organisation, create_user, login
-from tests.web.helpers import csrf_from, sign_in
+from tests.web.helpers import csrf_from, post_form, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 _LINK = re.compile(r'href="(/api/v1/opportunities/\d+/attachments/\d+)" download>需求说明书.pdf</a>')
@@ -44,6 +44,9 @@ async def test_owner_attaches_on_the_edit_page_and_visitors_download_once_publis
     page = (await owner.get(done.headers["location"])).text
     assert "附件已上传。" in page and "附件（1）" in page
     url = _LINK.search(page).group(1)
+    # A refused save of the listing itself keeps the attachments box on the page.
+    unsaved = await post_form(owner, edit, {"title": ""})
+    assert unsaved.status_code == 422 and "请填写标题" in unsaved.text and _LINK.search(unsaved.text)
 
     # A visitor can neither open the draft nor download its file.
     visitor = make_client()

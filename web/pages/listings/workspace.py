@@ -273,7 +273,16 @@ def _listing_routes(kind: ListingKind) -> None:
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(
-                request, session, values=shown, errors=errors, listing_id=listing_id, status=422, as_request=as_request
+                request,
+                session,
+                values=shown,
+                errors=errors,
+                listing_id=listing_id,
+                status=422,
+                as_request=as_request,
+                files=await _files(request, session, actor, listing)
+                if service.can_see_private_fields(actor, listing)
+                else None,
             )
         if as_request:
             return RedirectResponse(
