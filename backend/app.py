@@ -30,6 +30,7 @@ from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
 from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
+from backend.listings.models import ListingAttachment
 from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
@@ -48,7 +49,7 @@ from search import create_engine as create_search_engine
 
 API_PREFIX = "/api/v1"
 # Every table that records an uploaded file (backend/kit/files.py).
-FILE_MODELS = (AnswerAttachment, MilestoneEvidence)
+FILE_MODELS = (AnswerAttachment, MilestoneEvidence, ListingAttachment)
 logger = logging.getLogger(__name__)
 
 

@@ -27,6 +27,7 @@ from backend.events.models import Availability, Event, EventOpportunity, Meeting
 from backend.interests.models import Interest
 from backend.kit.files import StoredFile
 from backend.listings.models import (
+    ListingAttachment,
     ListingImport,
     ListingRevision,
     Offering,
@@ -67,6 +68,7 @@ __all__ = [
     "GrowthEnterprise",
     "Interest",
     "Invitation",
+    "ListingAttachment",
     "ListingImport",
     "ListingRevision",
     "MatchDecision",

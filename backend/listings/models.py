@@ -157,6 +157,28 @@ TRACK_LINKS = {ListingKind.opportunity: OpportunityTrack, ListingKind.offering: 
 DOMAIN_LINKS = {ListingKind.opportunity: OpportunityDomain, ListingKind.offering: OfferingDomain}
 
 
+class ListingAttachment(SQLModel, table=True):
+    """A document or image attached to an opportunity or offering (brochure, specification, photo).
+
+    The bytes are a `stored_file` under `storage_key`; the file is served, always as a download,
+    to whoever may read the listing (so publicly once it is published).
+    """
+
+    __tablename__ = "listing_attachment"
+    __table_args__ = (Index("ix_listing_attachment_listing", "listing_kind", "listing_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_kind: str = Field(max_length=20)
+    listing_id: int
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = created_at_field()
+
+
 class RevisionStatus(StrEnum):
     pending = "pending"
     approved = "approved"

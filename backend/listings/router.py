@@ -2,19 +2,29 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
-from backend.dependencies import ActorDep, SessionDep
-from backend.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from backend.dependencies import ActorDep, SessionDep, SettingsDep
+from backend.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from backend.kit.files import download_response
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath, IdQuery
-from backend.listings import changes, service
-from backend.listings.models import ListingKind, ListingRevision, ListingStatus
+from backend.listings import attachments, changes, service
+from backend.listings.models import ListingAttachment, ListingKind, ListingRevision, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.schemas import (
     CloseRequest,
     DeadlineChange,
+    ListingAttachmentPublic,
     OfferingCreate,
     OfferingEditRequest,
     OfferingPublic,
@@ -35,6 +45,13 @@ _MOVED_RESPONSE: dict[str, Any] = {
     "description": "已合并到另一条目：Location 指向合并后的条目（仅当调用方看得到该条目时；否则为 404）",
     "headers": {"Location": {"description": "合并后条目的地址", "schema": {"type": "string"}}},
     "content": {"application/json": {"example": {"detail": "机会 #12 已合并到 #7", "merged_into_id": 7}}},
+}
+
+_DOWNLOAD_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "文件本身，总是作为下载（Content-Disposition: attachment）",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
 }
 
 
@@ -205,6 +222,96 @@ def _build(
         """Every edit request of the listing, newest first (its organisation and staff)."""
         rows = await changes.revisions_of(session, actor=actor, kind=kind, listing_id=listing_id)
         return [present_revision(r) for r in rows]
+
+    def _attachment(attachment: ListingAttachment) -> ListingAttachmentPublic:
+        assert attachment.id is not None
+        return ListingAttachmentPublic(
+            id=attachment.id,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            created_at=attachment.created_at,
+            url=attachments.download_url(kind, attachment.listing_id, attachment.id),
+        )
+
+    @router.get(
+        "/{listing_id}/attachments",
+        response_model=list[ListingAttachmentPublic],
+        responses=error_responses(NotFound),
+        name=f"list_attachments_{kind}",
+        summary="List the attachments (附件)",
+    )
+    async def list_attachments(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
+        """The listing's documents and images (whoever may read the listing: everyone once published)."""
+        rows = await attachments.list_readable(session, actor=actor, kind=kind, listing_id=listing_id)
+        return [_attachment(a) for a in rows]
+
+    @router.post(
+        "/{listing_id}/attachments",
+        response_model=ListingAttachmentPublic,
+        status_code=201,
+        responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, PayloadTooLarge),
+        name=f"upload_attachment_{kind}",
+        summary="Attach a document or image (上传附件)",
+    )
+    async def upload_attachment(
+        listing_id: IdPath,
+        session: SessionDep,
+        settings: SettingsDep,
+        actor: ActorDep,
+        file: Annotated[UploadFile, File(description="PDF、Office 文档或图片，不超过 10 MB")],
+    ) -> Any:
+        """Attach a document or image to a draft (its organisation) or any listing (staff); its type
+        is checked by content, and disguised or oversize files are refused."""
+        data = await file.read(settings.max_attachment_bytes + 1)
+        attachment = await attachments.add(
+            session,
+            actor=actor,
+            kind=kind,
+            listing_id=listing_id,
+            data=data,
+            filename=file.filename or "",
+            max_bytes=settings.max_attachment_bytes,
+        )
+        return _attachment(attachment)
+
+    @router.get(
+        "/{listing_id}/attachments/{attachment_id}",
+        responses={**_DOWNLOAD_RESPONSE, **error_responses(NotFound)},
+        name=f"download_attachment_{kind}",
+        summary="Download an attachment (附件下载)",
+        response_class=Response,
+    )
+    async def download_attachment(
+        listing_id: IdPath, attachment_id: IdPath, session: SessionDep, settings: SettingsDep, actor: ActorDep
+    ) -> Response:
+        """The file, always as a download, to whoever may read the listing."""
+        attachment = await attachments.get(
+            session, actor=actor, kind=kind, listing_id=listing_id, attachment_id=attachment_id
+        )
+        return await download_response(
+            session,
+            settings.upload_dir,
+            storage_key=attachment.storage_key,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            missing="附件文件已丢失，请联系撮合专员",
+        )
+
+    @router.delete(
+        "/{listing_id}/attachments/{attachment_id}",
+        status_code=204,
+        responses=_WRITE_ERRORS,
+        name=f"delete_attachment_{kind}",
+        summary="Remove an attachment (删除附件)",
+        response_class=Response,
+    )
+    async def delete_attachment(
+        listing_id: IdPath, attachment_id: IdPath, session: SessionDep, actor: ActorDep
+    ) -> Response:
+        """Remove an attachment (the listing's organisation while it is a draft; staff at any stage)."""
+        await attachments.remove(session, actor=actor, kind=kind, listing_id=listing_id, attachment_id=attachment_id)
+        return Response(status_code=204)
 
     return router
 

@@ -202,3 +202,14 @@ class OfferingPublic(ListingPublic):
     maturity: Maturity | None
     reference_cases: str
     certifications: str
+
+
+class ListingAttachmentPublic(BaseModel):
+    """An attached document or image; `url` downloads it (never shown inline)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    url: str

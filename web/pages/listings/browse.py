@@ -7,7 +7,7 @@ from backend.auth.actor import ANONYMOUS
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.pagination import PageParams
 from backend.kit.params import MAX_ID, IdPath, whole_number
-from backend.listings import service
+from backend.listings import attachments, service
 from backend.listings.labels import FACET_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
@@ -100,6 +100,11 @@ def _list_route(kind: ListingKind) -> None:
             "matches": matches,
             "match_notice": match_notice(request) if show_matches else None,
             "merged_from": merged_from,
+            "attachments": [
+                {"filename": f.filename, "size": f.size, "url": attachments.download_url(kind, listing.id, f.id)}
+                for f in await attachments.list_for(session, kind=kind, listing_id=listing.id)
+                if f.id is not None
+            ],
             **await listing_extras(request, session, actor, kind, listing),
         }
         return render(request, f"listings/{kind.value}.html", context)

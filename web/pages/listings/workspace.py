@@ -4,14 +4,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from backend.auth.actor import Actor
 from backend.auth.models import Role
-from backend.dependencies import SessionDep, SignedInDep, require_roles
+from backend.dependencies import SessionDep, SettingsDep, SignedInDep, require_roles
 from backend.kit.errors import NotFound
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
-from backend.listings import changes, service
+from backend.listings import attachments, changes, service
 from backend.listings.labels import FIELD_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
@@ -37,6 +38,7 @@ NOTICES = {
     "submitted": "已提交审核，撮合专员审核通过后即公开发布。",
     "revision_requested": "修改申请已提交。撮合专员批准前，公开显示的仍是已发布的版本。",
 }
+ATTACHMENT_NOTICES = {"uploaded": "附件已上传。", "removed": "附件已删除。"}
 REQUIRED = {"title": "请填写标题"}
 
 
@@ -86,8 +88,10 @@ def _listing_routes(kind: ListingKind) -> None:
         listing_id: int | None,
         status: int = 200,
         as_request: bool = False,
+        files: dict[str, Any] | None = None,
     ) -> Response:
         context = {
+            "files": files,
             "as_request": as_request,
             **base,
             **await taxonomy_options(session),
@@ -133,8 +137,31 @@ def _listing_routes(kind: ListingKind) -> None:
             return await _form(request, session, values=shown, errors=errors, listing_id=None, status=422)
         return RedirectResponse(url_to(request, f"listings:{kind}_mine") + "?done=created", status_code=303)
 
+    async def _files(
+        request: Request, session: SessionDep, actor: Actor, listing: Any, error: str | None = None
+    ) -> dict[str, Any]:
+        """The attachments box of the edit page: the files, and whether they may be changed now."""
+        return {
+            "items": await attachments.list_for(session, kind=kind, listing_id=listing.id),
+            "can_change": attachments.can_change(actor, listing),
+            "notice": ATTACHMENT_NOTICES.get(request.query_params.get("files", "")),
+            "error": error,
+            "download": lambda attachment_id: attachments.download_url(kind, listing.id, attachment_id),
+        }
+
     @router.get(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_edit_form")
     async def edit_form(listing_id: IdPath, request: Request, session: SessionDep, actor: Actor = editor) -> Response:
+        return await _edit_page(request, session, actor, listing_id)
+
+    async def _edit_page(
+        request: Request,
+        session: SessionDep,
+        actor: Actor,
+        listing_id: int,
+        *,
+        file_error: str | None = None,
+        status: int = 200,
+    ) -> Response:
         listing = await service.get_visible(session, actor=actor, kind=kind, listing_id=listing_id)
         if not service.can_see_private_fields(actor, listing):
             raise NotFound(f"{KIND_NAMES[kind]}中没有这一条")
@@ -153,6 +180,70 @@ def _listing_routes(kind: ListingKind) -> None:
             errors=FormErrors(),
             listing_id=listing_id,
             as_request=item.status == ListingStatus.published and not actor.is_staff,
+            files=await _files(request, session, actor, listing, file_error),
+            status=status,
+        )
+
+    @router.post(f"/{slug}/{{listing_id}}/attachments", name=f"listings:{kind}_upload_attachment")
+    async def upload_attachment(
+        listing_id: IdPath,
+        request: Request,
+        form: CheckedForm,
+        session: SessionDep,
+        settings: SettingsDep,
+        actor: Actor = editor,
+    ) -> Response:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await _edit_page(request, session, actor, listing_id, file_error="请选择要上传的文件", status=422)
+        data = await upload.read(settings.max_attachment_bytes + 1)
+        _done, refused = await attempt(
+            session,
+            lambda: attachments.add(
+                session,
+                actor=actor,
+                kind=kind,
+                listing_id=listing_id,
+                data=data,
+                filename=upload.filename or "",
+                max_bytes=settings.max_attachment_bytes,
+            ),
+            raised=(401, 404),
+        )
+        if refused is not None:
+            return await _edit_page(
+                request, session, actor, listing_id, file_error=refused.detail, status=refused.status_code
+            )
+        return RedirectResponse(
+            url_to(request, f"listings:{kind}_edit_form", listing_id=listing_id) + "?files=uploaded#attachments",
+            status_code=303,
+        )
+
+    @router.post(
+        f"/{slug}/{{listing_id}}/attachments/{{attachment_id}}/delete", name=f"listings:{kind}_delete_attachment"
+    )
+    async def delete_attachment(
+        listing_id: IdPath,
+        attachment_id: IdPath,
+        request: Request,
+        _: CheckedForm,
+        session: SessionDep,
+        actor: Actor = editor,
+    ) -> Response:
+        _done, refused = await attempt(
+            session,
+            lambda: attachments.remove(
+                session, actor=actor, kind=kind, listing_id=listing_id, attachment_id=attachment_id
+            ),
+            raised=(401, 404),
+        )
+        if refused is not None:
+            return await _edit_page(
+                request, session, actor, listing_id, file_error=refused.detail, status=refused.status_code
+            )
+        return RedirectResponse(
+            url_to(request, f"listings:{kind}_edit_form", listing_id=listing_id) + "?files=removed#attachments",
+            status_code=303,
         )
 
     @router.post(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_update")
@@ -182,7 +273,16 @@ def _listing_routes(kind: ListingKind) -> None:
         if errors:
             shown = {**values, "tags": "、".join(values["tags"])}
             return await _form(
-                request, session, values=shown, errors=errors, listing_id=listing_id, status=422, as_request=as_request
+                request,
+                session,
+                values=shown,
+                errors=errors,
+                listing_id=listing_id,
+                status=422,
+                as_request=as_request,
+                files=await _files(request, session, actor, listing)
+                if service.can_see_private_fields(actor, listing)
+                else None,
             )
         if as_request:
             return RedirectResponse(
