@@ -260,7 +260,8 @@ def test_a_matchmaker_dismisses_a_suggestion_stays_at_the_suggestions_and_can_un
     page.goto("/opportunities")
     page.locator(".listing-card a").first.click()
     page.wait_for_url(re.compile(r"/opportunities/\d+$"))
-    first = page.locator(".match-list > li").first
+    # A suggestion still open to 采纳/忽略 (an accepted one shows its pairing instead, and the crawl accepts one).
+    first = page.locator(".match-list > li:has(input[name=confirm])").first
     title = first.locator(".card-title").inner_text()
     first.scroll_into_view_if_needed()
     first.locator("input[name=confirm]").check()
