@@ -92,6 +92,7 @@ async def test_pages_load_nothing_from_another_host_and_have_no_inline_script(cl
     assert re.findall(r"<script[^>]*>", html) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
         '<script src="/static/site.js" defer>',
+        '<script src="/static/orgpicker.js" defer>',
     ]
     assert (await client.get("/static/vendor/htmx.min.js")).status_code == 200
     assert (await client.get("/static/site.css")).status_code == 200
