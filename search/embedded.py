@@ -56,6 +56,7 @@ from .tantivy_index import (
     index_fields,
     index_fields_batch,
     make_document,
+    needs_version,
     to_tantivy,
     total_count,
 )
@@ -271,6 +272,10 @@ class EmbeddedEngine:
         if plan.mode is Mode.NOTHING:
             return SearchResult.empty(_ms_since(started))
         gen = self._current()
+        if gen.version < needs_version(query):
+            raise SearchUnavailable(
+                f"search index {gen.name} predates budget filters and these sorts; run `scenematch reindex`"
+            )
         searcher = gen.index.searcher()
         plan = without_subtokens(plan, _common_words(searcher, plan))
         if plan.mode is Mode.TEXT:
@@ -282,6 +287,10 @@ class EmbeddedEngine:
             order_by = "sort_time"
         elif query.sort == "deadline":
             order_by, order = "deadline", tantivy.Order.Asc
+        elif query.sort == "updated":
+            order_by = "updated_time"
+        elif query.sort == "maturity":
+            order_by = "maturity_time"
         kwargs: dict[str, Any] = {"order_by_field": order_by, "order": order} if order_by else {}
         facets: dict[str, dict[str, int]] = {}
         counting: Future | None = None

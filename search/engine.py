@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Kind = Literal["opportunity", "offering"]
-Sort = Literal["relevance", "newest", "deadline"]
+Sort = Literal["relevance", "newest", "deadline", "updated", "maturity"]
 
 KINDS = ("opportunity", "offering")
 STATUSES = ("draft", "pending_review", "published", "closed", "withdrawn")
-SORTS = ("relevance", "newest", "deadline")
+SORTS = ("relevance", "newest", "deadline", "updated", "maturity")
+# "maturity" orders offerings from 成熟产品 down to 概念方案 (no maturity last), newest first within one.
+MATURITY_RANKS = {"mature": 4, "pilot": 3, "prototype": 2, "concept": 1}
 FACETS = ("track", "domain", "region")
 MAX_PAGE_SIZE = 100
 
@@ -47,6 +49,12 @@ class ListingDocument:
     deadline: int | None = None
     maturity: str | None = None
     extra_text: str = ""
+    # Opportunities' budget in 万元 as parsed (either bound may be open); None, None when
+    # there is none (面议) and on offerings.
+    budget_min: float | None = None
+    budget_max: float | None = None
+    # Last change of the listing (unix seconds): what "updated" orders by.
+    updated_at: int = 0
     # The words the engine indexed for the title, labels and texts, space-separated. Engines
     # fill it when they store a document, so matching can compare a candidate's vocabulary
     # without segmenting its text again; empty on documents built from the database, and
@@ -61,6 +69,14 @@ class ListingDocument:
     def sort_time(self) -> int:
         """What "newest" orders by: publication time, or creation time for unpublished."""
         return self.published_at if self.published_at is not None else self.created_at
+
+    @property
+    def has_budget(self) -> bool:
+        return self.budget_min is not None or self.budget_max is not None
+
+    @property
+    def maturity_rank(self) -> int:
+        return MATURITY_RANKS.get(self.maturity or "", 0)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -93,6 +109,14 @@ class SearchQuery:
     terms: list[tuple[str, float]] = field(default_factory=list)
     # Only documents without a deadline or with deadline >= open_at (unix seconds).
     open_at: int | None = None
+    # Only documents with a deadline, and that deadline within [deadline_from, deadline_to]
+    # (unix seconds, either bound optional).
+    deadline_from: int | None = None
+    deadline_to: int | None = None
+    # Only documents with a budget whose range meets [budget_from, budget_to) (万元, either
+    # bound optional; see `budget_matches`).
+    budget_from: float | None = None
+    budget_to: float | None = None
     # False: hits carry their document but no marked title, snippet or matched terms
     # (matching re-ranks a pool of candidates and explains only the few it keeps).
     highlight: bool = True
@@ -106,6 +130,14 @@ class SearchQuery:
         self.page_size = min(MAX_PAGE_SIZE, max(1, int(self.page_size)))
 
     @property
+    def has_deadline_range(self) -> bool:
+        return self.deadline_from is not None or self.deadline_to is not None
+
+    @property
+    def has_budget_range(self) -> bool:
+        return self.budget_from is not None or self.budget_to is not None
+
+    @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
 
@@ -113,6 +145,24 @@ class SearchQuery:
     def is_browse(self) -> bool:
         """No text and no terms: list by recency."""
         return not self.text.strip() and not self.terms
+
+
+def budget_matches(low: float | None, high: float | None, start: float | None, end: float | None) -> bool:
+    """Whether a budget of `low`–`high` (either open) falls in the range `start`–`end`.
+
+    The ranges people pick (100–500万, 500–1000万) share their bounds, so a budget counts for
+    a range when it overlaps it beyond a shared bound: 100万 exactly is in 100–500万, not in
+    100万以下; 50–100万 and "100万以内" are in 100万以下 only. Every engine and the database
+    express this same rule: with `lo` = low or 0 and `hi` = high or ∞,
+    `lo < end` and (`hi > start` or `lo >= start`).
+    """
+    if low is None and high is None:
+        return False
+    lo = low if low is not None else 0.0
+    hi = high if high is not None else float("inf")
+    if end is not None and not lo < end:
+        return False
+    return start is None or hi > start or lo >= start
 
 
 @dataclass(slots=True)

@@ -72,8 +72,8 @@ TEXT_ATTRIBUTES = ["title_zh", "labels_zh", "meta_zh", "text_zh", "extra_zh"]
 SEARCHABLE = [*TEXT_ATTRIBUTES, "syn_zh", "pinyin"]
 # Filter values and facets: hex of the UTF-8 value (see the module docstring).
 ENCODED = {"kind": "f_kind", "status": "f_status", "region": "f_region", "tracks": "f_tracks", "domains": "f_domains"}
-FILTERABLE = ["id", *ENCODED.values(), "batch", "deadline"]
-SORTABLE = ["sort_time", "published_at", "deadline", "created_at"]
+FILTERABLE = ["id", *ENCODED.values(), "batch", "deadline", "budget_low", "budget_high"]
+SORTABLE = ["sort_time", "published_at", "deadline", "created_at", "updated_at", "maturity_rank"]
 FACET_ATTRIBUTES = {"track": "f_tracks", "domain": "f_domains", "region": "f_region"}
 RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness"]
 # Meilisearch's default payload limit is 100 MB; stay well below it.
@@ -85,6 +85,8 @@ TASK_TIMEOUT_MS = 120_000
 # How long `ensure_ready` waits for a settings change before letting the app start; the
 # change goes on in Meilisearch and searches use the old settings until it is done.
 SETTINGS_WAIT_MS = 5_000
+# The upper bound of a budget that has none (万元; far above any real budget).
+NO_BUDGET_MAX = 1e12
 # Meilisearch ignores query words past the tenth (a phrase counts as one word).
 MAX_QUERY_WORDS = 10
 # Queries in one federated search (see `prepare_plan`).
@@ -92,7 +94,7 @@ MAX_FEDERATED_QUERIES = 64
 # Present in every document of the current shape; an index whose documents lack it was
 # written by an older adapter and answers wrongly until `scenematch reindex` rebuilds it
 # (bump the name when the shape changes again).
-DOCUMENT_FORMAT = "format_v3"
+DOCUMENT_FORMAT = "format_v4"
 SEARCH_KEY_NAME = "scenematch-search-{index}"
 ADMIN_KEY_NAME = "scenematch-admin-{index}"
 ADMIN_ACTIONS = ["search", "documents.*", "indexes.*", "tasks.*", "settings.*", "stats.*"]
@@ -201,6 +203,13 @@ def to_meili(doc: ListingDocument) -> dict[str, Any]:
         "published_at": doc.published_at,
         "created_at": doc.created_at,
         "deadline": doc.deadline,
+        # The budget's bounds as the filters compare them (`build_filter`): an open lower
+        # bound is 0, an open upper one a number above any budget; null without a budget,
+        # which no comparison matches.
+        "budget_low": (doc.budget_min or 0.0) if doc.has_budget else None,
+        "budget_high": (doc.budget_max if doc.budget_max is not None else NO_BUDGET_MAX) if doc.has_budget else None,
+        "updated_at": doc.updated_at,
+        "maturity_rank": doc.maturity_rank,
         **{name: _joined(tokens) for name, tokens in parts.items()},
         "syn_zh": _joined(synonyms),
         DOCUMENT_FORMAT: True,
@@ -240,10 +249,28 @@ def build_filter(query: SearchQuery) -> list[str | list[str]]:
         out.append(f"batch = {int(query.batch)}")
     if query.open_at is not None:
         out.append([f"deadline >= {int(query.open_at)}", "deadline IS NULL"])
+    if query.deadline_from is not None:
+        out.append(f"deadline >= {int(query.deadline_from)}")
+    if query.deadline_to is not None:
+        out.append(f"deadline <= {int(query.deadline_to)}")
+    if query.has_budget_range:
+        # `engine.budget_matches`: low < end and (high > start or low >= start); a document
+        # without a budget has null bounds, which no comparison matches.
+        out.append("budget_low >= 0")
+        if query.budget_to is not None:
+            out.append(f"budget_low < {_number(query.budget_to)}")
+        if query.budget_from is not None:
+            start = _number(query.budget_from)
+            out.append([f"budget_high > {start}", f"budget_low >= {start}"])
     if query.exclude_ids:
         ids = ", ".join(quote(i) for i in dict.fromkeys(query.exclude_ids))
         out.append(f"id NOT IN [{ids}]")
     return out
+
+
+def _number(value: float) -> str:
+    """A filter number: never in exponent form, which the filter grammar does not read."""
+    return format(float(value), "f").rstrip("0").rstrip(".") or "0"
 
 
 def query_word(clause: Clause) -> str:
@@ -260,6 +287,10 @@ def _sort(query: SearchQuery, plan: QueryPlan) -> list[str] | None:
         return ["sort_time:desc"]
     if query.sort == "deadline":
         return ["deadline:asc"]
+    if query.sort == "updated":
+        return ["updated_at:desc"]
+    if query.sort == "maturity":
+        return ["maturity_rank:desc", "sort_time:desc"]
     return None
 
 

@@ -20,13 +20,22 @@ from .plan import Clause, Mode, QueryPlan
 from .text import index_tokens, normalise, pinyin_tokens, vocabulary_words
 
 # 2 added the single-valued `track_set` / `domain_set` facet fields, 3 the bit-mask ones
-# (`facet_bits.py`). Older indexes are still read, each with the facet fields it has, until
-# the next rebuild.
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# (`facet_bits.py`), 4 the budget and the "updated" / "maturity" sort keys. Older indexes
+# are still read, each with the fields it has, until the next rebuild; a search that needs
+# a field an older index lacks (a budget filter, those sorts) is refused with "reindex"
+# (`needs_version`) rather than answered as if no listing had a budget.
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # Documents without a deadline sort after every real one and pass "deadline >= now".
 NO_DEADLINE = 2**53
+
+# Budgets are indexed in hundredths of 万元 (the database keeps two decimals), as
+# integers; a budget without an upper bound is indexed with this one.
+BUDGET_SCALE = 100
+NO_BUDGET_MAX = 2**53
+# "maturity" orders by rank, then newest: one key, rank above the publication time.
+MATURITY_SHIFT = 2**34
 
 # Field boosts: a word in the title says more than the same word deep in the description.
 TEXT_FIELDS: dict[str, float] = {
@@ -74,6 +83,11 @@ def build_schema(version: int = SCHEMA_VERSION) -> tantivy.Schema:
             sb.add_integer_field(name, fast=True)
     for name in ("batch", "sort_time", "deadline"):
         sb.add_integer_field(name, indexed=True, fast=True)
+    if version >= 4:
+        for name in ("budget_low", "budget_high"):
+            sb.add_integer_field(name, indexed=True, fast=True)
+        for name in ("updated_time", "maturity_time"):
+            sb.add_integer_field(name, fast=True)
     for name in TEXT_FIELDS:
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field("pinyin_t", tokenizer_name="whitespace", index_option="freq")
@@ -122,6 +136,20 @@ def index_fields_batch(docs: list[ListingDocument]) -> list[IndexFields]:
     return [index_fields(doc) for doc in docs]
 
 
+def budget_units(amount: float) -> int:
+    """万元 → the integer the index holds (`BUDGET_SCALE`)."""
+    return round(amount * BUDGET_SCALE)
+
+
+def maturity_key(doc: ListingDocument) -> int:
+    return doc.maturity_rank * MATURITY_SHIFT + max(0, doc.sort_time)
+
+
+def needs_version(query: SearchQuery) -> int:
+    """The oldest schema version that can answer `query`."""
+    return 4 if query.has_budget_range or query.sort in ("updated", "maturity") else 1
+
+
 def _value_set(values: list[str]) -> str:
     return SET_SEPARATOR.join(sorted({v.replace(SET_SEPARATOR, " ") for v in values}))
 
@@ -155,6 +183,14 @@ def make_document(
         out.add_integer("batch", doc.batch)
     out.add_integer("sort_time", doc.sort_time)
     out.add_integer("deadline", doc.deadline if doc.deadline is not None else NO_DEADLINE)
+    if version >= 4:
+        # No budget, no budget fields: a budget range query then never finds the listing.
+        if doc.has_budget:
+            out.add_integer("budget_low", budget_units(doc.budget_min) if doc.budget_min is not None else 0)
+            high = budget_units(doc.budget_max) if doc.budget_max is not None else NO_BUDGET_MAX
+            out.add_integer("budget_high", high)
+        out.add_integer("updated_time", doc.updated_at)
+        out.add_integer("maturity_time", maturity_key(doc))
     for name, text in texts:
         out.add_text(name, text)
     out.add_bytes("source", source)
@@ -244,7 +280,31 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
         filters.append(Q.term_query(schema, "batch", int(query.batch)))
     if query.open_at is not None:
         filters.append(Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower_bound=int(query.open_at)))
+    if query.has_deadline_range:
+        lower = int(query.deadline_from) if query.deadline_from is not None else 0
+        upper = int(query.deadline_to) if query.deadline_to is not None else NO_DEADLINE - 1
+        filters.append(Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower, upper))
+    if query.has_budget_range:
+        filters.append(budget_query(schema, query.budget_from, query.budget_to))
     return filters
+
+
+def budget_query(schema: tantivy.Schema, start: float | None, end: float | None) -> tantivy.Query:
+    """Documents whose budget meets [start, end) as `engine.budget_matches` says:
+    `budget_low < end` and (`budget_high > start` or `budget_low >= start`). Documents
+    without a budget have neither field and match none of it."""
+    Q, Occur, Integer = tantivy.Query, tantivy.Occur, tantivy.FieldType.Integer
+    # Every document with a budget has `budget_low` (0 when only an upper bound is known).
+    parts = [(Occur.Must, Q.range_query(schema, "budget_low", Integer, 0, NO_BUDGET_MAX))]
+    if end is not None:
+        limit = budget_units(end)
+        parts.append((Occur.Must, Q.range_query(schema, "budget_low", Integer, 0, limit, include_upper=False)))
+    if start is not None:
+        floor = budget_units(start)
+        above = Q.range_query(schema, "budget_high", Integer, floor, NO_BUDGET_MAX, include_lower=False)
+        from_start = Q.range_query(schema, "budget_low", Integer, floor, NO_BUDGET_MAX)
+        parts.append((Occur.Must, Q.boolean_query([(Occur.Should, above), (Occur.Should, from_start)])))
+    return Q.boolean_query(parts)
 
 
 # Up to this many values, a filter is a union of term queries: they skip along their

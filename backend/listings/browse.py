@@ -14,6 +14,7 @@ from backend.auth.actor import Actor
 from backend.listings import service
 from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import DOMAIN_LINKS, LISTING_MODELS, TRACK_LINKS, ListingKind, ListingStatus
+from backend.listings.ranges import budget_range, deadline_window
 from backend.taxonomy.models import Batch, Region
 from backend.taxonomy.service import TaxonomyIndex
 
@@ -29,6 +30,8 @@ class BrowseFilters(Protocol):
     region: str | None
     batch: int | None
     status: str | None
+    budget: str | None  # a BUDGET_CHOICES code
+    deadline: str | None  # a DEADLINE_CHOICES code
 
 
 class FacetValue(NamedTuple):
@@ -45,6 +48,8 @@ def filters(params: BrowseFilters, *, without: str | None = None) -> dict[str, A
         "region": None if without == "region" else params.region,
         "batch": None if without == "batch" else params.batch,
         "statuses": () if without == "status" else (ListingStatus(status),),
+        "budget": budget_range(params.budget),
+        "deadline": deadline_window(params.deadline),
         "text": params.q or None,
     }
 

@@ -21,6 +21,13 @@ from backend.kit.params import IdPath, IdQuery
 from backend.listings import attachments, changes, service
 from backend.listings.models import ListingAttachment, ListingKind, ListingRevision, ListingStatus
 from backend.listings.presenter import present
+from backend.listings.ranges import (
+    BudgetFromQuery,
+    BudgetToQuery,
+    DeadlineFromQuery,
+    DeadlineToQuery,
+    range_filters,
+)
 from backend.listings.schemas import (
     CloseRequest,
     DeadlineChange,
@@ -82,7 +89,16 @@ def _build(
         region: Annotated[str | None, Query(max_length=12, description="地区代码（设区市含下辖县区）")] = None,
         batch: Annotated[int | None, Query(ge=1, le=10000, description="批次号")] = None,
         mine: Annotated[bool, Query(description="只看本组织")] = False,
-        sort: Literal["newest", "deadline"] = "newest",
+        budget_from: BudgetFromQuery = None,
+        budget_to: BudgetToQuery = None,
+        deadline_from: DeadlineFromQuery = None,
+        deadline_to: DeadlineToQuery = None,
+        sort: Annotated[
+            Literal["newest", "deadline", "updated", "maturity"],
+            Query(
+                description="排序：newest 最新发布，deadline 截止日期（机会清单），updated 最近更新，maturity 成熟度（产品清单）"
+            ),
+        ] = "newest",
     ) -> Any:
         """Published items for visitors; signed-in organisations also see their own drafts."""
         rows, total = await service.list_listings(
@@ -98,6 +114,7 @@ def _build(
             batch=batch,
             mine=mine,
             sort=sort,
+            **range_filters(budget_from, budget_to, deadline_from, deadline_to),
         )
         items = await present(session, actor=actor, kind=kind, listings=rows)
         return Page(items=items, total=total, page=page.page, page_size=page.page_size)

@@ -7,6 +7,7 @@ outbox row in the same transaction so that the search index follows.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, delete, literal, or_, union_all
@@ -26,6 +27,8 @@ from backend.listings.models import (
     TRACK_LINKS,
     ListingKind,
     ListingStatus,
+    Maturity,
+    Offering,
     Opportunity,
 )
 from backend.listings.permissions import (
@@ -36,6 +39,7 @@ from backend.listings.permissions import (
     check_can_edit,
     get_readable,
 )
+from backend.listings.ranges import BudgetRange, DeadlineWindow
 from backend.listings.schemas import ListingCreate, ListingUpdate
 from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
@@ -162,6 +166,8 @@ def build_list_query(
     batch: int | None = None,
     mine: bool = False,
     text: str | None = None,
+    budget: BudgetRange | None = None,
+    deadline: DeadlineWindow | None = None,
 ) -> Any:
     """The listings the actor may see, filtered; None when the filter can match nothing."""
     model = LISTING_MODELS[kind]
@@ -196,7 +202,45 @@ def build_list_query(
         query = query.where(col(model.batch_id).in_(batches))
     if text and text.strip():
         query = query.where(_text_clause(model, kind, text))
+    if budget is not None:
+        if model is not Opportunity:
+            return None  # offerings carry no budget
+        query = query.where(_budget_clause(budget))
+    if deadline is not None:
+        if model is not Opportunity:
+            # Offerings have no deadline: only "still open" (undated included) keeps them.
+            return query if deadline.undated and deadline.end is None else None
+        query = query.where(_deadline_clause(deadline))
     return query
+
+
+# "maturity" order: 成熟产品 first (the enum runs from 概念方案 up), as the search engine ranks it.
+MATURITY_RANKS = {m.value: rank for rank, m in enumerate(Maturity, start=1)}
+
+# Above any budget (万元): the upper bound of a budget that has none.
+_NO_BUDGET_MAX = Decimal(10) ** 12
+
+
+def _budget_clause(budget: BudgetRange) -> Any:
+    """`search.engine.budget_matches` in SQL: with lo = min or 0 and hi = max or ∞, a listing
+    with a budget matches [start, end) when lo < end and (hi > start or lo >= start)."""
+    low = func.coalesce(Opportunity.budget_min, 0)
+    high = func.coalesce(Opportunity.budget_max, _NO_BUDGET_MAX)
+    clauses = [or_(col(Opportunity.budget_min).is_not(None), col(Opportunity.budget_max).is_not(None))]
+    if budget.end is not None:
+        clauses.append(low < budget.end)
+    if budget.start is not None:
+        clauses.append(or_(high > budget.start, low >= budget.start))
+    return and_(*clauses)
+
+
+def _deadline_clause(window: DeadlineWindow) -> Any:
+    dated = [col(Opportunity.deadline).is_not(None)]
+    if window.start is not None:
+        dated.append(col(Opportunity.deadline) >= window.start)
+    if window.end is not None:
+        dated.append(col(Opportunity.deadline) <= window.end)
+    return or_(and_(*dated), col(Opportunity.deadline).is_(None)) if window.undated else and_(*dated)
 
 
 async def list_listings(
@@ -214,6 +258,8 @@ async def list_listings(
     mine: bool = False,
     sort: str = "newest",
     text: str | None = None,
+    budget: BudgetRange | None = None,
+    deadline: DeadlineWindow | None = None,
 ) -> tuple[list[Listing], int]:
     model = LISTING_MODELS[kind]
     query = build_list_query(
@@ -227,6 +273,8 @@ async def list_listings(
         batch=batch,
         mine=mine,
         text=text,
+        budget=budget,
+        deadline=deadline,
     )
     if query is None:
         return [], 0
@@ -234,6 +282,12 @@ async def list_listings(
     newest = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
     if sort == "deadline" and model is Opportunity:
         order = [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]
+    elif sort == "updated":
+        order = [col(model.modified_at).desc(), col(model.id).desc()]
+    elif sort == "maturity" and model is Offering:
+        # 成熟产品 first, down to 概念方案; offerings that state none last; newest first within one.
+        ranks = case(*((col(Offering.maturity) == value, rank) for value, rank in MATURITY_RANKS.items()), else_=0)
+        order = [ranks.desc(), *newest]
     elif sort == "relevance" and text and text.strip():
         # Without the search engine, relevance is only "the title matches every word" first.
         in_title = and_(*(col(model.title).ilike(_like_pattern(w), escape="\\") for w in text.split()[:10]))

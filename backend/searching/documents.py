@@ -1,7 +1,8 @@
 """Listing rows → the documents the search engine indexes."""
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,16 @@ from search import ListingDocument
 
 def _seconds(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
+
+
+def deadline_seconds(day: date) -> int:
+    """How a deadline date is indexed (the end of that day, UTC): filters on a range of
+    dates convert their bounds with this same function, so they compare like for like."""
+    return int(datetime.combine(day, time.max, tzinfo=UTC).timestamp())
+
+
+def _amount(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
 
 
 async def city_codes(session: AsyncSession) -> dict[str, str]:
@@ -53,15 +64,15 @@ async def build_documents(
     documents = []
     for listing in listings:
         if isinstance(listing, Opportunity):
-            deadline = (
-                int(datetime.combine(listing.deadline, time.max, tzinfo=UTC).timestamp()) if listing.deadline else None
-            )
+            deadline = deadline_seconds(listing.deadline) if listing.deadline else None
             extra_text, maturity = listing.requirements, None
+            budget = (_amount(listing.budget_min), _amount(listing.budget_max))
         else:
             assert isinstance(listing, Offering)
             deadline = None
             extra_text = "\n".join(part for part in (listing.reference_cases, listing.certifications) if part)
             maturity = listing.maturity
+            budget = (None, None)
         documents.append(
             ListingDocument(
                 id=ListingDocument.make_id(kind.value, listing.id),
@@ -82,6 +93,9 @@ async def build_documents(
                 deadline=deadline,
                 maturity=maturity,
                 extra_text=extra_text,
+                budget_min=budget[0],
+                budget_max=budget[1],
+                updated_at=_seconds(listing.modified_at) or 0,
             )
         )
     return documents

@@ -8,6 +8,13 @@ from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthor
 from backend.kit.params import DbId, IdPath
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present_mixed
+from backend.listings.ranges import (
+    BudgetFromQuery,
+    BudgetToQuery,
+    DeadlineFromQuery,
+    DeadlineToQuery,
+    range_filters,
+)
 from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.searching import service
 from backend.searching.models import MatchVerdict
@@ -64,7 +71,16 @@ async def search_listings(
         list[ListingStatus] | None, Query(description="状态（仅撮合专员可用；其他人只看到已发布）")
     ] = None,
     batch: Annotated[int | None, Query(ge=1, le=10000)] = None,
-    sort: Literal["relevance", "newest", "deadline"] = "relevance",
+    budget_from: BudgetFromQuery = None,
+    budget_to: BudgetToQuery = None,
+    deadline_from: DeadlineFromQuery = None,
+    deadline_to: DeadlineToQuery = None,
+    sort: Annotated[
+        Literal["relevance", "newest", "deadline", "updated", "maturity"],
+        Query(
+            description="排序：relevance 相关度，newest 最新发布，deadline 截止日期，updated 最近更新，maturity 成熟度"
+        ),
+    ] = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResponse:
@@ -80,6 +96,7 @@ async def search_listings(
         sort=sort,
         page=page,
         page_size=page_size,
+        **range_filters(budget_from, budget_to, deadline_from, deadline_to),
     )
     result = await service.search(session, _engine(request), actor=actor, params=params)
     presented = await _present_rows(session, actor, [(h.kind, h.listing) for h in result.hits])

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from anyio import to_thread
 from sqlmodel import col, select
@@ -12,8 +13,9 @@ from backend.auth.actor import Actor, require_signed_in
 from backend.kit.db import utcnow
 from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Opportunity
+from backend.listings.ranges import BudgetRange, DeadlineWindow
 from backend.listings.service import KIND_LABELS, Listing, can_see_private_fields, get_visible
-from backend.searching.documents import build_documents
+from backend.searching.documents import build_documents, deadline_seconds
 from backend.searching.models import MatchDecision, MatchVerdict
 from backend.taxonomy.service import TaxonomyIndex, load_index
 from search import SearchEngine, SearchQuery, SearchUnavailable, match
@@ -31,9 +33,30 @@ class SearchParams:
     regions: list[str] = field(default_factory=list)  # city codes
     statuses: list[ListingStatus] = field(default_factory=list)
     batch: int | None = None
+    budget: BudgetRange | None = None
+    deadline: DeadlineWindow | None = None
     sort: str = "relevance"
     page: int = 1
     page_size: int = 20
+
+
+def _range_filters(params: SearchParams) -> dict[str, Any]:
+    """The budget and deadline filters as the engine takes them (deadline dates as the
+    documents index them: `documents.deadline_seconds`)."""
+    out: dict[str, Any] = {}
+    if params.budget is not None:
+        out["budget_from"] = float(params.budget.start) if params.budget.start is not None else None
+        out["budget_to"] = float(params.budget.end) if params.budget.end is not None else None
+    window = params.deadline
+    if window is not None:
+        start = deadline_seconds(window.start) if window.start is not None else None
+        end = deadline_seconds(window.end) if window.end is not None else None
+        if window.undated and end is None:
+            out["open_at"] = start if start is not None else 0
+        else:
+            out["deadline_from"] = start if start is not None else 0
+            out["deadline_to"] = end
+    return out
 
 
 @dataclass
@@ -115,6 +138,7 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
         sort=params.sort,
         page=params.page,
         page_size=params.page_size,
+        **_range_filters(params),
     )
     try:
         result = await to_thread.run_sync(engine.search, query)

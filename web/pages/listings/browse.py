@@ -17,7 +17,15 @@ from web.kit.templating import render
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS
 from web.pages.listings.extras import listing_extras
-from web.pages.listings.query import SORTS, ListingParams, find_listings
+from web.pages.listings.query import (
+    KIND_SORTS,
+    RANGE_CHOICES,
+    RANGE_FILTERS,
+    RANGE_LABELS,
+    SORTS,
+    ListingParams,
+    find_listings,
+)
 
 router = APIRouter()
 
@@ -61,8 +69,10 @@ def _list_route(kind: ListingKind) -> None:
             "params": params,
             "query_values": params.as_query(),
             "results": results,
-            "facet_labels": FACET_LABELS,
-            "sorts": {k: v for k, v in SORTS.items() if k != "deadline" or kind == ListingKind.opportunity},
+            "facet_labels": {**FACET_LABELS, **RANGE_LABELS},
+            "sorts": {k: SORTS[k] for k in KIND_SORTS[kind]},
+            # Budget and deadline: fixed choices, on the opportunity list only (offerings have neither).
+            "range_choices": {f: RANGE_CHOICES[f] for f in RANGE_FILTERS} if kind == ListingKind.opportunity else {},
         }
         return render(request, "listings/list.html", context, status=503 if results.unavailable else 200)
 

@@ -25,12 +25,31 @@ from backend.listings.browse import FACETS, FacetValue
 from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
+from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window
 from backend.taxonomy.service import load_index
 from web.kit.paging import page_number
 
 PAGE_SIZE = 20
 SNIPPET_CHARS = 120
-SORTS = {"relevance": "相关度", "newest": "最新发布", "deadline": "截止日期"}
+SORTS = {
+    "relevance": "相关度",
+    "newest": "最新发布",
+    "deadline": "截止日期",
+    "updated": "最近更新",
+    "maturity": "成熟度",
+}
+# The sorts each list offers: a deadline is the opportunities', a maturity the offerings'.
+KIND_SORTS = {
+    ListingKind.opportunity: ("relevance", "newest", "deadline", "updated"),
+    ListingKind.offering: ("relevance", "newest", "updated", "maturity"),
+}
+# The filters that are fixed choices rather than facet counts (opportunities only).
+RANGE_FILTERS = ("budget", "deadline")
+RANGE_LABELS = {"budget": "预算", "deadline": "截止日期"}
+RANGE_CHOICES = {
+    "budget": {code: label for code, (label, _) in BUDGET_CHOICES.items()},
+    "deadline": DEADLINE_CHOICES,
+}
 
 
 class SearchOutage(Exception):
@@ -47,6 +66,8 @@ class ListingParams:
     region: str | None = None
     batch: int | None = None
     status: str | None = None
+    budget: str | None = None  # a BUDGET_CHOICES code
+    deadline: str | None = None  # a DEADLINE_CHOICES code
     sort: str = "newest"
     page: int = 1
 
@@ -55,8 +76,9 @@ class ListingParams:
         get = request.query_params.get
         q = " ".join((get("q") or "").split())[:100]
         sort = get("sort") or ("relevance" if q else "newest")
-        if sort not in SORTS or (sort == "deadline" and kind != ListingKind.opportunity):
+        if sort not in KIND_SORTS[kind]:
             sort = "relevance" if q else "newest"
+        opportunity = kind == ListingKind.opportunity
         return cls(
             q=q,
             track=_code(get("track")),
@@ -64,18 +86,20 @@ class ListingParams:
             region=_code(get("region")),
             batch=_int(get("batch"), 10000),
             status=get("status") if get("status") in STATUS_LABELS else None,
+            budget=get("budget") if opportunity and get("budget") in BUDGET_CHOICES else None,
+            deadline=get("deadline") if opportunity and get("deadline") in DEADLINE_CHOICES else None,
             sort=sort,
             page=page_number(request),
         )
 
     def as_query(self) -> dict[str, Any]:
-        values = {f: getattr(self, f) for f in ("q", *FACETS)}
+        values = {f: getattr(self, f) for f in ("q", *FACETS, *RANGE_FILTERS)}
         values["sort"] = None if self.sort == ("relevance" if self.q else "newest") else self.sort
         return values
 
     @property
     def active_filters(self) -> list[str]:
-        return [f for f in FACETS if getattr(self, f) is not None]
+        return [f for f in (*FACETS, *RANGE_FILTERS) if getattr(self, f) is not None]
 
 
 def _code(value: str | None) -> str | None:
@@ -140,6 +164,8 @@ async def _from_engine(
         regions=[params.region] if params.region else [],
         statuses=[ListingStatus(params.status)] if params.status else [ListingStatus.published],
         batch=params.batch,
+        budget=budget_range(params.budget),
+        deadline=deadline_window(params.deadline),
         sort=params.sort,
         page=params.page,
         page_size=PAGE_SIZE,
@@ -213,7 +239,19 @@ async def _cached_facets(
         return await _count_facets(session, actor, kind, params)
     bind = session.bind
     database = str(getattr(getattr(bind, "engine", bind), "url", id(bind)))
-    key = (database, actor.user_id, kind, params.track, params.domain, params.region, params.batch, params.status)
+    # The deadline choice goes in as its window: "7天内截止" counts other listings tomorrow.
+    key = (
+        database,
+        actor.user_id,
+        kind,
+        params.track,
+        params.domain,
+        params.region,
+        params.batch,
+        params.status,
+        params.budget,
+        deadline_window(params.deadline),
+    )
     cached = _facet_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < ttl:
         return cached[1]

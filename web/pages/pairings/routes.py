@@ -18,10 +18,12 @@ from backend.auth.actor import Actor
 from backend.auth.models import User
 from backend.dependencies import SessionDep, SignedInDep
 from backend.kit.params import MAX_ID, IdPath, whole_number
+from backend.listings.browse import province_label
 from backend.listings.models import Offering, OpportunityTrack
 from backend.organisations.models import Organisation
 from backend.pairings import service
 from backend.pairings.models import PIPELINE, STAGE_LABELS, PairingStage, next_stage
+from backend.taxonomy.models import Region
 from backend.taxonomy.service import load_index
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
@@ -104,6 +106,8 @@ async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Re
         else {stage: len(items) for stage, items in columns.items()}
     )
     cities = sorted({c for c in taxonomy.cities.values() if c in taxonomy.regions})
+    # The province as a choice means its province-level opportunities: named as the list pages name it.
+    provinces = set((await session.exec(select(Region.code).where(Region.level == "province"))).all())
     context = {
         "stages": [(stage.value, STAGE_LABELS[stage]) for stage in BOARD_STAGES],
         "columns": columns,
@@ -112,7 +116,9 @@ async def board(request: Request, session: SessionDep, actor: SignedInDep) -> Re
         "filtered": filtered,
         "source_labels": SOURCE_LABELS,
         "filters": {"q": words, "city": city, "track": track, "stage": stage, "opportunity": opportunity_id},
-        "city_options": [(c, taxonomy.regions[c]) for c in cities],
+        "city_options": [
+            (c, province_label(taxonomy.regions[c]) if c in provinces else taxonomy.regions[c]) for c in cities
+        ],
         "track_options": sorted(taxonomy.tracks.items(), key=lambda item: item[1]),
     }
     return render(request, "pairings/board.html", context)
