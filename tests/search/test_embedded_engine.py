@@ -7,7 +7,7 @@ from search_fixtures import make_doc
 
 import search.embedded as embedded
 import search.facet_bits as facet_bits
-from search import SearchQuery, create_engine
+from search import SearchQuery, SearchUnavailable, create_engine
 
 
 @pytest.fixture
@@ -110,3 +110,26 @@ def test_a_run_together_pinyin_query_is_split_into_indexed_pinyin_words(engine, 
     assert _titles(engine, "shuiwunongye") == []  # both parts must be in one listing
     monkeypatch.setattr(embedded, "_pinyin_split", lambda searcher, word: ())
     assert _titles(engine, "shuiwujiance") == []
+
+
+def test_an_index_built_before_budgets_is_refused_for_them_until_a_rebuild(tmp_path, monkeypatch):
+    """A version-3 generation has no budget or sort-key fields: ordinary searches go on, a
+    budget filter or the new sorts answer "reindex" rather than find nothing."""
+    monkeypatch.setattr(embedded, "SCHEMA_VERSION", 3)
+    old = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    old.ensure_ready()
+    docs = [make_doc(1, title="智慧农业", budget_min=80.0, budget_max=80.0), make_doc(2, title="智慧农业")]
+    old.upsert(docs)
+    monkeypatch.undo()
+    assert len(old.search(SearchQuery(text="智慧农业")).hits) == 2
+    for query in (
+        SearchQuery(text="智慧农业", budget_to=100),
+        SearchQuery(budget_from=0),
+        SearchQuery(text="智慧农业", sort="updated"),
+        SearchQuery(kind="offering", sort="maturity"),
+    ):
+        with pytest.raises(SearchUnavailable, match="reindex"):
+            old.search(query)
+    old.rebuild(docs)
+    assert [h.id for h in old.search(SearchQuery(text="智慧农业", budget_to=100)).hits] == ["opportunity-1"]
+    old.close()

@@ -228,6 +228,61 @@ def test_exclude_ids_and_open_deadline(engine):
     assert set(find(engine, "智慧农业", exclude_ids=["opportunity-3"])) == {"opportunity-1", "opportunity-2"}
 
 
+# Budgets (万元) as listings state them: 80万, 50–100万, "100万以内", 100万 exactly, 300–500万,
+# "500万以上", 1.2亿, and 面议 (no budget).
+BUDGETS = {1: (80, 80), 2: (50, 100), 3: (None, 100), 4: (100, 100), 5: (300, 500), 6: (500, None),
+           7: (12000, 12000), 8: (None, None)}  # fmt: skip
+
+
+def test_a_budget_range_finds_the_listings_whose_budget_meets_it(engine):
+    engine.upsert(
+        [make_doc(i, title="预算 平台", budget_min=low, budget_max=high) for i, (low, high) in BUDGETS.items()]
+        + [make_doc(9, kind="offering", title="预算 平台")]
+    )
+
+    def budget(start, end, text="预算"):
+        return sorted(int(h.split("-")[1]) for h in find(engine, text, budget_from=start, budget_to=end))
+
+    assert budget(None, 100) == [1, 2, 3]  # 100万以下: 100万 exactly is not below 100万
+    assert budget(100, 500) == [4, 5]  # "100万以内" only touches 100万; "500万以上" starts past the range
+    assert budget(500, 1000) == [6]  # 300–500万 only touches 500万
+    assert budget(1000, None) == [6, 7]
+    assert budget(0, None) == [1, 2, 3, 4, 5, 6, 7]  # any budget; 面议 and offerings never
+    # Browsing (no text) filters the same.
+    assert budget(100, 500, text="") == [4, 5]
+
+
+def test_a_deadline_window_keeps_only_dated_listings_within_it(engine):
+    engine.upsert(
+        [
+            make_doc(1, title="截止 平台", deadline=NOW - 86_400),
+            make_doc(2, title="截止 平台", deadline=NOW + 3 * 86_400),
+            make_doc(3, title="截止 平台", deadline=NOW + 20 * 86_400),
+            make_doc(4, title="截止 平台"),
+        ]
+    )
+    within = find(engine, "截止", deadline_from=NOW, deadline_to=NOW + 7 * 86_400)
+    assert within == ["opportunity-2"]
+    assert set(find(engine, "截止", deadline_from=NOW)) == {"opportunity-2", "opportunity-3"}
+    assert set(find(engine, "", deadline_to=NOW + 7 * 86_400)) == {"opportunity-1", "opportunity-2"}
+
+
+def test_sort_by_last_update_and_by_maturity(engine):
+    engine.upsert(
+        [
+            make_doc(1, kind="offering", title="产品", maturity="concept", updated_at=NOW + 5, published_at=NOW + 1),
+            make_doc(2, kind="offering", title="产品", maturity="mature", updated_at=NOW + 1, published_at=NOW + 2),
+            make_doc(3, kind="offering", title="产品", maturity=None, updated_at=NOW + 9, published_at=NOW + 3),
+            make_doc(4, kind="offering", title="产品", maturity="pilot", updated_at=NOW + 3, published_at=NOW + 4),
+            make_doc(5, kind="offering", title="产品", maturity="mature", updated_at=NOW + 2, published_at=NOW + 5),
+        ]
+    )
+    assert find(engine, "产品", sort="updated") == [f"offering-{i}" for i in (3, 1, 4, 5, 2)]
+    # 成熟产品 first, newest first among equals; no maturity stated last.
+    assert find(engine, "产品", sort="maturity") == [f"offering-{i}" for i in (5, 2, 4, 1, 3)]
+    assert find(engine, "", sort="maturity") == [f"offering-{i}" for i in (5, 2, 4, 1, 3)]
+
+
 def test_term_doc_freq(engine):
     engine.upsert([make_doc(1, title="智慧农业 物联网"), make_doc(2, description="物联网")])
     assert engine.term_doc_freq(["物联网", "智慧农业", "不存在的词"]) == {"物联网": 2, "智慧农业": 1, "不存在的词": 0}

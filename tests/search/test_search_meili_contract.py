@@ -462,3 +462,35 @@ def test_an_index_of_the_old_document_shape_answers_503_until_a_rebuild(stub, en
         old.search(SearchQuery(text="智慧农业"))
     old.rebuild([make_doc(1, title="智慧农业")])
     assert [h.id for h in old.search(SearchQuery(text="智慧农业")).hits] == ["opportunity-1"]
+
+
+def test_budget_deadline_filters_and_the_new_sorts_are_accepted_by_the_index_settings(stub, engine):
+    """The stub refuses, as Meilisearch does, a filter or sort on an attribute the settings
+    do not allow: the budget bounds are filterable, the new sort keys sortable."""
+    engine.upsert([make_doc(1, title="果园 监测", budget_min=80.0, budget_max=120.0, deadline=2_000)])
+    engine.search(SearchQuery(text="果园", budget_from=100, budget_to=500, deadline_from=1_000, deadline_to=3_000))
+    body = stub.bodies("POST", "/search$")[-1].json
+    assert body["filter"] == [
+        "deadline >= 1000",
+        "deadline <= 3000",
+        "budget_low >= 0",
+        "budget_low < 500",
+        ["budget_high > 100", "budget_low >= 100"],
+    ]
+    engine.search(SearchQuery(kind="offering", sort="maturity"))
+    assert stub.bodies("POST", "/search$")[-1].json["sort"] == ["maturity_rank:desc", "sort_time:desc"]
+    engine.search(SearchQuery(text="智慧农业 物联网 传感器 大棚", budget_to=100, sort="updated"))
+    federated = stub.bodies("POST", "/multi-search$")[-1].json
+    assert all(q["sort"] == ["updated_at:desc"] and "budget_low < 100" in q["filter"] for q in federated["queries"])
+    settings = stub.indexes["listings"].settings
+    assert {"budget_low", "budget_high"} <= set(settings["filterableAttributes"])
+    assert {"updated_at", "maturity_rank"} <= set(settings["sortableAttributes"])
+    assert stub.violations == []
+    assert stub.indexes["listings"].documents["opportunity-1"]["budget_high"] == 120.0
+
+
+def test_documents_without_the_budget_bounds_are_an_old_shape():
+    """The budget bounds are new attributes: the document format marker changed with them,
+    so an index of format_v3 documents is refused until `scenematch reindex`."""
+    assert meili_module.DOCUMENT_FORMAT == "format_v4"
+    assert meili_module.to_meili(make_doc(1))[meili_module.DOCUMENT_FORMAT] is True

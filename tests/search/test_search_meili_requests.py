@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from search_fixtures import make_doc
 
 from search import SearchQuery, SearchUnavailable
+from search.engine import budget_matches
 from search.meili import (
     MeiliEngine,
     build_federated,
@@ -210,3 +211,87 @@ def test_unreachable_server_raises_search_unavailable():
         engine.search(SearchQuery(text="智慧农业"))
     with pytest.raises(SearchUnavailable):
         engine.upsert([make_doc(1)])
+
+
+def test_budget_and_deadline_filters_use_meilisearch_comparisons():
+    built = build_filter(
+        SearchQuery(
+            kind="opportunity", budget_from=100, budget_to=500.5, deadline_from=1_000, deadline_to=2_000, open_at=None
+        )
+    )
+    assert built == [
+        f'f_kind = "{encode("opportunity")}"',
+        "deadline >= 1000",
+        "deadline <= 2000",
+        "budget_low >= 0",
+        "budget_low < 500.5",
+        ["budget_high > 100", "budget_low >= 100"],
+    ]
+    # Only one bound: only its comparisons (and "has a budget").
+    assert build_filter(SearchQuery(budget_from=1000)) == [
+        "budget_low >= 0",
+        ["budget_high > 1000", "budget_low >= 1000"],
+    ]
+    assert build_filter(SearchQuery(budget_to=100)) == ["budget_low >= 0", "budget_low < 100"]
+    # Tiny and huge bounds are written as plain decimals, never in exponent form.
+    assert build_filter(SearchQuery(budget_to=0.01))[-1] == "budget_low < 0.01"
+    assert build_filter(SearchQuery(budget_to=1e9))[-1] == "budget_low < 1000000000"
+
+
+_CONDITION = re.compile(r"^(\w+) (>=|<=|>|<) (-?[\d.]+)$")
+
+
+def _holds(condition: str | list[str], doc: dict) -> bool:
+    """Meilisearch's reading of one numeric condition (or an OR-list of them): a null or
+    missing attribute satisfies no comparison."""
+    if isinstance(condition, list):
+        return any(_holds(c, doc) for c in condition)
+    attribute, op, number = _CONDITION.match(condition).groups()
+    value = doc.get(attribute)
+    if value is None:
+        return False
+    return {">=": value >= float(number), "<=": value <= float(number), ">": value > float(number),
+            "<": value < float(number)}[op]  # fmt: skip
+
+
+BUDGET_BOUNDS = [None, 0, 50, 99.99, 100, 100.01, 300, 500, 1000, 12000]
+
+
+@pytest.mark.parametrize("start", [None, 0, 100, 500, 1000])
+@pytest.mark.parametrize("end", [None, 100, 500, 1000])
+def test_the_budget_filter_keeps_exactly_what_the_rule_says(start, end):
+    """The filter sent, read as Meilisearch reads it over the documents the adapter stores,
+    keeps the same listings as `budget_matches` (which the embedded engine and the database
+    also implement), for budgets around every bound."""
+    if start is None and end is None:
+        return
+    conditions = build_filter(SearchQuery(budget_from=start, budget_to=end))
+    for low in BUDGET_BOUNDS:
+        for high in BUDGET_BOUNDS:
+            if low is not None and high is not None and low > high:
+                continue
+            doc = to_meili(make_doc(1, budget_min=low, budget_max=high))
+            kept = all(_holds(c, doc) for c in conditions)
+            assert kept == budget_matches(low, high, start, end), (low, high, start, end)
+
+
+def test_sorts_by_last_update_and_by_maturity():
+    for sort, expected in (("updated", ["updated_at:desc"]), ("maturity", ["maturity_rank:desc", "sort_time:desc"])):
+        query = SearchQuery(kind="offering", sort=sort)
+        _, params = build_search_params(query, plan_query(query))
+        assert params["sort"] == expected
+    settings = index_settings()
+    assert {"budget_low", "budget_high", "deadline"} <= set(settings["filterableAttributes"])
+    assert {"updated_at", "maturity_rank"} <= set(settings["sortableAttributes"])
+
+
+def test_documents_carry_the_budget_bounds_the_filters_compare():
+    assert {k: to_meili(make_doc(1, budget_min=50.0, budget_max=None))[k] for k in ("budget_low", "budget_high")} == {
+        "budget_low": 50.0,
+        "budget_high": 1e12,
+    }
+    assert to_meili(make_doc(1, budget_min=None, budget_max=100.0))["budget_low"] == 0.0
+    no_budget = to_meili(make_doc(1))
+    assert no_budget["budget_low"] is None and no_budget["budget_high"] is None
+    offering = to_meili(make_doc(2, kind="offering", maturity="pilot", updated_at=123))
+    assert offering["maturity_rank"] == 3 and offering["updated_at"] == 123
