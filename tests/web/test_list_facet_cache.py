@@ -41,3 +41,32 @@ async def test_a_recount_in_progress_does_not_hold_up_other_pages(session):
     assert _published_count(await _cached_facets(session, ANONYMOUS, KIND, params, ttl=10)) == counted + 1
     query._facet_cache.clear()
     query._facet_locks.clear()
+
+
+async def test_budget_and_deadline_filters_are_counted_apart(session):
+    """Kept counts are per filter: a budget or deadline choice never shows the counts of another."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from backend.kit.china_time import china_today
+
+    bureau = await create_organisation(session, name="缓存分开计数局")
+    await create_opportunity(
+        session, bureau, title="缓存预算八十万", budget_min=Decimal(80), budget_max=Decimal(80),
+        deadline=china_today() + timedelta(days=3), status=ListingStatus.published,
+    )  # fmt: skip
+    await create_opportunity(
+        session, bureau, title="缓存预算三百万", budget_min=Decimal(300), budget_max=Decimal(300),
+        status=ListingStatus.published,
+    )  # fmt: skip
+    query._facet_cache.clear()
+    query._facet_locks.clear()
+    counts = {}
+    for budget, deadline in ((None, None), ("lt100", None), ("100-500", None), (None, "7d"), ("100-500", "7d")):
+        params = ListingParams(budget=budget, deadline=deadline)
+        facets = await _cached_facets(session, ANONYMOUS, KIND, params, ttl=10)
+        counts[budget, deadline] = sum(v.count for v in facets["status"] if v.value == ListingStatus.published)
+    assert counts == {(None, None): 2, ("lt100", None): 1, ("100-500", None): 1, (None, "7d"): 1, ("100-500", "7d"): 0}
+    assert len(query._facet_cache) == 5
+    query._facet_cache.clear()
+    query._facet_locks.clear()

@@ -200,3 +200,24 @@ async def test_the_board_filters_by_words_city_track_and_stage_and_shows_no_vers
     assert '<option value="signed" selected>' in filtered
     detail = (await matchmaker.get(f"/pairings/{pairing.id}")).text
     assert "版本" not in detail
+
+
+async def test_the_board_names_the_province_as_the_list_pages_do(make_client, session):
+    """The city choice 360000 means the province-level opportunities, as on the lists: 江西省（省级）."""
+    pairing, users = await _setup(session)
+    department = await create_organisation(session, name="江西省工信厅（对接页面）")
+    enterprise = await create_organisation(session, kind="enterprise", name="省级对接科技有限公司")
+    opportunity = await create_opportunity(
+        session, department, title="全省工业互联网平台", region_code="360000", status=ListingStatus.published
+    )
+    offering = await create_offering(session, enterprise, title="工业互联网平台产品", status=ListingStatus.published)
+    provincial = await pairings.create(
+        session, actor=Actor(user=users["matchmaker"]), opportunity_id=opportunity.id, offering_id=offering.id, note=""
+    )
+    matchmaker = await _as(make_client, users["matchmaker"])
+    html = (await matchmaker.get("/pairings")).text
+    assert '<option value="360000">江西省（省级）</option>' in html
+    assert '<option value="360100">南昌市</option>' in html
+    chosen = (await matchmaker.get("/pairings", params={"city": "360000"})).text
+    assert '<option value="360000" selected>江西省（省级）</option>' in chosen
+    assert f'href="/pairings/{provincial.id}"' in chosen and f'href="/pairings/{pairing.id}"' not in chosen
