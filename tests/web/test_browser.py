@@ -26,6 +26,31 @@ def test_a_visitor_searches_smart_agriculture_and_filters_by_a_city(page):
     assert "水稻统防统治" not in page.locator(".results").inner_text()
 
 
+def test_a_visitor_narrows_opportunities_by_budget_and_deadline_and_removes_a_chip(page):
+    page.goto("/opportunities?q=智慧")
+    total = page.locator(".results-count strong").inner_text()
+    budget = page.locator(".facet h2", has_text="预算").locator("xpath=..")
+    budget.locator("a", has_text="100万–500万").click()
+    page.wait_for_url(re.compile(r"budget=100-500"))
+    assert page.locator(".chip", has_text="预算：100万–500万").is_visible()
+    narrowed = page.locator(".results-count strong").inner_text()
+    assert 0 < int(narrowed) < int(total)
+    deadline = page.locator(".facet h2", has_text="截止日期").locator("xpath=..")
+    deadline.locator("a", has_text="尚未截止").click()
+    page.wait_for_url(re.compile(r"deadline=open"))
+    assert page.locator(".chip", has_text="截止日期：尚未截止").is_visible()
+    assert "q=" in page.url and "budget=100-500" in page.url
+    page.locator(".chip", has_text="预算：100万–500万").click()
+    page.wait_for_url(lambda url: "budget=" not in url and "deadline=open" in url)
+    assert page.locator(".chip", has_text="预算").count() == 0
+    assert (
+        page.locator(".facet h2", has_text="预算")
+        .locator("xpath=..")
+        .locator("a[aria-current]", has_text="不限")
+        .count()
+    )
+
+
 def test_search_also_works_without_javascript(chromium, live_site):
     context = chromium.new_context(base_url=live_site, java_script_enabled=False)
     page = context.new_page()
@@ -141,7 +166,16 @@ def axe_page(chromium, live_site):
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/opportunities?q=智慧农业", "/offerings?region=360700", "/login"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/opportunities?q=智慧农业",
+        "/opportunities?budget=100-500&deadline=30d",
+        "/offerings?region=360700",
+        "/login",
+    ],
+)
 def test_public_pages_have_no_serious_accessibility_violations(axe_page, path):
     axe_page.goto(path)
     assert _serious_violations(axe_page) == []
