@@ -244,6 +244,8 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
         filters.append(Q.term_query(schema, "batch", int(query.batch)))
     if query.open_at is not None:
         filters.append(Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower_bound=int(query.open_at)))
+    if query.ids is not None:
+        filters.append(any_of(schema, "id", query.ids))  # never empty: the engines answer [] with nothing
     return filters
 
 
