@@ -144,6 +144,12 @@ async def test_enterprises_save_opportunity_searches_issuers_and_matchmakers_off
     assert saved.json()["frequency"] == "immediate"
     matchmaker = await login(make_client(), await create_user(session, role=Role.matchmaker))
     assert (await matchmaker.post("/api/v1/subscriptions", json={"kind": "offering", "q": "无人机"})).status_code == 201
+    changed = await enterprise.patch(f"/api/v1/subscriptions/{saved.json()['id']}", json={"frequency": "daily"})
+    assert changed.status_code == 200 and changed.json()["frequency"] == "daily"
+    assert changed.json()["kind"] == "opportunity"
+    assert (
+        await enterprise.patch(f"/api/v1/subscriptions/{saved.json()['id']}", json={"kind": "offering"})
+    ).status_code == 422
     bad = await matchmaker.post("/api/v1/subscriptions", json={"kind": "offering", "q": "巡检", "frequency": "hourly"})
     assert bad.status_code == 422 and bad.json()["field"] == "frequency"
 
