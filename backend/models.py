@@ -43,7 +43,7 @@ from backend.outbox.models import OutboxEvent
 from backend.pairings.models import Pairing, PairingStep
 from backend.results.models import Objection, ResultNotice
 from backend.searching.models import MatchDecision
-from backend.subscriptions.models import Subscription
+from backend.subscriptions.models import Subscription, SubscriptionAlert
 from backend.taxonomy.models import Batch, Domain, Region, Track
 
 __all__ = [
@@ -98,6 +98,7 @@ __all__ = [
     "Reviewer",
     "StoredFile",
     "Subscription",
+    "SubscriptionAlert",
     "Target",
     "ThrottleCounter",
     "Track",

@@ -24,7 +24,7 @@ _REGISTERING_MODULES = (
     "backend.listings.permissions",  # audit: who may read a listing's history
     "backend.answers.permissions",  # audit: an answer's history
     "backend.pairings.permissions",  # audit: a pairing's history
-    "backend.subscriptions.service",  # listings: notify followers when an opportunity is published
+    "backend.subscriptions.alerts",  # listings: queue alerts on publication; sync: run them; mail: digests
     "backend.interests.service",  # listings: released contacts; mail: interest reminders
     "backend.answers.listing_changes",  # listings: answerers hear of deadline changes, closing, withdrawal
     "backend.notifications.listing_notices",  # listings: tell the owner a listing was published, sent back, or its edit request decided

@@ -96,6 +96,16 @@ def main() -> None:
         "text": lambda q: SearchQuery(text=q, statuses=["published"], facets=False),
         "text+filters": lambda q: SearchQuery(text=q, kind="offering", tracks=["物联网"], regions=["360700"]),
         "browse+facets": lambda q: SearchQuery(statuses=["published"]),
+        # A saved search run over 100 newly published listings (backend/subscriptions/alerts.py).
+        "alert(ids=100)": lambda q: SearchQuery(
+            text=q,
+            kind="opportunity",
+            statuses=["published"],
+            ids=[f"opportunity-{i}" for i in range(args.docs - 199, args.docs, 2)],
+            page_size=100,
+            facets=False,
+            highlight=False,
+        ),
     }
     for name, build in cases.items():
         timings = []

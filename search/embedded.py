@@ -269,7 +269,7 @@ class EmbeddedEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         plan = plan_query(query)
-        if plan.mode is Mode.NOTHING:
+        if plan.mode is Mode.NOTHING or query.ids == []:
             return SearchResult.empty(_ms_since(started))
         gen = self._current()
         if gen.version < needs_version(query):

@@ -105,6 +105,9 @@ class SearchQuery:
     page_size: int = 20
     facets: bool = True
     exclude_ids: list[str] = field(default_factory=list)
+    # Only these documents (saved-search alerts run a search over the listings just published).
+    # None means no restriction; an empty list finds nothing.
+    ids: list[str] | None = None
     # Weighted key terms, OR-ed, used by matching instead of `text`.
     terms: list[tuple[str, float]] = field(default_factory=list)
     # Only documents without a deadline or with deadline >= open_at (unix seconds).

@@ -265,6 +265,9 @@ def build_filter(query: SearchQuery) -> list[str | list[str]]:
     if query.exclude_ids:
         ids = ", ".join(quote(i) for i in dict.fromkeys(query.exclude_ids))
         out.append(f"id NOT IN [{ids}]")
+    if query.ids is not None:
+        ids = ", ".join(quote(i) for i in dict.fromkeys(query.ids))
+        out.append(f"id IN [{ids}]")
     return out
 
 
@@ -680,7 +683,7 @@ class MeiliEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         plan = plan_query(query)
-        if plan.mode is Mode.NOTHING:
+        if plan.mode is Mode.NOTHING or query.ids == []:
             return SearchResult.empty(_ms_since(started))
         self._ready_first()
         if self._old_format:

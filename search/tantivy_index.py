@@ -286,6 +286,8 @@ def filter_queries(schema: tantivy.Schema, query: SearchQuery) -> list[tantivy.Q
         filters.append(Q.range_query(schema, "deadline", tantivy.FieldType.Integer, lower, upper))
     if query.has_budget_range:
         filters.append(budget_query(schema, query.budget_from, query.budget_to))
+    if query.ids is not None:
+        filters.append(any_of(schema, "id", query.ids))  # never empty: the engines answer [] with nothing
     return filters
 
 

@@ -131,3 +131,51 @@ def test_worker_once_applies_pending_changes_and_reindex_rebuilds(prepared_demo:
     assert "已同步" in worker.output and "已同步 0 条" not in worker.output
     rebuilt = runner.invoke(cli, ["reindex"])
     assert rebuilt.exit_code == 0 and "已重建索引" in rebuilt.output
+
+
+def test_a_saved_search_hears_of_an_imported_listing_once_the_worker_indexed_it(prepared_demo: Path, tmp_path: Path):
+    """On SQLite too: the alert runs in the index writer (`worker`), through the search engine, once."""
+    import asyncio
+
+    from backend.app import create_app
+    from backend.settings import Settings
+
+    async def as_enterprise(request):
+        app = create_app(Settings(run_sync_worker=False, run_mail_worker=False))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo") as client,
+        ):
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": "enterprise@demo.scenematch.cn", "password": DEMO_PASSWORD}
+            )
+            assert login.status_code == 200
+            return await request(client)
+
+    async def save(client):
+        return await client.post("/api/v1/subscriptions", json={"q": "候鸟 湿地监测", "frequency": "immediate"})
+
+    async def titles(client):
+        return [n["title"] for n in (await client.get("/api/v1/notifications")).json()["items"]]
+
+    assert asyncio.run(as_enterprise(save)).status_code == 201
+    source = tmp_path / "birds.jsonl"
+    source.write_text(
+        json.dumps(
+            {
+                "kind": "opportunity",
+                "external_id": "BIRDS-1",
+                "title": "鄱陽湖候鳥濕地監測場景",  # Traditional script
+                "organisation": "江西省林业局（订阅测试）",
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["import", str(source), "--publish"]).exit_code == 0
+    assert "新机会：鄱陽湖候鳥濕地監測場景" not in asyncio.run(as_enterprise(titles))  # not before it is indexed
+
+    for _ in range(2):  # a second run tells nobody again
+        worker = runner.invoke(cli, ["worker", "--once"])
+        assert worker.exit_code == 0, worker.output
+    assert asyncio.run(as_enterprise(titles)).count("新机会：鄱陽湖候鳥濕地監測場景") == 1

@@ -27,8 +27,7 @@ from backend.listings.models import (
 from backend.listings.service import place_to_region
 from backend.organisations.credit_code import validate_credit_code
 from backend.organisations.models import Organisation, OrganisationKind
-from backend.outbox.service import record_listing_change, record_listing_changes
-from backend.subscriptions import service as subscriptions_service
+from backend.outbox.service import record_listing_change, record_listing_changes, record_listings_published
 from backend.taxonomy.mapping import classify_categories, load_taxonomy
 from backend.taxonomy.service import get_or_create_batch
 
@@ -204,9 +203,9 @@ async def _apply_row(
         session.add(domain_link(listing_id=listing.id, domain_code=code))
     await session.flush()
     await record_listing_change(session, kind=kind, listing_id=listing.id)
-    if newly_published and isinstance(listing, Opportunity):
-        # Published by import is still published: subscribers hear of it as they would otherwise.
-        await subscriptions_service.on_opportunity_published(session, listing)
+    if newly_published:
+        # Published by import is still published: saved searches hear of it as they would otherwise.
+        await record_listings_published(session, kind=kind, listing_ids=[listing.id])
     return created
 
 
@@ -431,8 +430,8 @@ async def _apply_chunk(
     for number in {r.batch for r in standing if r.batch is not None} - batches.keys():
         batches[number] = (await get_or_create_batch(session, number=number)).id  # type: ignore[assignment]
     now = utcnow()
-    published: list[int] = []  # ids of opportunities this chunk published
     for kind in ListingKind:
+        published: list[int] = []  # ids of the listings of this kind the chunk published
         mine = [r for r in standing if r.kind == kind.value]
         if not mine:
             continue
@@ -463,8 +462,7 @@ async def _apply_chunk(
             if publish and listing.status in (ListingStatus.draft, ListingStatus.pending_review):
                 listing.status = ListingStatus.published
                 listing.published_at = listing.published_at or now
-                if isinstance(listing, Opportunity):
-                    published.append(listing.id)  # type: ignore[arg-type]
+                published.append(listing.id)  # type: ignore[arg-type]
             listing.modified_at = now
             session.add(listing)
             updated.append((listing.id, tracks, domains))  # type: ignore[arg-type]
@@ -476,7 +474,7 @@ async def _apply_chunk(
                 values["id"] = listing_id
             await session.exec(insert(table), params=new_rows)  # type: ignore[call-overload]
             links += [(i, t, d) for i, (t, d) in zip(new_ids, new_links, strict=True)]
-            if publish and kind is ListingKind.opportunity:
+            if publish:
                 published += new_ids
         track_link, domain_link = TRACK_LINKS[kind], DOMAIN_LINKS[kind]
         if updated:
@@ -491,11 +489,10 @@ async def _apply_chunk(
         if domain_rows:
             await session.exec(insert(domain_link), params=domain_rows)  # type: ignore[call-overload]
         await record_listing_changes(session, kind=kind, listing_ids=[i for i, _, _ in links])
+        # Published by import is still published: saved searches hear of it as they would otherwise.
+        await record_listings_published(session, kind=kind, listing_ids=published)
         chunk.created += len(new_rows)
         chunk.updated += len(updated)
-    if published:
-        # Published by import is still published: subscribers hear of it as they would otherwise.
-        await subscriptions_service.on_opportunities_published(session, published)
     await session.flush()
 
 

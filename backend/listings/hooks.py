@@ -1,7 +1,7 @@
 """The listings domain's hooks: the domains above it react to a listing without listings importing them.
 
 - `opportunity_published(session, opportunity)`: after an opportunity became published, inside the
-  same transaction (subscriptions notify their followers).
+  same transaction.
 - `opportunity_changed(session, opportunity, change, message)`: after a published opportunity's
   deadline changed (`change` = "deadline_changed") or it was closed early or withdrawn
   ("opportunity_closed"), inside the same transaction; `message` says what happened, in Chinese
@@ -13,7 +13,8 @@
   approved introduction). The presenter shows a contact if any handler releases it.
 - `listing_reviewed(session, listing, kind, decision, note)`: after a matchmaker published
   (`decision="published"`, note = the batch number or "") or sent back (`"sent_back"`, note = the
-  reason) a listing, inside the same transaction (notifications tell the owning organisation).
+  reason) a listing, inside the same transaction (notifications tell the owning organisation;
+  subscriptions queue the saved-search alerts, which run once the index holds the listing).
 """
 
 from collections.abc import Awaitable, Callable, Sequence

@@ -39,7 +39,8 @@ class Kind:
 
 _DECLARED = [
     # Saved searches and interests (existing).
-    Kind("subscription_match", "订阅条件有新机会", "订阅者"),
+    Kind("subscription_match", "订阅条件有新发布的机会或产品（即时）", "订阅者"),
+    Kind("subscription_digest", "订阅的每日/每周汇总", "订阅者"),
     Kind("interest_received", "收到合作意向", "出卷方"),
     Kind("interest_approved", "合作意向获同意（联系方式已开放）", "企业"),
     Kind("interest_declined", "合作意向被婉拒", "企业"),

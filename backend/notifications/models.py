@@ -17,6 +17,7 @@ class NotificationKind:
     """Names of a few kinds used in code; every kind is declared in `kinds.py` (stored as text)."""
 
     subscription_match = "subscription_match"
+    subscription_digest = "subscription_digest"
     interest_received = "interest_received"
     interest_approved = "interest_approved"
     interest_declined = "interest_declined"

@@ -1,4 +1,4 @@
-"""The outbox: one row per change that the search index must learn about.
+"""The outbox: one row per change that the search index (or what runs after it) must learn about.
 
 Rows are written in the same transaction as the change, so a crash between commit and
 indexing loses nothing; the sync worker drains them at least once.

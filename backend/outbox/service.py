@@ -1,4 +1,11 @@
-"""Writing to the outbox. Draining it belongs to the search sync worker."""
+"""Writing to the outbox. Draining it belongs to the search sync worker.
+
+Topics:
+- `listing.changed`: the search index must learn the listing's current state (the sync worker
+  applies it);
+- `listing.published`: the listing was just published; once the index holds it, the saved
+  searches run over it (`backend.subscriptions.alerts`, run by the same worker after a sync).
+"""
 
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -7,6 +14,7 @@ from backend.kit.db import utcnow
 from backend.outbox.models import OutboxEvent
 
 LISTING_CHANGED = "listing.changed"
+LISTING_PUBLISHED = "listing.published"
 
 
 async def record_listing_change(session: AsyncSession, *, kind: str, listing_id: int) -> None:
@@ -17,11 +25,21 @@ async def record_listing_change(session: AsyncSession, *, kind: str, listing_id:
 
 async def record_listing_changes(session: AsyncSession, *, kind: str, listing_ids: list[int]) -> None:
     """`record_listing_change` for many listings in one multi-row INSERT (bulk imports)."""
+    await _insert(session, LISTING_CHANGED, kind, listing_ids)
+
+
+async def record_listings_published(session: AsyncSession, *, kind: str, listing_ids: list[int]) -> None:
+    """Note in the caller's transaction that listings were published (after their `listing.changed`
+    row, so the alerts run once the index holds the publication)."""
+    await _insert(session, LISTING_PUBLISHED, kind, listing_ids)
+
+
+async def _insert(session: AsyncSession, topic: str, kind: str, listing_ids: list[int]) -> None:
     if not listing_ids:
         return
     now = utcnow()
     rows = [
-        {"topic": LISTING_CHANGED, "entity_kind": kind, "entity_id": i, "created_at": now, "available_at": now}
+        {"topic": topic, "entity_kind": kind, "entity_id": i, "created_at": now, "available_at": now}
         for i in listing_ids
     ]
     await session.exec(insert(OutboxEvent), params=rows)

@@ -10,10 +10,14 @@ only when the outbox is empty does it embed a few listings (`EMBED_BATCH`, about
 second or two of CPU), so a new or edited listing is searchable at once and gets its
 vector shortly after; until then it is matched by text. A listing is embedded again only
 when its text changed. Embedding failures are logged and never hold up the sync.
+
+Only `listing.changed` rows are the sync's; after each round the worker runs the jobs
+registered on `after_sync` (saved-search alerts over newly published listings), each in its
+own transaction, so they see the index as this writer left it and one failing holds nothing up.
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from anyio import to_thread
@@ -23,9 +27,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.kit.db import session_scope, utcnow
+from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
 from backend.listings.models import ListingKind
 from backend.outbox.models import OutboxEvent
+from backend.outbox.service import LISTING_CHANGED
 from backend.searching.documents import all_documents, load_documents
 from search import ListingDocument, SearchEngine, SearchUnavailable
 from search.vectorize import Vectorizer
@@ -39,6 +45,10 @@ MAX_BACKOFF_SECONDS = 300
 EMBED_BATCH = 4
 
 Applied = Callable[[Sequence[ListingDocument], Sequence[str]], None]
+
+# Jobs that must run where the index is written, after a sync round (the subscriptions domain
+# registers its alerts): each gets its own transaction and the engine, returns how much it did.
+after_sync: Hook[Callable[[AsyncSession, SearchEngine], Awaitable[int]]] = Hook("searching.sync.after_sync")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -69,7 +79,11 @@ async def drain(
         (
             await session.exec(
                 select(OutboxEvent)
-                .where(col(OutboxEvent.processed_at).is_(None), OutboxEvent.available_at <= now)
+                .where(
+                    OutboxEvent.topic == LISTING_CHANGED,
+                    col(OutboxEvent.processed_at).is_(None),
+                    OutboxEvent.available_at <= now,
+                )
                 .order_by(col(OutboxEvent.id))
                 .limit(limit)
             )
@@ -127,7 +141,11 @@ async def pending_count(session: AsyncSession) -> int:
     from sqlmodel import func
 
     return (
-        await session.exec(select(func.count()).select_from(OutboxEvent).where(col(OutboxEvent.processed_at).is_(None)))
+        await session.exec(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.topic == LISTING_CHANGED, col(OutboxEvent.processed_at).is_(None))
+        )
     ).one()
 
 
@@ -155,9 +173,21 @@ class SyncWorker(PollingWorker):
             self.vectorizer.note_upserted(documents)
             self.vectorizer.note_deleted(gone)
 
+    async def run_after_sync(self) -> int:
+        """Every `after_sync` job once, each in its own transaction; returns the sum of what they did."""
+        done = 0
+        for job in after_sync.handlers:
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    done += await job(session, self.engine)
+            except Exception:
+                logger.exception("search sync: job %s failed", getattr(job, "__qualname__", job))
+        return done
+
     async def run_once(self) -> int:
         async with session_scope(self.sessionmaker) as session:
             applied = await drain(session, self.engine, applied=self._applied)
+        applied += await self.run_after_sync()
         if applied or self.vectorizer is None:
             return applied
         return await to_thread.run_sync(self._embed_step)

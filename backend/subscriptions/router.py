@@ -1,4 +1,4 @@
-"""/subscriptions: an enterprise user's saved searches and follows."""
+"""/subscriptions: saved searches and follows of 机会清单 (enterprises) or 产品清单 (issuers, matchmakers)."""
 
 from typing import Annotated, Any
 
@@ -25,11 +25,14 @@ async def _present(session: AsyncSession, subscriptions: list[Subscription]) -> 
     return [
         SubscriptionPublic(
             id=s.id,
+            kind=s.kind,
+            frequency=s.frequency,
             name=s.name,
             q=s.q,
             tracks=[CodeName(code=c, name=names.tracks.get(c, c)) for c in s.tracks],
             domains=[CodeName(code=c, name=names.domains.get(c, c)) for c in s.domains],
             regions=[CodeName(code=c, name=names.regions.get(c, c)) for c in s.regions],
+            last_alerted_at=s.last_alerted_at,
             created_at=s.created_at,
             modified_at=s.modified_at,
         )
@@ -48,7 +51,10 @@ async def list_subscriptions(
 
 @router.post("", response_model=SubscriptionPublic, status_code=201, responses=_WRITE_ERRORS)
 async def create_subscription(data: SubscriptionCreate, session: SessionDep, actor: ActorDep) -> Any:
-    """Save a search (keywords and filters) or follow tracks, domains or regions (no keywords)."""
+    """Save a search (keywords and filters) of one list, or follow tracks, domains or regions (no keywords).
+
+    New listings are matched as the list's search matches them (synonyms, 繁简, pinyin), and
+    reported at once or in a daily or weekly digest (`frequency`)."""
     return (await _present(session, [await service.create(session, actor=actor, data=data)]))[0]
 
 

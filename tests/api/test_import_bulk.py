@@ -8,6 +8,7 @@ from backend.imports.parsing import parse_listing_file
 from backend.imports.service import import_rows
 from backend.listings.models import Offering, OfferingTrack, Opportunity, OpportunityTrack
 from backend.outbox.models import OutboxEvent
+from backend.outbox.service import LISTING_CHANGED, LISTING_PUBLISHED
 from tests.factories import create_user, credit_code
 
 
@@ -60,9 +61,17 @@ async def test_rows_across_chunks_are_all_kept_with_links_and_one_outbox_row_eac
     ).all()
     assert tracks  # 物联网 maps to a track
     events = (await session.exec(select(OutboxEvent).where(col(OutboxEvent.id) > before))).all()
-    assert sorted((e.entity_kind, e.entity_id) for e in events if e.entity_kind == "opportunity") == sorted(
+    indexed = [e for e in events if e.topic == LISTING_CHANGED]
+    assert sorted((e.entity_kind, e.entity_id) for e in indexed if e.entity_kind == "opportunity") == sorted(
         ("opportunity", i)
         for i in (await session.exec(select(Opportunity.id).where(col(Opportunity.external_id).like("BULK-%")))).all()
+    )
+    # Published listings of both kinds are announced to saved searches, each after its indexing row.
+    announced = [e for e in events if e.topic == LISTING_PUBLISHED]
+    assert len(announced) == 11
+    assert all(
+        any(c.id < a.id and (c.entity_kind, c.entity_id) == (a.entity_kind, a.entity_id) for c in indexed)
+        for a in announced
     )
 
     again = await _import(session, [_row(n, title=f"改过的标题 {n}") for n in range(1, 12)], chunk_rows=4)

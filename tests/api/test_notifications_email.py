@@ -12,12 +12,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.models import Role
-from backend.kit.db import utcnow
+from backend.kit.db import session_scope, utcnow
 from backend.listings.models import ListingStatus
 from backend.notifications import service as notifications
 from backend.notifications.mail import MAX_ATTEMPTS, MailWorker, SmtpConfig, pending_count, send_due
 from backend.notifications.models import EmailMessage, Notification
+from backend.searching.sync import drain
 from backend.settings import Settings
+from backend.subscriptions.alerts import send_alerts
 from backend.subscriptions.models import Subscription
 from tests.factories import create_opportunity, create_organisation, create_user, login
 
@@ -98,8 +100,9 @@ def _config(port: int) -> SmtpConfig:
     return SmtpConfig(host="127.0.0.1", port=port, timeout=5, mail_from="场景平台 <noreply@scenematch.example>")
 
 
-async def _publish_to_a_follower(make_client, session):
-    """The real path: a follower's subscription matches a newly published opportunity."""
+async def _publish_to_a_follower(make_client, session, search_engine):
+    """The real path: a follower's subscription matches a newly published opportunity, once the
+    index writer has indexed it and run the saved searches (in its own transactions)."""
     follower = await create_user(
         session, role=Role.enterprise, organisation=await create_organisation(session, kind="enterprise")
     )
@@ -109,6 +112,13 @@ async def _publish_to_a_follower(make_client, session):
     )
     staff = await login(make_client(), await create_user(session, role=Role.matchmaker))
     assert (await staff.post(f"/api/v1/opportunities/{opportunity.id}/publish")).status_code == 200
+    maker = async_sessionmaker(
+        bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    async with session_scope(maker) as writer:
+        while await drain(writer, search_engine):
+            pass
+        assert await send_alerts(writer, search_engine) == 1
     return follower, opportunity
 
 
@@ -157,8 +167,10 @@ async def test_user_lists_and_marks_only_their_own_notifications(client, make_cl
 # --- email -----------------------------------------------------------------------------------
 
 
-async def test_subscription_email_arrives_at_a_real_smtp_server_in_utf8(make_client, session, smtp_server):
-    follower, opportunity = await _publish_to_a_follower(make_client, session)
+async def test_subscription_email_arrives_at_a_real_smtp_server_in_utf8(
+    make_client, session, smtp_server, search_engine
+):
+    follower, opportunity = await _publish_to_a_follower(make_client, session, search_engine)
     [queued] = await _pending(session)
 
     sent, failed = await send_due(session, _config(smtp_server.port))
@@ -180,8 +192,10 @@ async def test_subscription_email_arrives_at_a_real_smtp_server_in_utf8(make_cli
     assert await send_due(session, _config(smtp_server.port)) == (0, 0)  # nothing is sent twice
 
 
-async def test_mail_stays_pending_while_smtp_is_down_and_is_sent_when_it_returns(make_client, session, smtp_port):
-    follower, _ = await _publish_to_a_follower(make_client, session)
+async def test_mail_stays_pending_while_smtp_is_down_and_is_sent_when_it_returns(
+    make_client, session, smtp_port, search_engine
+):
+    follower, _ = await _publish_to_a_follower(make_client, session, search_engine)
     [queued] = await _pending(session)
 
     assert await send_due(session, _config(smtp_port)) == (0, 1)  # nothing listens on the port yet
@@ -202,8 +216,10 @@ async def test_mail_stays_pending_while_smtp_is_down_and_is_sent_when_it_returns
     assert queued.sent_at is not None and queued.attempts == 1
 
 
-async def test_mail_worker_round_sends_due_mail_and_reminders(make_client, session, smtp_server, database_url):
-    follower, _ = await _publish_to_a_follower(make_client, session)
+async def test_mail_worker_round_sends_due_mail_and_reminders(
+    make_client, session, smtp_server, database_url, search_engine
+):
+    follower, _ = await _publish_to_a_follower(make_client, session, search_engine)
     # The worker's own transactions run inside the test's, so the test still rolls everything back.
     maker = async_sessionmaker(
         bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -220,9 +236,9 @@ async def test_mail_worker_round_sends_due_mail_and_reminders(make_client, sessi
 
 
 async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(
-    make_client, session, smtp_server, database_url
+    make_client, session, smtp_server, database_url, search_engine
 ):
-    follower, _ = await _publish_to_a_follower(make_client, session)
+    follower, _ = await _publish_to_a_follower(make_client, session, search_engine)
     maker = async_sessionmaker(
         bind=session.bind, class_=AsyncSession, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
@@ -243,9 +259,9 @@ async def test_mail_worker_loop_sends_in_the_background_and_stops_cleanly(
 
 
 async def test_email_links_point_at_the_site_url_while_the_notification_keeps_the_path(
-    make_client, session, smtp_server, database_url
+    make_client, session, smtp_server, database_url, search_engine
 ):
-    follower, opportunity = await _publish_to_a_follower(make_client, session)
+    follower, opportunity = await _publish_to_a_follower(make_client, session, search_engine)
     path = f"/opportunities/{opportunity.id}"
     [queued] = await _pending(session)
     assert f"查看详情：{path}" in queued.body.splitlines()  # stored as the path: the address is applied when sending

@@ -283,6 +283,25 @@ def test_sort_by_last_update_and_by_maturity(engine):
     assert find(engine, "", sort="maturity") == [f"offering-{i}" for i in (5, 2, 4, 1, 3)]
 
 
+def test_ids_restrict_a_search_to_those_documents(engine):
+    """Saved-search alerts search only the listings just published, with the search's own matching."""
+    engine.upsert(
+        [
+            make_doc(1, title="智慧農(nóng)業監測"),  # Traditional, pinyin-annotated
+            make_doc(2, title="智慧农业大棚"),
+            make_doc(3, title="智慧交通"),
+        ]
+    )
+    assert set(find(engine, "智慧农业", ids=["opportunity-1", "opportunity-3"])) == {"opportunity-1"}
+    assert set(find(engine, "zhihuinongye", ids=["opportunity-1", "opportunity-2"])) == {
+        "opportunity-1",
+        "opportunity-2",
+    }
+    assert find(engine, "智慧农业", ids=[]) == []
+    browse = engine.search(SearchQuery(ids=["opportunity-3", "opportunity-9"], facets=False))
+    assert [h.id for h in browse.hits] == ["opportunity-3"] and browse.total == 1
+
+
 def test_term_doc_freq(engine):
     engine.upsert([make_doc(1, title="智慧农业 物联网"), make_doc(2, description="物联网")])
     assert engine.term_doc_freq(["物联网", "智慧农业", "不存在的词"]) == {"物联网": 2, "智慧农业": 1, "不存在的词": 0}

@@ -49,6 +49,9 @@ def test_every_request_fits_the_published_schemas(stub, engine):
     engine.search(SearchQuery(text="智慧农业 物联网 传感器 大棚 灌溉", page=2, page_size=5))
     engine.search(SearchQuery(terms=[("区块链", 1.0), ("溯源", 0.5)], kind="offering", facets=False, open_at=1))
     engine.search(SearchQuery(regions=["360700"], sort="deadline", exclude_ids=["opportunity-2"], batch=3))
+    engine.search(
+        SearchQuery(text="智慧农业", kind="opportunity", ids=["opportunity-1", "opportunity-2"], facets=False)
+    )
     assert engine.get(["opportunity-1", "opportunity-404"]).keys() == {"opportunity-1"}
     assert engine.document_ids() == {d.id for d in docs}
     assert engine.doc_count() == 3

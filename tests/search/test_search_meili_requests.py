@@ -84,6 +84,7 @@ def test_filter_shape_or_within_and_across():
             batch=3,
             exclude_ids=["offering-1"],
             open_at=100,
+            ids=["offering-2", "offering-3", "offering-2"],
         )
     )
     assert built == [
@@ -94,6 +95,7 @@ def test_filter_shape_or_within_and_across():
         "batch = 3",
         ["deadline >= 100", "deadline IS NULL"],
         'id NOT IN ["offering-1"]',
+        'id IN ["offering-2", "offering-3"]',
     ]
 
 

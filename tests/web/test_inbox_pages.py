@@ -1,5 +1,6 @@
 """Notifications (with the unread count in the navigation) and subscriptions: saving the current
-search from the opportunity list, following tracks and regions, deleting — each user's own only."""
+search from either list (by who may follow it), following tracks and regions, choosing how often
+to hear, deleting — each user's own only."""
 
 import re
 
@@ -178,3 +179,49 @@ async def test_subscribing_without_the_csrf_token_is_refused(make_client, sessio
     response = await client.post("/subscriptions", data={"q": "智慧农业"})
     assert response.status_code == 403
     assert (await session.exec(select(Subscription).where(Subscription.user_id == user.id))).first() is None
+
+
+async def test_an_issuer_saves_an_offering_search_with_a_daily_digest_and_changes_it_to_weekly(make_client, session):
+    department = await create_organisation(session)
+    issuer = await create_user(session, role=Role.issuer, organisation=department)
+    client = await _as(make_client, issuer)
+    listing = (await client.get("/offerings?q=无人机巡检&region=360700")).text
+    assert "保存当前搜索" in listing and '<input type="hidden" name="kind" value="offering">' in listing
+    assert '<option value="daily">每日通知</option>' in listing
+    assert "保存当前搜索" not in (await client.get("/opportunities?q=无人机巡检")).text  # not theirs to follow
+
+    saved = await post_form(
+        client,
+        "/subscriptions",
+        {"kind": "offering", "q": "无人机巡检", "region": "360700", "frequency": "daily"},
+        token_from="/offerings?q=无人机巡检&region=360700",
+    )
+    assert saved.status_code == 303, saved.text
+    page = (await client.get(saved.headers["location"])).text
+    assert "订阅已保存" in page and "产品清单" in page and "关键词：无人机巡检" in page and "赣州市" in page
+    assert "通知频率：每日" in page and "查看符合的产品" in page
+    assert "须全部出现" not in page and "同义词、繁简体和拼音都能找到" in page
+    subscription = (await session.exec(select(Subscription).where(Subscription.user_id == issuer.id))).one()
+    assert (subscription.kind, subscription.frequency, subscription.regions) == ("offering", "daily", ["360700"])
+
+    changed = await post_form(
+        client, f"/subscriptions/{subscription.id}/frequency", {"frequency": "weekly"}, token_from="/subscriptions"
+    )
+    assert changed.status_code == 303
+    page = (await client.get(changed.headers["location"])).text
+    assert "通知频率已修改" in page and "通知频率：每周" in page
+    bad = await post_form(
+        client, f"/subscriptions/{subscription.id}/frequency", {"frequency": "hourly"}, token_from="/subscriptions"
+    )
+    assert bad.status_code == 422 and "通知频率：" in bad.text
+    await session.refresh(subscription)
+    assert subscription.frequency == "weekly"
+
+
+async def test_an_enterprise_is_offered_no_offering_search_and_is_refused_one_in_chinese(make_client, session):
+    client = await _as(make_client, await _enterprise_user(session))
+    assert "保存当前搜索" not in (await client.get("/offerings?q=无人机巡检")).text
+    refused = await post_form(
+        client, "/subscriptions", {"kind": "offering", "q": "无人机巡检"}, token_from="/subscriptions"
+    )
+    assert refused.status_code == 403 and "只有出卷方和撮合专员账号可以订阅产品清单" in refused.text

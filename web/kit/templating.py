@@ -14,6 +14,8 @@ from backend.auth.actor import ANONYMOUS, Actor
 from backend.auth.models import ROLE_LABELS
 from backend.listings.models import MATURITY_LABELS, STATUS_LABELS
 from backend.organisations.models import ORGANISATION_KIND_LABELS
+from backend.subscriptions.models import FREQUENCY_LABELS
+from backend.subscriptions.permissions import can_save as can_save_search
 from web.kit.csrf import CSRF_FIELD, attach_csrf_cookie, csrf_token
 from web.kit.urls import listing_url, template_url
 
@@ -91,6 +93,9 @@ environment.globals.update(
     ROLE_LABELS={k.value: v for k, v in ROLE_LABELS.items()},
     ORGANISATION_KIND_LABELS={k.value: v for k, v in ORGANISATION_KIND_LABELS.items()},
     CSRF_FIELD=CSRF_FIELD,
+    # The list pages offer 保存当前搜索 to whoever may follow that list.
+    can_save_search=can_save_search,
+    SUBSCRIPTION_FREQUENCIES={k.value: v for k, v in FREQUENCY_LABELS.items()},
 )
 
 

@@ -1,6 +1,6 @@
-"""The signed-in user's inbox: notifications (with the unread count in the navigation), and an
-enterprise user's subscriptions — saved searches from the opportunity list, and follows of
-tracks, scenario domains and regions."""
+"""The signed-in user's inbox: notifications (with the unread count in the navigation), and
+subscriptions — saved searches from a list page, and follows of tracks, scenario domains and
+regions — of 机会清单 (enterprises) or 产品清单 (issuers, matchmakers), each with its frequency."""
 
 from typing import Any
 
@@ -11,7 +11,6 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor
-from backend.auth.models import Role
 from backend.dependencies import ActorDep, SessionDep, SignedInDep
 from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
@@ -20,7 +19,9 @@ from backend.notifications import service as notifications
 from backend.notifications.kinds import DELIVERY_LABELS, KINDS
 from backend.notifications.models import Notification
 from backend.subscriptions import service as subscriptions
-from backend.subscriptions.schemas import SubscriptionCreate
+from backend.subscriptions.models import Frequency
+from backend.subscriptions.permissions import kinds_for
+from backend.subscriptions.schemas import SubscriptionCreate, SubscriptionUpdate
 from backend.taxonomy import service as taxonomy
 from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt, see_other
@@ -35,8 +36,9 @@ PAGE_SIZE = 30
 NOTICES = {
     "read": "已标记为已读。",
     "all-read": "全部通知已标记为已读。",
-    "created": "订阅已保存。有符合条件的新机会发布时，会在这里和邮件中通知您。",
+    "created": "订阅已保存。有符合条件的新清单发布时，会按您选择的频率在这里和邮件中通知您。",
     "deleted": "订阅已删除。",
+    "frequency": "通知频率已修改。",
 }
 
 
@@ -100,9 +102,25 @@ async def _choices(session: AsyncSession) -> dict[str, Any]:
     return {
         "track_options": [(t.code, t.name) for t in await taxonomy.list_tracks(session)],
         "domain_options": [(d.code, d.name) for d in await taxonomy.list_domains(session)],
-        # Cities (and the province) cover their counties, so the list stays short.
-        "region_options": [(r.code, r.name) for r in regions if r.level != "county"],
+        # Cities cover their counties, so the list stays short; the province's own code means its
+        # province-level listings, as the list pages' region filter does.
+        "region_options": [
+            (r.code, f"{r.name}（省级）" if r.level == "province" else r.name) for r in regions if r.level != "county"
+        ],
     }
+
+
+LIST_NAMES = {"opportunity": "机会清单", "offering": "产品清单"}
+NOUNS = {"opportunity": "机会", "offering": "产品"}
+_EMPTY_VALUES: dict[str, Any] = {
+    "kind": "",
+    "frequency": Frequency.immediate.value,
+    "name": "",
+    "q": "",
+    "tracks": [],
+    "domains": [],
+    "regions": [],
+}
 
 
 async def subscriptions_page(
@@ -129,8 +147,11 @@ async def subscriptions_page(
         **await _choices(session),
         "items": items,
         "total": total,
-        "values": values or {"name": "", "q": "", "tracks": [], "domains": [], "regions": []},
-        "is_enterprise": actor.role == Role.enterprise,
+        "values": values or _EMPTY_VALUES,
+        "save_kinds": [k.value for k in kinds_for(actor)],
+        "nouns": "或".join(NOUNS[k.value] for k in kinds_for(actor)) or "清单",
+        "LIST_NAMES": LIST_NAMES,
+        "NOUNS": NOUNS,
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "error": error,
     }
@@ -150,8 +171,10 @@ def _codes(form: Any, plural: str, singular: str) -> list[str]:
 
 @router.post("/subscriptions", name="inbox:create_subscription")
 async def create_subscription(request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep) -> Response:
-    """保存当前搜索 (from the opportunity list) or 关注 tracks / domains / regions (from this page)."""
+    """保存当前搜索 (from a list page) or 关注 tracks / domains / regions (from this page)."""
     values = {
+        "kind": text(form, "kind", 20) or "opportunity",
+        "frequency": text(form, "frequency", 20) or Frequency.immediate.value,
         "name": text(form, "name", 200),
         "q": " ".join(text(form, "q", 1000).split()),
         "tracks": _codes(form, "tracks", "track"),
@@ -162,7 +185,15 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         data = SubscriptionCreate.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        labels = {"name": "订阅名称", "q": "关键词", "tracks": "赛道", "domains": "场景领域", "regions": "地区"}
+        labels = {
+            "kind": "订阅清单",
+            "frequency": "通知频率",
+            "name": "订阅名称",
+            "q": "关键词",
+            "tracks": "赛道",
+            "domains": "场景领域",
+            "regions": "地区",
+        }
         field = labels.get(str((first.get("loc") or ("",))[0]), "")
         message = f"{field}：{pydantic_message(dict(first))}" if field else pydantic_message(dict(first))
         return await subscriptions_page(request, session, actor, values=values, error=message, status=422)
@@ -172,6 +203,20 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
             request, session, actor, values=values, error=refused.detail, status=refused.status_code
         )
     return see_other(url_to(request, "inbox:list_subscriptions") + "?done=created")
+
+
+@router.post("/subscriptions/{subscription_id}/frequency", name="inbox:update_subscription_frequency")
+async def update_subscription_frequency(
+    subscription_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, actor: SignedInDep
+) -> Response:
+    """即时 / 每日 / 每周 for one of the user's subscriptions."""
+    try:
+        data = SubscriptionUpdate.model_validate({"frequency": text(form, "frequency", 20)})
+    except ValidationError as exc:
+        message = "通知频率：" + pydantic_message(dict(exc.errors()[0]))
+        return await subscriptions_page(request, session, actor, error=message, status=422)
+    await subscriptions.update(session, actor=actor, subscription_id=subscription_id, data=data)
+    return see_other(url_to(request, "inbox:list_subscriptions") + "?done=frequency")
 
 
 @router.post("/subscriptions/{subscription_id}/delete", name="inbox:delete_subscription")
