@@ -260,7 +260,10 @@ async def list_listings(
     text: str | None = None,
     budget: BudgetRange | None = None,
     deadline: DeadlineWindow | None = None,
+    known_total: int | None = None,
 ) -> tuple[list[Listing], int]:
+    """One page of listings and how many match; `known_total` (a count the caller kept, see
+    web/pages/listings/query.py) saves counting them again."""
     model = LISTING_MODELS[kind]
     query = build_list_query(
         actor=actor,
@@ -278,7 +281,11 @@ async def list_listings(
     )
     if query is None:
         return [], 0
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    total = (
+        known_total
+        if known_total is not None
+        else (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    )
     newest = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
     if sort == "deadline" and model is Opportunity:
         order = [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]

@@ -8,6 +8,7 @@ Topics:
 """
 
 from sqlalchemy import insert
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.kit.db import utcnow
@@ -43,3 +44,10 @@ async def _insert(session: AsyncSession, topic: str, kind: str, listing_ids: lis
         for i in listing_ids
     ]
     await session.exec(insert(OutboxEvent), params=rows)
+
+
+async def change_stamp(session: AsyncSession) -> int:
+    """The newest outbox row's id: it moves whenever anything a list of listings shows may have
+    changed, since every such change writes a row in its own transaction (0 when there are none).
+    One index lookup, so a page can ask it on every request to know whether counts it kept still hold."""
+    return (await session.exec(select(func.max(col(OutboxEvent.id))))).one() or 0

@@ -1,5 +1,6 @@
-"""The facet counts of a list page are kept a few seconds per process; while one request recounts
-them, the others show the previous counts instead of queueing behind the recount."""
+"""The facet counts and the total of a list page are kept per process while nothing changed (the
+outbox's change stamp has not moved), the counts for a few seconds after a change; while one request
+recounts them, the others show the previous counts instead of queueing behind the recount."""
 
 import asyncio
 import time
@@ -32,7 +33,7 @@ async def test_a_recount_in_progress_does_not_hold_up_other_pages(session):
 
     # The period is over and another request is recounting: this one answers at once, with the previous counts.
     (key,) = query._facet_cache
-    query._facet_cache[key] = (time.monotonic() - 60, first)
+    query._facet_cache[key] = (time.monotonic() - 60, -1, first)
     async with query._facet_locks[key]:
         waiting = _cached_facets(session, ANONYMOUS, KIND, params, ttl=10)
         assert _published_count(await asyncio.wait_for(waiting, timeout=5)) == counted
@@ -70,3 +71,38 @@ async def test_budget_and_deadline_filters_are_counted_apart(session):
     assert len(query._facet_cache) == 5
     query._facet_cache.clear()
     query._facet_locks.clear()
+
+
+async def test_counts_are_kept_while_nothing_changes_and_the_total_is_never_behind(session, monkeypatch):
+    bureau = await create_organisation(session, name="缓存戳计数局")
+    await create_opportunity(session, bureau, title="戳计数场景一", status=ListingStatus.published)
+    query._facet_cache.clear()
+    query._facet_locks.clear()
+    query._totals.clear()
+    recounts = []
+    count_facets = query._count_facets
+
+    async def counting(*args, **kwargs):
+        recounts.append(1)
+        return await count_facets(*args, **kwargs)
+
+    monkeypatch.setattr(query, "_count_facets", counting)
+    params = ListingParams()
+    first = await query._from_database(session, ANONYMOUS, KIND, params, facet_ttl=10)
+    assert len(recounts) == 1
+
+    # Long past the ten seconds, nothing was published: the counts and the total are the kept ones.
+    for key, (_, stamp, facets) in list(query._facet_cache.items()):
+        query._facet_cache[key] = (time.monotonic() - 60, stamp, facets)
+    again = await query._from_database(session, ANONYMOUS, KIND, params, facet_ttl=10)
+    assert len(recounts) == 1 and again.total == first.total
+
+    # A publication moves the stamp: the total shows it at once, and the counts, being older than
+    # ten seconds, are counted again.
+    await create_opportunity(session, bureau, title="戳计数场景二", status=ListingStatus.published)
+    after = await query._from_database(session, ANONYMOUS, KIND, params, facet_ttl=10)
+    assert after.total == first.total + 1
+    assert len(recounts) == 2 and _published_count(after.facets) == _published_count(first.facets) + 1
+    query._facet_cache.clear()
+    query._facet_locks.clear()
+    query._totals.clear()

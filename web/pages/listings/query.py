@@ -26,6 +26,7 @@ from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window
+from backend.outbox.service import change_stamp
 from backend.taxonomy.service import load_index
 from web.kit.paging import page_number
 
@@ -200,47 +201,50 @@ async def _from_engine(
 async def _from_database(
     session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, facet_ttl: float = 0.0
 ) -> ListingResults:
+    # Read before counting: a change committed in between then moves the stamp past what was
+    # counted, and the next page counts again rather than keeping a count under the old stamp.
+    stamp = await change_stamp(session) if facet_ttl > 0 else 0
+    key = _counts_key(session, actor, kind, params)
+    kept_total = _totals.get(key)
     rows, total = await service.list_listings(
         session,
         actor=actor,
         kind=kind,
         page=PageParams(page=params.page, page_size=PAGE_SIZE),
         sort=params.sort,
+        known_total=kept_total[1] if kept_total is not None and kept_total[0] == stamp and facet_ttl > 0 else None,
         **browse.filters(params),
     )
+    if facet_ttl > 0:
+        _keep(_totals, key, (stamp, total))
     listings = await present(session, actor=actor, kind=kind, listings=rows)
     terms = params.q.split()
     items = [ResultItem(item, mark(item.title, terms), snippet(item.description, terms)) for item in listings]
-    facets = await _cached_facets(session, actor, kind, params, ttl=facet_ttl)
+    facets = await _cached_facets(session, actor, kind, params, ttl=facet_ttl, stamp=stamp)
     return ListingResults(items=items, total=total, page=params.page, facets=facets)
 
 
-# The facet counts of a list page are five GROUP BY queries over every matching listing
-# (all published ones when browsing): at 100k listings they were most of the page's time,
-# and they are the same on every page of a listing and for every visitor. So each process
-# keeps them for `ttl` seconds (SCENEMATCH_LIST_FACET_CACHE_SECONDS, 10 by default) per
-# (database, person, kind, filters): a count may lag a publication by up to that long; the
-# listings shown and the total never do.
-_facet_cache: dict[tuple[Any, ...], tuple[float, dict[str, list[FacetValue]]]] = {}
+# The facet counts of a list page are five GROUP BY queries over every matching listing (all
+# published ones when browsing), and its total one COUNT: at 100k listings on SQLite a recount
+# takes about a second, and they are the same on every page of a listing and for every visitor.
+# So each process keeps them per (database, person, kind, filters), with the outbox's change
+# stamp (backend/outbox/service.change_stamp) they were counted at:
+# - the total is kept while the stamp has not moved, so it is always exact;
+# - the facet counts are kept while the stamp has not moved, and once it has, for up to `ttl`
+#   seconds (SCENEMATCH_LIST_FACET_CACHE_SECONDS, 10 by default) after they were counted, so a
+#   count may lag a publication by that long under a stream of writes, and not at all otherwise.
+#   Changes that write no outbox row (a region or batch renamed) show within KEEP_AT_MOST seconds.
+KEEP_AT_MOST = 600.0
+_facet_cache: dict[tuple[Any, ...], tuple[float, int, dict[str, list[FacetValue]]]] = {}
 _facet_locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+_totals: dict[tuple[Any, ...], tuple[int, int]] = {}
 
 
-async def _count_facets(
-    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
-) -> dict[str, list[FacetValue]]:
-    names = await load_index(session)
-    return {facet: await browse.facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
-
-
-async def _cached_facets(
-    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, ttl: float
-) -> dict[str, list[FacetValue]]:
-    if ttl <= 0:
-        return await _count_facets(session, actor, kind, params)
+def _counts_key(session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams) -> tuple[Any, ...]:
     bind = session.bind
     database = str(getattr(getattr(bind, "engine", bind), "url", id(bind)))
     # The deadline choice goes in as its window: "7天内截止" counts other listings tomorrow.
-    key = (
+    return (
         database,
         actor.user_id,
         kind,
@@ -252,25 +256,54 @@ async def _cached_facets(
         params.budget,
         deadline_window(params.deadline),
     )
+
+
+def _keep(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    if len(cache) > 2_000 and key not in cache:
+        cache.clear()
+    cache[key] = value
+
+
+async def _count_facets(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+) -> dict[str, list[FacetValue]]:
+    names = await load_index(session)
+    return {facet: await browse.facet_counts(session, actor, kind, params, facet, names) for facet in FACETS}
+
+
+def _still_good(kept: tuple[float, int, Any] | None, stamp: int, ttl: float) -> bool:
+    if kept is None:
+        return False
+    age = time.monotonic() - kept[0]
+    return age < ttl or (kept[1] == stamp and age < KEEP_AT_MOST)
+
+
+async def _cached_facets(
+    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, ttl: float, stamp: int = 0
+) -> dict[str, list[FacetValue]]:
+    if ttl <= 0:
+        return await _count_facets(session, actor, kind, params)
+    key = _counts_key(session, actor, kind, params)
     cached = _facet_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < ttl:
-        return cached[1]
+    if _still_good(cached, stamp, ttl):
+        assert cached is not None
+        return cached[2]
     # One count per key at a time: under load, fifty requests missing the cache at once
     # would otherwise run the same five GROUP BYs fifty times over. While one request
     # recounts, the others show the previous counts rather than queue behind it (at 100k
     # listings a recount takes about a second on SQLite, which every queued page would wait).
     lock = _facet_locks.setdefault(key, asyncio.Lock())
     if cached is not None and lock.locked():
-        return cached[1]
+        return cached[2]
     async with lock:
         cached = _facet_cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < ttl:
-            return cached[1]
+        if _still_good(cached, stamp, ttl):
+            assert cached is not None
+            return cached[2]
         facets = await _count_facets(session, actor, kind, params)
         if len(_facet_cache) > 2_000:
-            _facet_cache.clear()
             _facet_locks.clear()
-        _facet_cache[key] = (time.monotonic(), facets)
+        _keep(_facet_cache, key, (time.monotonic(), stamp, facets))
     return facets
 
 
