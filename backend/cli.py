@@ -3,6 +3,7 @@
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -104,8 +105,6 @@ def seed(demo: Annotated[bool, typer.Option(help="同时载入演示账号和演
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -128,6 +127,10 @@ def serve(
 
     count = 1 if reload else (workers or _cores())
     if count > 1:
+        # One numerical thread per process: N processes on N cores, each with a BLAS pool of N
+        # threads, would oversubscribe the cores during matching (set before a process imports numpy).
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
         # Create the index (if there is none) once, before the processes start and open it.
         from backend.app import open_search_engine
 
@@ -160,8 +163,6 @@ def demo(
     prepare_only: Annotated[bool, typer.Option(help="只准备数据库，不启动服务")] = False,
 ) -> None:
     """Run the platform with no server at all: SQLite file, embedded search, the Jiangxi seed data."""
-    import os
-
     data_dir = Path(os.environ.get("SCENEMATCH_DATA_DIR", "data/demo"))
     os.environ.setdefault("SCENEMATCH_ENV", Environment.demo.value)
     os.environ.setdefault("SCENEMATCH_DATA_DIR", str(data_dir))

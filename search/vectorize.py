@@ -56,6 +56,10 @@ class Vectorizer:
         self._pending: dict[str, ListingDocument] = {}
         self._deleted: set[str] = set()
         self._store: VectorStore | None = None
+        # A scan in progress: the ids still to compare, and the stored hashes to compare with.
+        self._to_scan: list[str] = []
+        self._scanned = 0
+        self._stored_hashes: dict[str, str] = {}
 
     @property
     def embedder(self) -> Embedder | None:
@@ -81,13 +85,18 @@ class Vectorizer:
         return len(self._pending) + len(self._deleted)
 
     def step(self, limit: int = BATCH) -> int:
-        """Embed up to `limit` waiting listings; returns how many were stored (0: idle)."""
+        """Embed up to `limit` waiting listings, or scan the next chunk of the index for listings to
+        embed; returns how many listings it handled (0: idle)."""
         store = self.store()
         if store is None:
             return 0
         if store is not self._store:
             self._store = store
-            self.scan(store)
+            self._start_scan(store)
+        if self._scanned < len(self._to_scan):
+            # A chunk of the scan per step, so the worker checks between chunks whether it
+            # should give way (at 100k listings the whole scan is most of a minute of CPU).
+            return self._scan_some()
         done = 0
         if self._deleted:
             gone = [i for i in self._deleted if i in store]
@@ -104,14 +113,26 @@ class Vectorizer:
     def scan(self, store: VectorStore) -> int:
         """Queue every indexed listing whose stored hash is missing or stale; forget
         stored listings the index no longer holds. Returns how many were queued."""
-        stored = store.hashes()
-        ids = sorted(self.engine.document_ids())
-        for start in range(0, len(ids), SCAN_CHUNK):
-            for doc in self.engine.get(ids[start : start + SCAN_CHUNK]).values():
-                if stored.get(doc.id) != listing_hash(doc, self.name):
-                    self._pending.setdefault(doc.id, doc)
-        self._deleted |= set(stored) - set(ids)
+        self._start_scan(store)
+        while self._scanned < len(self._to_scan):
+            self._scan_some()
         return len(self._pending)
+
+    def _start_scan(self, store: VectorStore) -> None:
+        self._stored_hashes = store.hashes()
+        self._to_scan = sorted(self.engine.document_ids())
+        self._scanned = 0
+        self._deleted |= set(self._stored_hashes) - set(self._to_scan)
+
+    def _scan_some(self) -> int:
+        chunk = self._to_scan[self._scanned : self._scanned + SCAN_CHUNK]
+        self._scanned += len(chunk)
+        for doc in self.engine.get(chunk).values():
+            if self._stored_hashes.get(doc.id) != listing_hash(doc, self.name):
+                self._pending.setdefault(doc.id, doc)
+        if self._scanned >= len(self._to_scan):
+            self._to_scan, self._scanned, self._stored_hashes = [], 0, {}
+        return len(chunk)
 
     def entries(self, docs: list[ListingDocument], store: VectorStore) -> list[Entry]:
         work = []

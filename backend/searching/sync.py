@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.kit import busy
 from backend.kit.db import session_scope, utcnow
 from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
@@ -190,6 +191,13 @@ class SyncWorker(PollingWorker):
         applied += await self.run_after_sync()
         if applied or self.vectorizer is None:
             return applied
+        return await self.embed_when_quiet()
+
+    async def embed_when_quiet(self) -> int:
+        """One round of embedding, unless this process is answering requests (backend/kit/busy.py):
+        requests go first, and embedding resumes once the process has been quiet a moment."""
+        if self.vectorizer is None or not busy.is_quiet():
+            return 0
         return await to_thread.run_sync(self._embed_step)
 
     def _embed_step(self) -> int:

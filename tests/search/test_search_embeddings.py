@@ -6,10 +6,14 @@ one per process); the engine is the real embedded engine in a temporary director
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import numpy as np
 import pytest
 from search_fixtures import NOW, make_doc
 
+from backend.kit import busy
 from backend.searching.sync import SyncWorker
 from search import SearchQuery, create_engine, match
 from search.embedding import DEFAULT_MODEL, TEXT_ONLY, get_embedder, store_name
@@ -145,6 +149,36 @@ def test_the_sync_worker_embeds_what_it_applied_when_idle(engine, embedder):
     worker = SyncWorker(None, engine, vectorizer=Vectorizer(engine, embedder))  # type: ignore[arg-type]
     worker._applied([NEED, FITTING], [])
     while worker._embed_step():
+        pass
+    store = store_of(engine, embedder.name)
+    assert store.vector(NEED.id) is not None and store.vector(FITTING.id) is not None
+
+
+async def test_the_writer_leaves_embedding_while_its_process_answers_requests(engine, embedder, monkeypatch):
+    """Embedding is hours of CPU after a bulk import: it waits while requests are answered."""
+    monkeypatch.setattr(busy, "QUIET_SECONDS", 0.05)
+    engine.upsert([NEED, FITTING])
+    worker = SyncWorker(None, engine, vectorizer=Vectorizer(engine, embedder))  # type: ignore[arg-type]
+    worker._applied([NEED, FITTING], [])
+    answering, answered = asyncio.Event(), asyncio.Event()
+
+    async def slow_page(scope, receive, send):
+        answering.set()
+        await answered.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=busy.CountRequests(slow_page)), base_url="http://t")
+    request = asyncio.create_task(client.get("/"))
+    await answering.wait()
+    assert await worker.embed_when_quiet() == 0
+    store = store_of(engine, embedder.name)
+    assert store is None or store.vector(NEED.id) is None
+    answered.set()
+    assert (await request).status_code == 200
+    await client.aclose()
+    await asyncio.sleep(0.1)
+    while await worker.embed_when_quiet():
         pass
     store = store_of(engine, embedder.name)
     assert store.vector(NEED.id) is not None and store.vector(FITTING.id) is not None
