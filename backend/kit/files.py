@@ -1,5 +1,5 @@
-"""Uploaded files (answer attachments, milestone evidence): checked by content, not by name,
-stored outside the web root, and served back only as downloads.
+"""Uploaded files (answer attachments, milestone evidence, listing attachments): checked by
+content, not by name, stored outside the web root, and served back only as downloads.
 
 The bytes live in the database (`stored_file`, a bytea column on PostgreSQL), so every app
 host behind a load balancer reaches every file with nothing else to share or configure,
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi.responses import FileResponse, Response
@@ -126,6 +126,48 @@ async def save(session: AsyncSession, data: bytes) -> str:
     session.add(StoredFile(key=key, data=data, size=len(data)))
     await session.flush()
     return key
+
+
+# A table that records uploaded files: filename, content_type, size, sha256, storage_key and
+# uploaded_by_id, besides what it belongs to (answer_id, milestone_id, listing_kind/listing_id).
+Record = TypeVar("Record", bound=SQLModel)
+
+
+async def store(
+    session: AsyncSession,
+    model: type[Record],
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int,
+    uploaded_by_id: int | None,
+    **owner: Any,
+) -> Record:
+    """Check a file by content, keep its bytes, and record it as a `model` row of `owner`; all in
+    the caller's transaction, so a refusal after this (or of this) keeps nothing."""
+    checked = check(data, filename, max_bytes=max_bytes)
+    record = model(
+        **owner,
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        storage_key=await save(session, data),
+        uploaded_by_id=uploaded_by_id,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def discard(session: AsyncSession, record: Any) -> None:
+    """Delete a file's record and its bytes (a file still in a local folder is left there: its
+    record is what made it reachable)."""
+    stored = await session.get(StoredFile, record.storage_key)
+    await session.delete(record)
+    if stored is not None:
+        await session.delete(stored)
+    await session.flush()
 
 
 def resolve(upload_dir: Path, key: str) -> Path:
