@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +41,30 @@ class StoredFile(SQLModel, table=True):
     data: bytes = Field(sa_type=LargeBinary, nullable=False)
     size: int
     created_at: datetime = created_at_field()
+
+
+class UploadedFile(SQLModel):
+    """What every table of uploaded files records about one (answer attachments, milestone
+    evidence, listing attachments); each table adds its id and what the file belongs to."""
+
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = created_at_field()
+
+
+class UploadedFilePublic(BaseModel):
+    """An uploaded file as the API shows it; `url` downloads it (never shown inline)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    url: str
 
 
 # extension → (content type, family); the family is what the bytes must prove.
@@ -128,9 +153,7 @@ async def save(session: AsyncSession, data: bytes) -> str:
     return key
 
 
-# A table that records uploaded files: filename, content_type, size, sha256, storage_key and
-# uploaded_by_id, besides what it belongs to (answer_id, milestone_id, listing_kind/listing_id).
-Record = TypeVar("Record", bound=SQLModel)
+Record = TypeVar("Record", bound=UploadedFile)
 
 
 async def store(
