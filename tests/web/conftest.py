@@ -27,23 +27,30 @@ def _ensure_chromium() -> str | None:
 # Module scope: Playwright's sync API keeps an event loop running in this thread while it is
 # open, so it must be closed before the async tests of other modules run.
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The whole site on a fresh PostgreSQL database with the demo data (committed, so kept apart from other tests)."""
+def live_database() -> Iterator[str]:
+    """A fresh PostgreSQL database with the demo data (committed, so kept apart from other tests):
+    its URL, for a test that reads what the site wrote (e.g. the emailed links)."""
     name = f"scenematch_web_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     try:
         prepare_demo_database(url)
-        settings = Settings(
-            env=Environment.testing,
-            database_url=url,
-            data_dir=tmp_path_factory.mktemp("live-site"),
-            secret_key="browser-test-secret",
-        )
-        with running_site(settings) as base_url:
-            yield base_url
+        yield url
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def live_site(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The whole site on `live_database`."""
+    settings = Settings(
+        env=Environment.testing,
+        database_url=live_database,
+        data_dir=tmp_path_factory.mktemp("live-site"),
+        secret_key="browser-test-secret",
+    )
+    with running_site(settings) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")
