@@ -2,8 +2,9 @@
 
 The audit crawls the demo site as a visitor, an enterprise, an issuer, a matchmaker and an admin, following
 the links people can follow, and runs axe once per page route; it then checks that every GET page
-route that answers HTML was audited (except those named in NEEDS_DEMO_DATA, which the demo
-data gives no link to), so a new page cannot slip past it.
+route that answers HTML was audited (except those named in NEEDS_DEMO_DATA, with the reason the
+audit prints), so a new page cannot slip past it. What the demo data lacks (an answer, a 结果公示,
+an event, a registration, the emailed single-use links) is made through the site's own pages first.
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from tools.devserver import DEMO_EMAILS
 PHONE = {"width": 375, "height": 812}
 WIDE = {"width": 1280, "height": 900}
 PASSWORD = "庐山云雾茶要趁新-2026"
+PDF_NAME = "需求说明书.pdf"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 # Routes that answer files, not pages (nothing for axe to read).
@@ -41,9 +43,9 @@ NOT_HTML = {
 }
 # Routes that only redirect (they have no page of their own).
 REDIRECTS = {"listings:workspace_home"}
-# Pages the crawl cannot reach, each with the reason the audit prints. The pages of things the
-# demo data does not hold (an answer, an event, a registration, the emailed single-use links …)
-# are made first through the site itself (see _make_what_the_demo_lacks).
+# Page routes the crawl cannot reach → why (printed by the audit). Empty: what the demo data does
+# not hold is made first through the site itself (see _make_what_the_demo_lacks), and /docs,
+# which no page links to, starts the visitor's crawl.
 NEEDS_DEMO_DATA: dict[str, str] = {}
 _SKIP_LINK = re.compile(r"^/(api|static|docs|redoc|openapi)|\.(xlsx|csv|json|atom|xml|txt|pdf|png|jpe?g|docx?)$")
 
@@ -205,10 +207,13 @@ def _open_to_answer(page, skip: set[int]) -> int:
     raise AssertionError("no other opportunity open to answer in the demo data")
 
 
-def _audit_at_both_widths(page, path: str, violations: dict[str, list[str]], who: str) -> None:
+def _audit_attachments_at_both_widths(page, path: str, violations: dict[str, list[str]], who: str) -> None:
+    """A page with the attachments box: the file is listed, nothing scrolls sideways, and axe finds nothing."""
     for viewport in (WIDE, PHONE):
         page.set_viewport_size(viewport)
         page.goto(path)
+        assert page.locator(".file-list a[download]", has_text=PDF_NAME).is_visible(), (path, viewport)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], (path, viewport)
         found = _audit(page)
         if found:
             violations[f"{who} {path} at {viewport['width']} px"] = found
@@ -240,10 +245,10 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
     edit = page.locator("tr", has_text=title).locator("a[href$='/edit']").first.get_attribute("href")
     opportunity_id = int(re.search(r"/(\d+)/edit", edit).group(1))
     page.goto(edit)
-    page.set_input_files("#f-file", files=[{"name": "需求说明书.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.set_input_files("#f-file", files=[{"name": PDF_NAME, "mimeType": "application/pdf", "buffer": PDF}])
     page.click("form.upload-form button[type=submit]")
     page.wait_for_url(re.compile(r"files=uploaded"))
-    _audit_at_both_widths(page, edit, violations, "issuer (a draft with an attachment)")
+    _audit_attachments_at_both_widths(page, edit, violations, "issuer (a draft with an attachment)")
     page.goto("/workspace/opportunities")
     page.locator("tr", has_text=title).locator("button", has_text="提交审核").click()
     page.wait_for_url(re.compile(r"done=submitted"))
@@ -263,7 +268,9 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
     event_id = int(re.search(r"/review/events/(\d+)", page.url).group(1))
     start["matchmaker"] += [f"/review/events/{event_id}", f"/events/{event_id}"]
     context.clear_cookies()
-    _audit_at_both_widths(page, f"/opportunities/{opportunity_id}", violations, "visitor (a published attachment)")
+    _audit_attachments_at_both_widths(
+        page, f"/opportunities/{opportunity_id}", violations, "visitor (a published attachment)"
+    )
 
     # The demo enterprise answers it; its issuer reviews the answer, selects it and publishes the
     # result (a 结果公示 notice).
