@@ -89,3 +89,44 @@ def sign_in(page, email: str, password: str = "demo-2026") -> None:
     page.fill("#f-password", password)
     page.click("form.form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def post_draft_opportunity(page, title: str, description: str, *, region_code: str = "", track: str = "") -> None:
+    """The signed-in issuer posts an opportunity, open until 2099, as a draft from the workspace form."""
+    page.goto("/workspace/opportunities/new")
+    page.fill("#f-title", title)
+    page.fill("#f-description", description)
+    if region_code:
+        page.select_option("#f-region_code", region_code)
+    if track:
+        page.check(f"input[name=tracks][value={track}]")
+    page.fill("#f-deadline", "2099-12-31")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(lambda url: "done=created" in url)
+
+
+def submit_registration(page, *, organisation: str, credit_code: str, email: str, password: str) -> None:
+    """Fill the 企业入驻 form the page shows and send it; waits for the page that asks to confirm the email."""
+    page.fill("#f-organisation_name", organisation)
+    page.fill("#f-credit_code", credit_code)
+    page.select_option("#f-region_code", "360200")
+    page.fill("#f-contact_name", "陈总")
+    page.fill("#f-phone", "0798-8888888")
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.fill("#f-password_again", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("#account-message")
+
+
+def set_up_review(page, opportunity_id: int) -> None:
+    """The signed-in issuer gives the opportunity one criterion (技术方案, 100) and invites the
+    first reviewer offered (in the demo data, the issuer), from its answers page."""
+    page.goto(f"/opportunities/{opportunity_id}/answers")
+    page.fill("#criterion-name-1", "技术方案")
+    page.fill("#criterion-weight-1", "100")
+    page.click("form.criteria-form button[type=submit]")
+    page.wait_for_url(lambda url: "done=criteria" in url)
+    page.select_option("#f-user_id", index=1)
+    page.click("button:has-text('邀请')")
+    page.wait_for_url(lambda url: "done=invited" in url)

@@ -19,7 +19,7 @@ import pytest
 
 from backend.app import create_app
 from tests.factories import credit_code
-from tests.web.conftest import AXE, sign_in
+from tests.web.conftest import AXE, post_draft_opportunity, set_up_review, sign_in, submit_registration
 from tools.devserver import DEMO_EMAILS
 
 PHONE = {"width": 375, "height": 812}
@@ -173,16 +173,13 @@ def _mailed_path(database_url: str, to: str, prefix: str) -> str:
 
 def _register(page, email: str) -> None:
     page.goto("/register")
-    page.fill("#f-organisation_name", f"景德镇陶瓷数字科技有限公司{uuid.uuid4().hex[:4]}")
-    page.fill("#f-credit_code", credit_code(900_000 + int(uuid.uuid4().hex[:5], 16)))
-    page.select_option("#f-region_code", "360200")
-    page.fill("#f-contact_name", "陈总")
-    page.fill("#f-phone", "0798-8888888")
-    page.fill("#f-email", email)
-    page.fill("#f-password", PASSWORD)
-    page.fill("#f-password_again", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_selector("#account-message")
+    submit_registration(
+        page,
+        organisation=f"景德镇陶瓷数字科技有限公司{uuid.uuid4().hex[:4]}",
+        credit_code=credit_code(900_000 + int(uuid.uuid4().hex[:5], 16)),
+        email=email,
+        password=PASSWORD,
+    )
 
 
 def _draft_answer(page, opportunity_id: int, title: str) -> str:
@@ -234,14 +231,9 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
 
     # The issuer posts a draft with a document, then submits it; the matchmaker publishes it.
     sign_in(page, DEMO_EMAILS["issuer"])
-    page.goto("/workspace/opportunities/new")
-    page.fill("#f-title", title)
-    page.fill("#f-description", "在抚州各乡镇布设环境与农情感知设备，建设数字乡村监测平台。")
-    page.select_option("#f-region_code", "361000")
-    page.check("input[name=tracks][value=iot]")
-    page.fill("#f-deadline", "2099-12-31")
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r"done=created"))
+    post_draft_opportunity(
+        page, title, "在抚州各乡镇布设环境与农情感知设备，建设数字乡村监测平台。", region_code="361000", track="iot"
+    )
     edit = page.locator("tr", has_text=title).locator("a[href$='/edit']").first.get_attribute("href")
     opportunity_id = int(re.search(r"/(\d+)/edit", edit).group(1))
     page.goto(edit)
@@ -295,14 +287,7 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
     start["enterprise"] += [f"/opportunities/{third}/answer", f"/opportunities/{opportunity_id}/interest"]
     context.clear_cookies()
     sign_in(page, DEMO_EMAILS["issuer"])
-    page.goto(f"/opportunities/{opportunity_id}/answers")
-    page.fill("#criterion-name-1", "技术方案")
-    page.fill("#criterion-weight-1", "100")
-    page.click("form.criteria-form button[type=submit]")
-    page.wait_for_url(re.compile(r"done=criteria"))
-    page.select_option("#f-user_id", index=1)
-    page.click("button:has-text('邀请')")
-    page.wait_for_url(re.compile(r"done=invited"))
+    set_up_review(page, opportunity_id)
     page.goto(answer)
     page.locator("input[name^=score_]").fill("88")
     page.fill("#f-comment", "感知方案成熟，分工清楚")
