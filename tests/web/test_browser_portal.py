@@ -234,8 +234,8 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
     post_draft_opportunity(
         page, title, "在抚州各乡镇布设环境与农情感知设备，建设数字乡村监测平台。", region_code="361000", track="iot"
     )
-    edit = page.locator("tr", has_text=title).locator("a[href$='/edit']").first.get_attribute("href")
-    opportunity_id = int(re.search(r"/(\d+)/edit", edit).group(1))
+    edit = page.locator("tr", has_text=title).locator("a[href$='/edit']").first.get_attribute("href") or ""
+    opportunity_id = int(edit.split("/")[-2])
     page.goto(edit)
     page.set_input_files("#f-file", files=[{"name": PDF_NAME, "mimeType": "application/pdf", "buffer": PDF}])
     page.click("form.upload-form button[type=submit]")
@@ -257,7 +257,7 @@ def _make_what_the_demo_lacks(chromium, live_site, database_url, violations) -> 
     page.fill("#f-place", "抚州市会议中心")
     page.click("form.form button[type=submit]")
     page.wait_for_url(re.compile(r"/review/events/\d+\?done=created"))
-    event_id = int(re.search(r"/review/events/(\d+)", page.url).group(1))
+    event_id = int(urlsplit(page.url).path.rsplit("/", 1)[1])
     start["matchmaker"] += [f"/review/events/{event_id}", f"/events/{event_id}"]
     context.clear_cookies()
     _audit_attachments_at_both_widths(
