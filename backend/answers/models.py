@@ -8,6 +8,7 @@ from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.kit.db import UTCDateTime, created_at_field, modified_at_field
+from backend.kit.files import UploadedFile
 
 
 class AnswerStatus(StrEnum):
@@ -75,20 +76,13 @@ class AnswerMember(SQLModel, table=True):
     responded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
-class AnswerAttachment(SQLModel, table=True):
+class AnswerAttachment(UploadedFile, table=True):
     """A file stored outside the web root under `storage_key`; served only to those who may read the answer."""
 
     __tablename__ = "answer_attachment"
 
     id: int | None = Field(default=None, primary_key=True)
     answer_id: int = Field(foreign_key="answer.id", index=True, ondelete="CASCADE")
-    filename: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    storage_key: str = Field(max_length=200)
-    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    created_at: datetime = created_at_field()
 
 
 class ReviewCriterion(SQLModel, table=True):

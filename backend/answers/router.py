@@ -144,7 +144,6 @@ async def upload_attachment(
         answer_id=answer_id,
         data=data,
         filename=file.filename or "",
-        upload_dir=settings.upload_dir,
         max_bytes=settings.max_attachment_bytes,
     )
     return AttachmentPublic(

@@ -4,6 +4,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.answers.models import AnswerStatus, MemberStatus
+from backend.kit.files import UploadedFilePublic
 from backend.kit.params import DbId
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -49,13 +50,8 @@ class MemberPublic(BaseModel):
     status: MemberStatus
 
 
-class AttachmentPublic(BaseModel):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    created_at: datetime
-    url: str
+class AttachmentPublic(UploadedFilePublic):
+    pass
 
 
 class ContactPerson(BaseModel):

@@ -6,7 +6,6 @@ does not exist.
 """
 
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -350,25 +349,20 @@ async def list_mine(session: AsyncSession, *, actor: Actor) -> list[Answer]:
 
 
 async def add_attachment(
-    session: AsyncSession, *, actor: Actor, answer_id: int, data: bytes, filename: str, upload_dir: Path, max_bytes: int
+    session: AsyncSession, *, actor: Actor, answer_id: int, data: bytes, filename: str, max_bytes: int
 ) -> AnswerAttachment:
     answer, _ = await _load_own(session, actor, answer_id)
     if answer.status != AnswerStatus.draft:
         raise Conflict("只有草稿可以添加附件", field="status")
-    checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await files.save(session, data)
-    attachment = AnswerAttachment(
-        answer_id=answer.id,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        storage_key=key,
+    return await files.store(
+        session,
+        AnswerAttachment,
+        data,
+        filename,
+        max_bytes=max_bytes,
         uploaded_by_id=actor.user_id,
+        answer_id=answer.id,
     )
-    session.add(attachment)
-    await session.flush()
-    return attachment
 
 
 async def get_attachment(
@@ -388,5 +382,4 @@ async def remove_attachment(session: AsyncSession, *, actor: Actor, answer_id: i
     attachment = await session.get(AnswerAttachment, attachment_id)
     if attachment is None or attachment.answer_id != answer_id:
         raise NotFound("附件不存在")
-    await session.delete(attachment)
-    await session.flush()
+    await files.discard(session, attachment)

@@ -9,6 +9,7 @@ from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.kit.db import created_at_field, json_list_field, modified_at_field
+from backend.kit.files import UploadedFile
 
 
 class ProjectStatus(StrEnum):
@@ -115,20 +116,13 @@ class Milestone(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
-class MilestoneEvidence(SQLModel, table=True):
+class MilestoneEvidence(UploadedFile, table=True):
     """A file stored outside the web root under `storage_key`; served only to those who may read the project."""
 
     __tablename__ = "demo_milestone_evidence"
 
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="demo_milestone.id", index=True, ondelete="CASCADE")
-    filename: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    storage_key: str = Field(max_length=200)
-    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    created_at: datetime = created_at_field()
 
 
 class GrowthEnterprise(SQLModel, table=True):

@@ -181,7 +181,6 @@ async def upload_evidence(
         milestone_id=milestone_id,
         data=data,
         filename=file.filename or "",
-        upload_dir=settings.upload_dir,
         max_bytes=settings.max_attachment_bytes,
     )
     return EvidencePublic(

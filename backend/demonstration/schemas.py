@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.demonstration.models import Metric, ProjectStatus, TargetScope
+from backend.kit.files import UploadedFilePublic
 from backend.kit.params import DbId
 
 Code = Annotated[str, Field(min_length=1, max_length=40)]
@@ -119,13 +120,8 @@ class ProjectMove(BaseModel):
     on: PlanDate | None = Field(default=None, description="状态变更日期；不填为今天（入选日期计入进度）")
 
 
-class EvidencePublic(BaseModel):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    created_at: datetime
-    url: str
+class EvidencePublic(UploadedFilePublic):
+    pass
 
 
 class MilestoneCreate(BaseModel):

@@ -1,5 +1,5 @@
-"""Uploaded files (answer attachments, milestone evidence): checked by content, not by name,
-stored outside the web root, and served back only as downloads.
+"""Uploaded files (answer attachments, milestone evidence, listing attachments): checked by
+content, not by name, stored outside the web root, and served back only as downloads.
 
 The bytes live in the database (`stored_file`, a bytea column on PostgreSQL), so every app
 host behind a load balancer reaches every file with nothing else to share or configure,
@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +41,30 @@ class StoredFile(SQLModel, table=True):
     data: bytes = Field(sa_type=LargeBinary, nullable=False)
     size: int
     created_at: datetime = created_at_field()
+
+
+class UploadedFile(SQLModel):
+    """What every table of uploaded files records about one (answer attachments, milestone
+    evidence, listing attachments); each table adds its id and what the file belongs to."""
+
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=200)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = created_at_field()
+
+
+class UploadedFilePublic(BaseModel):
+    """An uploaded file as the API shows it; `url` downloads it (never shown inline)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    url: str
 
 
 # extension → (content type, family); the family is what the bytes must prove.
@@ -126,6 +151,46 @@ async def save(session: AsyncSession, data: bytes) -> str:
     session.add(StoredFile(key=key, data=data, size=len(data)))
     await session.flush()
     return key
+
+
+Record = TypeVar("Record", bound=UploadedFile)
+
+
+async def store(
+    session: AsyncSession,
+    model: type[Record],
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int,
+    uploaded_by_id: int | None,
+    **owner: Any,
+) -> Record:
+    """Check a file by content, keep its bytes, and record it as a `model` row of `owner`; all in
+    the caller's transaction, so a refusal after this (or of this) keeps nothing."""
+    checked = check(data, filename, max_bytes=max_bytes)
+    record = model(
+        **owner,
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        storage_key=await save(session, data),
+        uploaded_by_id=uploaded_by_id,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def discard(session: AsyncSession, record: Any) -> None:
+    """Delete a file's record and its bytes (a file still in a local folder is left there: its
+    record is what made it reachable)."""
+    stored = await session.get(StoredFile, record.storage_key)
+    await session.delete(record)
+    if stored is not None:
+        await session.delete(stored)
+    await session.flush()
 
 
 def resolve(upload_dir: Path, key: str) -> Path:

@@ -16,6 +16,7 @@ from backend.kit import files
 from backend.kit.errors import Conflict, NotFound
 from backend.listings.models import ListingAttachment, ListingKind, ListingStatus
 from backend.listings.permissions import KIND_LABELS, Listing, can_see_private_fields, get_readable
+from backend.listings.schemas import ListingAttachmentPublic
 
 MISSING = "附件不存在"
 
@@ -23,6 +24,19 @@ MISSING = "附件不存在"
 def download_url(kind: ListingKind, listing_id: int, attachment_id: int) -> str:
     prefix = "opportunities" if kind == ListingKind.opportunity else "offerings"
     return f"/api/v1/{prefix}/{listing_id}/attachments/{attachment_id}"
+
+
+def present(attachment: ListingAttachment) -> ListingAttachmentPublic:
+    """An attachment as the API and the pages show it, with its download address."""
+    assert attachment.id is not None
+    return ListingAttachmentPublic(
+        id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        created_at=attachment.created_at,
+        url=download_url(ListingKind(attachment.listing_kind), attachment.listing_id, attachment.id),
+    )
 
 
 def can_change(actor: Actor, listing: Listing) -> bool:
@@ -50,11 +64,16 @@ async def list_for(session: AsyncSession, *, kind: ListingKind, listing_id: int)
     return list((await session.exec(statement)).all())
 
 
+async def list_presented(session: AsyncSession, *, kind: ListingKind, listing_id: int) -> list[ListingAttachmentPublic]:
+    """The listing's attachments with their download addresses (the caller has checked it may read it)."""
+    return [present(a) for a in await list_for(session, kind=kind, listing_id=listing_id)]
+
+
 async def list_readable(
     session: AsyncSession, *, actor: Actor, kind: ListingKind, listing_id: int
-) -> list[ListingAttachment]:
+) -> list[ListingAttachmentPublic]:
     await get_readable(session, actor=actor, kind=kind, id=listing_id)
-    return await list_for(session, kind=kind, listing_id=listing_id)
+    return await list_presented(session, kind=kind, listing_id=listing_id)
 
 
 async def add(
@@ -69,21 +88,16 @@ async def add(
 ) -> ListingAttachment:
     """Check the file by content, store it, and attach it to the listing."""
     await _changeable(session, actor, kind, listing_id)
-    checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await files.save(session, data)
-    attachment = ListingAttachment(
+    return await files.store(
+        session,
+        ListingAttachment,
+        data,
+        filename,
+        max_bytes=max_bytes,
+        uploaded_by_id=actor.user_id,
         listing_kind=kind.value,
         listing_id=listing_id,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        storage_key=key,
-        uploaded_by_id=actor.user_id,
     )
-    session.add(attachment)
-    await session.flush()
-    return attachment
 
 
 async def get(
@@ -91,6 +105,12 @@ async def get(
 ) -> ListingAttachment:
     """An attachment of a listing the actor may read."""
     await get_readable(session, actor=actor, kind=kind, id=listing_id)
+    return await _of_listing(session, kind, listing_id, attachment_id)
+
+
+async def _of_listing(
+    session: AsyncSession, kind: ListingKind, listing_id: int, attachment_id: int
+) -> ListingAttachment:
     attachment = await session.get(ListingAttachment, attachment_id)
     if attachment is None or attachment.listing_kind != kind.value or attachment.listing_id != listing_id:
         raise NotFound(MISSING)
@@ -102,11 +122,4 @@ async def remove(
 ) -> None:
     """Detach the file and drop its stored bytes."""
     await _changeable(session, actor, kind, listing_id)
-    attachment = await session.get(ListingAttachment, attachment_id)
-    if attachment is None or attachment.listing_kind != kind.value or attachment.listing_id != listing_id:
-        raise NotFound(MISSING)
-    stored = await session.get(files.StoredFile, attachment.storage_key)
-    await session.delete(attachment)
-    if stored is not None:
-        await session.delete(stored)
-    await session.flush()
+    await files.discard(session, await _of_listing(session, kind, listing_id, attachment_id))

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
 from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modified_at_field
+from backend.kit.files import UploadedFile
 
 
 class ListingKind(StrEnum):
@@ -157,7 +158,7 @@ TRACK_LINKS = {ListingKind.opportunity: OpportunityTrack, ListingKind.offering: 
 DOMAIN_LINKS = {ListingKind.opportunity: OpportunityDomain, ListingKind.offering: OfferingDomain}
 
 
-class ListingAttachment(SQLModel, table=True):
+class ListingAttachment(UploadedFile, table=True):
     """A document or image attached to an opportunity or offering (brochure, specification, photo).
 
     The bytes are a `stored_file` under `storage_key`; the file is served, always as a download,
@@ -170,13 +171,6 @@ class ListingAttachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     listing_kind: str = Field(max_length=20)
     listing_id: int
-    filename: str = Field(max_length=200)
-    content_type: str = Field(max_length=100)
-    size: int
-    sha256: str = Field(max_length=64)
-    storage_key: str = Field(max_length=200)
-    uploaded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    created_at: datetime = created_at_field()
 
 
 class RevisionStatus(StrEnum):

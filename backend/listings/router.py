@@ -19,7 +19,7 @@ from backend.kit.files import download_response
 from backend.kit.pagination import Page, PageParams, page_params
 from backend.kit.params import IdPath, IdQuery
 from backend.listings import attachments, changes, service
-from backend.listings.models import ListingAttachment, ListingKind, ListingRevision, ListingStatus
+from backend.listings.models import ListingKind, ListingRevision, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.ranges import (
     BudgetFromQuery,
@@ -240,17 +240,6 @@ def _build(
         rows = await changes.revisions_of(session, actor=actor, kind=kind, listing_id=listing_id)
         return [present_revision(r) for r in rows]
 
-    def _attachment(attachment: ListingAttachment) -> ListingAttachmentPublic:
-        assert attachment.id is not None
-        return ListingAttachmentPublic(
-            id=attachment.id,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-            size=attachment.size,
-            created_at=attachment.created_at,
-            url=attachments.download_url(kind, attachment.listing_id, attachment.id),
-        )
-
     @router.get(
         "/{listing_id}/attachments",
         response_model=list[ListingAttachmentPublic],
@@ -260,8 +249,7 @@ def _build(
     )
     async def list_attachments(listing_id: IdPath, session: SessionDep, actor: ActorDep) -> Any:
         """The listing's documents and images (whoever may read the listing: everyone once published)."""
-        rows = await attachments.list_readable(session, actor=actor, kind=kind, listing_id=listing_id)
-        return [_attachment(a) for a in rows]
+        return await attachments.list_readable(session, actor=actor, kind=kind, listing_id=listing_id)
 
     @router.post(
         "/{listing_id}/attachments",
@@ -290,7 +278,7 @@ def _build(
             filename=file.filename or "",
             max_bytes=settings.max_attachment_bytes,
         )
-        return _attachment(attachment)
+        return attachments.present(attachment)
 
     @router.get(
         "/{listing_id}/attachments/{attachment_id}",

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.kit.files import UploadedFilePublic
 from backend.kit.params import DbId
 from backend.listings.models import ListingStatus, Maturity
 
@@ -204,12 +205,5 @@ class OfferingPublic(ListingPublic):
     certifications: str
 
 
-class ListingAttachmentPublic(BaseModel):
+class ListingAttachmentPublic(UploadedFilePublic):
     """An attached document or image; `url` downloads it (never shown inline)."""
-
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    created_at: datetime
-    url: str

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.web.conftest import AXE, sign_in
+from tests.web.conftest import AXE, post_draft_opportunity, sign_in
 from tools.devserver import DEMO_EMAILS
 
 
@@ -214,12 +214,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def _publish_new_opportunity(page, chromium, live_site, title: str) -> str:
     """The demo issuer creates and submits an opportunity, a matchmaker publishes it; returns its URL."""
     sign_in(page, DEMO_EMAILS["issuer"])
-    page.goto("/workspace/opportunities/new")
-    page.fill("#f-title", title)
-    page.fill("#f-description", "在赣江新区主干道更换智慧路灯，集成照明调光、环境监测和视频感知。")
-    page.fill("#f-deadline", "2099-12-31")
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(re.compile(r"done=created"))
+    post_draft_opportunity(page, title, "在赣江新区主干道更换智慧路灯，集成照明调光、环境监测和视频感知。")
     page.locator("tr", has_text=title).locator("button", has_text="提交审核").click()
     page.wait_for_url(re.compile(r"done=submitted"))
     url = page.locator("tr", has_text=title).locator("a", has_text=title).get_attribute("href")

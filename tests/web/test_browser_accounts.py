@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from backend.settings import Environment, Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
 from tests.factories import credit_code
-from tests.web.conftest import _ensure_chromium, sign_in
+from tests.web.conftest import _ensure_chromium, sign_in, submit_registration
 from tools.devserver import CHROMIUM_ARGS, DEMO_EMAILS, prepare_demo_database, running_site
 
 NEW_PASSWORD = "庐山云雾茶要趁新-2026"
@@ -145,16 +145,7 @@ def test_a_new_enterprise_registers_confirms_is_approved_and_answers(browser, si
     page.goto("/login")
     page.click("#register-link")
     page.wait_for_url(re.compile(r"/register$"))
-    page.fill("#f-organisation_name", name)
-    page.fill("#f-credit_code", credit_code())
-    page.select_option("#f-region_code", "360200")
-    page.fill("#f-contact_name", "陈总")
-    page.fill("#f-phone", "0798-8888888")
-    page.fill("#f-email", address)
-    page.fill("#f-password", NEW_PASSWORD)
-    page.fill("#f-password_again", NEW_PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_selector("#account-message")
+    submit_registration(page, organisation=name, credit_code=credit_code(), email=address, password=NEW_PASSWORD)
     assert "请确认邮箱" in page.locator("h1").inner_text()
 
     # Before approval: signed in, but answering is refused by the server.

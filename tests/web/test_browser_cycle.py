@@ -31,7 +31,7 @@ from backend.organisations.models import Organisation, OrganisationKind, Organis
 from backend.results.models import ResultNotice
 from backend.settings import Environment, Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
-from tests.web.conftest import sign_in
+from tests.web.conftest import post_draft_opportunity, set_up_review, sign_in
 from tools.devserver import DEMO_EMAILS, prepare_demo_database, running_site
 
 PASSWORD = "cycle-2026-pass"
@@ -187,14 +187,13 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     member = _person(chromium, live_site, MEMBER_EMAIL, PASSWORD)
 
     # 出卷: the issuer posts and submits.
-    issuer.goto("/workspace/opportunities/new")
-    issuer.fill("#f-title", TITLE)
-    issuer.fill("#f-description", "在赣江新区易涝点布设积水感知设备，建设城市内涝积水感知预警平台，汛期实时预警。")
-    issuer.select_option("#f-region_code", "360100")
-    issuer.check("input[name=tracks][value=iot]")
-    issuer.fill("#f-deadline", "2099-12-31")
-    issuer.click("form.form button[type=submit]")
-    issuer.wait_for_url(re.compile(r"done=created"))
+    post_draft_opportunity(
+        issuer,
+        TITLE,
+        "在赣江新区易涝点布设积水感知设备，建设城市内涝积水感知预警平台，汛期实时预警。",
+        region_code="360100",
+        track="iot",
+    )
     issuer.locator("tr", has_text=TITLE).locator("button", has_text="提交审核").click()
     issuer.wait_for_url(re.compile(r"done=submitted"))
 
@@ -240,14 +239,7 @@ def test_four_people_go_from_posting_to_a_final_result_with_a_notice_at_every_st
     issuer.goto(answer_path)
     assert issuer.locator(".decision-buttons button", has_text="入围").is_disabled()
     assert "请先设置评审标准" in issuer.locator("#decision-blocked").inner_text()
-    issuer.goto(f"/opportunities/{opportunity_id}/answers")
-    issuer.fill("#criterion-name-1", "技术方案")
-    issuer.fill("#criterion-weight-1", "100")
-    issuer.click("form.criteria-form button[type=submit]")
-    issuer.wait_for_url(re.compile(r"done=criteria"))
-    issuer.select_option("#f-user_id", index=1)
-    issuer.click("button:has-text('邀请')")
-    issuer.wait_for_url(re.compile(r"done=invited"))
+    set_up_review(issuer, opportunity_id)
     assert _inbox_has(issuer, "请评审答题")
     issuer.goto(answer_path)
     issuer.locator("input[name^=score_]").fill("88")

@@ -1,7 +1,5 @@
 """Milestones of a demonstration project and their evidence files."""
 
-from pathlib import Path
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,7 +90,6 @@ async def add_evidence(
     milestone_id: int,
     data: bytes,
     filename: str,
-    upload_dir: Path,
     max_bytes: int,
 ) -> MilestoneEvidence:
     """Attach an evidence file; checked by content, stored outside the web root under a random key."""
@@ -100,26 +97,22 @@ async def add_evidence(
     milestone = await session.get(Milestone, milestone_id)
     if milestone is None:
         raise NotFound("里程碑不存在")
-    checked = files.check(data, filename, max_bytes=max_bytes)
-    key = await files.save(session, data)
-    evidence = MilestoneEvidence(
-        milestone_id=milestone.id,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=checked.size,
-        sha256=checked.sha256,
-        storage_key=key,
+    evidence = await files.store(
+        session,
+        MilestoneEvidence,
+        data,
+        filename,
+        max_bytes=max_bytes,
         uploaded_by_id=actor.user_id,
+        milestone_id=milestone.id,
     )
-    session.add(evidence)
-    await session.flush()
     await audit.record(
         session,
         actor=actor,
         entity_kind="demo_project",
         entity_id=milestone.project_id,
         action="evidence",
-        note=checked.filename,
+        note=evidence.filename,
     )
     return evidence
 
@@ -144,8 +137,7 @@ async def remove_evidence(session: AsyncSession, *, actor: Actor, milestone_id: 
     if evidence is None or evidence.milestone_id != milestone_id:
         raise NotFound("佐证材料不存在")
     milestone = await session.get(Milestone, milestone_id)
-    await session.delete(evidence)
-    await session.flush()
+    await files.discard(session, evidence)
     if milestone is not None:
         await audit.record(
             session,

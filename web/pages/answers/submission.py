@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from backend.accounts import service as accounts
 from backend.accounts.schemas import ConsortiumInvitationCreate
@@ -30,6 +30,7 @@ from web.kit.flow import attempt, see_other
 from web.kit.forms import FormErrors, confirmed, text, validate
 from web.kit.orgpicker import resolve_organisations
 from web.kit.templating import render
+from web.kit.uploads import store_upload
 from web.kit.urls import url_to
 from web.pages.answers.presenter import MEMBER_STATUS_LABELS, answer_page
 
@@ -260,19 +261,16 @@ async def upload_attachment(
     settings: SettingsDep,
     actor: EnterpriseDep,
 ) -> Response:
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return await answer_page(request, session, actor, answer_id, error="请选择要上传的文件", status=422)
-    data = await upload.read(settings.max_attachment_bytes + 1)
-    _done, refused = await attempt(
+    refused = await store_upload(
         session,
-        lambda: service.add_attachment(
+        form,
+        settings.max_attachment_bytes,
+        lambda data, filename: service.add_attachment(
             session,
             actor=actor,
             answer_id=answer_id,
             data=data,
-            filename=upload.filename or "",
-            upload_dir=settings.upload_dir,
+            filename=filename,
             max_bytes=settings.max_attachment_bytes,
         ),
     )

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from backend.auth.actor import Actor
 from backend.demonstration import presenter, service
@@ -27,6 +27,7 @@ from web.kit.flow import RAISED_WITH_FORBIDDEN, attempt
 from web.kit.forms import GENERAL, FormErrors, add_app_error, text, validate
 from web.kit.orgpicker import resolve_organisations
 from web.kit.templating import render
+from web.kit.uploads import read_upload, store_upload
 from web.kit.urls import url_to
 from web.pages.demonstration.shared import (
     LABELS,
@@ -232,14 +233,6 @@ async def move_project(
     )
 
 
-async def _read_upload(form: FormData, settings: Any) -> tuple[bytes, str] | None:
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None
-    data = await upload.read(settings.max_attachment_bytes + 1)
-    return data, upload.filename
-
-
 @router.post("/projects/{project_id}/milestones", name="demonstration:add_milestone")
 async def add_milestone(
     project_id: IdPath, request: Request, form: CheckedForm, session: SessionDep, settings: SettingsDep, actor: StaffDep
@@ -253,7 +246,7 @@ async def add_milestone(
     }
     errors = FormErrors()
     data = validate(MilestoneCreate, values, errors, required={"title": "请填写里程碑名称"})
-    upload = await _read_upload(form, settings)
+    upload = await read_upload(form, settings.max_attachment_bytes)
     if data is not None:
 
         async def add_with_evidence() -> None:
@@ -265,7 +258,6 @@ async def add_milestone(
                     milestone_id=milestone.id,
                     data=upload[0],
                     filename=upload[1],
-                    upload_dir=settings.upload_dir,
                     max_bytes=settings.max_attachment_bytes,
                 )
 
@@ -293,25 +285,22 @@ async def add_evidence(
     if milestone is None:
         raise NotFound("里程碑不存在")
     errors = FormErrors()
-    upload = await _read_upload(form, settings)
-    if upload is None:
-        errors.add(f"file-{milestone_id}", "请选择要上传的文件")
-    else:
-        _done, refused = await attempt(
+    refused = await store_upload(
+        session,
+        form,
+        settings.max_attachment_bytes,
+        lambda data, filename: service.add_evidence(
             session,
-            lambda: service.add_evidence(
-                session,
-                actor=actor,
-                milestone_id=milestone_id,
-                data=upload[0],
-                filename=upload[1],
-                upload_dir=settings.upload_dir,
-                max_bytes=settings.max_attachment_bytes,
-            ),
-            raised=RAISED_WITH_FORBIDDEN,
-        )
-        if refused is not None:
-            errors.add(f"file-{milestone_id}", refused.detail)
+            actor=actor,
+            milestone_id=milestone_id,
+            data=data,
+            filename=filename,
+            max_bytes=settings.max_attachment_bytes,
+        ),
+        raised=RAISED_WITH_FORBIDDEN,
+    )
+    if refused is not None:
+        errors.add(f"file-{milestone_id}", refused.detail)
     if errors:
         return await _project_page(request, session, actor, milestone.project_id, errors=errors, status=422)
     return RedirectResponse(

@@ -110,11 +110,7 @@ def _list_route(kind: ListingKind) -> None:
             "matches": matches,
             "match_notice": match_notice(request) if show_matches else None,
             "merged_from": merged_from,
-            "attachments": [
-                {"filename": f.filename, "size": f.size, "url": attachments.download_url(kind, listing.id, f.id)}
-                for f in await attachments.list_for(session, kind=kind, listing_id=listing.id)
-                if f.id is not None
-            ],
+            "attachments": await attachments.list_presented(session, kind=kind, listing_id=listing.id),
             **await listing_extras(request, session, actor, kind, listing),
         }
         return render(request, f"listings/{kind.value}.html", context)

@@ -4,7 +4,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from backend.auth.actor import Actor
 from backend.auth.models import Role
@@ -22,6 +21,7 @@ from web.kit.csrf import CheckedForm
 from web.kit.flow import attempt
 from web.kit.forms import FormErrors, add_app_error, listing_values, text, validate
 from web.kit.templating import render
+from web.kit.uploads import store_upload
 from web.kit.urls import url_to
 from web.kit.vocabulary import KIND_NAMES, KIND_SLUGS, taxonomy_options
 
@@ -142,11 +142,10 @@ def _listing_routes(kind: ListingKind) -> None:
     ) -> dict[str, Any]:
         """The attachments box of the edit page: the files, and whether they may be changed now."""
         return {
-            "items": await attachments.list_for(session, kind=kind, listing_id=listing.id),
+            "items": await attachments.list_presented(session, kind=kind, listing_id=listing.id),
             "can_change": attachments.can_change(actor, listing),
             "notice": ATTACHMENT_NOTICES.get(request.query_params.get("files", "")),
             "error": error,
-            "download": lambda attachment_id: attachments.download_url(kind, listing.id, attachment_id),
         }
 
     @router.get(f"/{slug}/{{listing_id}}/edit", name=f"listings:{kind}_edit_form")
@@ -193,22 +192,19 @@ def _listing_routes(kind: ListingKind) -> None:
         settings: SettingsDep,
         actor: Actor = editor,
     ) -> Response:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return await _edit_page(request, session, actor, listing_id, file_error="请选择要上传的文件", status=422)
-        data = await upload.read(settings.max_attachment_bytes + 1)
-        _done, refused = await attempt(
+        refused = await store_upload(
             session,
-            lambda: attachments.add(
+            form,
+            settings.max_attachment_bytes,
+            lambda data, filename: attachments.add(
                 session,
                 actor=actor,
                 kind=kind,
                 listing_id=listing_id,
                 data=data,
-                filename=upload.filename or "",
+                filename=filename,
                 max_bytes=settings.max_attachment_bytes,
             ),
-            raised=(401, 404),
         )
         if refused is not None:
             return await _edit_page(
