@@ -22,7 +22,6 @@ from backend.auth.actor import Actor
 from backend.imports.parsing import FIELD_LABELS, FIELDS
 from backend.kit.errors import Unprocessable
 from backend.listings.models import (
-    LISTING_MODELS,
     MATURITY_LABELS,
     ListingKind,
     ListingStatus,
@@ -31,7 +30,8 @@ from backend.listings.models import (
     Opportunity,
 )
 from backend.listings.presenter import present
-from backend.listings.service import Listing, build_list_query, place_to_region
+from backend.listings.ranges import BudgetRange, DeadlineWindow
+from backend.listings.service import Listing, build_list_query, list_order, place_to_region
 from backend.opendata.tabular import csv_bytes, xlsx_bytes
 from backend.organisations.models import Organisation, OrganisationKind
 from backend.taxonomy.models import Region
@@ -66,6 +66,10 @@ class ExportFilters:
     batch: int | None = None
     mine: bool = False
     text: str | None = None
+    budget: BudgetRange | None = None
+    deadline: DeadlineWindow | None = None
+    # The list's order (`backend.listings.service.list_order`), so the file reads as the page does.
+    sort: str = "newest"
 
 
 def export_id(kind: ListingKind, listing: Listing) -> str:
@@ -123,14 +127,15 @@ async def _select(session: AsyncSession, *, actor: Actor, kind: ListingKind, fil
         batch=filters.batch,
         mine=filters.mine,
         text=filters.text,
+        budget=filters.budget,
+        deadline=filters.deadline,
     )
     if query is None:
         return []
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     if total > MAX_EXPORT_ROWS:
         raise Unprocessable(f"符合条件的有 {total} 条，超过单次导出上限 {MAX_EXPORT_ROWS} 条，请增加筛选条件后再导出")
-    model = LISTING_MODELS[kind]
-    return list((await session.exec(query.order_by(col(model.id)))).all())
+    return list((await session.exec(query.order_by(*list_order(kind, filters.sort, filters.text)))).all())
 
 
 async def export_rows(

@@ -1,6 +1,6 @@
 """/exports/{opportunities|offerings}.{xlsx|csv}: a list view, with its filters, as a file."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -10,6 +10,14 @@ from backend.kit.china_time import china_today
 from backend.kit.errors import Unprocessable, error_responses
 from backend.kit.params import IdQuery
 from backend.listings.models import ListingKind, ListingStatus
+from backend.listings.ranges import (
+    BudgetFromQuery,
+    BudgetToQuery,
+    DeadlineFromQuery,
+    DeadlineToQuery,
+    OpenQuery,
+    range_filters,
+)
 from backend.opendata import exports
 from backend.opendata.service import LIST_SLUGS
 
@@ -52,9 +60,22 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         q: Annotated[
             str | None, Query(max_length=100, description="关键词（标题、描述、地点、赛道或领域名称包含每个词）")
         ] = None,
+        budget_from: BudgetFromQuery = None,
+        budget_to: BudgetToQuery = None,
+        deadline_from: DeadlineFromQuery = None,
+        deadline_to: DeadlineToQuery = None,
+        still_open: OpenQuery = False,
+        sort: Annotated[
+            Literal["newest", "relevance", "deadline", "updated", "maturity"],
+            Query(
+                description="行的顺序：newest 最新发布，relevance 标题含全部关键词的在前（需 q），"
+                "deadline 截止日期（机会清单），updated 最近更新，maturity 成熟度（产品清单）"
+            ),
+        ] = "newest",
     ) -> Response:
-        """The same filters and visibility as the list endpoint; the columns are the import layout, so the
-        file can be edited and imported again. Contacts appear only where the caller may see them."""
+        """The same filters, order and visibility as the list endpoint (and the list page's 导出 links, which
+        pass the page's filters and sort); the columns are the import layout, so the file can be edited and
+        imported again. Contacts appear only where the caller may see them."""
         filters = exports.ExportFilters(
             statuses=status or (),
             organisation_id=organisation_id,
@@ -64,6 +85,8 @@ def _add_route(kind: ListingKind, extension: str) -> None:
             batch=batch,
             mine=mine,
             text=q,
+            sort=sort,
+            **range_filters(budget_from, budget_to, deadline_from, deadline_to, still_open),
         )
         rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters)
         body = exports.to_xlsx(kind, rows) if extension == "xlsx" else exports.to_csv(rows)
