@@ -15,6 +15,7 @@ from backend.dependencies import ActorDep, SessionDep, SignedInDep
 from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
+from backend.listings.ranges import DEADLINE_CHOICES, budget_choice, budget_range
 from backend.notifications import service as notifications
 from backend.notifications.kinds import DELIVERY_LABELS, KINDS
 from backend.notifications.models import Notification
@@ -140,6 +141,17 @@ async def subscriptions_page(
             "tracks": [names.tracks.get(c, c) for c in s.tracks],
             "domains": [names.domains.get(c, c) for c in s.domains],
             "regions": [names.regions.get(c, c) for c in s.regions],
+            "ranges": subscriptions.Ranges.of(s).labels(),
+            "deadline_note": s.deadline is not None,
+            # The list page takes one value per filter, and a budget only as one of its choices.
+            "list_query": {
+                "q": s.q,
+                "track": s.tracks[0] if s.tracks else None,
+                "domain": s.domains[0] if s.domains else None,
+                "region": s.regions[0] if s.regions else None,
+                "budget": budget_choice(subscriptions.Ranges.of(s).budget),
+                "deadline": s.deadline,
+            },
         }
         for s in rows
     ]
@@ -181,8 +193,17 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         "domains": _codes(form, "domains", "domain"),
         "regions": _codes(form, "regions", "region"),
     }
+    # A list page's budget and deadline choices, as the subscription keeps them (unknown codes dropped,
+    # as the list page drops them).
+    budget = budget_range(text(form, "budget", 20))
+    deadline = text(form, "deadline", 20)
+    ranges = {
+        "budget_from": budget.start if budget else None,
+        "budget_to": budget.end if budget else None,
+        "deadline": deadline if deadline in DEADLINE_CHOICES else None,
+    }
     try:
-        data = SubscriptionCreate.model_validate(values)
+        data = SubscriptionCreate.model_validate(values | ranges)
     except ValidationError as exc:
         first = exc.errors()[0]
         labels = {
