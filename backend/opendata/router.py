@@ -2,12 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from backend.dependencies import ActorDep, SessionDep
 from backend.kit.china_time import china_today
-from backend.kit.errors import Unprocessable, error_responses
+from backend.kit.errors import ServiceUnavailable, Unprocessable, error_responses
 from backend.kit.params import IdQuery
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.ranges import (
@@ -44,10 +44,14 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         f"/{slug}.{extension}",
         name=f"export_{slug}_{extension}",
         response_class=Response,
-        responses={200: {"content": {MEDIA_TYPES[extension].split(";")[0]: {}}}, **error_responses(Unprocessable)},
+        responses={
+            200: {"content": {MEDIA_TYPES[extension].split(";")[0]: {}}},
+            **error_responses(Unprocessable, ServiceUnavailable),
+        },
         summary=f"Export {slug} as .{extension}",
     )
     async def export(
+        request: Request,
         session: SessionDep,
         actor: ActorDep,
         status: Annotated[list[ListingStatus] | None, Query(description="状态，可多选")] = None,
@@ -58,7 +62,12 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         batch: Annotated[int | None, Query(ge=1, le=10000, description="批次号")] = None,
         mine: Annotated[bool, Query(description="只看本组织")] = False,
         q: Annotated[
-            str | None, Query(max_length=100, description="关键词（标题、描述、地点、赛道或领域名称包含每个词）")
+            str | None,
+            Query(
+                max_length=100,
+                description="关键词，与清单页和 /search 的匹配方式相同（分词、同义词、繁简、拼音），"
+                "按 sort 排序（relevance 相关度）；非撮合专员只导出已发布的；搜索服务不可用时答 503",
+            ),
         ] = None,
         budget_from: BudgetFromQuery = None,
         budget_to: BudgetToQuery = None,
@@ -68,7 +77,7 @@ def _add_route(kind: ListingKind, extension: str) -> None:
         sort: Annotated[
             Literal["newest", "relevance", "deadline", "updated", "maturity"],
             Query(
-                description="行的顺序：newest 最新发布，relevance 标题含全部关键词的在前（需 q），"
+                description="行的顺序：newest 最新发布，relevance 相关度（需 q），"
                 "deadline 截止日期（机会清单），updated 最近更新，maturity 成熟度（产品清单）"
             ),
         ] = "newest",
@@ -88,7 +97,8 @@ def _add_route(kind: ListingKind, extension: str) -> None:
             sort=sort,
             **range_filters(budget_from, budget_to, deadline_from, deadline_to, still_open),
         )
-        rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters)
+        engine = request.app.state.search_engine
+        rows = await exports.export_rows(session, actor=actor, kind=kind, filters=filters, engine=engine)
         body = exports.to_xlsx(kind, rows) if extension == "xlsx" else exports.to_csv(rows)
         return attachment(
             body, media_type=MEDIA_TYPES[extension], filename=f"{slug}-{china_today():%Y%m%d}.{extension}"

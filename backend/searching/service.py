@@ -38,6 +38,8 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     page_size: int = 20
+    # False: no facet counts and no highlights (exports only want the listings, in order).
+    facets: bool = True
 
 
 def range_query(budget: BudgetRange | None, window: DeadlineWindow | None) -> dict[str, Any]:
@@ -137,6 +139,8 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
         sort=params.sort,
         page=params.page,
         page_size=params.page_size,
+        facets=params.facets,
+        highlight=params.facets,
         **range_query(params.budget, params.deadline),
     )
     try:

@@ -28,6 +28,7 @@ from backend.listings.models import (
 from backend.listings.service import load_classification
 from backend.organisations.models import OrganisationKind
 from backend.taxonomy.service import get_or_create_batch
+from search import SearchUnavailable
 from tests.factories import create_offering, create_opportunity, create_organisation, create_user, credit_code, login
 
 PUBLISHED = ListingStatus.published
@@ -190,6 +191,57 @@ async def test_a_filtered_list_page_exports_exactly_what_it_lists_in_its_order(c
         (await client.get("/opportunities", params={"deadline": "open"})).text,
     ).group(1)
     assert "open=true" in open_link and "deadline_from" not in open_link
+
+
+_WORDS = {
+    "智慧农业墒情监测场景": (200, 5),
+    "智慧农业灌溉控制场景": (2000, 20),
+    "数字乡村农业物联网场景": (300, 40),
+    "城市交通信号优化场景": (200, 10),
+}
+
+
+async def test_a_searched_list_page_exports_what_the_search_engine_finds_in_its_order(app, client, session, sync_index):
+    bureau = await create_organisation(session, name="导出搜索测试局")
+    today = china_today()
+    for title, (budget, days) in _WORDS.items():
+        await create_opportunity(
+            session,
+            bureau,
+            title=title,
+            budget_min=Decimal(budget),
+            budget_max=Decimal(budget),
+            deadline=today + timedelta(days=days),
+            status=PUBLISHED,
+        )
+    await sync_index()
+    for page_params in (
+        {"q": "zhihuinongye"},  # pinyin: no title contains these letters
+        {"q": "智慧农业", "budget": "100-500"},
+        {"q": "农业", "sort": "deadline"},
+        {"q": "农业", "deadline": "30d", "sort": "newest"},
+    ):
+        html = re.sub(r"</?mark>", "", (await client.get("/opportunities", params=page_params)).text)
+        shown = sorted((t for t in _WORDS if t in html), key=html.index)
+        assert shown, page_params
+        link = re.search(r'href="(/api/v1/exports/opportunities\.csv[^"]*)"', html).group(1)
+        rows = _csv((await client.get(link.replace("&amp;", "&"))).content)
+        assert [r["title"] for r in rows] == shown, page_params
+    pinyin = _csv((await client.get("/api/v1/exports/opportunities.csv", params={"q": "zhihuinongye"})).content)
+    assert {r["title"] for r in pinyin} >= {"智慧农业墒情监测场景", "智慧农业灌溉控制场景"}
+
+    # While the engine is down a query cannot be exported (the page cannot show it either); browsing can.
+    class StoppedEngine:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise SearchUnavailable("engine stopped by the test")
+
+            return fail
+
+    app.state.search_engine = StoppedEngine()
+    down = await client.get("/api/v1/exports/opportunities.csv", params={"q": "农业"})
+    assert down.status_code == 503 and down.headers["content-type"].startswith("application/problem+json")
+    assert len(_csv((await client.get("/api/v1/exports/opportunities.csv")).content)) == len(_WORDS)
 
 
 async def test_open_means_not_yet_past_or_undated_in_the_list_search_and_export_apis(client, session, sync_index):
