@@ -177,6 +177,17 @@ async def test_a_search_saved_from_a_filtered_list_keeps_its_budget_and_deadline
     assert other.status_code == 303
     assert "预算 1000万以上" in (await client.get("/subscriptions")).text
 
+    # The follow form of this page offers the same choices to an enterprise, and keeps them when refused.
+    form = (await client.get("/subscriptions")).text
+    assert '<label for="f-budget">预算（仅机会清单，可选）</label>' in form and 'name="deadline"' in form
+    refused = await post_form(client, "/subscriptions", {"deadline": "7d"})
+    assert refused.status_code == 422 and '<option value="7d" selected>7天内截止</option>' in refused.text
+    followed = await post_form(client, "/subscriptions", {"regions": ["360100"], "budget": "500-1000"})
+    assert followed.status_code == 303
+    assert "预算 500万–1000万" in (await client.get("/subscriptions")).text
+    issuer = await create_user(session, role=Role.issuer, organisation=await create_organisation(session))
+    assert 'name="budget"' not in (await (await _as(make_client, issuer)).get("/subscriptions")).text
+
 
 async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, session):
     user = await _enterprise_user(session)
