@@ -12,7 +12,7 @@ from backend.notifications.models import EmailMessage, Notification
 from backend.outbox.models import OutboxEvent
 from backend.outbox.service import LISTING_PUBLISHED
 from backend.searching.sync import drain
-from backend.subscriptions.alerts import send_alerts, send_digests
+from backend.subscriptions.alerts import list_link, send_alerts, send_digests
 from backend.subscriptions.models import Subscription, SubscriptionAlert
 from tests.factories import create_offering, create_opportunity, create_organisation, create_user, login
 
@@ -239,6 +239,9 @@ async def test_budget_and_deadline_are_saved_described_and_part_of_the_duplicate
     assert alone.status_code == 422 and "至少填写" in alone.json()["detail"]
     backwards = await client.post("/api/v1/subscriptions", json={"q": "物联网", "budget_from": 500, "budget_to": 100})
     assert backwards.status_code == 422 and backwards.json()["field"] == "budget_from"
+    # A digest's link opens the list with the same filters.
+    saved = await session.get(Subscription, body["id"])
+    assert list_link(saved) == "/opportunities?track=iot&budget=100-500&deadline=30d"
     # PATCH null clears a filter, leaving the others.
     changed = await client.patch(f"/api/v1/subscriptions/{body['id']}", json={"deadline": None})
     assert changed.status_code == 200 and changed.json()["filters"] == ["预算 100万–500万"]
