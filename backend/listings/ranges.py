@@ -72,14 +72,79 @@ BudgetToQuery = Annotated[
 ]
 DeadlineFromQuery = Annotated[date | None, Query(description="截止日期不早于此日（含），不设截止日期的不列出")]
 DeadlineToQuery = Annotated[date | None, Query(description="截止日期不晚于此日（含），不设截止日期的不列出")]
+OpenQuery = Annotated[
+    bool,
+    Query(
+        alias="open",
+        description="尚未截止：只列出截止日期不早于今天（按北京时间）或不设截止日期的机会；"
+        "与 deadline_from / deadline_to 同用时取交集（不设截止日期的不列出）",
+    ),
+]
 
 
 def range_filters(
-    budget_from: Decimal | None, budget_to: Decimal | None, deadline_from: date | None, deadline_to: date | None
+    budget_from: Decimal | None,
+    budget_to: Decimal | None,
+    deadline_from: date | None,
+    deadline_to: date | None,
+    still_open: bool = False,
+    *,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """The API's budget and deadline parameters as `budget` / `deadline` filters."""
     budget = BudgetRange(budget_from, budget_to) if budget_from is not None or budget_to is not None else None
     window = (
         DeadlineWindow(deadline_from, deadline_to) if deadline_from is not None or deadline_to is not None else None
     )
+    if still_open:
+        today = today or china_today()
+        if window is None:
+            window = DeadlineWindow(start=today, undated=True)
+        else:
+            # Both: the dated window from today on (an undated listing has no date in the window).
+            window = DeadlineWindow(max(window.start or today, today), window.end)
     return {"budget": budget, "deadline": window}
+
+
+def range_params(budget: BudgetRange | None, deadline: DeadlineWindow | None) -> dict[str, str]:
+    """The API parameters that `range_filters` reads back as these filters (the list pages' export
+    links): relative windows become dates of today, China time."""
+    params: dict[str, str] = {}
+    if budget is not None:
+        if budget.start is not None:
+            params["budget_from"] = number_text(budget.start)
+        if budget.end is not None:
+            params["budget_to"] = number_text(budget.end)
+    if deadline is not None:
+        if deadline.undated:
+            # Only "尚未截止" includes undated listings, and it starts today.
+            params["open"] = "true"
+            if deadline.end is not None:
+                params["deadline_to"] = deadline.end.isoformat()
+        else:
+            if deadline.start is not None:
+                params["deadline_from"] = deadline.start.isoformat()
+            if deadline.end is not None:
+                params["deadline_to"] = deadline.end.isoformat()
+    return params
+
+
+def number_text(value: Decimal) -> str:
+    """100 rather than 1E+2 or 100.00."""
+    return format(value.normalize(), "f")
+
+
+def budget_label(budget: BudgetRange) -> str:
+    """A budget range as people read it: 100万以下, 100万–500万, 1000万以上."""
+    if budget.start is None and budget.end is not None:
+        return f"{number_text(budget.end)}万以下"
+    if budget.end is None and budget.start is not None:
+        return f"{number_text(budget.start)}万以上"
+    if budget.start is not None and budget.end is not None:
+        return f"{number_text(budget.start)}万–{number_text(budget.end)}万"
+    return "不限"
+
+
+def budget_choice(budget: BudgetRange | None) -> str | None:
+    """The list page's choice code for this range, if it is one."""
+    return next((code for code, (_, r) in BUDGET_CHOICES.items() if r == budget), None)

@@ -26,6 +26,7 @@ from backend.listings.ranges import (
     BudgetToQuery,
     DeadlineFromQuery,
     DeadlineToQuery,
+    OpenQuery,
     range_filters,
 )
 from backend.listings.schemas import (
@@ -93,6 +94,7 @@ def _build(
         budget_to: BudgetToQuery = None,
         deadline_from: DeadlineFromQuery = None,
         deadline_to: DeadlineToQuery = None,
+        still_open: OpenQuery = False,
         sort: Annotated[
             Literal["newest", "deadline", "updated", "maturity"],
             Query(
@@ -114,7 +116,7 @@ def _build(
             batch=batch,
             mine=mine,
             sort=sort,
-            **range_filters(budget_from, budget_to, deadline_from, deadline_to),
+            **range_filters(budget_from, budget_to, deadline_from, deadline_to, still_open),
         )
         items = await present(session, actor=actor, kind=kind, listings=rows)
         return Page(items=items, total=total, page=page.page, page_size=page.page_size)

@@ -264,7 +264,6 @@ async def list_listings(
 ) -> tuple[list[Listing], int]:
     """One page of listings and how many match; `known_total` (a count the caller kept, see
     web/pages/listings/query.py) saves counting them again."""
-    model = LISTING_MODELS[kind]
     query = build_list_query(
         actor=actor,
         kind=kind,
@@ -286,23 +285,27 @@ async def list_listings(
         if known_total is not None
         else (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     )
+    rows = await session.exec(query.order_by(*list_order(kind, sort, text)).offset(page.offset).limit(page.page_size))
+    return list(rows.all()), total
+
+
+def list_order(kind: ListingKind, sort: str, text: str | None = None) -> list[Any]:
+    """The ORDER BY of a browsed list (the list pages, the list API and the exports share it)."""
+    model = LISTING_MODELS[kind]
     newest = [func.coalesce(model.published_at, model.created_at).desc(), col(model.id).desc()]
     if sort == "deadline" and model is Opportunity:
-        order = [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]
-    elif sort == "updated":
-        order = [col(model.modified_at).desc(), col(model.id).desc()]
-    elif sort == "maturity" and model is Offering:
+        return [col(Opportunity.deadline).asc().nulls_last(), col(model.id).desc()]
+    if sort == "updated":
+        return [col(model.modified_at).desc(), col(model.id).desc()]
+    if sort == "maturity" and model is Offering:
         # 成熟产品 first, down to 概念方案; offerings that state none last; newest first within one.
         ranks = case(*((col(Offering.maturity) == value, rank) for value, rank in MATURITY_RANKS.items()), else_=0)
-        order = [ranks.desc(), *newest]
-    elif sort == "relevance" and text and text.strip():
+        return [ranks.desc(), *newest]
+    if sort == "relevance" and text and text.strip():
         # Without the search engine, relevance is only "the title matches every word" first.
         in_title = and_(*(col(model.title).ilike(_like_pattern(w), escape="\\") for w in text.split()[:10]))
-        order = [case((in_title, 0), else_=1), *newest]
-    else:
-        order = newest
-    rows = await session.exec(query.order_by(*order).offset(page.offset).limit(page.page_size))
-    return list(rows.all()), total
+        return [case((in_title, 0), else_=1), *newest]
+    return newest
 
 
 async def _author_organisation(session: AsyncSession, actor: Actor, kind: ListingKind, requested: int | None) -> int:

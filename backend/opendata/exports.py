@@ -31,13 +31,20 @@ from backend.listings.models import (
     Opportunity,
 )
 from backend.listings.presenter import present
-from backend.listings.service import Listing, build_list_query, place_to_region
+from backend.listings.ranges import BudgetRange, DeadlineWindow
+from backend.listings.service import Listing, build_list_query, list_order, place_to_region
 from backend.opendata.tabular import csv_bytes, xlsx_bytes
 from backend.organisations.models import Organisation, OrganisationKind
+from backend.searching import service as searching
 from backend.taxonomy.models import Region
+from search import SearchEngine
+from search.engine import MAX_PAGE_SIZE
 
 # Bounded by what one import accepts, so that every export can be imported again.
 MAX_EXPORT_ROWS = 20000
+# A text query's hits come from the search engine, which ranks at most this many
+# (Meilisearch's maxTotalHits, search/meili.py).
+MAX_SEARCH_EXPORT_ROWS = 10_000
 _CHUNK = 500
 
 KIND_VALUES = {ListingKind.opportunity: "机会清单", ListingKind.offering: "产品清单"}
@@ -66,6 +73,10 @@ class ExportFilters:
     batch: int | None = None
     mine: bool = False
     text: str | None = None
+    budget: BudgetRange | None = None
+    deadline: DeadlineWindow | None = None
+    # The list's order (`backend.listings.service.list_order`), so the file reads as the page does.
+    sort: str = "newest"
 
 
 def export_id(kind: ListingKind, listing: Listing) -> str:
@@ -111,7 +122,64 @@ class _Regions:
         return place
 
 
-async def _select(session: AsyncSession, *, actor: Actor, kind: ListingKind, filters: ExportFilters) -> list[Listing]:
+async def _ranked_ids(
+    session: AsyncSession, engine: SearchEngine, *, actor: Actor, kind: ListingKind, filters: ExportFilters
+) -> list[int]:
+    """The listings a text query finds, in the search engine's order, as the list page finds them."""
+    ids: list[int] = []
+    page = 1
+    while True:
+        params = searching.SearchParams(
+            q=filters.text or "",
+            kind=kind,
+            tracks=[filters.track] if filters.track else [],
+            domains=[filters.domain] if filters.domain else [],
+            regions=[filters.region] if filters.region else [],
+            statuses=list(filters.statuses),
+            batch=filters.batch,
+            budget=filters.budget,
+            deadline=filters.deadline,
+            sort=filters.sort,
+            page=page,
+            page_size=MAX_PAGE_SIZE,
+            facets=False,
+        )
+        found = await searching.search(session, engine, actor=actor, params=params)
+        if found.total > MAX_SEARCH_EXPORT_ROWS:
+            raise Unprocessable(
+                f"与关键词相关的有 {found.total} 条，超过按关键词导出的上限 {MAX_SEARCH_EXPORT_ROWS} 条，请增加筛选条件后再导出"
+            )
+        ids += [hit.listing.id for hit in found.hits if hit.listing.id is not None]
+        if not found.hits or page * MAX_PAGE_SIZE >= found.total:
+            return list(dict.fromkeys(ids))
+        page += 1
+
+
+async def _select(
+    session: AsyncSession, *, actor: Actor, kind: ListingKind, filters: ExportFilters, engine: SearchEngine | None
+) -> list[Listing]:
+    if filters.text and filters.text.strip() and engine is not None:
+        # As on the list page: words go to the search engine (segmentation, synonyms, 繁简, pinyin)
+        # and come back in its order; the other filters and the visibility are still the database's.
+        ranked = await _ranked_ids(session, engine, actor=actor, kind=kind, filters=filters)
+        query = build_list_query(
+            actor=actor,
+            kind=kind,
+            statuses=filters.statuses,
+            organisation_id=filters.organisation_id,
+            track=filters.track,
+            domain=filters.domain,
+            region=filters.region,
+            batch=filters.batch,
+            mine=filters.mine,
+            budget=filters.budget,
+            deadline=filters.deadline,
+        )
+        if query is None or not ranked:
+            return []
+        model = LISTING_MODELS[kind]
+        rows = {listing.id: listing for listing in (await session.exec(query.where(col(model.id).in_(ranked)))).all()}
+        return [rows[i] for i in ranked if i in rows]
     query = build_list_query(
         actor=actor,
         kind=kind,
@@ -123,21 +191,30 @@ async def _select(session: AsyncSession, *, actor: Actor, kind: ListingKind, fil
         batch=filters.batch,
         mine=filters.mine,
         text=filters.text,
+        budget=filters.budget,
+        deadline=filters.deadline,
     )
     if query is None:
         return []
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     if total > MAX_EXPORT_ROWS:
         raise Unprocessable(f"符合条件的有 {total} 条，超过单次导出上限 {MAX_EXPORT_ROWS} 条，请增加筛选条件后再导出")
-    model = LISTING_MODELS[kind]
-    return list((await session.exec(query.order_by(col(model.id)))).all())
+    return list((await session.exec(query.order_by(*list_order(kind, filters.sort, filters.text)))).all())
 
 
 async def export_rows(
-    session: AsyncSession, *, actor: Actor, kind: ListingKind, filters: ExportFilters
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: ListingKind,
+    filters: ExportFilters,
+    engine: SearchEngine | None = None,
 ) -> list[list[Any]]:
-    """The rows (in FIELDS order) of the listings the actor may see, contacts only where the actor may see them."""
-    listings = await _select(session, actor=actor, kind=kind, filters=filters)
+    """The rows (in FIELDS order) of the listings the actor may see, contacts only where the actor may see them.
+
+    With `engine`, a text query is matched by the search engine, as the list page matches it;
+    without, by the words' literal presence (`build_list_query`)."""
+    listings = await _select(session, actor=actor, kind=kind, filters=filters, engine=engine)
     if not listings:
         return []
     regions = _Regions((await session.exec(select(Region))).all())

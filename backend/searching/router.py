@@ -13,6 +13,7 @@ from backend.listings.ranges import (
     BudgetToQuery,
     DeadlineFromQuery,
     DeadlineToQuery,
+    OpenQuery,
     range_filters,
 )
 from backend.listings.schemas import OfferingPublic, OpportunityPublic
@@ -75,6 +76,7 @@ async def search_listings(
     budget_to: BudgetToQuery = None,
     deadline_from: DeadlineFromQuery = None,
     deadline_to: DeadlineToQuery = None,
+    still_open: OpenQuery = False,
     sort: Annotated[
         Literal["relevance", "newest", "deadline", "updated", "maturity"],
         Query(
@@ -96,7 +98,7 @@ async def search_listings(
         sort=sort,
         page=page,
         page_size=page_size,
-        **range_filters(budget_from, budget_to, deadline_from, deadline_to),
+        **range_filters(budget_from, budget_to, deadline_from, deadline_to, still_open),
     )
     result = await service.search(session, _engine(request), actor=actor, params=params)
     presented = await _present_rows(session, actor, [(h.kind, h.listing) for h in result.hits])

@@ -38,16 +38,17 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     page_size: int = 20
+    # False: no facet counts and no highlights (exports only want the listings, in order).
+    facets: bool = True
 
 
-def _range_filters(params: SearchParams) -> dict[str, Any]:
-    """The budget and deadline filters as the engine takes them (deadline dates as the
-    documents index them: `documents.deadline_seconds`)."""
+def range_query(budget: BudgetRange | None, window: DeadlineWindow | None) -> dict[str, Any]:
+    """The budget and deadline filters as `SearchQuery` takes them (deadline dates as the
+    documents index them: `documents.deadline_seconds`); saved-search alerts use it too."""
     out: dict[str, Any] = {}
-    if params.budget is not None:
-        out["budget_from"] = float(params.budget.start) if params.budget.start is not None else None
-        out["budget_to"] = float(params.budget.end) if params.budget.end is not None else None
-    window = params.deadline
+    if budget is not None:
+        out["budget_from"] = float(budget.start) if budget.start is not None else None
+        out["budget_to"] = float(budget.end) if budget.end is not None else None
     if window is not None:
         start = deadline_seconds(window.start) if window.start is not None else None
         end = deadline_seconds(window.end) if window.end is not None else None
@@ -138,7 +139,9 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
         sort=params.sort,
         page=params.page,
         page_size=params.page_size,
-        **_range_filters(params),
+        facets=params.facets,
+        highlight=params.facets,
+        **range_query(params.budget, params.deadline),
     )
     try:
         result = await to_thread.run_sync(engine.search, query)

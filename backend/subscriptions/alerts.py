@@ -22,7 +22,7 @@ sync itself; nothing it recorded survives, so the retry starts clean.
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast
 from urllib.parse import urlencode
 
@@ -37,15 +37,18 @@ from backend.auth.models import User
 from backend.kit.db import utcnow
 from backend.listings import hooks as listing_hooks
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Offering, Opportunity
+from backend.listings.ranges import budget_choice, deadline_window
 from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
 from backend.outbox.models import OutboxEvent
 from backend.outbox.service import LISTING_CHANGED, LISTING_PUBLISHED, record_listings_published
 from backend.searching import sync
+from backend.searching.service import range_query
 from backend.settings import Settings
 from backend.subscriptions.models import Frequency, Subscription, SubscriptionAlert
 from backend.subscriptions.permissions import role_can_save
+from backend.subscriptions.service import Ranges
 from backend.taxonomy.service import TaxonomyIndex, load_index
 from search import ListingDocument, SearchEngine, SearchQuery
 from search.engine import MAX_PAGE_SIZE
@@ -152,14 +155,19 @@ def _search_key(subscription: Subscription) -> tuple:
     return (
         subscription.q,
         *(tuple(sorted(v)) for v in (subscription.tracks, subscription.domains, subscription.regions)),
+        Ranges.of(subscription),
     )
 
 
-def search_query(subscription: Subscription, names: TaxonomyIndex, ids: Sequence[str]) -> SearchQuery:
+def search_query(
+    subscription: Subscription, names: TaxonomyIndex, ids: Sequence[str], *, today: date | None = None
+) -> SearchQuery:
     """The saved search as the list page would run it, restricted to the documents `ids`.
 
     The index holds track and domain names and city codes (a county is filed under its city),
-    so codes are translated as the search service translates the list page's filters."""
+    so codes are translated as the search service translates the list page's filters. A deadline
+    choice ("30天内截止") is a window from `today` (China time), the day the alert runs."""
+    ranges = Ranges.of(subscription)
     return SearchQuery(
         text=subscription.q,
         kind=subscription.kind,
@@ -171,6 +179,7 @@ def search_query(subscription: Subscription, names: TaxonomyIndex, ids: Sequence
         page_size=max(1, len(ids)),
         facets=False,
         highlight=False,
+        **range_query(ranges.budget, deadline_window(ranges.deadline, today)),
     )
 
 
@@ -339,6 +348,9 @@ def list_link(subscription: Subscription) -> str:
         "track": subscription.tracks[0] if subscription.tracks else "",
         "domain": subscription.domains[0] if subscription.domains else "",
         "region": subscription.regions[0] if subscription.regions else "",
+        # The page's budget choices are fixed ranges: a range saved through the API may be none of them.
+        "budget": budget_choice(Ranges.of(subscription).budget) or "",
+        "deadline": subscription.deadline or "",
     }
     query = urlencode({k: v for k, v in params.items() if v})
     return LIST_PATHS[ListingKind(subscription.kind)] + (f"?{query}" if query else "")

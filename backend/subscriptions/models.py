@@ -7,9 +7,10 @@ the same listing twice.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.kit.db import UTCDateTime, created_at_field, json_list_field, modified_at_field
@@ -39,6 +40,12 @@ class Subscription(SQLModel, table=True):
     tracks: list[str] = json_list_field()
     domains: list[str] = json_list_field()
     regions: list[str] = json_list_field()
+    # Opportunity searches only, as the list page filters them (`backend.listings.ranges`): the
+    # budget range (万元, either bound open) a listing's budget must meet, and a deadline choice
+    # (a DEADLINE_CHOICES code: 7d, 30d, open), a window counted from the day the alert runs.
+    budget_from: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    budget_to: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    deadline: str | None = Field(default=None, max_length=10)
     # When its owner was last told about a match (at once, or in a digest).
     last_alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_at_field()

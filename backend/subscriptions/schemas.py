@@ -1,4 +1,5 @@
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,14 @@ _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 Kind = Literal["opportunity", "offering"]
 Frequency = Literal["immediate", "daily", "weekly"]
+Deadline = Literal["7d", "30d", "open"]
+
+_BUDGET_FROM = "预算区间下界（万元，仅机会清单）：只提醒预算与区间相交的机会；不填预算（面议）的不提醒"
+_BUDGET_TO = "预算区间上界（万元，不含，仅机会清单）：只提醒预算与区间相交的机会；不填预算（面议）的不提醒"
+_DEADLINE = (
+    "截止日期（仅机会清单）：7d 7天内截止，30d 30天内截止，open 尚未截止（含不设截止日期的）；"
+    "每次提醒时按当天（北京时间）计算"
+)
 
 
 class SubscriptionCreate(BaseModel):
@@ -33,6 +42,9 @@ class SubscriptionCreate(BaseModel):
     tracks: list[Code] = Field(default_factory=list, max_length=10, description="赛道代码")
     domains: list[Code] = Field(default_factory=list, max_length=10, description="场景领域代码")
     regions: list[RegionCode] = Field(default_factory=list, max_length=20, description="地区代码（设区市含下辖县区）")
+    budget_from: Decimal | None = Field(default=None, ge=0, le=10**9, description=_BUDGET_FROM)
+    budget_to: Decimal | None = Field(default=None, gt=0, le=10**9, description=_BUDGET_TO)
+    deadline: Deadline | None = Field(default=None, description=_DEADLINE)
 
 
 class SubscriptionUpdate(BaseModel):
@@ -44,6 +56,10 @@ class SubscriptionUpdate(BaseModel):
     tracks: list[Code] | None = Field(default=None, max_length=10)
     domains: list[Code] | None = Field(default=None, max_length=10)
     regions: list[RegionCode] | None = Field(default=None, max_length=20)
+    # Given as null, these clear the filter; left out, they stay.
+    budget_from: Decimal | None = Field(default=None, ge=0, le=10**9, description=_BUDGET_FROM + "；null 取消")
+    budget_to: Decimal | None = Field(default=None, gt=0, le=10**9, description=_BUDGET_TO + "；null 取消")
+    deadline: Deadline | None = Field(default=None, description=_DEADLINE + "；null 取消")
 
 
 class SubscriptionPublic(BaseModel):
@@ -55,6 +71,12 @@ class SubscriptionPublic(BaseModel):
     tracks: list[CodeName]
     domains: list[CodeName]
     regions: list[CodeName]
+    budget_from: Decimal | None
+    budget_to: Decimal | None
+    deadline: Deadline | None
+    filters: list[str] = Field(
+        description="预算与截止日期条件的中文说明，如“预算 100万–500万”“30天内截止（按提醒当天计算）”"
+    )
     last_alerted_at: datetime | None
     created_at: datetime
     modified_at: datetime

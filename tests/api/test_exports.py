@@ -2,7 +2,8 @@
 
 import csv
 import io
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from backend.auth.actor import Actor
 from backend.auth.models import Role
 from backend.imports.parsing import FIELD_LABELS, FIELDS, parse_listing_file
 from backend.imports.service import import_rows
+from backend.kit.china_time import china_today
 from backend.listings.models import (
     ListingKind,
     ListingStatus,
@@ -26,6 +28,7 @@ from backend.listings.models import (
 from backend.listings.service import load_classification
 from backend.organisations.models import OrganisationKind
 from backend.taxonomy.service import get_or_create_batch
+from search import SearchUnavailable
 from tests.factories import create_offering, create_opportunity, create_organisation, create_user, credit_code, login
 
 PUBLISHED = ListingStatus.published
@@ -119,6 +122,154 @@ async def test_formula_like_text_stays_text(client, session):
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
     text = (await client.get("/api/v1/exports/opportunities.csv")).content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text  # a spreadsheet shows it as text instead of running it
+
+
+# ------------------------------------------------------------------ what the list page shows
+
+# Title → (budget 万元 low, high; deadline in days from today in China, None: 长期有效).
+_RANGED = {
+    "导出范围甲八十万五天": (80, 80, 5),
+    "导出范围乙二百万二十天": (200, 200, 20),
+    "导出范围丙三百到五百万长期": (300, 500, None),
+    "导出范围丁一千二百万昨天": (1200, 1200, -1),
+    "导出范围戊面议六十天": (None, None, 60),
+    "导出范围己五百万以上三天": (500, None, 3),
+}
+
+
+def _page_order(html: str) -> list[str]:
+    """The titles of the page's results, top to bottom (the page says nothing else with these names)."""
+    html = re.sub(r"</?mark>", "", html)
+    return sorted((t for t in _RANGED if t in html), key=html.index)
+
+
+async def test_a_filtered_list_page_exports_exactly_what_it_lists_in_its_order(client, session):
+    bureau = await create_organisation(session, name="导出范围测试局")
+    today = china_today()
+    for title, (low, high, days) in _RANGED.items():
+        await create_opportunity(
+            session,
+            bureau,
+            title=title,
+            budget_min=Decimal(low) if low is not None else None,
+            budget_max=Decimal(high) if high is not None else None,
+            deadline=today + timedelta(days=days) if days is not None else None,
+            status=PUBLISHED,
+        )
+    for page_params in (
+        {"budget": "100-500"},
+        {"deadline": "7d"},
+        {"deadline": "open", "sort": "deadline"},
+        {"budget": "gt1000", "deadline": "open"},
+        {"budget": "lt100", "deadline": "30d", "sort": "updated"},
+        {"deadline": "30d", "sort": "deadline"},
+    ):
+        html = (await client.get("/opportunities", params=page_params)).text
+        shown = _page_order(html)
+        for extension in ("csv", "xlsx"):
+            link = re.search(rf'href="(/api/v1/exports/opportunities\.{extension}[^"]*)"', html).group(1)
+            response = await client.get(link.replace("&amp;", "&"))
+            assert response.status_code == 200, (page_params, response.text)
+            rows = _csv(response.content) if extension == "csv" else _sheet(response.content)
+            assert [r["title"] for r in rows] == shown, page_params
+    # What the page shows for 尚未截止 with 截止日期 first: dated ones from today on, then the undated one.
+    html = (await client.get("/opportunities", params={"deadline": "open", "sort": "deadline"})).text
+    assert _page_order(html) == [
+        "导出范围己五百万以上三天",
+        "导出范围甲八十万五天",
+        "导出范围乙二百万二十天",
+        "导出范围戊面议六十天",
+        "导出范围丙三百到五百万长期",
+    ]
+    # The link spells the choices as the API's parameters: 万元 bounds, open=true, dates of today in China.
+    html = (await client.get("/opportunities", params={"budget": "100-500", "deadline": "7d"})).text
+    link = re.search(r'href="(/api/v1/exports/opportunities\.csv[^"]*)"', html).group(1)
+    assert "budget_from=100&amp;budget_to=500" in link
+    assert f"deadline_from={today.isoformat()}&amp;deadline_to={(today + timedelta(days=7)).isoformat()}" in link
+    open_link = re.search(
+        r'href="(/api/v1/exports/opportunities\.csv[^"]*)"',
+        (await client.get("/opportunities", params={"deadline": "open"})).text,
+    ).group(1)
+    assert "open=true" in open_link and "deadline_from" not in open_link
+
+
+_WORDS = {
+    "智慧农业墒情监测场景": (200, 5),
+    "智慧农业灌溉控制场景": (2000, 20),
+    "数字乡村农业物联网场景": (300, 40),
+    "城市交通信号优化场景": (200, 10),
+}
+
+
+async def test_a_searched_list_page_exports_what_the_search_engine_finds_in_its_order(app, client, session, sync_index):
+    bureau = await create_organisation(session, name="导出搜索测试局")
+    today = china_today()
+    for title, (budget, days) in _WORDS.items():
+        await create_opportunity(
+            session,
+            bureau,
+            title=title,
+            budget_min=Decimal(budget),
+            budget_max=Decimal(budget),
+            deadline=today + timedelta(days=days),
+            status=PUBLISHED,
+        )
+    await sync_index()
+    for page_params in (
+        {"q": "zhihuinongye"},  # pinyin: no title contains these letters
+        {"q": "智慧农业", "budget": "100-500"},
+        {"q": "农业", "sort": "deadline"},
+        {"q": "农业", "deadline": "30d", "sort": "newest"},
+    ):
+        html = re.sub(r"</?mark>", "", (await client.get("/opportunities", params=page_params)).text)
+        shown = sorted((t for t in _WORDS if t in html), key=html.index)
+        assert shown, page_params
+        link = re.search(r'href="(/api/v1/exports/opportunities\.csv[^"]*)"', html).group(1)
+        rows = _csv((await client.get(link.replace("&amp;", "&"))).content)
+        assert [r["title"] for r in rows] == shown, page_params
+    pinyin = _csv((await client.get("/api/v1/exports/opportunities.csv", params={"q": "zhihuinongye"})).content)
+    assert {r["title"] for r in pinyin} >= {"智慧农业墒情监测场景", "智慧农业灌溉控制场景"}
+
+    # While the engine is down a query cannot be exported (the page cannot show it either); browsing can.
+    class StoppedEngine:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise SearchUnavailable("engine stopped by the test")
+
+            return fail
+
+    app.state.search_engine = StoppedEngine()
+    down = await client.get("/api/v1/exports/opportunities.csv", params={"q": "农业"})
+    assert down.status_code == 503 and down.headers["content-type"].startswith("application/problem+json")
+    assert len(_csv((await client.get("/api/v1/exports/opportunities.csv")).content)) == len(_WORDS)
+
+
+async def test_open_means_not_yet_past_or_undated_in_the_list_search_and_export_apis(client, session, sync_index):
+    bureau = await create_organisation(session, name="尚未截止测试局")
+    today = china_today()
+    for title, days in (
+        ("尚未截止甲昨天", -1),
+        ("尚未截止乙今天", 0),
+        ("尚未截止丙十天后", 10),
+        ("尚未截止丁长期", None),
+    ):
+        deadline = today + timedelta(days=days) if days is not None else None
+        await create_opportunity(session, bureau, title=title, deadline=deadline, status=PUBLISHED)
+    await sync_index()
+    still_open = {"尚未截止乙今天", "尚未截止丙十天后", "尚未截止丁长期"}
+    listed = (await client.get("/api/v1/opportunities", params={"open": "true"})).json()["items"]
+    assert {i["title"] for i in listed} == still_open
+    found = (await client.get("/api/v1/search", params={"kind": "opportunity", "open": "true"})).json()["hits"]
+    assert {h["title"] for h in found} == still_open
+    exported = _csv((await client.get("/api/v1/exports/opportunities.csv", params={"open": "true"})).content)
+    assert {r["title"] for r in exported} == still_open
+    # With a date range too: the dated ones within it from today on.
+    narrowed = (
+        await client.get("/api/v1/opportunities", params={"open": "true", "deadline_to": str(today + timedelta(5))})
+    ).json()["items"]
+    assert [i["title"] for i in narrowed] == ["尚未截止乙今天"]
+    # open=false is no filter at all.
+    assert (await client.get("/api/v1/opportunities", params={"open": "false"})).json()["total"] == 4
 
 
 # ------------------------------------------------------------------ the round trip

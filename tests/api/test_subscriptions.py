@@ -1,16 +1,18 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import func, select
 
 from backend.auth.models import Role
+from backend.kit.china_time import china_today
 from backend.kit.db import session_scope, utcnow
 from backend.listings.models import ListingStatus, OpportunityDomain
 from backend.notifications.models import EmailMessage, Notification
 from backend.outbox.models import OutboxEvent
 from backend.outbox.service import LISTING_PUBLISHED
 from backend.searching.sync import drain
-from backend.subscriptions.alerts import send_alerts, send_digests
+from backend.subscriptions.alerts import list_link, send_alerts, send_digests
 from backend.subscriptions.models import Subscription, SubscriptionAlert
 from tests.factories import create_offering, create_opportunity, create_organisation, create_user, login
 
@@ -211,6 +213,80 @@ async def test_publishing_notifies_each_matching_user_once_by_notification_and_e
     for user in (by_province, other_track, other_city, missing_word, inactive):
         assert await _told(session, user) == [], user.display_name
         assert await _emails_to(session, user) == []
+
+
+async def test_budget_and_deadline_are_saved_described_and_part_of_the_duplicate_check(client, make_client, session):
+    await login(client, await _enterprise_user(session))
+    search = {"tracks": ["iot"], "budget_from": 100, "budget_to": 500, "deadline": "30d"}
+    created = await client.post("/api/v1/subscriptions", json=search)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert Decimal(body["budget_from"]) == 100 and Decimal(body["budget_to"]) == 500 and body["deadline"] == "30d"
+    assert body["filters"] == ["预算 100万–500万", "30天内截止"]
+    assert body["name"] == "关注：物联网、预算 100万–500万、30天内截止"
+    # The same search again is refused; another budget or deadline is another search.
+    again = await client.post("/api/v1/subscriptions", json={**search, "budget_from": "100.00"})
+    assert again.status_code == 409 and "已保存过相同的订阅" in again.json()["detail"]
+    other_budget = await client.post("/api/v1/subscriptions", json={**search, "budget_from": None})
+    assert other_budget.status_code == 201 and other_budget.json()["filters"] == ["预算 500万以下", "30天内截止"]
+    other_deadline = await client.post("/api/v1/subscriptions", json={**search, "deadline": "open"})
+    assert other_deadline.status_code == 201 and other_deadline.json()["filters"] == ["预算 100万–500万", "尚未截止"]
+    # A budget alone narrows enough; a deadline alone does not; a backwards range is refused.
+    assert (await client.post("/api/v1/subscriptions", json={"budget_from": 1000})).json()["filters"] == [
+        "预算 1000万以上"
+    ]
+    alone = await client.post("/api/v1/subscriptions", json={"deadline": "7d"})
+    assert alone.status_code == 422 and "至少填写" in alone.json()["detail"]
+    backwards = await client.post("/api/v1/subscriptions", json={"q": "物联网", "budget_from": 500, "budget_to": 100})
+    assert backwards.status_code == 422 and backwards.json()["field"] == "budget_from"
+    # A digest's link opens the list with the same filters.
+    saved = await session.get(Subscription, body["id"])
+    assert list_link(saved) == "/opportunities?track=iot&budget=100-500&deadline=30d"
+    # PATCH null clears a filter, leaving the others.
+    changed = await client.patch(f"/api/v1/subscriptions/{body['id']}", json={"deadline": None})
+    assert changed.status_code == 200 and changed.json()["filters"] == ["预算 100万–500万"]
+    # Offerings have neither.
+    issuer = await login(
+        make_client(), await create_user(session, role=Role.issuer, organisation=await create_organisation(session))
+    )
+    refused = await issuer.post("/api/v1/subscriptions", json={"kind": "offering", "q": "无人机", "budget_to": 100})
+    assert refused.status_code == 422 and "产品清单没有预算" in refused.json()["detail"]
+
+
+async def test_a_saved_budget_range_and_deadline_window_hear_only_of_new_opportunities_inside_them(
+    make_client, session, deliver
+):
+    today = china_today()
+    inside = await _pending_opportunity(
+        session, title="预算内的物联网场景", tracks=["iot"], budget_min=Decimal(200), budget_max=Decimal(300)
+    )
+    too_big = await _pending_opportunity(
+        session, title="预算过高的物联网场景", tracks=["iot"], budget_min=Decimal(2000), budget_max=Decimal(2000)
+    )
+    negotiable = await _pending_opportunity(session, title="面议的物联网场景", tracks=["iot"])
+    due_soon = await _pending_opportunity(
+        session, title="五天后截止的物联网场景", tracks=["iot"], deadline=today + timedelta(days=5)
+    )
+    due_later = await _pending_opportunity(
+        session, title="二十天后截止的物联网场景", tracks=["iot"], deadline=today + timedelta(days=20)
+    )
+    by_budget = await _enterprise_user(session)
+    await _subscribe(session, by_budget, tracks=["iot"], budget_from=Decimal(100), budget_to=Decimal(500))
+    within_week = await _enterprise_user(session)
+    await _subscribe(session, within_week, tracks=["iot"], deadline="7d")
+    within_month = await _enterprise_user(session)
+    await _subscribe(session, within_month, tracks=["iot"], deadline="30d")
+    for listing in (inside, too_big, negotiable, due_soon, due_later):
+        await _publish(make_client, session, listing)
+
+    await deliver()
+    assert [len(await _told(session, u)) for u in (by_budget, within_week, within_month)] == [1, 1, 2]
+    assert [n.link for n in await _told(session, by_budget)] == [f"/opportunities/{inside.id}"]
+    assert [n.link for n in await _told(session, within_week)] == [f"/opportunities/{due_soon.id}"]
+    assert {n.link for n in await _told(session, within_month)} == {
+        f"/opportunities/{due_soon.id}",
+        f"/opportunities/{due_later.id}",
+    }
 
 
 async def test_an_issuers_offering_search_hears_of_a_matching_offering_and_not_of_opportunities(

@@ -134,6 +134,61 @@ async def test_an_enterprise_saves_the_current_search_from_the_opportunity_list(
     assert len((await session.exec(select(Subscription).where(Subscription.user_id == user.id))).all()) == 1
 
 
+async def test_a_search_saved_from_a_filtered_list_keeps_its_budget_and_deadline_and_shows_them_in_chinese(
+    make_client, session
+):
+    user = await _enterprise_user(session)
+    client = await _as(make_client, user)
+    filtered = "/opportunities?track=iot&budget=100-500&deadline=30d"
+    listing = (await client.get(filtered)).text
+    assert '<input type="hidden" name="budget" value="100-500">' in listing
+    assert '<input type="hidden" name="deadline" value="30d">' in listing
+    assert "截止日期按每次通知当天计算" in listing
+    # A budget alone is worth saving too.
+    assert "保存当前搜索" in (await client.get("/opportunities?budget=gt1000")).text
+
+    saved = await post_form(
+        client, "/subscriptions", {"track": "iot", "budget": "100-500", "deadline": "30d"}, token_from=filtered
+    )
+    assert saved.status_code == 303, saved.text
+    subscription = (await session.exec(select(Subscription).where(Subscription.user_id == user.id))).one()
+    assert (subscription.budget_from, subscription.budget_to, subscription.deadline) == (100, 500, "30d")
+
+    page = (await client.get("/subscriptions")).text
+    card = page[page.index('class="card subscription-card"') :]
+    card = card[: card.index("</article>")]
+    assert "物联网" in card and "预算 100万–500万" in card and "30天内截止" in card
+    assert "100-500" not in re.sub(r'href="[^"]*"', "", card) and "30d" not in re.sub(r'href="[^"]*"', "", card)
+    assert "截止日期条件按每次通知当天（北京时间）计算" in card
+    # 查看符合的机会 opens the list with the same filters.
+    link = re.search(r'href="([^"]*)">查看符合的机会', card).group(1).replace("&amp;", "&")
+    assert link == "/opportunities?track=iot&budget=100-500&deadline=30d"
+    again = (await client.get(link)).text
+    assert "预算：100万–500万" in again and "截止日期：30天内截止" in again
+
+    # The same filters again are the same search; another budget is another one.
+    same = await post_form(
+        client, "/subscriptions", {"track": "iot", "budget": "100-500", "deadline": "30d"}, token_from=filtered
+    )
+    assert same.status_code == 409 and "已保存过相同的订阅" in same.text
+    other = await post_form(
+        client, "/subscriptions", {"track": "iot", "budget": "gt1000", "deadline": "30d"}, token_from=filtered
+    )
+    assert other.status_code == 303
+    assert "预算 1000万以上" in (await client.get("/subscriptions")).text
+
+    # The follow form of this page offers the same choices to an enterprise, and keeps them when refused.
+    form = (await client.get("/subscriptions")).text
+    assert '<label for="f-budget">预算（仅机会清单，可选）</label>' in form and 'name="deadline"' in form
+    refused = await post_form(client, "/subscriptions", {"deadline": "7d"})
+    assert refused.status_code == 422 and '<option value="7d" selected>7天内截止</option>' in refused.text
+    followed = await post_form(client, "/subscriptions", {"regions": ["360100"], "budget": "500-1000"})
+    assert followed.status_code == 303
+    assert "预算 500万–1000万" in (await client.get("/subscriptions")).text
+    issuer = await create_user(session, role=Role.issuer, organisation=await create_organisation(session))
+    assert 'name="budget"' not in (await (await _as(make_client, issuer)).get("/subscriptions")).text
+
+
 async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, session):
     user = await _enterprise_user(session)
     client = await _as(make_client, user)
@@ -141,7 +196,7 @@ async def test_follow_tracks_and_regions_and_delete_a_subscription(make_client, 
     assert 'name="tracks"' in form and 'name="regions"' in form and 'name="domains"' in form
 
     empty = await post_form(client, "/subscriptions", {"name": "", "q": ""})
-    assert empty.status_code == 422 and "请至少填写关键词、赛道、场景领域或地区中的一项" in empty.text
+    assert empty.status_code == 422 and "请至少填写关键词、赛道、场景领域、地区或预算中的一项" in empty.text
     unknown = await post_form(client, "/subscriptions", {"regions": ["999999"]})
     assert unknown.status_code == 422 and "未知的地区代码：999999" in unknown.text
 

@@ -15,6 +15,7 @@ from backend.dependencies import ActorDep, SessionDep, SignedInDep
 from backend.kit.errors import _message as pydantic_message
 from backend.kit.pagination import PageParams
 from backend.kit.params import IdPath
+from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_choice, budget_range
 from backend.notifications import service as notifications
 from backend.notifications.kinds import DELIVERY_LABELS, KINDS
 from backend.notifications.models import Notification
@@ -104,6 +105,8 @@ async def _choices(session: AsyncSession) -> dict[str, Any]:
         "domain_options": [(d.code, d.name) for d in await taxonomy.list_domains(session)],
         # Cities cover their counties, so the list stays short; the province's own code means its
         # province-level listings, as the list pages' region filter does.
+        "budget_options": [(code, label) for code, (label, _) in BUDGET_CHOICES.items()],
+        "deadline_options": list(DEADLINE_CHOICES.items()),
         "region_options": [
             (r.code, f"{r.name}（省级）" if r.level == "province" else r.name) for r in regions if r.level != "county"
         ],
@@ -120,6 +123,8 @@ _EMPTY_VALUES: dict[str, Any] = {
     "tracks": [],
     "domains": [],
     "regions": [],
+    "budget": "",
+    "deadline": "",
 }
 
 
@@ -140,6 +145,17 @@ async def subscriptions_page(
             "tracks": [names.tracks.get(c, c) for c in s.tracks],
             "domains": [names.domains.get(c, c) for c in s.domains],
             "regions": [names.regions.get(c, c) for c in s.regions],
+            "ranges": subscriptions.Ranges.of(s).labels(),
+            "deadline_note": s.deadline is not None,
+            # The list page takes one value per filter, and a budget only as one of its choices.
+            "list_query": {
+                "q": s.q,
+                "track": s.tracks[0] if s.tracks else None,
+                "domain": s.domains[0] if s.domains else None,
+                "region": s.regions[0] if s.regions else None,
+                "budget": budget_choice(subscriptions.Ranges.of(s).budget),
+                "deadline": s.deadline,
+            },
         }
         for s in rows
     ]
@@ -181,8 +197,17 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         "domains": _codes(form, "domains", "domain"),
         "regions": _codes(form, "regions", "region"),
     }
+    # The budget and deadline choices (a list page's, or this page's), as the subscription keeps
+    # them; unknown codes are dropped, as the list page drops them.
+    choices = {"budget": text(form, "budget", 20), "deadline": text(form, "deadline", 20)}
+    budget = budget_range(choices["budget"])
+    ranges = {
+        "budget_from": budget.start if budget else None,
+        "budget_to": budget.end if budget else None,
+        "deadline": choices["deadline"] if choices["deadline"] in DEADLINE_CHOICES else None,
+    }
     try:
-        data = SubscriptionCreate.model_validate(values)
+        data = SubscriptionCreate.model_validate(values | ranges)
     except ValidationError as exc:
         first = exc.errors()[0]
         labels = {
@@ -196,11 +221,11 @@ async def create_subscription(request: Request, form: CheckedForm, session: Sess
         }
         field = labels.get(str((first.get("loc") or ("",))[0]), "")
         message = f"{field}：{pydantic_message(dict(first))}" if field else pydantic_message(dict(first))
-        return await subscriptions_page(request, session, actor, values=values, error=message, status=422)
+        return await subscriptions_page(request, session, actor, values=values | choices, error=message, status=422)
     _done, refused = await attempt(session, lambda: subscriptions.create(session, actor=actor, data=data))
     if refused is not None:
         return await subscriptions_page(
-            request, session, actor, values=values, error=refused.detail, status=refused.status_code
+            request, session, actor, values=values | choices, error=refused.detail, status=refused.status_code
         )
     return see_other(url_to(request, "inbox:list_subscriptions") + "?done=created")
 

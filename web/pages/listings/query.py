@@ -25,7 +25,7 @@ from backend.listings.browse import FACETS, FacetValue
 from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
-from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window
+from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window, range_params
 from backend.outbox.service import change_stamp
 from backend.taxonomy.service import load_index
 from web.kit.paging import page_number
@@ -97,6 +97,14 @@ class ListingParams:
         values = {f: getattr(self, f) for f in ("q", *FACETS, *RANGE_FILTERS)}
         values["sort"] = None if self.sort == ("relevance" if self.q else "newest") else self.sort
         return values
+
+    def export_query(self) -> dict[str, Any]:
+        """The export API's parameters for what this page lists: its filters (the budget and deadline
+        choices as the API's numbers and dates, `range_params`), published by default, and its sort."""
+        values: dict[str, Any] = {f: getattr(self, f) for f in ("q", *FACETS)}
+        values["status"] = self.status or ListingStatus.published.value
+        values["sort"] = None if self.sort == "newest" else self.sort
+        return values | range_params(budget_range(self.budget), deadline_window(self.deadline))
 
     @property
     def active_filters(self) -> list[str]:
