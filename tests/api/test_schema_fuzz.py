@@ -87,8 +87,19 @@ def _failures(schema, headers: dict[str, str], base_url: str) -> list[str]:
         try:
             check()
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup of the failed checks
-            failures.append(f"{operation.label}: {str(exc).strip()[:1500]}")
+            failures.append(f"{operation.label}: {_describe(exc)[:4000]}")
     return failures
+
+
+def _describe(exc: BaseException) -> str:
+    """The failure with every sub-exception and cause spelled out: hypothesis reports a failure
+    that did not repeat as "Inconsistent results" and keeps the first run's failure inside."""
+    lines = [str(exc).strip()]
+    for sub in getattr(exc, "exceptions", ()):
+        lines.append("  - " + _describe(sub).replace("\n", "\n    "))
+    if exc.__cause__ is not None and exc.__cause__ is not exc:
+        lines.append("  caused by: " + _describe(exc.__cause__))
+    return "\n".join(lines)
 
 
 def test_the_api_answers_as_documented(fuzz_site: str, role_headers: dict[str, str]):
