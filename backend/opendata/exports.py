@@ -158,28 +158,7 @@ async def _ranked_ids(
 async def _select(
     session: AsyncSession, *, actor: Actor, kind: ListingKind, filters: ExportFilters, engine: SearchEngine | None
 ) -> list[Listing]:
-    if filters.text and filters.text.strip() and engine is not None:
-        # As on the list page: words go to the search engine (segmentation, synonyms, 繁简, pinyin)
-        # and come back in its order; the other filters and the visibility are still the database's.
-        ranked = await _ranked_ids(session, engine, actor=actor, kind=kind, filters=filters)
-        query = build_list_query(
-            actor=actor,
-            kind=kind,
-            statuses=filters.statuses,
-            organisation_id=filters.organisation_id,
-            track=filters.track,
-            domain=filters.domain,
-            region=filters.region,
-            batch=filters.batch,
-            mine=filters.mine,
-            budget=filters.budget,
-            deadline=filters.deadline,
-        )
-        if query is None or not ranked:
-            return []
-        model = LISTING_MODELS[kind]
-        rows = {listing.id: listing for listing in (await session.exec(query.where(col(model.id).in_(ranked)))).all()}
-        return [rows[i] for i in ranked if i in rows]
+    by_engine = bool(filters.text and filters.text.strip() and engine is not None)
     query = build_list_query(
         actor=actor,
         kind=kind,
@@ -190,10 +169,20 @@ async def _select(
         region=filters.region,
         batch=filters.batch,
         mine=filters.mine,
-        text=filters.text,
+        # Words go to the engine when there is one, not to the database's literal match.
+        text=None if by_engine else filters.text,
         budget=filters.budget,
         deadline=filters.deadline,
     )
+    if by_engine and engine is not None:
+        # As on the list page: words go to the search engine (segmentation, synonyms, 繁简, pinyin)
+        # and come back in its order; the other filters and the visibility are still the database's.
+        ranked = await _ranked_ids(session, engine, actor=actor, kind=kind, filters=filters)
+        if query is None or not ranked:
+            return []
+        model = LISTING_MODELS[kind]
+        rows = {listing.id: listing for listing in (await session.exec(query.where(col(model.id).in_(ranked)))).all()}
+        return [rows[i] for i in ranked if i in rows]
     if query is None:
         return []
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()

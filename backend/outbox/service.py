@@ -7,6 +7,9 @@ Topics:
   searches run over it (`backend.subscriptions.alerts`, run by the same worker after a sync).
 """
 
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,3 +54,21 @@ async def change_stamp(session: AsyncSession) -> int:
     changed, since every such change writes a row in its own transaction (0 when there are none).
     One index lookup, so a page can ask it on every request to know whether counts it kept still hold."""
     return (await session.exec(select(func.max(col(OutboxEvent.id))))).one() or 0
+
+
+async def postpone(
+    session: AsyncSession,
+    events: Sequence[OutboxEvent],
+    error: BaseException,
+    *,
+    now: datetime,
+    delay: Callable[[int], timedelta],
+) -> None:
+    """Leave rows pending after a failed round: one more attempt counted, the reason kept on
+    each row, and the next try after `delay(attempts)`."""
+    for event in events:
+        event.attempts += 1
+        event.last_error = f"{type(error).__name__}: {error}"[:1000]
+        event.available_at = now + delay(event.attempts)
+        session.add(event)
+    await session.flush()

@@ -32,7 +32,7 @@ from backend.kit.hooks import Hook
 from backend.kit.worker import PollingWorker
 from backend.listings.models import ListingKind
 from backend.outbox.models import OutboxEvent
-from backend.outbox.service import LISTING_CHANGED
+from backend.outbox.service import LISTING_CHANGED, postpone
 from backend.searching.documents import all_documents, load_documents
 from search import ListingDocument, SearchEngine, SearchUnavailable
 from search.vectorize import Vectorizer
@@ -106,12 +106,7 @@ async def drain(
         await _apply(engine, documents, gone)
     except Exception as exc:
         logger.warning("search sync failed for %d outbox rows: %s", len(events), exc)
-        for event in events:
-            event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            event.available_at = now + backoff(event.attempts)
-            session.add(event)
-        await session.flush()
+        await postpone(session, events, exc, now=now, delay=backoff)
         return 0
     if applied is not None:
         applied(documents, gone)

@@ -42,7 +42,7 @@ from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.notifications.models import NotificationKind
 from backend.outbox.models import OutboxEvent
-from backend.outbox.service import LISTING_CHANGED, LISTING_PUBLISHED, record_listings_published
+from backend.outbox.service import LISTING_CHANGED, LISTING_PUBLISHED, postpone, record_listings_published
 from backend.searching import sync
 from backend.searching.service import range_query
 from backend.settings import Settings
@@ -121,12 +121,7 @@ async def send_alerts(session: AsyncSession, engine: SearchEngine) -> int:
     except Exception as exc:
         # Left pending with a backoff, the reason kept on the rows; the savepoint undid the round.
         logger.warning("saved-search alerts failed for %d published listings: %s", len(events), exc, exc_info=True)
-        for event in events:
-            event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            event.available_at = now + backoff(event.attempts)
-            session.add(event)
-        await session.flush()
+        await postpone(session, events, exc, now=now, delay=backoff)
         return 0
     for event in events:
         event.processed_at = now
