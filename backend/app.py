@@ -22,6 +22,7 @@ from backend.duplicates.router import similar_router
 from backend.events.router import router as events_router
 from backend.imports.router import router as imports_router
 from backend.interests.router import router as interests_router
+from backend.kit.admission import AdmitInOrder
 from backend.kit.busy import CountRequests
 from backend.kit.caching import NoStore
 from backend.kit.db import create_engine, create_sessionmaker, session_scope
@@ -168,8 +169,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
     app.add_middleware(NoStore, session_cookie=settings.session_cookie)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
-    # Outermost: background work in this process waits while it answers requests (backend/kit/busy.py).
+    # Background work in this process waits while it answers requests (backend/kit/busy.py).
     app.add_middleware(CountRequests)
+    # Outermost: a request waiting its turn holds nothing and counts as no work yet.
+    app.add_middleware(AdmitInOrder, limit=settings.requests_in_flight)
 
     from web.pages import install_web
 

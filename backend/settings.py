@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 20000
+    # Requests one process runs at a time; the rest wait in arrival order (backend/kit/admission.py).
+    # 0 admits all at once.
+    requests_in_flight: int = Field(default=8, ge=0)
 
     # How long a process may reuse the facet counts of a list page (web/listing_query.py);
     # 0 counts them on every request. README "Several hosts" lists every per-process cache.
