@@ -304,6 +304,14 @@ class Report:
     def mean_recall(self, method: str) -> float:
         return sum(q.recall[method] for q in self.queries) / len(self.queries)
 
+    def parts(self) -> dict[str, list[QueryResult]]:
+        """The queries by the part of the set they come from, named by their id's prefix
+        (`real-opp-07` → `real`, `blind-opp-12` → `blind`)."""
+        out: dict[str, list[QueryResult]] = {}
+        for q in self.queries:
+            out.setdefault(q.opportunity.split("-opp-")[0], []).append(q)
+        return out
+
 
 def build_engine(corpus: Corpus, data_dir: Path) -> SearchEngine:
     engine = create_engine("embedded", data_dir=data_dir, index_name="relevance")
@@ -410,6 +418,12 @@ def print_report(
     print(f"{'method':{width}}  nDCG@{k}  Recall@{k}")
     for m in methods:
         print(f"{LABELS[m]:{width}}  {report.mean_ndcg(m):7.4f}  {report.mean_recall(m):9.4f}")
+    parts = report.parts()
+    if len(parts) > 1:
+        # The set's parts were written differently (README): each one's figures on its own.
+        for part, queries in parts.items():
+            ndcg = "  ".join(f"{m} {sum(q.ndcg[m] for q in queries) / len(queries):.4f}" for m in methods)
+            print(f"  part {part} ({len(queries)} opportunities): nDCG@{k} {ndcg}")
     if report.embedding is not None:
         e = report.embedding
         if e.model == TEXT_ONLY:
