@@ -80,7 +80,7 @@ from search.embedding import TEXT_ONLY, Embedder, get_embedder
 from search.matching import match
 from search.text import query_tokens
 from search.vectorize import Vectorizer
-from search.vectors import VectorStore, store_of
+from search.vectors import ListingVectors, store_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -219,17 +219,19 @@ def recall_at_k(ranked: Sequence[str], judged: dict[str, int], k: int = K) -> fl
 
 
 def rank_matching(
-    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: ListingVectors | None = None
 ) -> list[str]:
     return [m.id for m in match(engine, doc, "offering", limit=k, now=NOW, vectors=store, semantic=False)]
 
 
-def rank_hybrid(engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None) -> list[str]:
+def rank_hybrid(
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: ListingVectors | None = None
+) -> list[str]:
     return [m.id for m in match(engine, doc, "offering", limit=k, now=NOW, vectors=store)]
 
 
 def rank_embeddings(
-    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: ListingVectors | None = None
 ) -> list[str]:
     if store is None:
         return []
@@ -246,12 +248,12 @@ def baseline_query(doc: ListingDocument, k: int = K) -> SearchQuery:
     )
 
 
-def rank_bm25(engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None) -> list[str]:
+def rank_bm25(engine: SearchEngine, doc: ListingDocument, k: int = K, store: ListingVectors | None = None) -> list[str]:
     return [h.id for h in engine.search(baseline_query(doc, k)).hits]
 
 
 def rank_engine_text(
-    engine: SearchEngine, doc: ListingDocument, k: int = K, store: VectorStore | None = None
+    engine: SearchEngine, doc: ListingDocument, k: int = K, store: ListingVectors | None = None
 ) -> list[str]:
     query = SearchQuery(
         text=f"{doc.title} {doc.description}", kind="offering", statuses=["published"], page_size=k, facets=False
@@ -331,7 +333,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def embed_corpus(engine: SearchEngine, embedder: Embedder | None) -> tuple[VectorStore | None, Embedding]:
+def embed_corpus(engine: SearchEngine, embedder: Embedder | None) -> tuple[ListingVectors | None, Embedding]:
     """Embed every indexed listing the way the sync worker does; the store and figures."""
     before = _rss_mb()
     vectorizer = Vectorizer(engine, embedder)

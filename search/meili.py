@@ -39,6 +39,9 @@ made meanwhile into it first. Each thread has its own client (the official clien
 creates (once) an admin key and a search key scoped to this index, and searches use the
 search key; if Meilisearch did not answer at start-up, the first use does it. Settings and
 request building are pure functions, testable without a server.
+
+Listing vectors (for matching) are stored in the documents through a user-provided
+embedder when an embedding model is configured: see `meili_vectors.py`.
 """
 
 from __future__ import annotations
@@ -57,10 +60,22 @@ from typing import Any
 
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
+from meilisearch.models.task import TaskInfo
 
 from .embedded import SUBTOKEN_FALLBACK_MAX_DOCS
+from .embedding import TEXT_ONLY, listing_hash, store_name
 from .engine import ListingDocument, SearchHit, SearchQuery, SearchResult, SearchUnavailable
 from .highlight import highlight
+from .meili_vectors import (
+    HASH_FIELD,
+    VECTORS_FIELD,
+    MeiliVectors,
+    embedder_name,
+    embedders_setting,
+    nearest_params,
+    read_vector,
+    vector_fields,
+)
 from .plan import Clause, Mode, QueryPlan, min_match, plan_query, without_subtokens
 from .suggest import VocabularyCache
 from .tantivy_index import SUBTOKEN_BOOST
@@ -109,8 +124,11 @@ def key_uid(name: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def index_settings() -> dict[str, Any]:
-    return {
+def index_settings(model: str | None = None, *, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The index settings for documents carrying `model`'s vectors (default: the configured
+    model; `TEXT_ONLY`: none). `current`: the index's settings, whose other embedders are
+    removed (`meili_vectors.embedders_setting`)."""
+    settings = {
         "searchableAttributes": SEARCHABLE,
         "filterableAttributes": FILTERABLE,
         "sortableAttributes": SORTABLE,
@@ -132,6 +150,13 @@ def index_settings() -> dict[str, Any]:
         "faceting": {"maxValuesPerFacet": 500},
         "pagination": {"maxTotalHits": 10_000},
     }
+    model = store_name() if model is None else model
+    embedders = embedders_setting(model, (current or {}).get("embedders"))
+    if embedders is not None:
+        settings["embedders"] = embedders
+    if model != TEXT_ONLY:
+        settings["displayedAttributes"] = [*settings["displayedAttributes"], HASH_FIELD, VECTORS_FIELD]
+    return settings
 
 
 def dictionary_setting() -> list[str]:
@@ -430,13 +455,26 @@ def term_count_query(index_uid: str, term: str) -> dict[str, Any]:
     }
 
 
-def encode_documents(docs: Iterable[ListingDocument]) -> Iterator[bytes]:
-    """Request bodies of documents, each a JSON array in UTF-8 of at most
-    `BATCH_MAX_BYTES` (a single larger document goes alone) and `BATCH_MAX_DOCS`."""
+def encode_documents(
+    docs: Iterable[ListingDocument],
+    embedder: str | None = None,
+    kept: dict[str, tuple[str, list[float]]] | None = None,
+) -> Iterator[bytes]:
+    """Request bodies of documents (see `json_batches`). With an `embedder`, each carries
+    its vector attributes: the (hash, vector) `kept` for it, else the opt-out."""
+    if embedder is None:
+        return json_batches(to_meili(doc) for doc in docs)
+    kept = kept or {}
+    return json_batches({**to_meili(doc), **vector_fields(embedder, kept.get(doc.id))} for doc in docs)
+
+
+def json_batches(objects: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """Request bodies, each a JSON array in UTF-8 of at most `BATCH_MAX_BYTES` (a single
+    larger object goes alone) and `BATCH_MAX_DOCS` objects."""
     parts: list[bytes] = []
     size = 2
-    for doc in docs:
-        part = json.dumps(to_meili(doc), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    for obj in objects:
+        part = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         if parts and (size + len(part) + 1 > BATCH_MAX_BYTES or len(parts) >= BATCH_MAX_DOCS):
             yield b"[" + b",".join(parts) + b"]"
             parts, size = [], 2
@@ -471,10 +509,23 @@ def _settings_differ(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
 
 
 class MeiliEngine:
-    def __init__(self, url: str, api_key: str | None = None, index_name: str = "listings", *, timeout: int = 10):
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        index_name: str = "listings",
+        *,
+        timeout: int = 10,
+        model: str | None = None,
+    ):
+        """`model`: whose vectors the documents carry (default: as configured, see
+        `embedding.store_name`; `TEXT_ONLY`: none)."""
         self.url = url
         self.index_name = index_name
         self.timeout = timeout
+        self.model = store_name() if model is None else model
+        self.embedder = embedder_name(self.model) if self.model != TEXT_ONLY else None
+        self._vectors: MeiliVectors | None = None
         self._master_key = api_key
         # Until `ensure_ready` has made the scoped keys, every call uses the given key.
         self._admin_key = api_key
@@ -594,11 +645,14 @@ class MeiliEngine:
             if exc.code != "index_not_found":
                 raise
             self._wait(client.create_index(uid, {"primaryKey": "id"}))
-        settings = index_settings()
         index = client.index(uid)
-        if not _settings_differ(index.get_settings(), settings):
+        current = _plain_settings(index.get_settings())
+        settings = index_settings(self.model, current=current)
+        if not _settings_differ(current, settings):
             return
-        task = index.update_settings(settings)
+        # Not `index.update_settings`: it looks inside each embedder and fails on the
+        # `null` that removes one.
+        task = TaskInfo(**index.http.patch(f"{index.config.paths.index}/{uid}/{index.config.paths.setting}", settings))
         try:
             self._wait(task, timeout_ms=wait_ms)
         except MeilisearchTimeoutError:
@@ -623,29 +677,64 @@ class MeiliEngine:
     # -- writes ------------------------------------------------------------------------
 
     def upsert(self, docs: Iterable[ListingDocument]) -> None:
-        docs = list(docs)
-        if not docs:
+        self._write("upsert", list(docs))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self._write("delete", list(dict.fromkeys(ids)))
+
+    def put_vectors(self, updates: list[dict[str, Any]]) -> None:
+        """Store the sync worker's vectors (partial documents, `meili_vectors.vector_updates`)."""
+        self._write("vectors", updates)
+
+    def _write(self, op: str, payload: list[Any]) -> None:
+        """Apply one write to the live index, and record it for a rebuild in progress."""
+        if not payload:
             return
         self._ready_first()
         with _translate_errors(), self._lock:
-            self._add(self.index_name, docs)
+            self._apply(self.index_name, op, payload)
             if self._journal is not None:
-                self._journal.append(("upsert", docs))
+                self._journal.append((op, payload))
+
+    def _apply(self, uid: str, op: str, payload: list[Any]) -> None:
+        if op == "upsert":
+            self._add(uid, payload)
+        elif op == "vectors":
+            self._put(uid, payload)
+        else:
+            self._delete(uid, payload)
 
     def _add(self, uid: str, docs: Iterable[ListingDocument]) -> None:
         index = self.client.index(uid)
-        for body in encode_documents(docs):
-            self._wait(index.add_documents_raw(body, primary_key="id", content_type="application/json"))
+        for chunk in _batches(docs, BATCH_MAX_DOCS):
+            for body in encode_documents(chunk, self.embedder, self._kept_vectors(chunk)):
+                self._wait(index.add_documents_raw(body, primary_key="id", content_type="application/json"))
 
-    def delete(self, ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(ids))
-        if not ids:
-            return
-        self._ready_first()
-        with _translate_errors(), self._lock:
-            self._delete(self.index_name, ids)
-            if self._journal is not None:
-                self._journal.append(("delete", ids))
+    def _kept_vectors(self, docs: list[ListingDocument]) -> dict[str, tuple[str, list[float]]]:
+        """The stored (hash, vector) of each of `docs` whose embedded text is unchanged, read
+        from the live index (also when filling the index of a rebuild)."""
+        if self.embedder is None:
+            return {}
+        hashes = {doc.id: listing_hash(doc, self.model) for doc in docs}
+        kept = {}
+        for item in self.fetch(hashes, ["id", HASH_FIELD], vectors=True):
+            vector = read_vector(item, self.embedder)
+            if vector is not None and item.get(HASH_FIELD) == hashes.get(item["id"]):
+                kept[item["id"]] = (hashes[item["id"]], vector)
+        return kept
+
+    def _put(self, uid: str, updates: list[dict[str, Any]]) -> None:
+        index = self.client.index(uid)
+        for body in json_batches(updates):
+            # Only documents that exist: one deleted meanwhile must not come back as a stub.
+            # (The client sends bytes as they are; only its annotation says str.)
+            task = index.update_documents_raw(
+                body,  # type: ignore[arg-type]
+                primary_key="id",
+                content_type="application/json",
+                skip_creation=True,
+            )
+            self._wait(task)
 
     def _delete(self, uid: str, ids: list[str]) -> None:
         index = self.client.index(uid)
@@ -666,13 +755,12 @@ class MeiliEngine:
                 with self._lock:
                     # Writes wait here: nothing reaches the old index after the replay.
                     for op, payload in self._journal:
-                        if op == "upsert":
-                            self._add(tmp, payload)
-                        else:
-                            self._delete(tmp, payload)
+                        self._apply(tmp, op, payload)
                     self._journal = None
                     self._wait(self.client.swap_indexes([{"indexes": [self.index_name, tmp]}]))
                     self._old_format = False
+                    # A new store object: a running `Vectorizer` compares every listing again.
+                    self._vectors = None
             finally:
                 with self._lock:
                     self._journal = None
@@ -734,17 +822,62 @@ class MeiliEngine:
         return SearchResult(hits=hits, total=int(total), facets=facets, took_ms=_ms_since(started))
 
     def get(self, ids: Iterable[str]) -> dict[str, ListingDocument]:
-        ids = list(dict.fromkeys(ids))
         out: dict[str, ListingDocument] = {}
+        for item in self.fetch(ids, ["doc"]):
+            doc = ListingDocument.from_dict(item["doc"])
+            out[doc.id] = doc
+        return out
+
+    def fetch(self, ids: Iterable[str], fields: list[str], *, vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """The stored documents of `ids` (those that exist) with `fields`, and with their
+        vectors (`_vectors`) when asked."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return
         self._ready_first()
         with _translate_errors():
             for chunk in _batches(ids, ID_CHUNK):
-                flt = f"id IN [{', '.join(quote(i) for i in chunk)}]"
-                result = self._index.get_documents({"filter": flt, "fields": ["doc"], "limit": len(chunk)})
-                for item in result.results:
-                    doc = ListingDocument.from_dict(_as_dict(item)["doc"])
-                    out[doc.id] = doc
-        return out
+                params: dict[str, Any] = {
+                    "filter": f"id IN [{', '.join(quote(i) for i in chunk)}]",
+                    "fields": fields,
+                    "limit": len(chunk),
+                }
+                if vectors:
+                    params["retrieveVectors"] = True
+                for item in self._index.get_documents(params).results:
+                    yield _as_dict(item)
+
+    def each_document(self, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every stored document, with `fields`."""
+        offset = 0
+        self._ready_first()
+        with _translate_errors():
+            while True:
+                page = self._index.get_documents({"fields": fields, "offset": offset, "limit": BATCH_MAX_DOCS})
+                yield from (_as_dict(item) for item in page.results)
+                offset += BATCH_MAX_DOCS
+                if offset >= page.total:
+                    return
+
+    def vector_store(self, model: str) -> MeiliVectors | None:
+        """The listing vectors in this index's documents: only for the model the documents
+        carry (see `meili_vectors.py`)."""
+        if self.embedder is None or model != self.model:
+            return None
+        if self._vectors is None:
+            self._vectors = MeiliVectors(self, model)
+        return self._vectors
+
+    def vector_search(
+        self, embedder: str, vector: list[float], where: SearchQuery, limit: int
+    ) -> list[tuple[str, float]]:
+        """The ids of the `limit` documents passing `where`'s filters nearest to `vector`,
+        with their ranking scores (`meili_vectors.nearest_params`): only those with a vector."""
+        self._ready_first()
+        params = nearest_params(embedder, vector, build_filter(where), limit)
+        with _translate_errors():
+            raw = self.search_client.index(self.index_name).search("", params)
+        return [(hit["id"], _score(hit)) for hit in raw.get("hits", []) if read_vector(hit, embedder) is not None]
 
     def suggest(self, text: str, *, kind: str | None = None, limit: int = 5) -> list[str]:
         # The same vocabulary rules as the embedded engine (search/suggest.py), from the stored
@@ -752,16 +885,7 @@ class MeiliEngine:
         return self._vocabulary.suggest(self, text, kind=kind, limit=limit)
 
     def document_ids(self) -> set[str]:
-        out: set[str] = set()
-        offset = 0
-        self._ready_first()
-        with _translate_errors():
-            while True:
-                page = self._index.get_documents({"fields": ["id"], "offset": offset, "limit": BATCH_MAX_DOCS})
-                out.update(_as_dict(item)["id"] for item in page.results)
-                offset += BATCH_MAX_DOCS
-                if offset >= page.total:
-                    return out
+        return {item["id"] for item in self.each_document(["id"])}
 
     def doc_count(self) -> int:
         self._ready_first()
@@ -793,6 +917,16 @@ class MeiliEngine:
             raise SearchUnavailable(f"Meilisearch task {task.uid} ({task.type}) failed: {error.get('message')}")
         if task.status == "canceled":
             raise SearchUnavailable(f"Meilisearch task {task.uid} ({task.type}) was canceled")
+
+
+def _plain_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as Meilisearch returned them: the client turns each embedder into a model."""
+    embedders = settings.get("embedders") or {}
+    plain = {
+        name: e.model_dump(by_alias=True, exclude_none=True) if hasattr(e, "model_dump") else e
+        for name, e in embedders.items()
+    }
+    return {**settings, "embedders": plain} if "embedders" in settings else settings
 
 
 def _score(item: dict[str, Any]) -> float:

@@ -10,6 +10,9 @@ calls `run`. Rules:
   missed while the worker was not running.
 - Without a model (embeddings off, package missing) the same pass stores the sentence
   keys only: the shared-sentence counts matching uses do not depend on the model.
+- The same steps serve both engines (`vectors.ListingVectors`): the embedded engine's
+  store beside its generation, and Meilisearch's documents (`meili_vectors.py`), which
+  hold the vector and its hash only while an embedding model is configured.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from .embedding import (
     store_name,
 )
 from .engine import ListingDocument, SearchEngine
-from .vectors import Entry, VectorStore, store_of
+from .vectors import Entry, ListingVectors, store_of
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class Vectorizer:
         self.name = store_name() if embedder is True else (embedder.name if embedder else TEXT_ONLY)
         self._pending: dict[str, ListingDocument] = {}
         self._deleted: set[str] = set()
-        self._store: VectorStore | None = None
+        self._store: ListingVectors | None = None
         # A scan in progress: the ids still to compare, and the stored hashes to compare with.
         self._to_scan: list[str] = []
         self._scanned = 0
@@ -67,7 +70,7 @@ class Vectorizer:
             self._embedder_arg = get_embedder() if self.name != TEXT_ONLY else None
         return self._embedder_arg or None
 
-    def store(self) -> VectorStore | None:
+    def store(self) -> ListingVectors | None:
         return store_of(self.engine, self.name)
 
     def note_upserted(self, docs: Iterable[ListingDocument]) -> None:
@@ -99,7 +102,7 @@ class Vectorizer:
             return self._scan_some()
         done = 0
         if self._deleted:
-            gone = [i for i in self._deleted if i in store]
+            gone = list(store.hashes(self._deleted))
             self._deleted.clear()
             store.remove(gone)
             done += len(gone)
@@ -110,7 +113,7 @@ class Vectorizer:
         store.put(self.entries(batch, store))
         return done + len(batch)
 
-    def scan(self, store: VectorStore) -> int:
+    def scan(self, store: ListingVectors) -> int:
         """Queue every indexed listing whose stored hash is missing or stale; forget
         stored listings the index no longer holds. Returns how many were queued."""
         self._start_scan(store)
@@ -118,7 +121,7 @@ class Vectorizer:
             self._scan_some()
         return len(self._pending)
 
-    def _start_scan(self, store: VectorStore) -> None:
+    def _start_scan(self, store: ListingVectors) -> None:
         self._stored_hashes = store.hashes()
         self._to_scan = sorted(self.engine.document_ids())
         self._scanned = 0
@@ -134,12 +137,13 @@ class Vectorizer:
             self._to_scan, self._scanned, self._stored_hashes = [], 0, {}
         return len(chunk)
 
-    def entries(self, docs: list[ListingDocument], store: VectorStore) -> list[Entry]:
+    def entries(self, docs: list[ListingDocument], store: ListingVectors) -> list[Entry]:
         work = []
+        stored = store.hashes([doc.id for doc in docs])
         for doc in docs:
             sentences = embedding_sentences(doc)
             digest = listing_hash(doc, self.name)
-            if sentences and store.needs(doc.id, digest):
+            if sentences and stored.get(doc.id) != digest:
                 work.append((doc, sentences, digest))
         if not work:
             return []

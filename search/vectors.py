@@ -13,7 +13,7 @@ Rules:
   sees a complete set; a reader notices a new manifest by its stat and loads only the new
   segments (later segments override earlier entries for the same id).
 - Many small segments are merged into one when there are more than `MAX_SEGMENTS`.
-- A listing is re-embedded only when its content hash changes (`needs`), so a rebuild of
+- A listing is re-embedded only when its content hash changes (`hashes`), so a rebuild of
   the text index copies the vectors over (`EmbeddedEngine.rebuild`) and costs nothing.
 - Nearest neighbours are found by brute force: a matrix product over every stored vector
   of the wanted kind (about 10 ms per 100k 384-d vectors on one core; see bench/).
@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -154,14 +154,11 @@ class VectorStore:
         if segment.vrow[row] >= 0:
             segment.live[segment.vrow[row]] = False
 
-    def hashes(self) -> dict[str, str]:
+    def hashes(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """The content hash of every stored listing (or of those of `doc_ids` stored)."""
         self.refresh()
-        return {doc_id: self._segments[n].hashes[row] for doc_id, (n, row) in self._where.items()}
-
-    def needs(self, doc_id: str, content_hash: str) -> bool:
-        self.refresh()
-        where = self._where.get(doc_id)
-        return where is None or self._segments[where[0]].hashes[where[1]] != content_hash
+        wanted = self._where.items() if doc_ids is None else ((i, self._where[i]) for i in doc_ids if i in self._where)
+        return {doc_id: self._segments[n].hashes[row] for doc_id, (n, row) in wanted}
 
     def __contains__(self, doc_id: object) -> bool:
         self.refresh()
@@ -212,8 +209,19 @@ class VectorStore:
         self.refresh()
         return {key: self._counts.get(key, 0) for key in keys}
 
-    def nearest(self, vector: np.ndarray, kind: str, k: int, exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
-        """The `k` stored listings of `kind` closest to `vector`, with cosine similarities."""
+    def nearest(
+        self,
+        vector: np.ndarray,
+        kind: str,
+        k: int,
+        exclude: Iterable[str] = (),
+        *,
+        statuses: Sequence[str] = (),
+        open_at: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """The `k` stored listings of `kind` closest to `vector`, with cosine similarities.
+        Statuses and deadlines are not stored here (`statuses`, `open_at` are not applied):
+        the caller filters the listings it gets."""
         self.refresh()
         excluded = set(exclude)
         vector = np.asarray(vector, dtype=np.float32)
@@ -374,8 +382,43 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def store_of(engine: object, model: str = TEXT_ONLY) -> VectorStore | None:
-    """The vector store of `engine`'s live generation, or None for an engine that keeps
-    none (Meilisearch: its vectors go through its own embedder settings)."""
+class ListingVectors(Protocol):
+    """What matching and `Vectorizer` use of an engine's stored listing vectors: a
+    `VectorStore` beside the embedded index, or `meili_vectors.MeiliVectors` (the vectors
+    inside Meilisearch's documents, which keeps no sentences or sentence keys)."""
+
+    def hashes(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]: ...
+
+    def put(self, entries: Sequence[Entry]) -> None: ...
+
+    def remove(self, doc_ids: Iterable[str]) -> None: ...
+
+    def __contains__(self, doc_id: object) -> bool: ...
+
+    def vector_count(self, kind: str | None = None) -> int: ...
+
+    def vector(self, doc_id: str) -> np.ndarray | None: ...
+
+    def vectors(self, doc_ids: Iterable[str]) -> dict[str, np.ndarray]: ...
+
+    def sentences(self, doc_id: str) -> tuple[list[str], np.ndarray | None]: ...
+
+    def sentence_share(self, keys: Iterable[str]) -> dict[str, int]: ...
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        kind: str,
+        k: int,
+        exclude: Iterable[str] = (),
+        *,
+        statuses: Sequence[str] = (),
+        open_at: int | None = None,
+    ) -> list[tuple[str, float]]: ...
+
+
+def store_of(engine: object, model: str = TEXT_ONLY) -> ListingVectors | None:
+    """The stored vectors of `engine` for `model`: the embedded engine's live generation's
+    store, Meilisearch's documents when its embedder is that model's, else None."""
     get = getattr(engine, "vector_store", None)
     return get(model) if callable(get) else None

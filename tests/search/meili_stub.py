@@ -15,6 +15,19 @@ is NOT Meilisearch's: a document matches when each word or phrase of `q` is one 
 space-separated tokens of its searchable attributes, enough to see which request went
 where; what Meilisearch itself matches is tested with `milli` in
 `test_search_meili_engine_code.py`.
+
+User-provided embedders follow Meilisearch's document rules (its parser,
+crates/milli/src/vector/parsed_vectors.rs, and the embedding extractor): `_vectors.<name>`
+is `null` (no vector), an array (of floats, or of arrays of floats) or an object with a
+required boolean `regenerate` and optional `embeddings`; `regenerate: true` cannot be
+served by a user-provided embedder; vectors must have the declared dimensions; a NEW
+document that says nothing for the embedder fails the task ("opt-out for a document with
+`_vectors.<name>: null`"), while a replaced or partially updated one keeps its vector.
+Vectors are kept apart from the document body and shown only with `retrieveVectors`. A
+search with `vector` ranks the documents that have one by cosine similarity (its
+`_rankingScore` is (1 + cosine) / 2, not Meilisearch's), then, as Meilisearch does, the
+others (score 0). Every search applies the adapter's filter forms (equalities,
+comparisons, IS NULL, IN / NOT IN).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+import numpy as np
 
 SCHEMAS = json.loads((Path(__file__).parent / "meili_request_schemas.json").read_text(encoding="utf-8"))
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -52,6 +66,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str | None]] = [
         ("GET", r"^/indexes/(?P<uid>[^/]+)/settings$", None),
         ("PATCH", r"^/indexes/(?P<uid>[^/]+)/settings$", "Settings"),
         ("POST", r"^/indexes/(?P<uid>[^/]+)/documents$", "documents"),
+        ("PUT", r"^/indexes/(?P<uid>[^/]+)/documents$", "documents"),
         ("POST", r"^/indexes/(?P<uid>[^/]+)/documents/delete$", "DocumentDeletionByFilter"),
         ("POST", r"^/indexes/(?P<uid>[^/]+)/documents/fetch$", "BrowseQuery"),
         ("GET", r"^/indexes/(?P<uid>[^/]+)/stats$", None),
@@ -88,6 +103,109 @@ class Index:
     primary_key: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Document id → embedder name → its vectors (user-provided embedders only).
+    vectors: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+
+    def user_provided(self) -> dict[str, int]:
+        """Name → dimensions of the user-provided embedders in the settings."""
+        embedders = self.settings.get("embedders") or {}
+        return {n: int(e.get("dimensions") or 0) for n, e in embedders.items() if e.get("source") == "userProvided"}
+
+    def write(self, docs: list[dict[str, Any]], *, merge: bool, skip_creation: bool = False) -> None:
+        """Add or replace (`merge`: update) documents as Meilisearch does, vectors included;
+        raises `TaskFailed` for the whole batch as Meilisearch fails the whole task."""
+        embedders = self.user_provided()
+        staged = []
+        for doc in docs:
+            doc_id = str(doc["id"])
+            exists = doc_id in self.documents
+            if skip_creation and not exists:
+                continue
+            given = doc.get("_vectors")
+            if given is not None and not isinstance(given, dict):
+                raise TaskFailed("invalid_vectors_type", f"`_vectors` of document `{doc_id}` is not an object")
+            vectors = dict(self.vectors.get(doc_id, {})) if exists else {}
+            for name, dimensions in embedders.items():
+                if given is None or name not in given:
+                    if not exists:
+                        raise TaskFailed(
+                            "vector_embedding_error",
+                            f"While embedding documents for embedder `{name}`: no vectors provided for document "
+                            f"`{doc_id}`\n- Hint: opt-out for a document with `_vectors.{name}: null`",
+                        )
+                    continue
+                vectors[name] = _parse_vectors(doc_id, name, given[name], dimensions)
+            body = {k: v for k, v in doc.items() if k != "_vectors"}
+            if merge and exists:
+                body = {**self.documents[doc_id], **body}
+            staged.append((doc_id, body, vectors))
+        for doc_id, body, vectors in staged:
+            self.documents[doc_id] = body
+            self.vectors[doc_id] = vectors
+
+
+class TaskFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _parse_vectors(doc_id: str, name: str, value: Any, dimensions: int) -> list[list[float]]:
+    """The vectors one `_vectors.<name>` value gives (see the module docstring)."""
+    embeddings = value
+    if isinstance(value, dict):
+        unknown = set(value) - {"regenerate", "embeddings"}
+        if unknown or not isinstance(value.get("regenerate"), bool):
+            raise TaskFailed("invalid_vectors_type", f"`_vectors.{name}` of `{doc_id}`: bad fields {sorted(value)}")
+        if value["regenerate"]:
+            raise TaskFailed("vector_embedding_error", f"`{name}` is user-provided: it cannot regenerate `{doc_id}`")
+        embeddings = value.get("embeddings")
+    if embeddings is None:
+        return []
+    if not isinstance(embeddings, list):
+        raise TaskFailed("invalid_vectors_type", f"`_vectors.{name}` of `{doc_id}` is not an array")
+    rows = embeddings if embeddings and isinstance(embeddings[0], list) else [embeddings] if embeddings else []
+    for row in rows:
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row):
+            raise TaskFailed("invalid_vectors_type", f"`_vectors.{name}` of `{doc_id}` holds a non-number")
+        if len(row) != dimensions:
+            raise TaskFailed(
+                "invalid_vector_dimensions", f"`{name}` expects {dimensions} dimensions, `{doc_id}` gives {len(row)}"
+            )
+    return [list(map(float, row)) for row in rows]
+
+
+_CONDITION = re.compile(r"^(\w+) (?:(=|>=|<=|>|<) (.+)|(IS NULL)|(NOT IN|IN) \[(.*)\])$")
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if text.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return float(text)
+
+
+def passes(doc: dict[str, Any], flt: Any) -> bool:
+    """Whether `doc` passes a filter in the forms the adapter writes."""
+    if not flt:
+        return True
+    if isinstance(flt, list):
+        return all(any(passes(doc, c) for c in item) if isinstance(item, list) else passes(doc, item) for item in flt)
+    m = _CONDITION.match(flt)
+    assert m, f"the stub does not read the filter {flt!r}"
+    attribute, op, operand, is_null, membership, items = m.groups()
+    value = doc.get(attribute)
+    if is_null:
+        return value is None
+    if membership:
+        listed = {_literal(i) for i in re.findall(r'"(?:[^"\\]|\\.)*"', items)}
+        return (value in listed) == (membership == "IN")
+    wanted = _literal(operand)
+    values = value if isinstance(value, list) else [value]
+    if op == "=":
+        return wanted in values
+    compare = {">=": float.__ge__, "<=": float.__le__, ">": float.__gt__, "<": float.__lt__}[op]
+    return any(isinstance(v, (int, float)) and compare(float(v), wanted) for v in values)
 
 
 class StubMeili:
@@ -220,6 +338,9 @@ class StubMeili:
             except LookupError:
                 task["status"] = "failed"
                 task["error"] = {"code": "index_not_found", "message": f"Index `{uid}` not found."}
+            except TaskFailed as exc:
+                task["status"] = "failed"
+                task["error"] = {"code": exc.code, "message": exc.message}
         info = {"taskUid": number, "indexUid": uid, "status": "enqueued", "type": kind, "enqueuedAt": NOW}
         return 202, info
 
@@ -289,8 +410,7 @@ class StubMeili:
 
             def create_and_add() -> None:
                 created = self.indexes.setdefault(str(uid), Index(str(uid), primary_key))
-                for doc in body:
-                    created.documents[str(doc["id"])] = doc
+                created.write(body, merge=method == "PUT")
 
             return self._task(rec, "documentAdditionOrUpdate", uid, create_and_add)
         if index is None and not (method == "DELETE" and uid):
@@ -304,12 +424,22 @@ class StubMeili:
         if tail == "/settings" and method == "GET":
             return 200, dict(index.settings)
         if tail == "/settings":
-            return self._task(rec, "settingsUpdate", uid, lambda: index.settings.update(body))
+
+            def update() -> None:
+                embedders = body.get("embedders", {}) or {}
+                index.settings.update({k: v for k, v in body.items() if k != "embedders"})
+                if "embedders" in body:
+                    # Per embedder: null removes it, an object sets it; null for all resets.
+                    kept = dict(index.settings.get("embedders") or {}) if body["embedders"] is not None else {}
+                    kept.update(embedders)
+                    index.settings["embedders"] = {n: e for n, e in kept.items() if e is not None}
+
+            return self._task(rec, "settingsUpdate", uid, update)
         if tail == "/documents":
+            skip_creation = (rec.query.get("skipCreation") or ["false"])[0] == "true"
 
             def add() -> None:
-                for doc in body:
-                    index.documents[str(doc["id"])] = doc
+                index.write(body, merge=method == "PUT", skip_creation=skip_creation)
 
             return self._task(rec, "documentAdditionOrUpdate", uid, add)
         if tail == "/documents/delete":
@@ -318,6 +448,7 @@ class StubMeili:
             def delete() -> None:
                 for i in ids:
                     index.documents.pop(i, None)
+                    index.vectors.pop(i, None)
 
             return self._task(rec, "documentDeletion", uid, delete)
         if tail == "/documents/fetch":
@@ -329,6 +460,13 @@ class StubMeili:
             offset, limit = body.get("offset", 0), body.get("limit", 20)
             fields = body.get("fields")
             page = [{k: v for k, v in d.items() if not fields or k in fields} for d in docs[offset : offset + limit]]
+            if body.get("retrieveVectors"):
+                for item in page:
+                    stored = index.vectors.get(item["id"], {})
+                    item["_vectors"] = {
+                        name: {"embeddings": stored.get(name, []), "regenerate": False}
+                        for name in index.user_provided()
+                    }
             return 200, {"results": page, "offset": offset, "limit": limit, "total": len(docs)}
         if tail == "/stats":
             with self._lock:
@@ -337,6 +475,8 @@ class StubMeili:
                     for name in doc:
                         counts[name] = counts.get(name, 0) + 1
             return 200, {"numberOfDocuments": len(index.documents), "isIndexing": False, "fieldDistribution": counts}
+        if tail == "/search" and body.get("vector") is not None:
+            return self._refuse({**body, "indexUid": uid}) or self._vector_search(index, body)
         if tail == "/search":
             return self._refuse({**body, "indexUid": uid}) or (200, self._search(index, body))
         return 404, {"message": "not handled", "code": "not_found"}
@@ -374,7 +514,7 @@ class StubMeili:
             docs = list(index.documents.values())
         for doc in docs:
             tokens = {t for a in attributes for t in str(doc.get(a) or "").split()}
-            if all(w in tokens for w in words):
+            if all(w in tokens for w in words) and passes(doc, query.get("filter")):
                 found.append(doc)
         return found
 
@@ -388,6 +528,41 @@ class StubMeili:
         if query.get("facets"):
             out["facetDistribution"] = self._facets(found, query["facets"])
         return out
+
+    def _vector_search(self, index: Index, query: dict[str, Any]) -> tuple[int, Any]:
+        """A semantic search (`vector` with `hybrid.semanticRatio` 1.0) over the documents
+        with a vector for the embedder, filtered (see the module docstring)."""
+        hybrid = query.get("hybrid") or {}
+        name = hybrid.get("embedder")
+        dimensions = index.user_provided().get(name)
+        if dimensions is None:
+            return 400, {"message": f"Cannot find embedder with name `{name}`.", "code": "invalid_search_embedder"}
+        vector = np.asarray(query["vector"], dtype=np.float64)
+        if len(vector) != dimensions:
+            message = f"Expected {dimensions} dimensions, got {len(vector)}."
+            return 400, {"message": message, "code": "invalid_vector_dimensions"}
+        assert hybrid.get("semanticRatio") == 1.0, "the stub only does semantic-only searches"
+        scored = []
+        with self._lock:
+            for doc_id, doc in index.documents.items():
+                stored = index.vectors.get(doc_id, {}).get(name) or []
+                if not passes(doc, query.get("filter")):
+                    continue
+                score = 0.0  # no vector: after all those with one
+                if stored:
+                    row = np.asarray(stored[0])
+                    cosine = float(row @ vector / (np.linalg.norm(row) * np.linalg.norm(vector) or 1.0))
+                    score = (1.0 + cosine) / 2.0
+                scored.append((score, doc, stored))
+        scored.sort(key=lambda item: -item[0])
+        offset, limit = query.get("offset", 0), query.get("limit", 20)
+        hits = []
+        for score, doc, stored in scored[offset : offset + limit]:
+            hit = {"id": doc["id"], "doc": doc["doc"], "_rankingScore": score}
+            if query.get("retrieveVectors"):
+                hit["_vectors"] = {name: {"embeddings": stored, "regenerate": False}}
+            hits.append(hit)
+        return 200, {"hits": hits, "estimatedTotalHits": len(scored), "semanticHitCount": len(hits)}
 
     @staticmethod
     def _facets(docs: list[dict[str, Any]], attributes: list[str]) -> dict[str, dict[str, int]]:

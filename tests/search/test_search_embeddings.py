@@ -11,24 +11,16 @@ import asyncio
 import httpx
 import numpy as np
 import pytest
-from search_fixtures import NOW, make_doc
+from search_fixtures import DISTRACTORS, FITTING, NEED, NOW, embedder, make_doc  # noqa: F401  (embedder is a fixture)
 
 from backend.kit import busy
 from backend.searching.sync import SyncWorker
 from search import SearchQuery, create_engine, match
-from search.embedding import DEFAULT_MODEL, TEXT_ONLY, get_embedder, store_name
+from search.embedding import TEXT_ONLY, store_name
 from search.matching import extract_key_terms, sentence_share, weighted_terms
 from search.text import normalise
 from search.vectorize import Vectorizer
 from search.vectors import store_of
-
-
-@pytest.fixture(scope="session")
-def embedder():
-    model = get_embedder(DEFAULT_MODEL)
-    if model is None:
-        pytest.skip(f"embedding model {DEFAULT_MODEL!r} not installed (see pyproject.toml): nothing to test")
-    return model
 
 
 @pytest.fixture
@@ -37,33 +29,6 @@ def engine(tmp_path):
     eng.ensure_ready()
     yield eng
     eng.close()
-
-
-NEED = make_doc(
-    1,
-    title="井下煤矿少人化无人化改造",
-    description="井下采掘、运输环节作业人员多、环境恶劣。希望把井下设备接入稳定网络，实现远程操控和集中调度，减少下井人数。",
-    deadline=NOW + 86_400,
-)
-# Fits the need but shares none of its words: mining equipment driven from the surface.
-FITTING = make_doc(
-    10,
-    "offering",
-    title="矿用隔爆型5G基站与综采工作面遥控系统",
-    description="在巷道部署隔爆兼本安型基站，液压支架和采煤机由地面集控室遥控，工作面安全高效开采。",
-)
-# Share the need's words, not its purpose.
-DISTRACTORS = [
-    make_doc(
-        11,
-        "offering",
-        title="煤矿安全培训网络课程平台",
-        description="为煤矿企业作业人员提供网络课程和在线考试，减少集中培训。",
-    ),
-    make_doc(12, "offering", title="城市环卫作业调度系统", description="环卫车辆作业调度与人员考勤，改善城市环境。"),
-    make_doc(13, "offering", title="物流运输车辆远程调度平台", description="货运车辆运输轨迹监控与远程调度。"),
-    make_doc(14, "offering", title="校园网络设备集中运维", description="高校网络设备接入与集中运维管理。"),
-]
 
 
 def _index(engine, embedder, docs):
