@@ -197,6 +197,7 @@ def import_file(
     from backend.auth.models import Role, User
     from backend.imports.parsing import ImportFileError, parse_listing_file
     from backend.imports.service import import_rows
+    from backend.kit.db import after_bulk_load
 
     settings = _settings()
     try:
@@ -215,7 +216,7 @@ def import_file(
             raise typer.Exit(2)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("导入中", total=len(rows))
-            return await import_rows(
+            report = await import_rows(
                 session,
                 actor=Actor(user=user),
                 rows=rows,
@@ -228,6 +229,8 @@ def import_file(
                 # loses the finished chunks if it is interrupted.
                 after_chunk=session.commit,
             )
+        await after_bulk_load(session, report.created + report.updated)
+        return report
 
     report = _run_in_session(settings, work)
     console.print(

@@ -107,3 +107,25 @@ async def test_two_new_organisations_with_one_credit_code_keep_the_first(session
     report = await _import(session, rows, chunk_rows=10)
     assert report.created == 2 and report.organisations_created == 1
     assert [(e.row_number, e.field) for e in report.errors] == [(2, "credit_code")]
+
+
+async def test_a_bulk_load_refreshes_the_planners_statistics_and_a_small_one_does_not(session):
+    """Right after 100k imported rows the planner still believed the tables empty (list pages
+    planned on no statistics); the CLI import now analyses once it has written a bulk load."""
+    from sqlalchemy import text
+
+    from backend.kit.db import BULK_ROWS, after_bulk_load
+
+    async def analysed() -> int:
+        # Counted per table by PostgreSQL's statistics system (pg_stat_get_analyze_count).
+        rows = await session.exec(text("select analyze_count from pg_stat_user_tables where relname = 'opportunity'"))
+        return rows.one()[0]
+
+    await session.exec(text("select pg_stat_clear_snapshot()"))
+    before = await analysed()
+    await after_bulk_load(session, BULK_ROWS - 1)
+    await session.exec(text("select pg_stat_clear_snapshot()"))
+    assert await analysed() == before
+    await after_bulk_load(session, BULK_ROWS)
+    await session.exec(text("select pg_stat_clear_snapshot()"))
+    assert await analysed() == before + 1
