@@ -13,8 +13,8 @@ own schema, until the next rebuild creates a current one.
 
 Several processes on one host share the index (`scenematch serve --workers N`): one of
 them writes (the elected writer, `backend/kit/election.py`), the others only search.
-Their readers reload on each commit of the writer by themselves (tantivy's default
-reload policy watches the index's meta file, within about half a second), and `_current`
+Their readers reload on each commit of the writer: every search first checks the index's
+meta file (`_Generation.follow_commits`, one stat), and `_current`
 follows `CURRENT` when a rebuild swaps generations, so every process answers the same.
 """
 
@@ -94,6 +94,23 @@ class _Generation:
             raise SearchUnavailable(f"cannot open search index {path}: {exc}") from exc
         self.writer: tantivy.IndexWriter | None = None
         self.vector_stores: dict[str, VectorStore] = {}
+        self._meta_stamp = self._meta()
+
+    def _meta(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path / "meta.json")
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def follow_commits(self) -> None:
+        """See another process's commit at once. tantivy's own reload policy polls the meta file
+        every 500 ms, which was a quarter of the index lag under load (bench/load.py); tantivy
+        replaces meta.json on each commit, so one stat per search tells whether to reload."""
+        stamp = self._meta()
+        if stamp != self._meta_stamp:
+            self._meta_stamp = stamp
+            self.index.reload()
 
     def vectors(self, model: str) -> VectorStore:
         store = self.vector_stores.get(model)
@@ -374,6 +391,7 @@ class EmbeddedEngine:
         stamp = self._stamp()
         gen = self._gen
         if gen is not None and stamp == self._pointer_stamp:
+            gen.follow_commits()
             return gen
         with self._lock:
             name = self._read_pointer()

@@ -155,7 +155,9 @@ class SyncWorker(PollingWorker):
         sessionmaker: async_sessionmaker[AsyncSession],
         engine: SearchEngine,
         *,
-        poll_seconds: float = 0.5,
+        # Publishing in another web process cannot wake this one: the poll is part of the index
+        # lag (bench/load.py), and an idle poll is one indexed query.
+        poll_seconds: float = 0.2,
         vectorizer: Vectorizer | bool | None = True,
     ) -> None:
         """`vectorizer`: True for one with the configured model, None for no embedding."""

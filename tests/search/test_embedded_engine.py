@@ -133,3 +133,18 @@ def test_an_index_built_before_budgets_is_refused_for_them_until_a_rebuild(tmp_p
     old.rebuild(docs)
     assert [h.id for h in old.search(SearchQuery(text="智慧农业", budget_to=100)).hits] == ["opportunity-1"]
     old.close()
+
+
+def test_a_reading_process_finds_the_writers_commit_at_once(engine, tmp_path):
+    """Web processes search an index another process writes: a published listing is found by the
+    very next search, not after tantivy's half-second reload poll (part of the index lag)."""
+    reader = create_engine("embedded", data_dir=tmp_path, index_name="listings")
+    try:
+        assert reader.search(SearchQuery(text="稀土永磁")).total == 0
+        for i in range(1, 6):
+            engine.upsert([make_doc(i, title=f"稀土永磁 电机 {i}", status="published")])
+            assert reader.search(SearchQuery(text="稀土永磁")).total == i
+        engine.delete([make_doc(1).id])
+        assert reader.search(SearchQuery(text="稀土永磁")).total == 4
+    finally:
+        reader.close()
