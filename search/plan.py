@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from .engine import SearchQuery
 from .highlight import HighlightPlan
-from .text import fuzzy_distance, has_cjk, looks_like_pinyin, query_tokens, search_subtokens, synonyms_of
+from .text import fuzzy_distance, has_cjk, looks_like_pinyin, normalise, query_tokens, search_subtokens, synonyms_of
 
 
 class Mode(Enum):
@@ -39,6 +39,10 @@ class Clause:
     # pinyin words it is made of (`shuiwujiance` → `shuiwu` + `jiance`).
     substring: bool = False
     pinyin_parts: tuple[str, ...] = ()
+    # A single character the dictionary cut off a word written whole in the query, joined
+    # again with the character beside it (`智能网联` is cut 智能网 + 联, while listings about
+    # 智能网联汽车 are indexed with 智能 / 网联 / 智能网: so 联 also matches 网联).
+    joined: tuple[str, ...] = ()
 
     @property
     def exact_terms(self) -> tuple[str, ...]:
@@ -81,7 +85,10 @@ def _terms_plan(terms: tuple[tuple[str, float], ...]) -> QueryPlan:
 
 @lru_cache(maxsize=4096)
 def _text_plan(text: str) -> QueryPlan:
-    clauses = tuple(make_clause(t) for t in query_tokens(text))
+    norm = normalise(text)
+    tokens = query_tokens(norm, normalised=True)
+    joined = joined_neighbours(norm, tokens)
+    clauses = tuple(replace(make_clause(t), joined=joined[t]) if t in joined else make_clause(t) for t in tokens)
     if not clauses:
         return QueryPlan(Mode.NOTHING)
     return QueryPlan(Mode.TEXT, clauses, min_match(len(clauses)), _highlight_plan(clauses))
@@ -103,6 +110,26 @@ def with_fallbacks(plan: QueryPlan, substring: set[str], pinyin_parts: dict[str,
         replace(c, substring=c.term in substring, pinyin_parts=pinyin_parts.get(c.term, ())) for c in plan.clauses
     )
     return QueryPlan(plan.mode, clauses, plan.min_match, _highlight_plan(clauses))
+
+
+def joined_neighbours(norm: str, tokens: list[str]) -> dict[str, tuple[str, ...]]:
+    """For each single Chinese character among `tokens`, the two-character words it forms with
+    the Chinese characters written right beside it in the (normalised) query."""
+    out: dict[str, tuple[str, ...]] = {}
+    for token in tokens:
+        if len(token) != 1 or not has_cjk(token):
+            continue
+        pairs: list[str] = []
+        at = norm.find(token)
+        while at >= 0:
+            if at > 0 and has_cjk(norm[at - 1]):
+                pairs.append(norm[at - 1] + token)
+            if at + 1 < len(norm) and has_cjk(norm[at + 1]):
+                pairs.append(token + norm[at + 1])
+            at = norm.find(token, at + 1)
+        if pairs:
+            out[token] = tuple(dict.fromkeys(pairs))
+    return out
 
 
 def min_match(n: int) -> int:
@@ -129,6 +156,7 @@ def _highlight_plan(clauses: tuple[Clause, ...]) -> HighlightPlan:
     for clause in clauses:
         terms.update(clause.exact_terms)
         terms.update(clause.subtokens)
+        terms.update(clause.joined)
     probes = tuple(c.term for c in clauses if c.fuzzy or c.pinyin)
     probes += tuple(part for c in clauses for part in c.pinyin_parts)
     return HighlightPlan(frozenset(terms), probes)

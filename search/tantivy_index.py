@@ -330,6 +330,7 @@ def clause_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
     Q, Occur = tantivy.Query, tantivy.Occur
     alternatives = [_across_fields(schema, clause.term, 1.0)]
     alternatives += [_across_fields(schema, s, SYNONYM_BOOST) for s in clause.synonyms]
+    alternatives += [_across_fields(schema, j, SUBTOKEN_BOOST) for j in clause.joined]
     if clause.subtokens:
         every = Q.boolean_query([(Occur.Must, Q.term_query(schema, "all_t", t, "basic")) for t in clause.subtokens])
         alternatives.append(Q.boost_query(every, SUBTOKEN_BOOST))
@@ -349,7 +350,9 @@ def clause_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
 def clause_match_query(schema: tantivy.Schema, clause: Clause) -> tantivy.Query:
     """The documents `clause_query` matches, unscored (see `build_query`)."""
     Q, Occur = tantivy.Query, tantivy.Occur
-    alternatives = [Q.term_query(schema, "all_t", t, "basic") for t in dict.fromkeys(clause.exact_terms)]
+    alternatives = [
+        Q.term_query(schema, "all_t", t, "basic") for t in dict.fromkeys((*clause.exact_terms, *clause.joined))
+    ]
     if clause.subtokens:
         alternatives.append(
             Q.boolean_query([(Occur.Must, Q.term_query(schema, "all_t", t, "basic")) for t in clause.subtokens])

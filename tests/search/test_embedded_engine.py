@@ -102,6 +102,19 @@ def test_a_new_compound_held_only_inside_a_longer_word_is_found(engine, monkeypa
     assert _titles(engine, "智算") == []
 
 
+def test_a_query_word_the_dictionary_cuts_down_to_a_single_character_still_finds_its_listings(engine):
+    # 智能网联, one of the province's tracks, is cut 智能网 + 联 in a query, but listings about
+    # 智能网联汽车 are indexed as 智能 / 网联 / 智能网: the lone 联 never matched, so nothing did.
+    car = make_doc(1, "offering", title="智能网联汽车仿真测试与场景库", description="封闭测试场数字孪生")
+    copper = make_doc(2, "offering", title="铜冶炼烟气在线监测", description="冶炼车间二氧化硫监测")
+    engine.upsert([car, copper, make_doc(3, "offering", title="智慧农业物联网", description="联合体申报")])
+    assert _titles(engine, "智能网联") == [car.id]
+    # A single character that is a word of its own (铜) still matches as itself.
+    assert _titles(engine, "铜冶炼") == [copper.id]
+    hit = engine.search(SearchQuery(text="智能网联", statuses=["published"])).hits[0]
+    assert "<mark>" in hit.title_html
+
+
 def test_a_run_together_pinyin_query_is_split_into_indexed_pinyin_words(engine, monkeypatch):
     water = make_doc(1, "offering", title="水务监测终端", description="供水管网压力在线监测")
     engine.upsert([water, make_doc(2, "offering", title="智慧农业", description="农业物联网")])
