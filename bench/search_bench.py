@@ -346,6 +346,7 @@ async def seed_database(url: str) -> None:
 LISTING_COLUMNS = [
     "id", "title", "description", "organisation_id", "region_code", "place", "tags", "contact", "status", "batch_id",
     "external_id", "review_note", "created_by_id", "published_at", "created_at", "modified_at",
+    "withdrawal_reason",
 ]  # fmt: skip
 
 
@@ -399,7 +400,7 @@ async def load_listings(db: str, listings: list[Listing], rng: random.Random) ->
             common = (
                 listing_id, listing.title, listing.description, pool[listing.organisation % len(pool)],
                 listing.region_code, listing.place, listing.tags, "联系人 0791-8XXX0000", listing.status, None,
-                None, "", None, listing.published_at, listing.created_at, listing.created_at,
+                None, "", None, listing.published_at, listing.created_at, listing.created_at, "",
             )  # fmt: skip
             if kind == "opportunity":
                 rows[kind].append((*common, listing.budget_text, None, None, listing.deadline, listing.extra, None))

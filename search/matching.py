@@ -495,13 +495,17 @@ def match(
             text_scores[hit.id] = hit.score
             if hit.document is not None:
                 candidates[hit.id] = hit.document
+    own_vector = store.vector(doc.id) if store is not None and semantic else None
     if doc.tracks:
-        # Listings on the same track are candidates even when worded differently.
-        for hit in engine.search(SearchQuery(tracks=list(doc.tracks), sort="newest", **base)).hits:
+        # Listings on the same track are candidates even when worded differently. With a
+        # vector, the nearest listings by meaning do that job better, and the newest of a
+        # track are few of its best: a third as many are taken (each candidate costs a
+        # stored-document load and a vocabulary comparison; see bench/README.md).
+        track_base = base if own_vector is None else {**base, "page_size": max(10, pool // 3)}
+        for hit in engine.search(SearchQuery(tracks=list(doc.tracks), sort="newest", **track_base)).hits:
             text_scores.setdefault(hit.id, 0.0)
             if hit.document is not None:
                 candidates.setdefault(hit.id, hit.document)
-    own_vector = store.vector(doc.id) if store is not None and semantic else None
     if own_vector is not None and store is not None:
         # The nearest listings by meaning are candidates whatever their words.
         nearest = store.nearest(own_vector, target_kind, pool, exclude=excluded, statuses=statuses, open_at=open_at)

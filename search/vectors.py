@@ -176,6 +176,9 @@ class VectorStore:
 
     def vector(self, doc_id: str) -> np.ndarray | None:
         self.refresh()
+        return self._vector(doc_id)
+
+    def _vector(self, doc_id: str) -> np.ndarray | None:
         where = self._where.get(doc_id)
         if where is None:
             return None
@@ -184,9 +187,11 @@ class VectorStore:
         return segment.vector_at(vrow) if vrow >= 0 else None
 
     def vectors(self, doc_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        # One look at the manifest for all of them (a match asks for a few hundred).
+        self.refresh()
         out = {}
         for doc_id in doc_ids:
-            vector = self.vector(doc_id)
+            vector = self._vector(doc_id)
             if vector is not None:
                 out[doc_id] = vector
         return out
