@@ -291,7 +291,8 @@ W_MATURITY = 0.05
 # restated part of seeds/relevance (0.4: 0.9142, 0.5: 0.9144, 0.6: 0.9153, 0.7: 0.9076 nDCG@10),
 # then checked on the blind part, which did not take part in choosing it (bench/README.md).
 SEMANTIC_SHARE = 0.6
-# A match whose semantic part outweighs its text part this much shows the closest sentences.
+# A match whose meaning score outweighs its words score this much (both normalised over the
+# candidates, before the share mixes them) shows the closest sentences.
 SEMANTIC_REASON_RATIO = 1.0
 SEMANTIC_REASON_SENTENCES = 1
 
@@ -557,19 +558,18 @@ def match(
     kept = []
     for m in matches[:limit]:
         reasons = replace(m.reasons, matched_terms=matched_terms(key_terms, present[m.id]))
-        text_part, semantic_part = parts[m.id]
-        if store is not None and m.id in cosine and semantic_part > SEMANTIC_REASON_RATIO * text_part:
+        by_words, by_meaning = parts[m.id]
+        if store is not None and m.id in cosine and by_meaning > SEMANTIC_REASON_RATIO * by_words:
             reasons = replace(reasons, similar_sentences=closest_sentences(store, doc.id, m.id))
         kept.append(Match(m.id, m.listing_id, m.kind, m.score, reasons))
     return kept
 
 
 def _fuse(text: dict[str, float], cosine: dict[str, float]) -> dict[str, tuple[float, tuple[float, float]]]:
-    """Each candidate's fused score in 0–1 and its (text, semantic) parts.
-
-    Both scores are min-max normalised over the candidates, then mixed by
-    `SEMANTIC_SHARE`. A candidate without a vector keeps its text score for both parts;
-    without any vector the result is the text score alone (min-max normalised).
+    """Each candidate's fused score in 0–1 and its (text, semantic) scores, each min-max
+    normalised over the candidates before `SEMANTIC_SHARE` mixes them (so whether a match
+    is "mainly by meaning" does not depend on the share). A candidate without a vector
+    keeps its text score for both; without any vector the result is the text score alone.
     """
     if not cosine:
         # Text only: the text score as matching has always used it.
@@ -579,8 +579,7 @@ def _fuse(text: dict[str, float], cosine: dict[str, float]) -> dict[str, tuple[f
     out = {}
     for cid, value in text_n.items():
         semantic = cosine_n.get(cid, value)
-        text_part, semantic_part = (1 - SEMANTIC_SHARE) * value, SEMANTIC_SHARE * semantic
-        out[cid] = (text_part + semantic_part, (text_part, semantic_part))
+        out[cid] = ((1 - SEMANTIC_SHARE) * value + SEMANTIC_SHARE * semantic, (value, semantic))
     return out
 
 

@@ -55,6 +55,11 @@ def test_a_differently_worded_fitting_offering_is_found_through_its_vector(engin
     ((mine, theirs),) = found.reasons.similar_sentences
     assert mine in normalise(f"{NEED.title}。{NEED.description}")
     assert theirs in normalise(f"{FITTING.title}。{FITTING.description}")
+    # The best match by words is never called mainly semantic, whatever share meaning has in
+    # the ranking: "语义相近" explains the matches that words do not.
+    best_by_words = next(m for m in match(engine, NEED, "offering", limit=10, now=NOW, vectors=store)
+                         if m.id == text_only[0].id)  # fmt: skip
+    assert best_by_words.reasons.matched_terms and not best_by_words.reasons.similar_sentences
 
 
 def test_listings_without_a_vector_are_still_matched_by_text(engine, embedder):
