@@ -33,6 +33,7 @@ from backend.kit.limits import BodySizeLimit
 from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
 from backend.listings.models import ListingAttachment
+from backend.listings.public_cache import PublicListings
 from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await refuse_missing_local_files(session, settings.upload_dir, FILE_MODELS)
         search_engine = open_search_engine(settings)
         app.state.search_engine = search_engine
+        # What visitors see of published listings, kept by this process (backend/listings/public_cache.py).
+        app.state.public_listings = PublicListings()
         try:
             await to_thread.run_sync(search_engine.ensure_ready)
         except SearchUnavailable as exc:

@@ -100,8 +100,9 @@ async def search_listings(
         page_size=page_size,
         **range_filters(budget_from, budget_to, deadline_from, deadline_to, still_open),
     )
-    result = await service.search(session, _engine(request), actor=actor, params=params)
-    presented = await _present_rows(session, actor, [(h.kind, h.listing) for h in result.hits])
+    # Visitors all see the same of a published listing: their hits come from the process's cache.
+    cache = None if actor.is_authenticated else request.app.state.public_listings
+    result = await service.search_presented(session, _engine(request), actor=actor, params=params, cache=cache)
     return SearchResponse(
         hits=[
             SearchHitPublic(
@@ -112,7 +113,7 @@ async def search_listings(
                 snippet=h.snippet_html,
                 score=h.score,
                 matched_terms=h.matched_terms,
-                listing=presented[(h.kind.value, h.listing.id)],
+                listing=h.listing,
             )
             for h in result.hits
         ],

@@ -13,12 +13,15 @@ from backend.auth.actor import Actor, require_signed_in
 from backend.kit.db import utcnow
 from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Opportunity
+from backend.listings.presenter import present_mixed
+from backend.listings.public_cache import PublicListings
 from backend.listings.ranges import BudgetRange, DeadlineWindow
+from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.listings.service import KIND_LABELS, Listing, can_see_private_fields, get_visible
 from backend.searching.documents import build_documents, deadline_seconds
 from backend.searching.models import MatchDecision, MatchVerdict
 from backend.taxonomy.service import TaxonomyIndex, load_index
-from search import SearchEngine, SearchQuery, SearchUnavailable, match
+from search import SearchEngine, SearchQuery, SearchResult, SearchUnavailable, match
 
 UNAVAILABLE_MESSAGE = "搜索服务暂时不可用，请稍后再试；清单浏览不受影响"
 OTHER_KIND = {ListingKind.opportunity: ListingKind.offering, ListingKind.offering: ListingKind.opportunity}
@@ -125,8 +128,9 @@ def _facets(raw: dict[str, dict[str, int]], names: TaxonomyIndex) -> dict[str, l
     return out
 
 
-async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams) -> SearchPage:
-    """Search both lists (or one); hits are re-checked against the database before they are shown."""
+async def _engine_search(
+    session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams
+) -> tuple[SearchResult, TaxonomyIndex]:
     names = await load_index(session)
     query = SearchQuery(
         text=params.q,
@@ -144,9 +148,19 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
         **range_query(params.budget, params.deadline),
     )
     try:
-        result = await to_thread.run_sync(engine.search, query)
+        return await to_thread.run_sync(engine.search, query), names
     except SearchUnavailable as exc:
         raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
+
+
+def _shown(actor: Actor, listing: Listing | None) -> bool:
+    # The index may lag the database by a moment: never show what the database no longer allows.
+    return listing is not None and (listing.status == ListingStatus.published or actor.is_staff)
+
+
+async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams) -> SearchPage:
+    """Search both lists (or one); hits are re-checked against the database before they are shown."""
+    result, names = await _engine_search(session, engine, actor=actor, params=params)
     wanted: dict[ListingKind, list[int]] = {}
     for hit in result.hits:
         wanted.setdefault(ListingKind(hit.kind), []).append(hit.listing_id)
@@ -154,13 +168,70 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
     hits = []
     for hit in result.hits:
         listing = rows.get((ListingKind(hit.kind), hit.listing_id))
-        # The index may lag the database by a moment: never show what the database no longer allows.
-        if listing is None or not (listing.status == ListingStatus.published or actor.is_staff):
+        if listing is None or not _shown(actor, listing):
             continue
         hits.append(
             SearchHitRow(listing, ListingKind(hit.kind), hit.score, hit.title_html, hit.snippet_html, hit.matched_terms)
         )
     return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
+
+
+@dataclass
+class PresentedHit:
+    listing: OpportunityPublic | OfferingPublic
+    kind: ListingKind
+    score: float
+    title_html: str
+    snippet_html: str
+    matched_terms: list[str]
+
+
+@dataclass
+class PresentedPage:
+    hits: list[PresentedHit]
+    total: int
+    facets: dict[str, list[FacetValue]]
+    took_ms: float
+
+
+async def search_presented(
+    session: AsyncSession,
+    engine: SearchEngine,
+    *,
+    actor: Actor,
+    params: SearchParams,
+    cache: PublicListings | None = None,
+) -> PresentedPage:
+    """`search` with each hit in the public shape `actor` may see. With `cache` (a process's
+    `PublicListings`, for visitors only) the hits it holds are neither loaded nor presented again;
+    the others are, and are kept."""
+    result, names = await _engine_search(session, engine, actor=actor, params=params)
+    if cache is not None:
+        await cache.follow(session)
+    shown: dict[tuple[ListingKind, int], OpportunityPublic | OfferingPublic] = {}
+    wanted: dict[ListingKind, list[int]] = {}
+    for hit in result.hits:
+        kind = ListingKind(hit.kind)
+        kept = cache.get(kind, hit.listing_id) if cache is not None else None
+        if kept is not None:
+            shown[(kind, hit.listing_id)] = kept
+        else:
+            wanted.setdefault(kind, []).append(hit.listing_id)
+    rows = [(kind, row) for (kind, _), row in (await _load_rows(session, wanted)).items() if _shown(actor, row)]
+    for (kind, row), item in zip(rows, await present_mixed(session, actor=actor, rows=rows), strict=True):
+        shown[(kind, row.id)] = item
+        if cache is not None:
+            cache.put(kind, item)
+    hits = []
+    for hit in result.hits:
+        item = shown.get((ListingKind(hit.kind), hit.listing_id))
+        if item is not None:
+            hits.append(
+                PresentedHit(
+                    item, ListingKind(hit.kind), hit.score, hit.title_html, hit.snippet_html, hit.matched_terms
+                )
+            )
+    return PresentedPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
 
 
 async def suggest(engine: SearchEngine, *, text: str, kind: ListingKind | None, limit: int = 5) -> list[str]:

@@ -186,3 +186,43 @@ async def test_only_matchmakers_decide_on_suggestions(client, session):
         "/api/v1/matches/decisions", json={"opportunity_id": 1, "offering_id": 1, "verdict": "dismissed"}
     )
     assert response.status_code == 403
+
+
+async def test_a_visitor_sees_a_listing_as_it_is_now_though_the_process_keeps_visitors_hits(
+    make_client, session, connection, sync_index
+):
+    """Visitors' hits are kept by the process (backend/listings/public_cache.py): a repeat search
+    loads and presents nothing again, and a change to a listing shows at the visitor's next search."""
+    from sqlalchemy import event
+
+    _, _, farm, *_ = await _publish_listings(session)
+    await sync_index()
+    visitor, staff = make_client(), make_client()
+    await login(staff, await create_user(session, role=Role.matchmaker))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(connection.sync_connection, "before_cursor_execute", count)
+    try:
+        first = await visitor.get("/api/v1/search", params={"q": "脐橙", "kind": "opportunity"})
+        on_first = len(statements)
+        again = await visitor.get("/api/v1/search", params={"q": "脐橙", "kind": "opportunity"})
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", count)
+    assert first.json()["hits"] == again.json()["hits"]
+    assert first.json()["hits"][0]["listing"]["id"] == farm.id
+    # The repeat reads only the outbox's change stamp: no rows, organisations, tracks or domains.
+    assert [q for q in statements[:on_first] if q.startswith("SELECT") and "FROM opportunity" in q]
+    (repeat,) = [q for q in statements[on_first:] if q.startswith("SELECT")]
+    assert "FROM outbox_event" in repeat
+
+    edited = await staff.patch(f"/api/v1/opportunities/{farm.id}", json={"description": "脐橙果园黄龙病早期识别"})
+    assert edited.status_code == 200, edited.text
+    await sync_index()
+    now = (await visitor.get("/api/v1/search", params={"q": "脐橙", "kind": "opportunity"})).json()
+    assert now["hits"][0]["listing"]["description"] == "脐橙果园黄龙病早期识别"
+    # Signed-in people are never served from it: the matchmaker sees the draft-only fields too.
+    mine = (await staff.get("/api/v1/search", params={"q": "脐橙", "kind": "opportunity"})).json()
+    assert mine["hits"][0]["listing"]["contact"] is not None

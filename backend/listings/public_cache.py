@@ -1,0 +1,78 @@
+"""What a visitor sees of published listings, kept per process while nothing about them changed.
+
+Search results go mostly to visitors, and the same listings come back in result after result:
+presenting them (their rows, organisations, tracks, domains and batches, then the response
+models) was about half of a search request's time (bench/README.md, issue 14). A visitor's view
+of a published listing is the same for every visitor, so a process keeps it.
+
+Kept honest by the outbox: every change to a listing writes an outbox row in its own transaction
+(backend/outbox/service.py). Before each use the newest outbox id is read (one index lookup);
+when it moved, the listings named by the rows since the last look are dropped, all of them when
+there are more than `FOLLOW_AT_MOST`. The look reaches `OUT_OF_ORDER` ids back because two
+PostgreSQL transactions may commit in the other order than they drew their ids (one that commits
+late is seen at the next move of the stamp, or after `KEEP_SECONDS`). What changes a
+listing's face without an outbox row (an organisation renamed, a taxonomy name edited) shows
+within `KEEP_SECONDS`; README "Several hosts" lists this with the other per-process caches.
+"""
+
+import time
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.listings.models import ListingKind, ListingStatus
+from backend.listings.schemas import OfferingPublic, OpportunityPublic
+from backend.outbox.models import OutboxEvent
+from backend.outbox.service import change_stamp
+
+KEEP_SECONDS = 60.0
+KEEP_AT_MOST = 20_000  # listings; the oldest go first
+FOLLOW_AT_MOST = 1_000  # outbox rows read to drop single listings, else everything is dropped
+OUT_OF_ORDER = 100  # outbox ids looked at again, for transactions that committed late
+
+Public = OpportunityPublic | OfferingPublic
+
+
+class PublicListings:
+    def __init__(self, keep_seconds: float = KEEP_SECONDS) -> None:
+        self.keep_seconds = keep_seconds
+        self._entries: dict[tuple[str, int], tuple[float, Public]] = {}
+        self._stamp: int | None = None
+
+    async def follow(self, session: AsyncSession) -> None:
+        """Drop what changed since the last look (call once per request, before `get`)."""
+        stamp = await change_stamp(session)
+        if self._stamp is None or stamp < self._stamp:
+            # First look, or outbox rows gone (a restore, a test's rollback): start afresh.
+            self._entries.clear()
+        elif stamp != self._stamp:
+            changed = (
+                await session.exec(
+                    select(OutboxEvent.entity_kind, OutboxEvent.entity_id)
+                    .where(col(OutboxEvent.id) > self._stamp - OUT_OF_ORDER, col(OutboxEvent.id) <= stamp)
+                    .limit(FOLLOW_AT_MOST + 1)
+                )
+            ).all()
+            if len(changed) > FOLLOW_AT_MOST:
+                self._entries.clear()
+            else:
+                for kind, listing_id in changed:
+                    self._entries.pop((kind, listing_id), None)
+        self._stamp = stamp
+
+    def get(self, kind: ListingKind, listing_id: int) -> Public | None:
+        found = self._entries.get((kind.value, listing_id))
+        if found is None:
+            return None
+        if time.monotonic() - found[0] > self.keep_seconds:
+            del self._entries[(kind.value, listing_id)]
+            return None
+        return found[1]
+
+    def put(self, kind: ListingKind, item: Public) -> None:
+        """Keep what a visitor was shown (published listings only: anything else is never cached)."""
+        if item.status != ListingStatus.published:
+            return
+        self._entries[(kind.value, item.id)] = (time.monotonic(), item)
+        while len(self._entries) > KEEP_AT_MOST:
+            del self._entries[next(iter(self._entries))]
