@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from anyio import to_thread
 from sqlmodel import col, select
@@ -14,9 +14,8 @@ from backend.kit.db import utcnow
 from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable
 from backend.listings.models import LISTING_MODELS, ListingKind, ListingStatus, Opportunity
 from backend.listings.presenter import present_mixed
-from backend.listings.public_cache import PublicListings
+from backend.listings.public_cache import Public, PublicListings
 from backend.listings.ranges import BudgetRange, DeadlineWindow
-from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.listings.service import KIND_LABELS, Listing, can_see_private_fields, get_visible
 from backend.searching.documents import build_documents, deadline_seconds
 from backend.searching.models import MatchDecision, MatchVerdict
@@ -70,9 +69,13 @@ class FacetValue:
     count: int
 
 
+# A hit's listing: its database row (`search`), or its public shape (`search_presented`).
+L = TypeVar("L")
+
+
 @dataclass
-class SearchHitRow:
-    listing: Listing
+class SearchHitRow(Generic[L]):
+    listing: L
     kind: ListingKind
     score: float
     title_html: str
@@ -81,8 +84,8 @@ class SearchHitRow:
 
 
 @dataclass
-class SearchPage:
-    hits: list[SearchHitRow]
+class SearchPage(Generic[L]):
+    hits: list[SearchHitRow[L]]
     total: int
     facets: dict[str, list[FacetValue]]
     took_ms: float
@@ -158,7 +161,9 @@ def _shown(actor: Actor, listing: Listing | None) -> bool:
     return listing is not None and (listing.status == ListingStatus.published or actor.is_staff)
 
 
-async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams) -> SearchPage:
+async def search(
+    session: AsyncSession, engine: SearchEngine, *, actor: Actor, params: SearchParams
+) -> SearchPage[Listing]:
     """Search both lists (or one); hits are re-checked against the database before they are shown."""
     result, names = await _engine_search(session, engine, actor=actor, params=params)
     wanted: dict[ListingKind, list[int]] = {}
@@ -176,24 +181,6 @@ async def search(session: AsyncSession, engine: SearchEngine, *, actor: Actor, p
     return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
 
 
-@dataclass
-class PresentedHit:
-    listing: OpportunityPublic | OfferingPublic
-    kind: ListingKind
-    score: float
-    title_html: str
-    snippet_html: str
-    matched_terms: list[str]
-
-
-@dataclass
-class PresentedPage:
-    hits: list[PresentedHit]
-    total: int
-    facets: dict[str, list[FacetValue]]
-    took_ms: float
-
-
 async def search_presented(
     session: AsyncSession,
     engine: SearchEngine,
@@ -201,14 +188,14 @@ async def search_presented(
     actor: Actor,
     params: SearchParams,
     cache: PublicListings | None = None,
-) -> PresentedPage:
+) -> SearchPage[Public]:
     """`search` with each hit in the public shape `actor` may see. With `cache` (a process's
     `PublicListings`, for visitors only) the hits it holds are neither loaded nor presented again;
     the others are, and are kept."""
     result, names = await _engine_search(session, engine, actor=actor, params=params)
     if cache is not None:
         await cache.follow(session)
-    shown: dict[tuple[ListingKind, int], OpportunityPublic | OfferingPublic] = {}
+    shown: dict[tuple[ListingKind, int], Public] = {}
     wanted: dict[ListingKind, list[int]] = {}
     for hit in result.hits:
         kind = ListingKind(hit.kind)
@@ -227,11 +214,11 @@ async def search_presented(
         item = shown.get((ListingKind(hit.kind), hit.listing_id))
         if item is not None:
             hits.append(
-                PresentedHit(
+                SearchHitRow(
                     item, ListingKind(hit.kind), hit.score, hit.title_html, hit.snippet_html, hit.matched_terms
                 )
             )
-    return PresentedPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
+    return SearchPage(hits=hits, total=result.total, facets=_facets(result.facets, names), took_ms=result.took_ms)
 
 
 async def suggest(engine: SearchEngine, *, text: str, kind: ListingKind | None, limit: int = 5) -> list[str]:
