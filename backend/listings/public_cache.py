@@ -16,12 +16,16 @@ within `KEEP_SECONDS`; README "Several hosts" lists this with the other per-proc
 """
 
 import time
+from collections.abc import Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.auth.actor import ANONYMOUS
 from backend.listings.models import ListingKind, ListingStatus
+from backend.listings.presenter import present
 from backend.listings.schemas import OfferingPublic, OpportunityPublic
+from backend.listings.service import Listing
 from backend.outbox.models import OutboxEvent
 from backend.outbox.service import change_stamp
 
@@ -68,6 +72,16 @@ class PublicListings:
             del self._entries[(kind.value, listing_id)]
             return None
         return found[1]
+
+    async def present(self, session: AsyncSession, *, kind: ListingKind, rows: Sequence[Listing]) -> list[Public]:
+        """What a visitor sees of `rows`, in their order: the kept ones as kept, the others
+        presented and kept (call `follow` first in the request)."""
+        kept: dict[int | None, Public | None] = {row.id: self.get(kind, row.id or 0) for row in rows}
+        fresh = [row for row in rows if kept[row.id] is None]
+        for item in await present(session, actor=ANONYMOUS, kind=kind, listings=fresh):
+            self.put(kind, item)
+            kept[item.id] = item
+        return [found for row in rows if (found := kept[row.id]) is not None]
 
     def put(self, kind: ListingKind, item: Public) -> None:
         """Keep what a visitor was shown (published listings only: anything else is never cached)."""

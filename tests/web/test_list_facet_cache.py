@@ -106,3 +106,22 @@ async def test_counts_are_kept_while_nothing_changes_and_the_total_is_never_behi
     query._facet_cache.clear()
     query._facet_locks.clear()
     query._totals.clear()
+
+
+async def test_a_visitor_browsing_sees_a_change_at_once_though_the_process_keeps_what_visitors_see(
+    make_client, session
+):
+    """The list page presents visitors' listings from the process's cache
+    (backend/listings/public_cache.py): a matchmaker's edit shows on the visitor's next page."""
+    from backend.auth.models import Role
+    from tests.factories import create_user, login
+
+    bureau = await create_organisation(session, name="测试市数据局（浏览缓存）")
+    listing = await create_opportunity(session, bureau, title="浏览缓存场景原标题", status=ListingStatus.published)
+    visitor, staff = make_client(), make_client()
+    assert "浏览缓存场景原标题" in (await visitor.get("/opportunities")).text
+    await login(staff, await create_user(session, role=Role.matchmaker))
+    edited = await staff.patch(f"/api/v1/opportunities/{listing.id}", json={"title": "浏览缓存场景新标题"})
+    assert edited.status_code == 200, edited.text
+    page = (await visitor.get("/opportunities")).text
+    assert "浏览缓存场景新标题" in page and "浏览缓存场景原标题" not in page

@@ -25,6 +25,7 @@ from backend.listings.browse import FACETS, FacetValue
 from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
+from backend.listings.public_cache import PublicListings
 from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window, range_params
 from backend.outbox.service import change_stamp
 from backend.taxonomy.service import load_index
@@ -148,10 +149,14 @@ async def find_listings(
 ) -> ListingResults:
     """Results, facet counts and highlights for a list page."""
     try:
+        # Visitors all see the same of a published listing: the process keeps it for them.
+        cache: PublicListings | None = None if actor.is_authenticated else request.app.state.public_listings
+        if cache is not None:
+            await cache.follow(session)
         if params.q:
-            return await _from_engine(request, session, actor, kind, params)
+            return await _from_engine(request, session, actor, kind, params, cache)
         ttl = request.app.state.settings.list_facet_cache_seconds
-        return await _from_database(session, actor, kind, params, facet_ttl=ttl)
+        return await _from_database(session, actor, kind, params, facet_ttl=ttl, cache=cache)
     except SearchOutage:
         return ListingResults(items=[], total=0, page=params.page, unavailable=True)
 
@@ -160,7 +165,12 @@ async def find_listings(
 
 
 async def _from_engine(
-    request: Request, session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    kind: ListingKind,
+    params: ListingParams,
+    cache: PublicListings | None,
 ) -> ListingResults:
     from backend.kit.errors import ServiceUnavailable
     from backend.searching import service as searching
@@ -180,17 +190,15 @@ async def _from_engine(
         page_size=PAGE_SIZE,
     )
     try:
-        page = await searching.search(session, request.app.state.search_engine, actor=actor, params=query)
+        page = await searching.search_presented(
+            session, request.app.state.search_engine, actor=actor, params=query, cache=cache
+        )
     except ServiceUnavailable as exc:
         raise SearchOutage(str(exc)) from exc
-    presented = {
-        item.id: item
-        for item in await present(session, actor=actor, kind=kind, listings=[h.listing for h in page.hits])
-    }
     items = [
         # The engine escapes the text and adds only <mark> (search.highlight).
         ResultItem(
-            presented[h.listing.id],
+            h.listing,
             Markup(h.title_html),  # noqa: S704
             Markup(h.snippet_html) if h.snippet_html else None,  # noqa: S704
         )
@@ -207,7 +215,13 @@ async def _from_engine(
 
 
 async def _from_database(
-    session: AsyncSession, actor: Actor, kind: ListingKind, params: ListingParams, *, facet_ttl: float = 0.0
+    session: AsyncSession,
+    actor: Actor,
+    kind: ListingKind,
+    params: ListingParams,
+    *,
+    facet_ttl: float = 0.0,
+    cache: PublicListings | None = None,
 ) -> ListingResults:
     # Read before counting: a change committed in between then moves the stamp past what was
     # counted, and the next page counts again rather than keeping a count under the old stamp.
@@ -225,7 +239,10 @@ async def _from_database(
     )
     if facet_ttl > 0:
         _keep(_totals, key, (stamp, total))
-    listings = await present(session, actor=actor, kind=kind, listings=rows)
+    if cache is not None:
+        listings = await cache.present(session, kind=kind, rows=rows)
+    else:
+        listings = await present(session, actor=actor, kind=kind, listings=rows)
     terms = params.q.split()
     items = [ResultItem(item, mark(item.title, terms), snippet(item.description, terms)) for item in listings]
     facets = await _cached_facets(session, actor, kind, params, ttl=facet_ttl, stamp=stamp)
