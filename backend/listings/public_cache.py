@@ -43,8 +43,9 @@ class PublicListings:
         self._entries: dict[tuple[str, int], tuple[float, Public]] = {}
         self._stamp: int | None = None
 
-    async def follow(self, session: AsyncSession) -> None:
-        """Drop what changed since the last look (call once per request, before `get`)."""
+    async def follow(self, session: AsyncSession) -> int:
+        """Drop what changed since the last look (call once per request, before `get`); answers the
+        change stamp it read, for whatever else the request keeps by it."""
         stamp = await change_stamp(session)
         if self._stamp is None or stamp < self._stamp:
             # First look, or outbox rows gone (a restore, a test's rollback): start afresh.
@@ -63,6 +64,7 @@ class PublicListings:
                 for kind, listing_id in changed:
                     self._entries.pop((kind, listing_id), None)
         self._stamp = stamp
+        return stamp
 
     def get(self, kind: ListingKind, listing_id: int) -> Public | None:
         found = self._entries.get((kind.value, listing_id))

@@ -151,12 +151,11 @@ async def find_listings(
     try:
         # Visitors all see the same of a published listing: the process keeps it for them.
         cache: PublicListings | None = None if actor.is_authenticated else request.app.state.public_listings
-        if cache is not None:
-            await cache.follow(session)
+        stamp = await cache.follow(session) if cache is not None else None
         if params.q:
             return await _from_engine(request, session, actor, kind, params, cache)
         ttl = request.app.state.settings.list_facet_cache_seconds
-        return await _from_database(session, actor, kind, params, facet_ttl=ttl, cache=cache)
+        return await _from_database(session, actor, kind, params, facet_ttl=ttl, cache=cache, stamp=stamp)
     except SearchOutage:
         return ListingResults(items=[], total=0, page=params.page, unavailable=True)
 
@@ -222,10 +221,13 @@ async def _from_database(
     *,
     facet_ttl: float = 0.0,
     cache: PublicListings | None = None,
+    stamp: int | None = None,
 ) -> ListingResults:
+    """`stamp`: the change stamp already read in this request (by the cache), if any."""
     # Read before counting: a change committed in between then moves the stamp past what was
     # counted, and the next page counts again rather than keeping a count under the old stamp.
-    stamp = await change_stamp(session) if facet_ttl > 0 else 0
+    if stamp is None:
+        stamp = await change_stamp(session) if facet_ttl > 0 else 0
     key = _counts_key(session, actor, kind, params)
     kept_total = _totals.get(key)
     rows, total = await service.list_listings(
