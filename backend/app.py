@@ -32,8 +32,9 @@ from backend.kit.files import refuse_missing_local_files
 from backend.kit.limits import BodySizeLimit
 from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
+from backend.kit.visitor_answers import KeepVisitorAnswers
 from backend.listings.models import ListingAttachment
-from backend.listings.public_cache import PublicListings
+from backend.listings.public_cache import KEEP_SECONDS, PublicListings, as_visitors_see_them
 from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
@@ -172,6 +173,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
     app.add_middleware(NoStore, session_cookie=settings.session_cookie)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    # Visitors' searches and list pages answered as before while nothing they show has changed.
+    # Outside the size limit, guard and no-store, so a kept answer carries their headers as sent.
+    app.add_middleware(
+        KeepVisitorAnswers,
+        paths=frozenset({f"{API_PREFIX}/search", "/opportunities", "/offerings"}),
+        session_cookie=settings.session_cookie,
+        look=lambda: as_visitors_see_them(app.state.sessionmaker, app.state.search_engine),
+        keep_bytes=settings.visitor_answers_mb << 20,
+        keep_seconds=KEEP_SECONDS,
+    )
     # Background work in this process waits while it answers requests (backend/kit/busy.py).
     app.add_middleware(CountRequests)
     # Outermost: a request waiting its turn holds nothing and counts as no work yet.

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # 0 admits all at once.
     requests_in_flight: int = Field(default=8, ge=0)
 
+    # Memory per process for whole answers to visitors' searches and list pages, kept while the
+    # listings and the index stay as they were (backend/kit/visitor_answers.py); 0 keeps none.
+    visitor_answers_mb: int = Field(default=64, ge=0)
+
     # How long a process may reuse the facet counts of a list page (web/listing_query.py);
     # 0 counts them on every request. README "Several hosts" lists every per-process cache.
     list_facet_cache_seconds: float = Field(default=10.0, ge=0)

@@ -19,6 +19,10 @@ For each database (a throw-away PostgreSQL database, or a SQLite file in a tempo
    the published listings of the database;
 4. the search API again with `--workers 1` (one process) for comparison.
 
+Visitors' searches and list pages are answered from the process's kept answers while nothing
+changed (backend/kit/visitor_answers.py); the "every URL new" runs add a parameter the app
+ignores to each request, so they measure the same requests with no kept answer to use.
+
 Prints req/s, p50/p95/p99 (ms), errors (connect/read/write/status/timeout) per scenario.
 Figures, not tests: they depend on the machine and on what else runs on it.
 """
@@ -57,12 +61,20 @@ PORTS = range(18300, 18400)
 
 LUA = r"""
 local paths = {}
+local fresh, tag, n = false, 0, 0
 init = function(args)
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 1000)
+  -- "fresh": every request a URL never asked before (a parameter the app ignores), so no kept answer is used.
+  fresh, tag = args[2] == "fresh", math.random(1000000000)
 end
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
+  local path = paths[math.random(#paths)]
+  if fresh then
+    n = n + 1
+    path = path .. "&_=" .. tag .. "-" .. n
+  end
+  return wrk.format("GET", path)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -248,7 +260,16 @@ def server_cpu_seconds(session: int) -> float:
     return total / CLOCK_TICKS
 
 
-def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path, server: int | None = None) -> dict:
+def wrk(
+    base: str,
+    paths: list[str],
+    connections: int,
+    seconds: int,
+    work: Path,
+    server: int | None = None,
+    *,
+    fresh: bool = False,
+) -> dict:
     script = work / "paths.lua"
     script.write_text(LUA)
     listing = work / f"paths-{os.getpid()}-{random.random():.6f}.txt"
@@ -269,6 +290,7 @@ def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path,
             base,
             "--",
             str(listing),
+            "fresh" if fresh else "kept",
         ],
         capture_output=True,
         text=True,
@@ -415,12 +437,15 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
 
         server, base = start_server(env, args.workers, work / "server.log")
         for connections in (50, 200):
-            for label, paths in (
-                ("search API", search_paths),
-                ("list pages", list_paths),
-                ("detail pages", detail_paths),
+            for label, paths, fresh in (
+                ("search API", search_paths, False),
+                ("search API, every URL new", search_paths, True),
+                ("list pages", list_paths, False),
+                ("list pages, every URL new", list_paths, True),
+                ("detail pages", detail_paths, False),
             ):
-                show(f"{label} @ {connections}", wrk(base, paths, connections, args.seconds, work, server.pid))
+                result = wrk(base, paths, connections, args.seconds, work, server.pid, fresh=fresh)
+                show(f"{label} @ {connections}", result)
             stop = threading.Event()
             writer = Writer(base, stop)
             writer.start()

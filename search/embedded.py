@@ -176,6 +176,15 @@ class EmbeddedEngine:
             if self._gen is not None:
                 self._gen.release_writer()
 
+    def generation(self) -> tuple[str, tuple[int, int, int] | None] | None:
+        """What names the index as searches see it now; it changes with every commit and rebuild,
+        whichever process made it (two `stat`s). None until a search has opened the index, or
+        while a rebuild's swap is pending: then it cannot tell."""
+        gen = self._gen
+        if gen is None or self._stamp() != self._pointer_stamp:
+            return None
+        return gen.name, gen._meta()
+
     def health(self) -> bool:
         try:
             self._current().index.searcher()

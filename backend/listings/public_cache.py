@@ -10,29 +10,31 @@ Kept honest by the outbox: every change to a listing writes an outbox row in its
 when it moved, the listings named by the rows since the last look are dropped, all of them when
 there are more than `FOLLOW_AT_MOST`. The look reaches `OUT_OF_ORDER` ids back because two
 PostgreSQL transactions may commit in the other order than they drew their ids (one that commits
-late is seen at the next move of the stamp, or after `KEEP_SECONDS`). What changes a
-listing's face without an outbox row (an organisation renamed, a taxonomy name edited) shows
-within `KEEP_SECONDS`; README "Several hosts" lists this with the other per-process caches.
+late is seen at the next move of the stamp, or after `KEEP_SECONDS`). A renamed organisation
+writes a row for each of its listings (backend/listings/service.py). What changes a listing's
+face without an outbox row (a taxonomy name edited) shows within `KEEP_SECONDS`; README
+"Several hosts" lists this with the other per-process caches.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import ANONYMOUS
+from backend.kit.db import session_scope
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
 from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.listings.service import Listing
 from backend.outbox.models import OutboxEvent
-from backend.outbox.service import change_stamp
+from backend.outbox.service import OUT_OF_ORDER, change_mark, change_stamp
 
 KEEP_SECONDS = 60.0
 KEEP_AT_MOST = 20_000  # listings; the oldest go first
 FOLLOW_AT_MOST = 1_000  # outbox rows read to drop single listings, else everything is dropped
-OUT_OF_ORDER = 100  # outbox ids looked at again, for transactions that committed late
 
 Public = OpportunityPublic | OfferingPublic
 
@@ -92,3 +94,16 @@ class PublicListings:
         self._entries[(kind.value, item.id)] = (time.monotonic(), item)
         while len(self._entries) > KEEP_AT_MOST:
             del self._entries[next(iter(self._entries))]
+
+
+async def as_visitors_see_them(sessionmaker: async_sessionmaker[AsyncSession], engine: object) -> Hashable | None:
+    """What visitors' searches and list pages depend on, as it is now: the outbox's change mark
+    (every change to a listing) and the search index's generation (what searches find). None when
+    the engine cannot name its state cheaply (Meilisearch applies writes in its own time), so
+    their whole answers are not kept (backend/kit/visitor_answers.py)."""
+    generation = getattr(engine, "generation", None)
+    index = generation() if generation is not None else None
+    if index is None:
+        return None
+    async with session_scope(sessionmaker, write=False) as session:
+        return await change_mark(session), index

@@ -56,6 +56,21 @@ async def change_stamp(session: AsyncSession) -> int:
     return (await session.exec(select(func.max(col(OutboxEvent.id))))).one() or 0
 
 
+# Outbox ids looked at again on each look: two PostgreSQL transactions may commit in the other
+# order than they drew their ids, so the newest id alone can miss one that commits late.
+OUT_OF_ORDER = 100
+
+
+async def change_mark(session: AsyncSession) -> tuple[int, int]:
+    """`change_stamp`, and how many rows the last `OUT_OF_ORDER` ids below it hold: a transaction
+    that drew its id before the newest row's and committed after it moves the second number.
+    Two index lookups in one statement."""
+    newest = select(func.coalesce(func.max(col(OutboxEvent.id)), 0)).scalar_subquery()
+    recent = select(func.count()).select_from(OutboxEvent).where(col(OutboxEvent.id) > newest - OUT_OF_ORDER)
+    stamp, count = (await session.exec(select(newest, recent.scalar_subquery()))).one()
+    return stamp, count
+
+
 async def postpone(
     session: AsyncSession,
     events: Sequence[OutboxEvent],

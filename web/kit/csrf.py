@@ -37,6 +37,26 @@ def csrf_token(request: Request) -> str:
     return _sign(request, secret)
 
 
+class LazyToken:
+    """`csrf_token(request)` made only when a template writes it: a page without a form (a visitor's
+    list page) then sets no cookie and is the same for every visitor, so it may be kept whole
+    (backend/kit/visitor_answers.py)."""
+
+    __slots__ = ("_request", "_token")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._token: str | None = None
+
+    def __str__(self) -> str:
+        if self._token is None:
+            self._token = csrf_token(self._request)
+        return self._token
+
+    def __html__(self) -> str:
+        return str(self)  # hex digits: nothing to escape
+
+
 def attach_csrf_cookie(request: Request, response: Response) -> None:
     secret = getattr(request.state, "new_csrf_secret", None)
     if secret:

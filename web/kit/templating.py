@@ -16,7 +16,7 @@ from backend.listings.models import MATURITY_LABELS, STATUS_LABELS
 from backend.organisations.models import ORGANISATION_KIND_LABELS
 from backend.subscriptions.models import FREQUENCY_LABELS
 from backend.subscriptions.permissions import can_save as can_save_search
-from web.kit.csrf import CSRF_FIELD, attach_csrf_cookie, csrf_token
+from web.kit.csrf import CSRF_FIELD, LazyToken, attach_csrf_cookie
 from web.kit.urls import listing_url, template_url
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
@@ -108,7 +108,7 @@ def render(
     values = {
         "request": request,
         "actor": actor,
-        "csrf_token": csrf_token(request),
+        "csrf_token": LazyToken(request),
         "path": request.url.path,
         "return_to": None if is_htmx else return_to,
         # The footer's 主办/承办单位 and record numbers (backend/settings.py).

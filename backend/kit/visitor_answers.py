@@ -1,0 +1,164 @@
+"""Whole answers to visitors' searches and list pages, kept per process while what they show stays as it was.
+
+Visitors ask the same popular searches and the first pages of the two lists over and over, and
+every visitor gets the same answer. Even with the listings' presentation kept
+(backend/listings/public_cache.py), such a request cost 6-7 ms of CPU at 50 connections: FastAPI's
+parameter and dependency work about 30 %, the endpoint about half, serialisation the rest
+(bench/README.md, issue 14). A kept answer costs one look at what it depends on.
+
+Rules (a shared cache's, as a reverse proxy would keep them, but told exactly when to let go):
+- Only GET requests without the session cookie, to the paths the app names.
+- Only 200 answers that set no cookie and are at most `MAX_ANSWER_BYTES`; kept per path, query
+  string and the htmx headers, which change what a page renders.
+- Before each use the app's `look()` says what the answers depend on as it is now (for listings:
+  the outbox's change stamp and the search index's generation, backend/wiring.py). A kept answer
+  is used only under the same word, and for at most `keep_seconds`, the bound for what changes
+  without a word (README "Several hosts" lists it with the other per-process caches). `None`
+  means "cannot tell": then nothing is kept or used.
+- Requests that arrived while a look was under way wait for the next one, which starts after
+  them; requests that arrive together share one look. A write committed before a request
+  arrived is therefore always seen.
+"""
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_ANSWER_BYTES = 1 << 20
+# Headers a page may answer differently (htmx fragments); today's pages answer htmx whole.
+_VARY = (b"hx-request", b"hx-target")
+
+Look = Callable[[], Awaitable[Hashable | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    word: Hashable
+    kept_at: float
+    start: Message
+    body: bytes
+
+
+class SharedLook:
+    """`look()` once for all the requests that arrived before it started."""
+
+    def __init__(self, look: Look) -> None:
+        self._look = look
+        self._running: asyncio.Future[Hashable | None] | None = None
+        self._started = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, arrived: float) -> Hashable | None:
+        loop = asyncio.get_running_loop()
+        running = self._running
+        if running is None or self._started < arrived or self._loop is not loop:
+            self._started, self._loop = time.monotonic(), loop
+            running = self._running = asyncio.ensure_future(self._look())
+            running.add_done_callback(self._finished)
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database is away: the request itself will say so
+            return None
+
+    def _finished(self, done: asyncio.Future[Hashable | None]) -> None:
+        if self._running is done:
+            self._running = None
+        if not done.cancelled():
+            done.exception()  # retrieved here, so asyncio does not log it as never retrieved
+
+
+class KeepVisitorAnswers:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        paths: frozenset[str],
+        session_cookie: str,
+        look: Look,
+        keep_bytes: int,
+        keep_seconds: float,
+    ) -> None:
+        self.app = app
+        self.paths = paths
+        self.cookie = session_cookie.encode() + b"="
+        self.look = SharedLook(look)
+        self.keep_bytes = keep_bytes
+        self.keep_seconds = keep_seconds
+        self._answers: OrderedDict[tuple[bytes, ...], _Answer] = OrderedDict()
+        self._bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.keep_bytes <= 0
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] not in self.paths
+            or self._signed_in(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        arrived = time.monotonic()
+        word = await self.look(arrived)
+        if word is None:
+            await self.app(scope, receive, send)
+            return
+        key = self._key(scope)
+        kept = self._answers.get(key)
+        if kept is not None and kept.word == word and arrived - kept.kept_at <= self.keep_seconds:
+            self._answers.move_to_end(key)
+            # Fresh message dicts: a server or middleware may change the ones it is given.
+            await send({**kept.start, "headers": list(kept.start["headers"])})
+            await send({"type": "http.response.body", "body": kept.body})
+            return
+        await self.app(scope, receive, self._keeping(key, word, arrived, send))
+
+    def _signed_in(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"cookie" and any(part.strip().startswith(self.cookie) for part in value.split(b";")):
+                return True
+        return False
+
+    @staticmethod
+    def _key(scope: Scope) -> tuple[bytes, ...]:
+        headers = dict((name, value) for name, value in scope["headers"] if name in _VARY)
+        return (scope["path"].encode(), scope["query_string"], *(headers.get(name, b"") for name in _VARY))
+
+    def _keeping(self, key: tuple[bytes, ...], word: Hashable, arrived: float, send: Send) -> Send:
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+
+        async def keep_and_send(message: Message) -> None:
+            nonlocal start, size
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if message["status"] == 200 and not any(name.lower() == b"set-cookie" for name, _ in headers):
+                    start = {**message, "headers": list(headers)}
+            elif message["type"] == "http.response.body" and start is not None:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > MAX_ANSWER_BYTES:
+                    start = None
+                else:
+                    chunks.append(body)
+                    if not message.get("more_body", False):
+                        self._keep(key, _Answer(word, arrived, start, b"".join(chunks)))
+            await send(message)
+
+        return keep_and_send
+
+    def _keep(self, key: tuple[bytes, ...], answer: _Answer) -> None:
+        old = self._answers.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._answers[key] = answer
+        self._bytes += len(answer.body)
+        while self._bytes > self.keep_bytes and self._answers:
+            _, dropped = self._answers.popitem(last=False)
+            self._bytes -= len(dropped.body)

@@ -1,0 +1,132 @@
+"""Visitors' searches and list pages are answered whole from the process while nothing they show
+changed (backend/kit/visitor_answers.py); whoever changes something, visitors see it at once."""
+
+import asyncio
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from backend.auth.models import Role
+from backend.kit.visitor_answers import SharedLook
+from backend.listings.models import ListingStatus
+from backend.outbox.models import OutboxEvent
+from backend.outbox.service import change_mark
+from tests.factories import create_opportunity, create_organisation, create_user, login
+
+
+@contextmanager
+def statements_on(connection):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(connection.sync_connection, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", count)
+
+
+async def test_a_visitor_browsing_again_gets_the_page_kept_with_one_look_and_no_cookie(
+    make_client, session, connection
+):
+    bureau = await create_organisation(session, name="测试市数据局（整页缓存）")
+    await create_opportunity(session, bureau, title="整页缓存的数字乡村场景", status=ListingStatus.published)
+    visitor = make_client()
+    first = await visitor.get("/opportunities")
+    assert first.status_code == 200 and "整页缓存的数字乡村场景" in first.text
+    # A page without a form writes no CSRF token, so it sets no cookie and is the same for everyone.
+    assert "set-cookie" not in first.headers
+    with statements_on(connection) as seen:
+        again = await visitor.get("/opportunities")
+    assert again.text == first.text
+    (look,) = [s for s in seen if s.lstrip().startswith("SELECT")]
+    assert "FROM outbox_event" in look
+    # The sign-in page has a form: it still gets its token and cookie.
+    assert "sm_csrf" in (await visitor.get("/login")).headers.get("set-cookie", "")
+
+
+async def test_a_change_to_a_listing_shows_on_the_next_visitors_page(make_client, session):
+    bureau = await create_organisation(session, name="测试市数据局（整页缓存改动）")
+    listing = await create_opportunity(session, bureau, title="整页缓存原标题", status=ListingStatus.published)
+    visitor, staff = make_client(), make_client()
+    assert "整页缓存原标题" in (await visitor.get("/opportunities")).text
+    await login(staff, await create_user(session, role=Role.matchmaker))
+    edited = await staff.patch(f"/api/v1/opportunities/{listing.id}", json={"title": "整页缓存新标题"})
+    assert edited.status_code == 200, edited.text
+    page = (await visitor.get("/opportunities")).text
+    assert "整页缓存新标题" in page and "整页缓存原标题" not in page
+
+
+async def test_a_publication_shows_in_visitors_searches_once_the_index_has_it(make_client, session, sync_index):
+    """The index commits after the database: an answer kept before the commit must not outlive it."""
+    bureau = await create_organisation(session, name="测试市数据局（索引代次）")
+    await create_opportunity(session, bureau, title="鄱阳湖候鸟监测一期", status=ListingStatus.published)
+    await sync_index()
+    visitor = make_client()
+    before = (await visitor.get("/api/v1/search", params={"q": "候鸟监测"})).json()
+    assert [h["title"] for h in before["hits"]] == ["鄱阳湖候鸟监测一期"]
+    await create_opportunity(session, bureau, title="鄱阳湖候鸟监测二期", status=ListingStatus.published)
+    # Published but not yet indexed: the visitor's search (kept under the new change mark) lacks it.
+    assert (await visitor.get("/api/v1/search", params={"q": "候鸟监测"})).json()["total"] == 1
+    await sync_index()  # the index's commit changes nothing in the database's change mark
+    after = (await visitor.get("/api/v1/search", params={"q": "候鸟监测"})).json()
+    assert sorted(h["title"] for h in after["hits"]) == ["鄱阳湖候鸟监测一期", "鄱阳湖候鸟监测二期"]
+
+
+async def test_signed_in_people_are_never_given_or_give_a_kept_answer(make_client, session):
+    bureau = await create_organisation(session, name="测试市数据局（登录不缓存）")
+    await create_opportunity(session, bureau, title="登录不缓存的已发布场景", status=ListingStatus.published)
+    staff_user = await create_user(session, role=Role.matchmaker, display_name="撮合专员甲")
+    visitor, staff = make_client(), make_client()
+    await login(staff, staff_user)
+    staff_page = (await staff.get("/opportunities")).text
+    assert "撮合专员甲" in staff_page
+    visitor_page = (await visitor.get("/opportunities")).text
+    assert "撮合专员甲" not in visitor_page and "登录不缓存的已发布场景" in visitor_page
+    assert "撮合专员甲" in (await staff.get("/opportunities")).text
+
+
+async def test_a_transaction_that_commits_late_moves_the_change_mark(session):
+    """PostgreSQL may commit a lower outbox id after a higher one: the newest id alone would not move."""
+    first = OutboxEvent(topic="listing.changed", entity_kind="opportunity", entity_id=1)
+    session.add(first)
+    await session.flush()
+    newest = OutboxEvent(id=first.id + 10, topic="listing.changed", entity_kind="opportunity", entity_id=2)
+    session.add(newest)
+    await session.flush()
+    before = await change_mark(session)
+    late = OutboxEvent(id=first.id + 5, topic="listing.changed", entity_kind="opportunity", entity_id=3)
+    session.add(late)
+    await session.flush()
+    after = await change_mark(session)
+    assert after[0] == before[0] and after != before
+
+
+async def test_requests_share_a_look_only_if_it_started_after_they_arrived():
+    looks = 0
+    release = asyncio.Event()
+
+    async def look():
+        nonlocal looks
+        looks += 1
+        seen = looks
+        await release.wait()
+        return seen
+
+    shared = SharedLook(look)
+    loop = asyncio.get_running_loop()
+    first = asyncio.ensure_future(shared(loop.time()))
+    await asyncio.sleep(0)  # the first look is under way
+    arrived_later = asyncio.ensure_future(shared(loop.time() + 1))
+    await asyncio.sleep(0)
+    release.set()
+    # The later request could have missed a write committed before it arrived: it got its own look.
+    assert await first == 1 and await arrived_later == 2
+    release.clear()
+    together = [asyncio.ensure_future(shared(0.0)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*together) == [3] * 5
+
