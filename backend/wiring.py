@@ -22,6 +22,7 @@ from search import SearchEngine
 # Each of these registers handlers on a lower layer's hook when imported.
 _REGISTERING_MODULES = (
     "backend.listings.permissions",  # audit: who may read a listing's history
+    "backend.listings.service",  # organisations: a renamed organisation's listings are indexed again
     "backend.answers.permissions",  # audit: an answer's history
     "backend.pairings.permissions",  # audit: a pairing's history
     "backend.subscriptions.alerts",  # listings: queue alerts on publication; sync: run them; mail: digests

@@ -43,7 +43,7 @@ from backend.listings.ranges import BudgetRange, DeadlineWindow
 from backend.listings.schemas import ListingCreate, ListingUpdate
 from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
-from backend.outbox.service import record_listing_change
+from backend.outbox.service import record_listing_change, record_listing_changes
 from backend.taxonomy import service as taxonomy_service
 from backend.taxonomy.mapping import load_taxonomy
 from backend.taxonomy.models import Batch, Domain, Region, Track
@@ -564,3 +564,12 @@ async def load_classification(
     for which, listing_id, code in (await session.exec(both)).all():
         (tracks if which == "t" else domains)[listing_id].append(code)
     return tracks, domains
+
+
+@organisation_service.renamed.register
+async def _queue_under_the_new_name(session: AsyncSession, organisation_id: int) -> None:
+    """Every listing of a renamed organisation goes to the index again (it holds the name), and
+    visitors' kept views of them are dropped (backend/listings/public_cache.py)."""
+    for kind, model in LISTING_MODELS.items():
+        ids = (await session.exec(select(model.id).where(model.organisation_id == organisation_id))).all()
+        await record_listing_changes(session, kind=kind.value, listing_ids=[i for i in ids if i is not None])

@@ -1,6 +1,6 @@
 """Organisations: who may create, change and withdraw them."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -8,10 +8,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.auth.actor import Actor, require_signed_in, require_staff
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from backend.kit.hooks import Hook
 from backend.kit.pagination import PageParams, paginate
 from backend.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from backend.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from backend.taxonomy.models import Region
+
+# Called in the renaming transaction with the organisation's id. Listings show their organisation's
+# name and the search index holds it, so the listings domain queues each of its listings again
+# (backend/listings/service.py); without that the old name stayed until the next reindex.
+renamed: Hook[Callable[[AsyncSession, int], Awaitable[object]]] = Hook("organisations.renamed")
 
 
 async def _check_unique(
@@ -155,10 +161,14 @@ async def update(
         session, name=changes.get("name"), credit_code=changes.get("credit_code"), exclude_id=organisation.id
     )
     await _check_region(session, changes.get("region_code"))
+    was_named = organisation.name
     for key, value in changes.items():
         setattr(organisation, key, "" if value is None and key not in ("credit_code", "region_code") else value)
     session.add(organisation)
     await session.flush()
+    if organisation.name != was_named and organisation.id is not None:
+        for handler in renamed.handlers:
+            await handler(session, organisation.id)
     return organisation
 
 

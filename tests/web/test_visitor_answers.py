@@ -130,3 +130,20 @@ async def test_requests_share_a_look_only_if_it_started_after_they_arrived():
     release.set()
     assert await asyncio.gather(*together) == [3] * 5
 
+
+async def test_a_renamed_organisation_shows_under_its_new_name_in_visitors_lists_and_searches(
+    make_client, session, sync_index
+):
+    bureau = await create_organisation(session, name="萍乡市大数据中心（旧名）")
+    await create_opportunity(session, bureau, title="萍乡城市运行一网统管", status=ListingStatus.published)
+    await sync_index()
+    visitor, staff = make_client(), make_client()
+    assert "萍乡市大数据中心（旧名）" in (await visitor.get("/opportunities")).text
+    await login(staff, await create_user(session, role=Role.admin))
+    renamed = await staff.patch(f"/api/v1/organisations/{bureau.id}", json={"name": "萍乡市数据局"})
+    assert renamed.status_code == 200, renamed.text
+    page = (await visitor.get("/opportunities")).text
+    assert "萍乡市数据局" in page and "萍乡市大数据中心（旧名）" not in page
+    assert await sync_index() == 1  # the listing goes to the index again, under the new name
+    hits = (await visitor.get("/api/v1/search", params={"q": "萍乡市数据局"})).json()["hits"]
+    assert [h["listing"]["organisation"]["name"] for h in hits] == ["萍乡市数据局"]
