@@ -34,7 +34,7 @@ from backend.kit.openapi import install_openapi
 from backend.kit.textguard import TextGuard
 from backend.kit.visitor_answers import KeepVisitorAnswers
 from backend.listings.models import ListingAttachment
-from backend.listings.public_cache import KEEP_SECONDS, PublicListings, as_visitors_see_them
+from backend.listings.public_cache import KEEP_SECONDS, LOOKED, PublicListings, as_visitors_see_them
 from backend.listings.router import offerings_router, opportunities_router, revisions_router
 from backend.notifications.router import router as notifications_router
 from backend.opendata.router import router as exports_router
@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         look=lambda: as_visitors_see_them(app.state.sessionmaker, app.state.search_engine),
         keep_bytes=settings.visitor_answers_mb << 20,
         keep_seconds=KEEP_SECONDS,
+        state_key=LOOKED,
     )
     # Background work in this process waits while it answers requests (backend/kit/busy.py).
     app.add_middleware(CountRequests)

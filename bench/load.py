@@ -21,7 +21,9 @@ For each database (a throw-away PostgreSQL database, or a SQLite file in a tempo
 
 Visitors' searches and list pages are answered from the process's kept answers while nothing
 changed (backend/kit/visitor_answers.py); the "every URL new" runs add a parameter the app
-ignores to each request, so they measure the same requests with no kept answer to use.
+ignores to each request, so they measure the same requests with no kept answer to use. Each
+measured run follows `--warmup` seconds (5) of the same load whose figures are not counted, so
+the figures are of a running site rather than of each process's first answers.
 
 Prints req/s, p50/p95/p99 (ms), errors (connect/read/write/status/timeout) per scenario.
 Figures, not tests: they depend on the machine and on what else runs on it.
@@ -269,6 +271,7 @@ def wrk(
     server: int | None = None,
     *,
     fresh: bool = False,
+    warmup: int = 0,
 ) -> dict:
     script = work / "paths.lua"
     script.write_text(LUA)
@@ -276,26 +279,32 @@ def wrk(
     # Percent-encoded: wrk sends the path as written and servers expect ASCII on the wire.
     listing.write_text("\n".join(quote(p, safe="/?=&") for p in paths) + "\n")
     threads = min(2, connections)
+
+    def drive(length: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{length}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+                "--",
+                str(listing),
+                "fresh" if fresh else "kept",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=length + 60,
+        )
+
+    if warmup:
+        drive(warmup)  # not counted: the processes' first answers to each path, as after a deploy
     cpu_before = server_cpu_seconds(server) if server else 0.0
-    done = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            base,
-            "--",
-            str(listing),
-            "fresh" if fresh else "kept",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
+    done = drive(seconds)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
@@ -444,12 +453,12 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
                 ("list pages, every URL new", list_paths, True),
                 ("detail pages", detail_paths, False),
             ):
-                result = wrk(base, paths, connections, args.seconds, work, server.pid, fresh=fresh)
+                result = wrk(base, paths, connections, args.seconds, work, server.pid, fresh=fresh, warmup=args.warmup)
                 show(f"{label} @ {connections}", result)
             stop = threading.Event()
             writer = Writer(base, stop)
             writer.start()
-            result = wrk(base, mixed, connections, args.seconds, work, server.pid)
+            result = wrk(base, mixed, connections, args.seconds, work, server.pid, warmup=args.warmup)
             stop.set()
             writer.join(timeout=60)
             show(f"mix + writes @ {connections}", result)
@@ -481,8 +490,9 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
 
         if args.single:
             server, base = start_server(env, 1, work / "server-1.log")
-            show("search API @ 50, one process", wrk(base, search_paths, 50, args.seconds, work, server.pid))
-            show("list pages @ 50, one process", wrk(base, list_paths, 50, args.seconds, work, server.pid))
+            for label, paths in (("search API", search_paths), ("list pages", list_paths)):
+                result = wrk(base, paths, 50, args.seconds, work, server.pid, warmup=args.warmup)
+                show(f"{label} @ 50, one process", result)
             stop_server(server)
             server = None
     finally:
@@ -507,6 +517,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
     parser.add_argument("--databases", default="postgresql,sqlite")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="seconds of the same load before each measured run, not counted"
+    )
     parser.add_argument("--no-single", dest="single", action="store_false", help="skip the one-process comparison")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

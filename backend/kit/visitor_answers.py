@@ -9,15 +9,17 @@ parameter and dependency work about 30 %, the endpoint about half, serialisation
 Rules (a shared cache's, as a reverse proxy would keep them, but told exactly when to let go):
 - Only GET requests without the session cookie, to the paths the app names.
 - Only 200 answers that set no cookie and are at most `MAX_ANSWER_BYTES`; kept per path, query
-  string and the htmx headers, which change what a page renders.
+  string and the htmx headers, which change what a page renders; kept from the second time the
+  same is asked, so one-off URLs never push the popular answers out; the least recently used go
+  first when the memory given is full.
 - Before each use the app's `look()` says what the answers depend on as it is now (for listings:
   the outbox's change stamp and the search index's generation, backend/wiring.py). A kept answer
   is used only under the same word, and for at most `keep_seconds`, the bound for what changes
   without a word (README "Several hosts" lists it with the other per-process caches). `None`
   means "cannot tell": then nothing is kept or used.
 - Requests that arrived while a look was under way wait for the next one, which starts after
-  them; requests that arrive together share one look. A write committed before a request
-  arrived is therefore always seen.
+  them and which they all share: a write committed before a request arrived is always seen,
+  and under load one look serves many requests.
 """
 
 import asyncio
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_ANSWER_BYTES = 1 << 20
+ASKED_AT_MOST = 10_000  # requests remembered as asked once, the oldest forgotten first
 # Headers a page may answer differently (htmx fragments); today's pages answer htmx whole.
 _VARY = (b"hx-request", b"hx-target")
 
@@ -44,7 +47,9 @@ class _Answer:
 
 
 class SharedLook:
-    """`look()` once for all the requests that arrived before it started."""
+    """`look()` shared by the requests that arrived before it started: a request that finds a look
+    under way that started earlier waits for it to end and then joins the next one, which the
+    first of the waiters starts. At most one look runs per process, however many requests come."""
 
     def __init__(self, look: Look) -> None:
         self._look = look
@@ -54,17 +59,22 @@ class SharedLook:
 
     async def __call__(self, arrived: float) -> Hashable | None:
         loop = asyncio.get_running_loop()
-        running = self._running
-        if running is None or self._started < arrived or self._loop is not loop:
-            self._started, self._loop = time.monotonic(), loop
-            running = self._running = asyncio.ensure_future(self._look())
-            running.add_done_callback(self._finished)
-        try:
-            return await asyncio.shield(running)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the database is away: the request itself will say so
-            return None
+        if self._loop is not loop:  # a new event loop (tests): what ran in the old one is gone
+            self._running, self._loop = None, loop
+        while True:
+            running = self._running
+            if running is None:
+                self._started = time.monotonic()
+                running = self._running = asyncio.ensure_future(self._look())
+                running.add_done_callback(self._finished)
+            if self._started >= arrived:
+                try:
+                    return await asyncio.shield(running)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database is away: the request itself will say so
+                    return None
+            await asyncio.wait([running])  # began before this request: it may not see its writes
 
     def _finished(self, done: asyncio.Future[Hashable | None]) -> None:
         if self._running is done:
@@ -83,6 +93,7 @@ class KeepVisitorAnswers:
         look: Look,
         keep_bytes: int,
         keep_seconds: float,
+        state_key: str | None = None,
     ) -> None:
         self.app = app
         self.paths = paths
@@ -90,7 +101,9 @@ class KeepVisitorAnswers:
         self.look = SharedLook(look)
         self.keep_bytes = keep_bytes
         self.keep_seconds = keep_seconds
+        self.state_key = state_key
         self._answers: OrderedDict[tuple[bytes, ...], _Answer] = OrderedDict()
+        self._asked: OrderedDict[tuple[bytes, ...], None] = OrderedDict()
         self._bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,6 +121,9 @@ class KeepVisitorAnswers:
         if word is None:
             await self.app(scope, receive, send)
             return
+        if self.state_key is not None:
+            # For the request to reuse rather than read again (request.state.<state_key>).
+            scope.setdefault("state", {})[self.state_key] = word
         key = self._key(scope)
         kept = self._answers.get(key)
         if kept is not None and kept.word == word and arrived - kept.kept_at <= self.keep_seconds:
@@ -115,6 +131,14 @@ class KeepVisitorAnswers:
             # Fresh message dicts: a server or middleware may change the ones it is given.
             await send({**kept.start, "headers": list(kept.start["headers"])})
             await send({"type": "http.response.body", "body": kept.body})
+            return
+        if key not in self._asked:
+            # Kept from the second asking on: a stream of one-off URLs (a crawler, a cache-buster)
+            # would otherwise push the popular answers out.
+            self._asked[key] = None
+            if len(self._asked) > ASKED_AT_MOST:
+                self._asked.popitem(last=False)
+            await self.app(scope, receive, send)
             return
         await self.app(scope, receive, self._keeping(key, word, arrived, send))
 

@@ -22,6 +22,7 @@ from collections.abc import Hashable, Sequence
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
 
 from backend.auth.actor import ANONYMOUS
 from backend.kit.db import session_scope
@@ -45,10 +46,12 @@ class PublicListings:
         self._entries: dict[tuple[str, int], tuple[float, Public]] = {}
         self._stamp: int | None = None
 
-    async def follow(self, session: AsyncSession) -> int:
+    async def follow(self, session: AsyncSession, stamp: int | None = None) -> int:
         """Drop what changed since the last look (call once per request, before `get`); answers the
-        change stamp it read, for whatever else the request keeps by it."""
-        stamp = await change_stamp(session)
+        change stamp it read, for whatever else the request keeps by it. `stamp`: one already read
+        for this request, after it arrived (`looked_stamp`)."""
+        if stamp is None:
+            stamp = await change_stamp(session)
         if self._stamp is None or stamp < self._stamp:
             # First look, or outbox rows gone (a restore, a test's rollback): start afresh.
             self._entries.clear()
@@ -94,6 +97,17 @@ class PublicListings:
         self._entries[(kind.value, item.id)] = (time.monotonic(), item)
         while len(self._entries) > KEEP_AT_MOST:
             del self._entries[next(iter(self._entries))]
+
+
+# Where KeepVisitorAnswers leaves, for the request it lets through, what `as_visitors_see_them` said.
+LOOKED = "listings_as_seen"
+
+
+def looked_stamp(request: Request) -> int | None:
+    """The change stamp read for this request after it arrived, if the visitors' answer cache
+    looked (a visitor's search or list page): the request need not read it again."""
+    word = getattr(request.state, LOOKED, None)
+    return word[0][0] if word else None
 
 
 async def as_visitors_see_them(sessionmaker: async_sessionmaker[AsyncSession], engine: object) -> Hashable | None:

@@ -8,6 +8,7 @@ from backend.kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthor
 from backend.kit.params import DbId, IdPath
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present_mixed
+from backend.listings.public_cache import looked_stamp
 from backend.listings.ranges import (
     BudgetFromQuery,
     BudgetToQuery,
@@ -102,7 +103,9 @@ async def search_listings(
     )
     # Visitors all see the same of a published listing: their hits come from the process's cache.
     cache = None if actor.is_authenticated else request.app.state.public_listings
-    result = await service.search_presented(session, _engine(request), actor=actor, params=params, cache=cache)
+    result = await service.search_presented(
+        session, _engine(request), actor=actor, params=params, cache=cache, stamp=looked_stamp(request)
+    )
     return SearchResponse(
         hits=[
             SearchHitPublic(

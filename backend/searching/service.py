@@ -188,13 +188,14 @@ async def search_presented(
     actor: Actor,
     params: SearchParams,
     cache: PublicListings | None = None,
+    stamp: int | None = None,
 ) -> SearchPage[Public]:
     """`search` with each hit in the public shape `actor` may see. With `cache` (a process's
     `PublicListings`, for visitors only) the hits it holds are neither loaded nor presented again;
-    the others are, and are kept."""
+    the others are, and are kept. `stamp`: the change stamp already read for this request, if any."""
     result, names = await _engine_search(session, engine, actor=actor, params=params)
     if cache is not None:
-        await cache.follow(session)
+        await cache.follow(session, stamp)
     shown: dict[tuple[ListingKind, int], Public] = {}
     wanted: dict[ListingKind, list[int]] = {}
     for hit in result.hits:

@@ -215,8 +215,8 @@ async def test_a_visitor_sees_a_listing_as_it_is_now_though_the_process_keeps_vi
     assert first.json()["hits"][0]["listing"]["id"] == farm.id
     # The repeat reads only the outbox's change stamp: no rows, organisations, tracks or domains.
     assert [q for q in statements[:on_first] if q.startswith("SELECT") and "FROM opportunity" in q]
-    (repeat,) = [q for q in statements[on_first:] if q.startswith("SELECT")]
-    assert "FROM outbox_event" in repeat
+    repeat = [q for q in statements[on_first:] if q.startswith("SELECT")]
+    assert repeat and all("FROM outbox_event" in q for q in repeat)
 
     edited = await staff.patch(f"/api/v1/opportunities/{farm.id}", json={"description": "脐橙果园黄龙病早期识别"})
     assert edited.status_code == 200, edited.text

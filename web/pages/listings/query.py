@@ -25,7 +25,7 @@ from backend.listings.browse import FACETS, FacetValue
 from backend.listings.labels import STATUS_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
-from backend.listings.public_cache import PublicListings
+from backend.listings.public_cache import PublicListings, looked_stamp
 from backend.listings.ranges import BUDGET_CHOICES, DEADLINE_CHOICES, budget_range, deadline_window, range_params
 from backend.outbox.service import change_stamp
 from backend.taxonomy.service import load_index
@@ -151,7 +151,7 @@ async def find_listings(
     try:
         # Visitors all see the same of a published listing: the process keeps it for them.
         cache: PublicListings | None = None if actor.is_authenticated else request.app.state.public_listings
-        stamp = await cache.follow(session) if cache is not None else None
+        stamp = await cache.follow(session, looked_stamp(request)) if cache is not None else None
         if params.q:
             return await _from_engine(request, session, actor, kind, params, cache)
         ttl = request.app.state.settings.list_facet_cache_seconds
