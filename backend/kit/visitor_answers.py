@@ -8,12 +8,15 @@ parameter and dependency work about 30 %, the endpoint about half, serialisation
 
 Rules (a shared cache's, as a reverse proxy would keep them, but told exactly when to let go):
 - Only GET requests without the session cookie, to the paths the app names.
-- Only 200 answers that set no cookie and are at most `MAX_ANSWER_BYTES`; kept per path, query
+- Only 200 answers that set no cookie, that no `Cache-Control` keeps private (a page with a form
+  is marked `no-store`: its CSRF token is the browser's own, web/kit/templating.py) and that
+  are at most `MAX_ANSWER_BYTES`; kept per path, query
   string and the htmx headers, which change what a page renders; kept from the second time the
   same is asked, so one-off URLs never push the popular answers out; the least recently used go
   first when the memory given is full.
 - Before each use the app's `look()` says what the answers depend on as it is now (for listings:
-  the outbox's change stamp and the search index's generation, backend/wiring.py). A kept answer
+  the outbox's change mark and the search index's generation,
+  backend/listings/public_cache.as_visitors_see_them). A kept answer
   is used only under the same word, and for at most `keep_seconds`, the bound for what changes
   without a word (README "Several hosts" lists it with the other per-process caches). `None`
   means "cannot tell": then nothing is kept or used.
@@ -36,6 +39,14 @@ ASKED_AT_MOST = 10_000  # requests remembered as asked once, the oldest forgotte
 _VARY = (b"hx-request", b"hx-target")
 
 Look = Callable[[], Awaitable[Hashable | None]]
+
+
+def _shareable(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        name = name.lower()
+        if name == b"set-cookie" or (name == b"cache-control" and (b"no-store" in value or b"private" in value)):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +173,7 @@ class KeepVisitorAnswers:
             nonlocal start, size
             if message["type"] == "http.response.start":
                 headers = message.get("headers", [])
-                if message["status"] == 200 and not any(name.lower() == b"set-cookie" for name, _ in headers):
+                if message["status"] == 200 and _shareable(headers):
                     start = {**message, "headers": list(headers)}
             elif message["type"] == "http.response.body" and start is not None:
                 body = message.get("body", b"")

@@ -5,6 +5,7 @@ import asyncio
 import time
 from contextlib import contextmanager
 
+import httpx
 from sqlalchemy import event
 
 from backend.auth.models import Role
@@ -149,3 +150,40 @@ async def test_a_renamed_organisation_shows_under_its_new_name_in_visitors_lists
     assert await sync_index() == 1  # the listing goes to the index again, under the new name
     hits = (await visitor.get("/api/v1/search", params={"q": "萍乡市数据局"})).json()["hits"]
     assert [h["listing"]["organisation"]["name"] for h in hits] == ["萍乡市数据局"]
+
+
+async def test_a_page_with_a_form_is_never_handed_to_another_visitor():
+    """A form's CSRF token is the browser's own: such a page says no-store, and is never kept."""
+    from backend.kit.visitor_answers import KeepVisitorAnswers
+
+    rendered = 0
+
+    async def page_with_a_form(scope, receive, send):
+        nonlocal rendered
+        rendered += 1
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": f"token {rendered}".encode()})
+
+    async def same_as_ever():
+        return "unchanged"
+
+    app = KeepVisitorAnswers(
+        page_with_a_form,
+        paths=frozenset({"/p"}),
+        session_cookie="sm_session",
+        look=same_as_ever,
+        keep_bytes=1 << 20,
+        keep_seconds=60,
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        bodies = [(await client.get("/p")).text for _ in range(3)]
+    assert bodies == ["token 1", "token 2", "token 3"]
+
+
+async def test_pages_with_a_form_say_no_store_to_shared_caches(make_client):
+    visitor = make_client()
+    login = await visitor.get("/login")
+    assert 'name="csrf_token"' in login.text and login.headers["cache-control"] == "no-store"
+    listing = await visitor.get("/opportunities")
+    assert 'name="csrf_token"' not in listing.text and "no-store" not in listing.headers.get("cache-control", "")

@@ -56,6 +56,10 @@ class LazyToken:
     def __html__(self) -> str:
         return str(self)  # hex digits: nothing to escape
 
+    @property
+    def written(self) -> bool:
+        return self._token is not None
+
 
 def attach_csrf_cookie(request: Request, response: Response) -> None:
     secret = getattr(request.state, "new_csrf_secret", None)

@@ -105,10 +105,11 @@ def render(
     actor: Actor = getattr(request.state, "actor", None) or ANONYMOUS
     return_to = page_to_return_to(request)
     is_htmx = request.headers.get("hx-request") == "true"
+    token = LazyToken(request)
     values = {
         "request": request,
         "actor": actor,
-        "csrf_token": LazyToken(request),
+        "csrf_token": token,
         "path": request.url.path,
         "return_to": None if is_htmx else return_to,
         # The footer's 主办/承办单位 and record numbers (backend/settings.py).
@@ -118,6 +119,9 @@ def render(
     response = HTMLResponse(environment.get_template(template).render(values), status_code=status)
     if return_to and is_htmx:
         response.headers["HX-Push-Url"] = return_to  # htmx would otherwise show the POST-only address
+    if token.written:
+        # Its forms carry this browser's own token: no shared cache may hand the page to another.
+        response.headers.setdefault("Cache-Control", "no-store")
     attach_csrf_cookie(request, response)
     return response
 
