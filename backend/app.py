@@ -1,5 +1,6 @@
 """The application factory and its lifespan."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,7 +68,12 @@ def open_search_engine(settings: Settings) -> SearchEngine:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_at_start: bool = False) -> FastAPI:
+    """The app. `freeze_at_start` (the served app, backend/main.py): once started, what the process
+    made so far is moved out of the garbage collector's sight (`gc.freeze`); it lives as long as the
+    process, and a full collection that went over it again and again stalled every request of the
+    process for 200-300 ms at 100k listings (bench/README.md, issue 14). Not for tests, which start
+    many apps in one process."""
     settings = settings or Settings()
     install_hooks()
 
@@ -110,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.writer_role = role
         if settings.run_sync_worker or settings.run_mail_worker:
             await role.start()
+        if freeze_at_start:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
