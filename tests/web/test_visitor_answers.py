@@ -51,11 +51,12 @@ async def test_a_page_visitors_ask_again_is_answered_with_one_look_and_no_cookie
     assert "sm_csrf" in (await visitor.get("/login")).headers.get("set-cookie", "")
 
 
-async def test_a_change_to_a_listing_shows_on_the_next_visitors_page(make_client, session):
+async def test_a_change_to_a_listing_shows_on_the_next_visitors_page_though_the_page_was_kept(make_client, session):
     bureau = await create_organisation(session, name="测试市数据局（整页缓存改动）")
     listing = await create_opportunity(session, bureau, title="整页缓存原标题", status=ListingStatus.published)
     visitor, staff = make_client(), make_client()
-    assert "整页缓存原标题" in (await visitor.get("/opportunities")).text
+    for _ in range(3):  # asked more than once: the process keeps the whole page
+        assert "整页缓存原标题" in (await visitor.get("/opportunities")).text
     await login(staff, await create_user(session, role=Role.matchmaker))
     edited = await staff.patch(f"/api/v1/opportunities/{listing.id}", json={"title": "整页缓存新标题"})
     assert edited.status_code == 200, edited.text
@@ -141,7 +142,8 @@ async def test_a_renamed_organisation_shows_under_its_new_name_in_visitors_lists
     await create_opportunity(session, bureau, title="萍乡城市运行一网统管", status=ListingStatus.published)
     await sync_index()
     visitor, staff = make_client(), make_client()
-    assert "萍乡市大数据中心（旧名）" in (await visitor.get("/opportunities")).text
+    for _ in range(3):
+        assert "萍乡市大数据中心（旧名）" in (await visitor.get("/opportunities")).text
     await login(staff, await create_user(session, role=Role.admin))
     renamed = await staff.patch(f"/api/v1/organisations/{bureau.id}", json={"name": "萍乡市数据局"})
     assert renamed.status_code == 200, renamed.text
