@@ -11,6 +11,12 @@ _NO_STORE = (b"cache-control", b"no-store")
 _JSON_TYPES = (b"application/json", b"application/problem+json")
 
 
+def carries_cookie(scope: Scope, name_and_equals: bytes) -> bool:
+    """Whether the request sends the cookie (`b"name="`): the session cookie means signed in."""
+    cookies = b";".join(value for name, value in scope.get("headers") or [] if name == b"cookie")
+    return any(part.strip().startswith(name_and_equals) for part in cookies.split(b";"))
+
+
 class NoStore:
     def __init__(self, app: ASGIApp, *, session_cookie: str, exempt_prefixes: tuple[str, ...] = ("/static/",)) -> None:
         self.app = app
@@ -21,8 +27,7 @@ class NoStore:
         if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
-        cookies = b";".join(value for name, value in scope.get("headers") or [] if name == b"cookie")
-        signed_in = any(part.strip().startswith(self.cookie) for part in cookies.split(b";"))
+        signed_in = carries_cookie(scope, self.cookie)
 
         async def send_with_cache_control(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.kit.caching import carries_cookie
+
 MAX_ANSWER_BYTES = 1 << 20
 ASKED_AT_MOST = 10_000  # requests remembered as asked once, the oldest forgotten first
 # Headers a page may answer differently (htmx fragments); today's pages answer htmx whole.
@@ -123,7 +125,7 @@ class KeepVisitorAnswers:
             or scope["type"] != "http"
             or scope["method"] != "GET"
             or scope["path"] not in self.paths
-            or self._signed_in(scope)
+            or carries_cookie(scope, self.cookie)
         ):
             await self.app(scope, receive, send)
             return
@@ -152,12 +154,6 @@ class KeepVisitorAnswers:
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, self._keeping(key, word, arrived, send))
-
-    def _signed_in(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name == b"cookie" and any(part.strip().startswith(self.cookie) for part in value.split(b";")):
-                return True
-        return False
 
     @staticmethod
     def _key(scope: Scope) -> tuple[bytes, ...]:
