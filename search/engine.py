@@ -7,7 +7,7 @@ worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -224,5 +224,10 @@ class SearchEngine(Protocol):
         words, for a query that found nothing (search/suggest.py)."""
 
     def health(self) -> bool: ...
+
+    def generation(self) -> Hashable | None:
+        """What names the index's state as searches see it now, changing with every write applied
+        (cheaply: it is asked on every visitor's request); None when the engine cannot tell, and
+        then nothing is kept by it (backend/kit/visitor_answers.py)."""
 
     def close(self) -> None: ...

@@ -665,6 +665,10 @@ class MeiliEngine:
                 task.task_uid,
             )
 
+    def generation(self) -> None:
+        """Meilisearch applies writes in its own time (tasks), with no cheap way to name the state."""
+        return None
+
     def health(self) -> bool:
         try:
             return bool(self.client.is_healthy())

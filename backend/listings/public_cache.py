@@ -32,6 +32,7 @@ from backend.listings.schemas import OfferingPublic, OpportunityPublic
 from backend.listings.service import Listing
 from backend.outbox.models import OutboxEvent
 from backend.outbox.service import OUT_OF_ORDER, change_mark, change_stamp
+from search import SearchEngine
 
 KEEP_SECONDS = 60.0
 KEEP_AT_MOST = 20_000  # listings; the oldest go first
@@ -110,13 +111,12 @@ def looked_stamp(request: Request) -> int | None:
     return word[0][0] if word else None
 
 
-async def as_visitors_see_them(sessionmaker: async_sessionmaker[AsyncSession], engine: object) -> Hashable | None:
+async def as_visitors_see_them(sessionmaker: async_sessionmaker[AsyncSession], engine: SearchEngine) -> Hashable | None:
     """What visitors' searches and list pages depend on, as it is now: the outbox's change mark
     (every change to a listing) and the search index's generation (what searches find). None when
     the engine cannot name its state cheaply (Meilisearch applies writes in its own time), so
     their whole answers are not kept (backend/kit/visitor_answers.py)."""
-    generation = getattr(engine, "generation", None)
-    index = generation() if generation is not None else None
+    index = engine.generation()
     if index is None:
         return None
     async with session_scope(sessionmaker, write=False) as session:
