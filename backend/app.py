@@ -180,10 +180,9 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
 
     # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
-    app.add_middleware(NoStore, session_cookie=settings.session_cookie)
-    app.add_middleware(BodySizeLimit, limit_for=body_limit)
     # Visitors' searches and list pages answered as before while nothing they show has changed.
-    # Outside the size limit, guard and no-store, so a kept answer carries their headers as sent.
+    # Inside no-store, which marks every JSON answer as it leaves, kept or not: the app's own
+    # no-store (a page whose form carries this browser's CSRF token) is what keeps one from being kept.
     app.add_middleware(
         KeepVisitorAnswers,
         paths=frozenset({f"{API_PREFIX}/search", "/opportunities", "/offerings"}),
@@ -193,6 +192,8 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
         keep_seconds=KEEP_SECONDS,
         state_key=LOOKED,
     )
+    app.add_middleware(NoStore, session_cookie=settings.session_cookie)
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
     # Background work in this process waits while it answers requests (backend/kit/busy.py).
     app.add_middleware(CountRequests)
     # Outermost: a request waiting its turn holds nothing and counts as no work yet.

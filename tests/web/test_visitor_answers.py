@@ -51,6 +51,24 @@ async def test_a_page_visitors_ask_again_is_answered_with_one_look_and_no_cookie
     assert "sm_csrf" in (await visitor.get("/login")).headers.get("set-cookie", "")
 
 
+async def test_a_search_visitors_ask_again_is_answered_with_one_look_and_still_kept_from_browsers(
+    make_client, session, connection, sync_index
+):
+    bureau = await create_organisation(session, name="测试市数据局（搜索缓存）")
+    await create_opportunity(session, bureau, title="赣江水质在线监测", status=ListingStatus.published)
+    await sync_index()
+    visitor = make_client()
+    for _ in range(2):
+        first = await visitor.get("/api/v1/search", params={"q": "水质"})
+    with statements_on(connection) as seen:
+        third = await visitor.get("/api/v1/search", params={"q": "水质"})
+    assert third.json() == first.json() and [h["title"] for h in third.json()["hits"]] == ["赣江水质在线监测"]
+    (look,) = [s for s in seen if s.lstrip().startswith("SELECT")]
+    assert "FROM outbox_event" in look
+    # API answers change with every write: the browser is still told not to keep them.
+    assert third.headers["cache-control"] == "no-store"
+
+
 async def test_a_change_to_a_listing_shows_on_the_next_visitors_page_though_the_page_was_kept(make_client, session):
     bureau = await create_organisation(session, name="测试市数据局（整页缓存改动）")
     listing = await create_opportunity(session, bureau, title="整页缓存原标题", status=ListingStatus.published)
