@@ -255,17 +255,40 @@ def query_tokens(text: str, *, normalised: bool = False) -> list[str]:
 
 
 def search_subtokens(token: str) -> list[str]:
-    """The shorter dictionary words inside `token` (`智慧农业` → 智慧, 农业).
+    """The shorter dictionary words that `token` is made of (`智慧农业` → 智慧, 农业).
 
     None unless together they cover every character: `数字文创` holds only the dictionary
     word `数字`, and "every document that mentions 数字" is not what was asked.
 
-    Only the longest ones: a word inside another of them (`互联` inside `互联网`) adds
-    nothing to "all of them appear", because the search-mode cut that built the index
-    stores the shorter words of every word it stores, and each extra word is one more
-    long posting list to intersect.
+    Words laid end to end (the fewest, lone characters last), when the dictionary has such a cut: words that straddle
+    a join ask for what the listing need not say. `水质监测` is 水质 + 监测, and 质监 (an
+    abbreviation of 质量监督) across the join would keep a listing about 水质在线监测 out.
+    A word inside another (`互联` inside `互联网`) adds nothing either: the search-mode cut
+    that built the index stores the shorter words of every word it stores, and each extra
+    word is one more long posting list to intersect. Without such a cut, the longest words
+    that cover it.
     """
     inside = [t for t in dict.fromkeys(_clean(_segmenter().cut_for_search(token))) if t != token]
+    # best[i]: the words laid end to end that spell token[:i] with the fewest lone characters
+    # (a lone 联 says little), then the fewest words; None when the dictionary has no such cut.
+    best: list[list[str] | None] = [[]] + [None] * len(token)
+
+    def cost(cut: list[str]) -> tuple[int, int]:
+        return sum(len(w) == 1 for w in cut), len(cut)
+
+    for start in range(len(token)):
+        so_far = best[start]
+        if so_far is None:
+            continue
+        for sub in inside:
+            end = start + len(sub)
+            if token.startswith(sub, start):
+                cut = [*so_far, sub]
+                known = best[end]
+                if known is None or cost(cut) < cost(known):
+                    best[end] = cut
+    if best[-1]:
+        return best[-1]
     covered = [False] * len(token)
     for sub in inside:
         start = token.find(sub)

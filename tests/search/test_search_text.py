@@ -89,6 +89,9 @@ def test_a_query_word_is_widened_only_to_parts_that_cover_it():
     assert search_subtokens("工业互联网") == ["工业", "互联网"]
     # 文创 is no dictionary word, so 数字 alone would stand for the whole query word.
     assert search_subtokens("数字文创") == []
+    # 质监 (质量监督) straddles the join of 水质 and 监测: asking for it too would keep out a
+    # listing about 水质在线监测.
+    assert search_subtokens("水质监测") == ["水质", "监测"]
 
 
 def test_query_word_does_not_match_documents_holding_only_a_part_of_it(tmp_path):
