@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -180,12 +181,12 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
 
     # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
-    # Visitors' searches and list pages answered as before while nothing they show has changed.
+    # Visitors' searches, list and detail pages answered as before while nothing they show has changed.
     # Inside no-store, which marks every JSON answer as it leaves, kept or not: the app's own
     # no-store (a page whose form carries this browser's CSRF token) is what keeps one from being kept.
     app.add_middleware(
         KeepVisitorAnswers,
-        paths=frozenset({f"{API_PREFIX}/search", "/opportunities", "/offerings"}),
+        paths=re.compile(rf"{API_PREFIX}/search|/(?:opportunities|offerings)(?:/\d+)?"),
         session_cookie=settings.session_cookie,
         look=lambda: as_visitors_see_them(app.state.sessionmaker, app.state.search_engine),
         keep_bytes=settings.visitor_answers_mb << 20,

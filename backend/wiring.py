@@ -30,7 +30,7 @@ _REGISTERING_MODULES = (
     "backend.answers.listing_changes",  # listings: answerers hear of deadline changes, closing, withdrawal
     "backend.notifications.listing_notices",  # listings: tell the owner a listing was published, sent back, or its edit request decided
     "backend.answers.reminders",  # mail: reminders before answer deadlines
-    "backend.results.service",  # mail: 公示 ending reminders, results that fall final
+    "backend.results.service",  # mail: 公示 ending reminders, results that fall final; organisations: winners renamed
 )
 
 

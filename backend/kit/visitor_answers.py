@@ -1,13 +1,13 @@
-"""Whole answers to visitors' searches and list pages, kept per process while what they show stays as it was.
+"""Whole answers to visitors' searches, list and listing pages, kept per process while what they show stays as it was.
 
-Visitors ask the same popular searches and the first pages of the two lists over and over, and
-every visitor gets the same answer. Even with the listings' presentation kept
+Visitors ask the same popular searches, the first pages of the two lists and the listings
+everyone is reading over and over, and every visitor gets the same answer. Even with the listings' presentation kept
 (backend/listings/public_cache.py), such a request cost 6-7 ms of CPU at 50 connections: FastAPI's
 parameter and dependency work about 30 %, the endpoint about half, serialisation the rest
 (bench/README.md, issue 14). A kept answer costs one look at what it depends on.
 
 Rules (a shared cache's, as a reverse proxy would keep them, but told exactly when to let go):
-- Only GET requests without the session cookie, to the paths the app names.
+- Only GET requests without the session cookie, to the paths the app names (a pattern).
 - Only 200 answers that set no cookie, that no `Cache-Control` keeps private (a page with a form
   is marked `no-store`: its CSRF token is the browser's own, web/kit/templating.py) and that
   are at most `MAX_ANSWER_BYTES`; kept per path, query
@@ -26,6 +26,7 @@ Rules (a shared cache's, as a reverse proxy would keep them, but told exactly wh
 """
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -101,7 +102,7 @@ class KeepVisitorAnswers:
         self,
         app: ASGIApp,
         *,
-        paths: frozenset[str],
+        paths: re.Pattern[str],
         session_cookie: str,
         look: Look,
         keep_bytes: int,
@@ -124,7 +125,7 @@ class KeepVisitorAnswers:
             self.keep_bytes <= 0
             or scope["type"] != "http"
             or scope["method"] != "GET"
-            or scope["path"] not in self.paths
+            or not self.paths.fullmatch(scope["path"])
             or carries_cookie(scope, self.cookie)
         ):
             await self.app(scope, receive, send)

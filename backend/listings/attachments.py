@@ -17,6 +17,7 @@ from backend.kit.errors import Conflict, NotFound
 from backend.listings.models import ListingAttachment, ListingKind, ListingStatus
 from backend.listings.permissions import KIND_LABELS, Listing, can_see_private_fields, get_readable
 from backend.listings.schemas import ListingAttachmentPublic
+from backend.outbox.service import record_listing_shown
 
 MISSING = "附件不存在"
 
@@ -88,7 +89,7 @@ async def add(
 ) -> ListingAttachment:
     """Check the file by content, store it, and attach it to the listing."""
     await _changeable(session, actor, kind, listing_id)
-    return await files.store(
+    attachment = await files.store(
         session,
         ListingAttachment,
         data,
@@ -98,6 +99,8 @@ async def add(
         listing_kind=kind.value,
         listing_id=listing_id,
     )
+    await record_listing_shown(session, kind=kind.value, listing_id=listing_id)
+    return attachment
 
 
 async def get(
@@ -123,3 +126,4 @@ async def remove(
     """Detach the file and drop its stored bytes."""
     await _changeable(session, actor, kind, listing_id)
     await files.discard(session, await _of_listing(session, kind, listing_id, attachment_id))
+    await record_listing_shown(session, kind=kind.value, listing_id=listing_id)

@@ -112,8 +112,9 @@ def looked_stamp(request: Request) -> int | None:
 
 
 async def as_visitors_see_them(sessionmaker: async_sessionmaker[AsyncSession], engine: SearchEngine) -> Hashable | None:
-    """What visitors' searches and list pages depend on, as it is now: the outbox's change mark
-    (every change to a listing) and the search index's generation (what searches find). None when
+    """What visitors' searches, list and listing pages depend on, as it is now: the outbox's
+    change mark (every change to a listing, and to what its page shows beside it: `listing.shown`)
+    and the search index's generation (what searches find). None when
     the engine cannot name its state cheaply (Meilisearch applies writes in its own time), so
     their whole answers are not kept (backend/kit/visitor_answers.py)."""
     index = engine.generation()

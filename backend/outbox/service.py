@@ -4,7 +4,10 @@ Topics:
 - `listing.changed`: the search index must learn the listing's current state (the sync worker
   applies it);
 - `listing.published`: the listing was just published; once the index holds it, the saved
-  searches run over it (`backend.subscriptions.alerts`, run by the same worker after a sync).
+  searches run over it (`backend.subscriptions.alerts`, run by the same worker after a sync);
+- `listing.shown`: what the listing's page shows beside the listing itself changed (its
+  attachments, its published winners). Nothing to index: the row is written done, and serves
+  as the change mark that visitors' kept pages are held to (backend/listings/public_cache.py).
 """
 
 from collections.abc import Callable, Sequence
@@ -19,11 +22,19 @@ from backend.outbox.models import OutboxEvent
 
 LISTING_CHANGED = "listing.changed"
 LISTING_PUBLISHED = "listing.published"
+LISTING_SHOWN = "listing.shown"
 
 
 async def record_listing_change(session: AsyncSession, *, kind: str, listing_id: int) -> None:
     """Queue a listing for (re)indexing in the caller's transaction."""
     session.add(OutboxEvent(topic=LISTING_CHANGED, entity_kind=kind, entity_id=listing_id))
+    await session.flush()
+
+
+async def record_listing_shown(session: AsyncSession, *, kind: str, listing_id: int) -> None:
+    """Note in the caller's transaction that the listing's page shows something new."""
+    now = utcnow()
+    session.add(OutboxEvent(topic=LISTING_SHOWN, entity_kind=kind, entity_id=listing_id, processed_at=now))
     await session.flush()
 
 

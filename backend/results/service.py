@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.answers import review
@@ -38,10 +38,12 @@ from backend.auth.actor import Actor, require_signed_in
 from backend.auth.models import Role, User
 from backend.kit.db import utcnow
 from backend.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
-from backend.listings.models import Opportunity
+from backend.listings.models import ListingKind, Opportunity
 from backend.notifications import mail
 from backend.notifications import service as notifications
+from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation
+from backend.outbox.service import record_listing_shown
 from backend.pairings import service as pairings
 from backend.results.models import NoticeStatus, Objection, ObjectionStatus, ResultNotice
 from backend.settings import Settings
@@ -220,6 +222,8 @@ async def publish(
         session.add(answer)
     session.add(notice)
     await session.flush()
+    # The opportunity's public page now lists the winners (visitors' kept copies are dropped).
+    await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=opportunity_id)
     assert notice.id is not None
     await audit.record(
         session,
@@ -389,6 +393,7 @@ async def _reopen(session: AsyncSession, actor: Actor, notice: ResultNotice, opp
         other.status = ObjectionStatus.moot
         session.add(other)
     await session.flush()
+    await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=notice.opportunity_id)
     await audit.record(
         session,
         actor=actor,
@@ -544,6 +549,25 @@ async def run_periodic(session: AsyncSession, *, now: datetime | None = None) ->
 @mail.periodic_jobs.register
 async def _with_the_mail_worker(session: AsyncSession, settings: Settings) -> int:
     return await run_periodic(session)
+
+
+@organisation_service.renamed.register
+async def _winners_under_the_new_name(session: AsyncSession, organisation_id: int) -> None:
+    """Opportunities whose published winners name a renamed enterprise (as lead or confirmed
+    member) show the new name: visitors' kept copies of those pages are dropped."""
+    as_member = select(AnswerMember.answer_id).where(
+        AnswerMember.organisation_id == organisation_id, AnswerMember.status == MemberStatus.confirmed
+    )
+    opportunities = await session.exec(
+        select(Answer.opportunity_id)
+        .where(
+            col(Answer.winner_published).is_(True),
+            or_(col(Answer.lead_organisation_id) == organisation_id, col(Answer.id).in_(as_member)),
+        )
+        .distinct()
+    )
+    for opportunity_id in opportunities.all():
+        await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=opportunity_id)
 
 
 def working_day_count(start: date, end: date) -> int:

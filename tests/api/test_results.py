@@ -307,6 +307,38 @@ async def test_an_upheld_objection_reopens_the_decision(make_client, session):
     assert second.status_code == 201 and [e["title"] for e in second.json()["entries"]] == ["方案1"]
 
 
+async def test_visitors_see_winners_published_renamed_and_withdrawn_at_once(make_client, session):
+    """A visitor's opportunity page is kept whole while nothing on it changes
+    (backend/kit/visitor_answers.py): the winners' publication, a winner's new name and an
+    upheld objection each show on the very next visit."""
+    opportunity, issuer, _issuer_user, answerers = await _cycle(session, make_client, enterprises=2)
+    winner, other = answerers
+    visitor, page = make_client(), f"/opportunities/{opportunity.id}"
+    for _ in range(3):
+        assert "中选结果" not in (await visitor.get(page)).text
+    await _select(issuer, winner["answer_id"])
+    await issuer.post(f"/api/v1/answers/{other['answer_id']}/decision", json={"status": "shortlisted"})
+    notice = (await issuer.post(f"/api/v1/opportunities/{opportunity.id}/winners/publish")).json()
+    for _ in range(2):
+        shown = (await visitor.get(page)).text
+        assert "中选结果" in shown and "牵头企业：脐橙数字科技0号有限公司" in shown
+
+    renamed = await winner["client"].patch(
+        f"/api/v1/organisations/{winner['organisation'].id}", json={"name": "赣南脐橙云科技有限公司"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert "牵头企业：赣南脐橙云科技有限公司" in (await visitor.get(page)).text
+
+    objection = await other["client"].post(
+        f"/api/v1/result-notices/{notice['id']}/objections", json={"real_name": "王五", "reason": REASON}
+    )
+    await issuer.post(
+        f"/api/v1/objections/{objection.json()['id']}/response",
+        json={"upheld": True, "response": "经核查，中选企业的业绩材料有误，重新评审。"},
+    )
+    assert "中选结果" not in (await visitor.get(page)).text
+
+
 async def test_the_worker_makes_an_unopposed_result_final_once_the_period_ends(make_client, session):
     opportunity, issuer, issuer_user, answerers = await _cycle(session, make_client)
     await _select(issuer, answerers[0]["answer_id"])

@@ -1,7 +1,8 @@
-"""Visitors' searches and list pages are answered whole from the process while nothing they show
+"""Visitors' searches, list and listing pages are answered whole from the process while nothing they show
 changed (backend/kit/visitor_answers.py); whoever changes something, visitors see it at once."""
 
 import asyncio
+import re
 import time
 from contextlib import contextmanager
 
@@ -67,6 +68,41 @@ async def test_a_search_visitors_ask_again_is_answered_with_one_look_and_still_k
     assert "FROM outbox_event" in look
     # API answers change with every write: the browser is still told not to keep them.
     assert third.headers["cache-control"] == "no-store"
+
+
+async def test_a_listing_page_visitors_ask_again_is_answered_with_one_look(make_client, session, connection):
+    bureau = await create_organisation(session, name="测试市数据局（详情缓存）")
+    listing = await create_opportunity(session, bureau, title="详情页整页缓存场景", status=ListingStatus.published)
+    visitor = make_client()
+    first = await visitor.get(f"/opportunities/{listing.id}")
+    assert first.status_code == 200 and "详情页整页缓存场景" in first.text and "set-cookie" not in first.headers
+    await visitor.get(f"/opportunities/{listing.id}")
+    with statements_on(connection) as seen:
+        third = await visitor.get(f"/opportunities/{listing.id}")
+    assert third.text == first.text
+    (look,) = [s for s in seen if s.lstrip().startswith("SELECT")]
+    assert "FROM outbox_event" in look
+    # Only a listing's own page: its files are answered afresh, whoever asks.
+    assert not re.search(r"attachments", "".join(seen))
+
+
+async def test_an_attachment_added_or_removed_shows_on_a_visitors_kept_listing_page(make_client, session):
+    bureau = await create_organisation(session, name="测试市数据局（详情附件）")
+    listing = await create_opportunity(session, bureau, title="附件随时可见的场景", status=ListingStatus.published)
+    visitor, staff = make_client(), make_client()
+    page = f"/opportunities/{listing.id}"
+    for _ in range(3):  # asked again and again: the process keeps the visitor's page whole
+        assert "场景需求说明书.pdf" not in (await visitor.get(page)).text
+    await login(staff, await create_user(session, role=Role.matchmaker))
+    added = await staff.post(
+        f"/api/v1/opportunities/{listing.id}/attachments",
+        files={"file": ("场景需求说明书.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")},
+    )
+    assert added.status_code == 201, added.text
+    for _ in range(2):
+        assert "场景需求说明书.pdf" in (await visitor.get(page)).text
+    assert (await staff.delete(added.json()["url"])).status_code == 204
+    assert "场景需求说明书.pdf" not in (await visitor.get(page)).text
 
 
 async def test_a_change_to_a_listing_shows_on_the_next_visitors_page_though_the_page_was_kept(make_client, session):
@@ -190,7 +226,7 @@ async def test_a_page_with_a_form_is_never_handed_to_another_visitor():
 
     app = KeepVisitorAnswers(
         page_with_a_form,
-        paths=frozenset({"/p"}),
+        paths=re.compile("/p"),
         session_cookie="sm_session",
         look=same_as_ever,
         keep_bytes=1 << 20,
