@@ -4,10 +4,11 @@ import gc
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI
+from starlette.routing import NoMatchFound
 from starlette.types import Scope
 
 from backend.accounts.router import router as accounts_router
@@ -69,12 +70,17 @@ def open_search_engine(settings: Settings) -> SearchEngine:
     )
 
 
-def create_app(settings: Settings | None = None, *, freeze_at_start: bool = False) -> FastAPI:
-    """The app. `freeze_at_start` (the served app, backend/main.py): once started, what the process
-    made so far is moved out of the garbage collector's sight (`gc.freeze`); it lives as long as the
-    process, and a full collection that went over it again and again stalled every request of the
-    process for 200-300 ms at 100k listings (bench/README.md, issue 14). Not for tests, which start
-    many apps in one process."""
+def create_app(settings: Settings | None = None, *, served: bool = False) -> FastAPI:
+    """The app. `served` (backend/main.py), for a process that lives to answer requests; not for
+    tests, which start many apps in one process. At start-up it then:
+    - builds what it would otherwise build on the first request through each part: FastAPI makes
+      an included router's routes (dependencies, response models) when a request first goes
+      through it, and the first page request went through them all, and Jinja compiles a template
+      when it is first rendered. Under load that was a step of one to three seconds in which
+      the process answered nothing (bench/README.md, issue 14);
+    - then moves what the process made so far out of the garbage collector's sight (`gc.freeze`):
+      it lives as long as the process, and a full collection that went over it again and again
+      stalled every request of the process for 200-300 ms at 100k listings."""
     settings = settings or Settings()
     install_hooks()
 
@@ -117,7 +123,11 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
         app.state.writer_role = role
         if settings.run_sync_worker or settings.run_mail_worker:
             await role.start()
-        if freeze_at_start:
+        if served:
+            with suppress(NoMatchFound):  # a name no route has: the look-up goes through every router
+                app.url_path_for("\N{NULL}")
+            for build in app.state.build_at_start:
+                build()
             gc.collect()
             gc.freeze()
         try:
@@ -138,6 +148,8 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
+    # What else a served process builds before its first request (the pages' templates).
+    app.state.build_at_start = []
     install_error_handlers(app)
     install_openapi(app, refinements=[add_code_enums])
 

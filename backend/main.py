@@ -2,5 +2,5 @@
 
 from backend.app import create_app
 
-# The served app: its start-up heap is frozen out of the collector's sight (see create_app).
-app = create_app(freeze_at_start=True)
+# The served app: ready for its first request once started, its start-up heap frozen (see create_app).
+app = create_app(served=True)

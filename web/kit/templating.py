@@ -75,6 +75,12 @@ environment = Environment(
 )
 
 
+def compile_all() -> None:
+    """Every template compiled and kept now, rather than on the first request that renders it."""
+    for name in environment.list_templates(filter_func=lambda name: name.endswith(".html")):
+        environment.get_template(name)
+
+
 def _percent(score: float | None) -> str:
     """A 0–1 score as people read it: 0 % to 100 %, never 104 % (ranking boosts can push a raw score past 1)."""
     if score is None:

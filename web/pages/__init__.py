@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.dependencies import actor_for_error_page
 from web.kit.security import SecurityHeaders
-from web.kit.templating import render
+from web.kit.templating import compile_all, render
 from web.kit.urls import url_to
 from web.pages.account import passwords
 from web.pages.account import registration as account_registration
@@ -99,4 +99,5 @@ def install_web(app: FastAPI) -> None:
         # count_unread: the unread-notification count shown in every page's navigation.
         app.include_router(module.router, include_in_schema=False, dependencies=[Depends(inbox.count_unread)])
     app.state.render_error_page = render_error_page
+    app.state.build_at_start.append(compile_all)
     app.add_middleware(SecurityHeaders)
