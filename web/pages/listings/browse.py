@@ -11,6 +11,7 @@ from backend.listings import attachments, service
 from backend.listings.labels import FACET_LABELS
 from backend.listings.models import ListingKind, ListingStatus
 from backend.listings.presenter import present
+from backend.listings.public_cache import PublicListings, looked_stamp
 from backend.organisations import service as organisation_service
 from web.kit.matches import find_matches, match_notice
 from web.kit.templating import render
@@ -95,7 +96,13 @@ def _list_route(kind: ListingKind) -> None:
             session, actor=actor, kind=kind, merged_id=merged_from, listing_id=listing.id
         ):
             merged_from = None
-        item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
+        if actor.is_authenticated:
+            item = (await present(session, actor=actor, kind=kind, listings=[listing]))[0]
+        else:
+            # What every visitor sees of it, kept by the process while it stays as it was.
+            kept: PublicListings = request.app.state.public_listings
+            await kept.follow(session, looked_stamp(request))
+            (item,) = await kept.present(session, kind=kind, rows=[listing])
         # Suggestions are working material for the listing's own organisation and the matchmakers.
         show_matches = service.can_see_private_fields(actor, listing)
         matches = await find_matches(request, session, actor, kind, listing.id) if show_matches else None
