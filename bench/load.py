@@ -19,9 +19,9 @@ For each database (a throw-away PostgreSQL database, or a SQLite file in a tempo
    the published listings of the database;
 4. the search API again with `--workers 1` (one process) for comparison.
 
-Visitors' searches and list pages are answered from the process's kept answers while nothing
-changed (backend/kit/visitor_answers.py); the "every URL new" runs add a parameter the app
-ignores to each request, so they measure the same requests with no kept answer to use. Each
+Visitors' searches, list and detail pages are answered from the process's kept answers while
+nothing changed (backend/kit/visitor_answers.py); the "every URL new" runs add a parameter the
+app ignores to each request, so they measure the same requests with no kept answer to use. Each
 measured run follows `--warmup` seconds (5) of the same load whose figures are not counted, so
 the figures are of a running site rather than of each process's first answers.
 
@@ -74,7 +74,7 @@ request = function()
   local path = paths[math.random(#paths)]
   if fresh then
     n = n + 1
-    path = path .. "&_=" .. tag .. "-" .. n
+    path = path .. (path:find("?", 1, true) and "&" or "?") .. "_=" .. tag .. "-" .. n
   end
   return wrk.format("GET", path)
 end
@@ -452,6 +452,7 @@ def bench_database(kind: str, args: argparse.Namespace, data_file: Path) -> None
                 ("list pages", list_paths, False),
                 ("list pages, every URL new", list_paths, True),
                 ("detail pages", detail_paths, False),
+                ("detail pages, every URL new", detail_paths, True),
             ):
                 result = wrk(base, paths, connections, args.seconds, work, server.pid, fresh=fresh, warmup=args.warmup)
                 show(f"{label} @ {connections}", result)
