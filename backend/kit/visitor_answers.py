@@ -11,9 +11,10 @@ Rules (a shared cache's, as a reverse proxy would keep them, but told exactly wh
 - Only 200 answers that set no cookie, that no `Cache-Control` keeps private (a page with a form
   is marked `no-store`: its CSRF token is the browser's own, web/kit/templating.py) and that
   are at most `MAX_ANSWER_BYTES`; kept per path, query
-  string and the htmx headers, which change what a page renders; kept from the second time the
-  same is asked, so one-off URLs never push the popular answers out; the least recently used go
-  first when the memory given is full.
+  string and the htmx headers, which change what a page renders. Kept from the first asking
+  while there is room; to make room (the least recently used go first) only an answer asked for
+  the second time, so one-off URLs (a crawler, a cache-buster) never push the popular answers
+  out. Answers made under an earlier word are dropped as soon as a new word is seen.
 - Before each use the app's `look()` says what the answers depend on as it is now (for listings:
   the outbox's change mark and the search index's generation,
   backend/listings/public_cache.as_visitors_see_them). A kept answer
@@ -119,6 +120,7 @@ class KeepVisitorAnswers:
         self._answers: OrderedDict[tuple[bytes, ...], _Answer] = OrderedDict()
         self._asked: OrderedDict[tuple[bytes, ...], None] = OrderedDict()
         self._bytes = 0
+        self._word: Hashable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -135,6 +137,11 @@ class KeepVisitorAnswers:
         if word is None:
             await self.app(scope, receive, send)
             return
+        if word != self._word:
+            # What was kept under the earlier word can never be used again: room for the new.
+            self._answers.clear()
+            self._bytes = 0
+            self._word = word
         if self.state_key is not None:
             # For the request to reuse rather than read again (request.state.<state_key>).
             scope.setdefault("state", {})[self.state_key] = word
@@ -146,22 +153,21 @@ class KeepVisitorAnswers:
             await send({**kept.start, "headers": list(kept.start["headers"])})
             await send({"type": "http.response.body", "body": kept.body})
             return
-        if key not in self._asked:
-            # Kept from the second asking on: a stream of one-off URLs (a crawler, a cache-buster)
-            # would otherwise push the popular answers out.
+        asked_before = key in self._asked
+        if not asked_before:
             self._asked[key] = None
             if len(self._asked) > ASKED_AT_MOST:
                 self._asked.popitem(last=False)
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, self._keeping(key, word, arrived, send))
+        await self.app(scope, receive, self._keeping(key, word, arrived, send, may_push_out=asked_before))
 
     @staticmethod
     def _key(scope: Scope) -> tuple[bytes, ...]:
         headers = dict((name, value) for name, value in scope["headers"] if name in _VARY)
         return (scope["path"].encode(), scope["query_string"], *(headers.get(name, b"") for name in _VARY))
 
-    def _keeping(self, key: tuple[bytes, ...], word: Hashable, arrived: float, send: Send) -> Send:
+    def _keeping(
+        self, key: tuple[bytes, ...], word: Hashable, arrived: float, send: Send, *, may_push_out: bool
+    ) -> Send:
         start: Message | None = None
         chunks: list[bytes] = []
         size = 0
@@ -180,12 +186,16 @@ class KeepVisitorAnswers:
                 else:
                     chunks.append(body)
                     if not message.get("more_body", False):
-                        self._keep(key, _Answer(word, arrived, start, b"".join(chunks)))
+                        self._keep(key, _Answer(word, arrived, start, b"".join(chunks)), may_push_out)
             await send(message)
 
         return keep_and_send
 
-    def _keep(self, key: tuple[bytes, ...], answer: _Answer) -> None:
+    def _keep(self, key: tuple[bytes, ...], answer: _Answer, may_push_out: bool) -> None:
+        if answer.word != self._word:
+            return  # made under a word already replaced: it could never be used
+        if not may_push_out and self._bytes + len(answer.body) > self.keep_bytes:
+            return  # asked once: kept only where it fits
         old = self._answers.pop(key, None)
         if old is not None:
             self._bytes -= len(old.body)
