@@ -76,8 +76,8 @@ def create_app(settings: Settings | None = None, *, served: bool = False) -> Fas
     - builds what it would otherwise build on the first request through each part: FastAPI makes
       an included router's routes (dependencies, response models) when a request first goes
       through it, and the first page request went through them all, and Jinja compiles a template
-      when it is first rendered. Under load that was a step of one to three seconds in which
-      the process answered nothing (bench/README.md, issue 14);
+      when it is first rendered. Under load that held the process for about a second, in which
+      it answered nothing (the list pages' p99 of about a second, bench/README.md, issue 14);
     - then moves what the process made so far out of the garbage collector's sight (`gc.freeze`):
       it lives as long as the process, and a full collection that went over it again and again
       stalled every request of the process for 200-300 ms at 100k listings."""
@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, *, served: bool = False) -> Fas
 
     # Inside the size limit: the guard reads API bodies only once they are known to be bounded.
     app.add_middleware(TextGuard, api_prefix=f"{API_PREFIX}/")
-    # Visitors' searches, list and detail pages answered as before while nothing they show has changed.
+    # Visitors' searches, list and listing pages answered as before while nothing they show has changed.
     # Inside no-store, which marks every JSON answer as it leaves, kept or not: the app's own
     # no-store (a page whose form carries this browser's CSRF token) is what keeps one from being kept.
     app.add_middleware(

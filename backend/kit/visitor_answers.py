@@ -1,17 +1,18 @@
 """Whole answers to visitors' searches, list and listing pages, kept per process while what they show stays as it was.
 
 Visitors ask the same popular searches, the first pages of the two lists and the listings
-everyone is reading over and over, and every visitor gets the same answer. Even with the listings' presentation kept
-(backend/listings/public_cache.py), such a request cost 6-7 ms of CPU at 50 connections: FastAPI's
-parameter and dependency work about 30 %, the endpoint about half, serialisation the rest
-(bench/README.md, issue 14). A kept answer costs one look at what it depends on.
+everyone is reading over and over, and every visitor gets the same answer. Even with the
+listings' presentation kept (backend/listings/public_cache.py), such a request cost 6-9 ms of
+CPU at 50 connections: FastAPI's parameter and dependency work about 30 %, the endpoint about
+half, serialisation and templates the rest (bench/README.md, issue 14). A kept answer costs one
+look at what it depends on.
 
 Rules (a shared cache's, as a reverse proxy would keep them, but told exactly when to let go):
 - Only GET requests without the session cookie, to the paths the app names (a pattern).
 - Only 200 answers that set no cookie, that no `Cache-Control` keeps private (a page with a form
   is marked `no-store`: its CSRF token is the browser's own, web/kit/templating.py) and that
-  are at most `MAX_ANSWER_BYTES`; kept per path, query
-  string and the htmx headers, which change what a page renders. Kept from the first asking
+  are at most `MAX_ANSWER_BYTES`; kept per path, query string and the htmx headers, which
+  change what a page renders. Kept from the first asking
   while there is room; to make room (the least recently used go first) only an answer asked for
   the second time, so one-off URLs (a crawler, a cache-buster) never push the popular answers
   out. Answers made under an earlier word are dropped as soon as a new word is seen.
