@@ -26,7 +26,8 @@ async def test_the_served_app_takes_its_start_up_heap_out_of_the_collectors_sigh
 async def test_the_served_app_builds_its_routes_and_templates_before_the_first_request(
     settings, connection, monkeypatch
 ):
-    """Built on a process's first requests, they held it for one to three seconds under load."""
+    """Built on a process's first requests, they held it for about a second under load (the list
+    pages' p99, bench/README.md)."""
     built: list[str] = []
     populate = fastapi.routing._populate_api_route_state
     monkeypatch.setattr(
