@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # 0 admits all at once.
     requests_in_flight: int = Field(default=8, ge=0)
 
-    # Memory per process for whole answers to visitors' searches and list pages, kept while the
+    # Memory per process for whole answers to visitors' searches, list and listing pages, kept while the
     # listings and the index stay as they were (backend/kit/visitor_answers.py); 0 keeps none.
     visitor_answers_mb: int = Field(default=64, ge=0)
 
