@@ -260,8 +260,8 @@ def search_subtokens(token: str) -> list[str]:
     None unless together they cover every character: `数字文创` holds only the dictionary
     word `数字`, and "every document that mentions 数字" is not what was asked.
 
-    Words laid end to end (the fewest, lone characters last), when the dictionary has such a cut: words that straddle
-    a join ask for what the listing need not say. `水质监测` is 水质 + 监测, and 质监 (an
+    Words laid end to end (the fewest, lone characters last), when the dictionary has such a
+    cut: words that straddle a join ask for what the listing need not say. `水质监测` is 水质 + 监测, and 质监 (an
     abbreviation of 质量监督) across the join would keep a listing about 水质在线监测 out.
     A word inside another (`互联` inside `互联网`) adds nothing either: the search-mode cut
     that built the index stores the shorter words of every word it stores, and each extra

@@ -12,10 +12,10 @@ Rules (a shared cache's, as a reverse proxy would keep them, but told exactly wh
 - Only 200 answers that set no cookie, that no `Cache-Control` keeps private (a page with a form
   is marked `no-store`: its CSRF token is the browser's own, web/kit/templating.py) and that
   are at most `MAX_ANSWER_BYTES`; kept per path, query string and the htmx headers, which
-  change what a page renders. Kept from the first asking
-  while there is room; to make room (the least recently used go first) only an answer asked for
-  the second time, so one-off URLs (a crawler, a cache-buster) never push the popular answers
-  out. Answers made under an earlier word are dropped as soon as a new word is seen.
+  change what a page renders. Kept from the first asking while there is room; to make room (the
+  least recently used go first) only an answer asked for the second time, so one-off URLs (a
+  crawler, a cache-buster) never push the popular answers out. Answers made under an earlier
+  word are dropped as soon as a new word is seen.
 - Before each use the app's `look()` says what the answers depend on as it is now (for listings:
   the outbox's change mark and the search index's generation,
   backend/listings/public_cache.as_visitors_see_them). A kept answer

@@ -17,7 +17,7 @@ from backend.kit.errors import Conflict, NotFound
 from backend.listings.models import ListingAttachment, ListingKind, ListingStatus
 from backend.listings.permissions import KIND_LABELS, Listing, can_see_private_fields, get_readable
 from backend.listings.schemas import ListingAttachmentPublic
-from backend.outbox.service import record_listing_shown
+from backend.outbox.service import record_listings_shown
 
 MISSING = "附件不存在"
 
@@ -99,7 +99,7 @@ async def add(
         listing_kind=kind.value,
         listing_id=listing_id,
     )
-    await record_listing_shown(session, kind=kind.value, listing_id=listing_id)
+    await record_listings_shown(session, kind=kind.value, listing_ids=[listing_id])
     return attachment
 
 
@@ -126,4 +126,4 @@ async def remove(
     """Detach the file and drop its stored bytes."""
     await _changeable(session, actor, kind, listing_id)
     await files.discard(session, await _of_listing(session, kind, listing_id, attachment_id))
-    await record_listing_shown(session, kind=kind.value, listing_id=listing_id)
+    await record_listings_shown(session, kind=kind.value, listing_ids=[listing_id])

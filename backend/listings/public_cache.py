@@ -106,7 +106,7 @@ LOOKED = "listings_as_seen"
 
 def looked_stamp(request: Request) -> int | None:
     """The change stamp read for this request after it arrived, if the visitors' answer cache
-    looked (a visitor's search or list page): the request need not read it again."""
+    looked (a visitor's search, list or listing page): the request need not read it again."""
     word = getattr(request.state, LOOKED, None)
     return word[0][0] if word else None
 

@@ -31,11 +31,10 @@ async def record_listing_change(session: AsyncSession, *, kind: str, listing_id:
     await session.flush()
 
 
-async def record_listing_shown(session: AsyncSession, *, kind: str, listing_id: int) -> None:
-    """Note in the caller's transaction that the listing's page shows something new."""
-    now = utcnow()
-    session.add(OutboxEvent(topic=LISTING_SHOWN, entity_kind=kind, entity_id=listing_id, processed_at=now))
-    await session.flush()
+async def record_listings_shown(session: AsyncSession, *, kind: str, listing_ids: list[int]) -> None:
+    """Note in the caller's transaction that these listings' pages show something new (one
+    INSERT, the rows written done: nothing to index)."""
+    await _insert(session, LISTING_SHOWN, kind, listing_ids, done=True)
 
 
 async def record_listing_changes(session: AsyncSession, *, kind: str, listing_ids: list[int]) -> None:
@@ -49,12 +48,19 @@ async def record_listings_published(session: AsyncSession, *, kind: str, listing
     await _insert(session, LISTING_PUBLISHED, kind, listing_ids)
 
 
-async def _insert(session: AsyncSession, topic: str, kind: str, listing_ids: list[int]) -> None:
+async def _insert(session: AsyncSession, topic: str, kind: str, listing_ids: list[int], *, done: bool = False) -> None:
     if not listing_ids:
         return
     now = utcnow()
     rows = [
-        {"topic": topic, "entity_kind": kind, "entity_id": i, "created_at": now, "available_at": now}
+        {
+            "topic": topic,
+            "entity_kind": kind,
+            "entity_id": i,
+            "created_at": now,
+            "available_at": now,
+            "processed_at": now if done else None,
+        }
         for i in listing_ids
     ]
     await session.exec(insert(OutboxEvent), params=rows)

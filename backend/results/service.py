@@ -43,7 +43,7 @@ from backend.notifications import mail
 from backend.notifications import service as notifications
 from backend.organisations import service as organisation_service
 from backend.organisations.models import Organisation
-from backend.outbox.service import record_listing_shown
+from backend.outbox.service import record_listings_shown
 from backend.pairings import service as pairings
 from backend.results.models import NoticeStatus, Objection, ObjectionStatus, ResultNotice
 from backend.settings import Settings
@@ -223,7 +223,7 @@ async def publish(
     session.add(notice)
     await session.flush()
     # The opportunity's public page now lists the winners (visitors' kept copies are dropped).
-    await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=opportunity_id)
+    await record_listings_shown(session, kind=ListingKind.opportunity.value, listing_ids=[opportunity_id])
     assert notice.id is not None
     await audit.record(
         session,
@@ -393,7 +393,7 @@ async def _reopen(session: AsyncSession, actor: Actor, notice: ResultNotice, opp
         other.status = ObjectionStatus.moot
         session.add(other)
     await session.flush()
-    await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=notice.opportunity_id)
+    await record_listings_shown(session, kind=ListingKind.opportunity.value, listing_ids=[notice.opportunity_id])
     await audit.record(
         session,
         actor=actor,
@@ -566,8 +566,7 @@ async def _winners_under_the_new_name(session: AsyncSession, organisation_id: in
         )
         .distinct()
     )
-    for opportunity_id in opportunities.all():
-        await record_listing_shown(session, kind=ListingKind.opportunity.value, listing_id=opportunity_id)
+    await record_listings_shown(session, kind=ListingKind.opportunity.value, listing_ids=list(opportunities.all()))
 
 
 def working_day_count(start: date, end: date) -> int:
